@@ -1,0 +1,1194 @@
+//! The tracked mirror of [`std::collections::hash_map`].
+//!
+//! [`HashMap`] has std's API, generics and behaviour; each method checks the shadow cells it
+//! touches (DESIGN §2) before doing the real work, and is `#[track_caller]`, so a report names
+//! the line in your code that made the access.
+
+use crate::rt::map::{Access, MapShadow, Slot};
+use crate::rt::site::Op;
+use std::borrow::Borrow;
+use std::collections::TryReserveError;
+use std::collections::hash_map as base;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::iter::FusedIterator;
+use std::mem;
+use std::ops::Index;
+use std::ptr;
+
+pub use std::collections::hash_map::{DefaultHasher, RandomState};
+
+/// Starts the checks of one operation on `$map` (`self`): notices a move (then forgets the
+/// history of the keys too) and captures the caller's site.
+macro_rules! access {
+    ($map:ident, $op:expr) => {{
+        let address = $map as *const Self as *const ();
+        let (access, moved) = $map
+            .shadow
+            .access(address, $op, std::any::type_name::<Self>());
+        if moved {
+            forget_history(&$map.base);
+        }
+        access
+    }};
+}
+
+#[cold]
+fn forget_history<K, V, S>(base: &base::HashMap<K, Slot<V>, S>) {
+    for slot in base.values() {
+        slot.cell.reset();
+    }
+}
+
+/// A hash map whose concurrent misuse is reported, with std's API.
+///
+/// This is what `maprace::HashMap` is when the detector is compiled in; otherwise it is
+/// `std::collections::HashMap` itself.
+///
+/// ```
+/// let mut scores = maprace::HashMap::new();
+/// scores.insert("ada", 10);
+/// assert_eq!(scores.get("ada"), Some(&10));
+/// ```
+pub struct HashMap<K, V, S = RandomState> {
+    base: base::HashMap<K, Slot<V>, S>,
+    shadow: MapShadow,
+}
+
+impl<K, V> HashMap<K, V, RandomState> {
+    /// Creates an empty `HashMap`. See [`std::collections::HashMap::new`].
+    #[must_use]
+    #[track_caller]
+    pub fn new() -> HashMap<K, V, RandomState> {
+        HashMap::with_hasher(RandomState::new())
+    }
+
+    /// Creates an empty `HashMap` with room for `capacity` elements.
+    /// See [`std::collections::HashMap::with_capacity`].
+    #[must_use]
+    #[track_caller]
+    pub fn with_capacity(capacity: usize) -> HashMap<K, V, RandomState> {
+        HashMap::with_capacity_and_hasher(capacity, RandomState::new())
+    }
+}
+
+impl<K, V, S> HashMap<K, V, S> {
+    /// Creates an empty `HashMap` which will use `hash_builder` to hash keys.
+    /// See [`std::collections::HashMap::with_hasher`].
+    #[must_use]
+    #[track_caller]
+    pub fn with_hasher(hash_builder: S) -> HashMap<K, V, S> {
+        HashMap {
+            base: base::HashMap::with_hasher(hash_builder),
+            shadow: MapShadow::new(),
+        }
+    }
+
+    /// Creates an empty `HashMap` with room for `capacity` elements, using `hasher`.
+    /// See [`std::collections::HashMap::with_capacity_and_hasher`].
+    #[must_use]
+    #[track_caller]
+    pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> HashMap<K, V, S> {
+        HashMap {
+            base: base::HashMap::with_capacity_and_hasher(capacity, hasher),
+            shadow: MapShadow::new(),
+        }
+    }
+
+    /// The number of elements the map can hold without reallocating (reads the structure).
+    #[track_caller]
+    pub fn capacity(&self) -> usize {
+        access!(self, Op::Capacity).read_structure();
+        self.base.capacity()
+    }
+
+    /// An iterator over the keys (reads the structure; keys never change in place, so no value
+    /// is read). See [`std::collections::HashMap::keys`].
+    #[track_caller]
+    pub fn keys(&self) -> Keys<'_, K, V> {
+        access!(self, Op::Keys).read_structure();
+        Keys {
+            base: self.base.keys(),
+        }
+    }
+
+    /// Consumes the map into its keys. See [`std::collections::HashMap::into_keys`].
+    #[track_caller]
+    pub fn into_keys(self) -> IntoKeys<K, V> {
+        IntoKeys {
+            base: self.into_base(Op::IntoKeys).into_keys(),
+        }
+    }
+
+    /// An iterator over the values (reads each key it visits).
+    /// See [`std::collections::HashMap::values`].
+    #[track_caller]
+    pub fn values(&self) -> Values<'_, K, V> {
+        Values {
+            inner: self.iter_with(Op::Values),
+        }
+    }
+
+    /// An iterator over mutable values (writes each key it visits).
+    /// See [`std::collections::HashMap::values_mut`].
+    #[track_caller]
+    pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
+        ValuesMut {
+            inner: self.iter_mut_with(Op::ValuesMut),
+        }
+    }
+
+    /// Consumes the map into its values. See [`std::collections::HashMap::into_values`].
+    #[track_caller]
+    pub fn into_values(self) -> IntoValues<K, V> {
+        IntoValues {
+            base: self.into_base(Op::IntoValues).into_values(),
+        }
+    }
+
+    /// An iterator over the entries (reads each key it visits).
+    /// See [`std::collections::HashMap::iter`].
+    #[track_caller]
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        self.iter_with(Op::Iter)
+    }
+
+    #[track_caller]
+    fn iter_with(&self, op: Op) -> Iter<'_, K, V> {
+        let access = access!(self, op);
+        access.read_structure();
+        Iter {
+            base: self.base.iter(),
+            access,
+        }
+    }
+
+    /// An iterator over the entries with mutable values (writes each key it visits).
+    /// See [`std::collections::HashMap::iter_mut`].
+    #[track_caller]
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+        self.iter_mut_with(Op::IterMut)
+    }
+
+    #[track_caller]
+    fn iter_mut_with(&mut self, op: Op) -> IterMut<'_, K, V> {
+        let access = access!(self, op);
+        access.read_structure();
+        IterMut {
+            base: self.base.iter_mut(),
+            access,
+        }
+    }
+
+    /// The number of elements (reads the structure).
+    #[track_caller]
+    pub fn len(&self) -> usize {
+        access!(self, Op::Len).read_structure();
+        self.base.len()
+    }
+
+    /// Whether the map is empty (reads the structure).
+    #[track_caller]
+    pub fn is_empty(&self) -> bool {
+        access!(self, Op::IsEmpty).read_structure();
+        self.base.is_empty()
+    }
+
+    /// Removes every entry, returning them in an iterator. The structure is being written until
+    /// the iterator is dropped. See [`std::collections::HashMap::drain`].
+    #[track_caller]
+    pub fn drain(&mut self) -> Drain<'_, K, V> {
+        let access = access!(self, Op::Drain);
+        Drain {
+            _writing: access.write_structure(),
+            base: self.base.drain(),
+        }
+    }
+
+    /// Removes and yields the entries for which `pred` is true. The structure is being written
+    /// until the iterator is dropped. See [`std::collections::HashMap::extract_if`].
+    #[track_caller]
+    pub fn extract_if<'a, F>(&'a mut self, mut pred: F) -> ExtractIf<'a, K, V, F>
+    where
+        F: FnMut(&K, &mut V) -> bool + 'a,
+    {
+        let access = access!(self, Op::ExtractIf);
+        let on_slots: SlotPredicate<'a, K, V> =
+            Box::new(move |key, slot| pred(key, &mut slot.value));
+        ExtractIf {
+            _writing: access.write_structure(),
+            base: self.base.extract_if(on_slots),
+            _pred: std::marker::PhantomData,
+        }
+    }
+
+    /// Keeps only the entries for which `f` is true (writes the structure).
+    /// See [`std::collections::HashMap::retain`].
+    #[track_caller]
+    pub fn retain<F>(&mut self, mut f: F)
+    where
+        F: FnMut(&K, &mut V) -> bool,
+    {
+        let access = access!(self, Op::Retain);
+        let _writing = access.write_structure();
+        self.base.retain(|key, slot| f(key, &mut slot.value));
+    }
+
+    /// Removes every entry (writes the structure). See [`std::collections::HashMap::clear`].
+    #[track_caller]
+    pub fn clear(&mut self) {
+        let access = access!(self, Op::Clear);
+        let _writing = access.write_structure();
+        self.base.clear();
+    }
+
+    /// The map's hasher. See [`std::collections::HashMap::hasher`].
+    pub fn hasher(&self) -> &S {
+        self.base.hasher()
+    }
+
+    /// Takes the real map out for a consuming operation, which writes the whole structure.
+    #[track_caller]
+    fn into_base(self, op: Op) -> base::HashMap<K, Slot<V>, S> {
+        let this = &self;
+        drop(access!(this, op).write_structure());
+        let this = mem::ManuallyDrop::new(self);
+        // SAFETY: each field is read out once and `this` is never dropped, so nothing is
+        // dropped twice; the shadow is dropped here, the real map handed to the caller.
+        let (base, shadow) = unsafe { (ptr::read(&this.base), ptr::read(&this.shadow)) };
+        drop(shadow);
+        base
+    }
+}
+
+impl<K, V, S> HashMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher,
+{
+    /// Reserves room for at least `additional` more elements (writes the structure).
+    /// See [`std::collections::HashMap::reserve`].
+    #[track_caller]
+    pub fn reserve(&mut self, additional: usize) {
+        let access = access!(self, Op::Reserve);
+        let _writing = access.write_structure();
+        self.base.reserve(additional);
+    }
+
+    /// Tries to reserve room for at least `additional` more elements (writes the structure).
+    /// See [`std::collections::HashMap::try_reserve`].
+    #[track_caller]
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
+        let access = access!(self, Op::TryReserve);
+        let _writing = access.write_structure();
+        self.base.try_reserve(additional)
+    }
+
+    /// Shrinks the capacity as much as possible (writes the structure).
+    /// See [`std::collections::HashMap::shrink_to_fit`].
+    #[track_caller]
+    pub fn shrink_to_fit(&mut self) {
+        let access = access!(self, Op::ShrinkToFit);
+        let _writing = access.write_structure();
+        self.base.shrink_to_fit();
+    }
+
+    /// Shrinks the capacity with a lower limit (writes the structure).
+    /// See [`std::collections::HashMap::shrink_to`].
+    #[track_caller]
+    pub fn shrink_to(&mut self, min_capacity: usize) {
+        let access = access!(self, Op::ShrinkTo);
+        let _writing = access.write_structure();
+        self.base.shrink_to(min_capacity);
+    }
+
+    /// The entry for `key`, for in-place manipulation. Reads the structure, and writes it if
+    /// making room for a vacant entry grows the table. See [`std::collections::HashMap::entry`].
+    #[track_caller]
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
+        let access = access!(self, Op::Entry);
+        access.read_structure_of(&key);
+        // std's `entry` grows a full table before it returns a vacant entry.
+        let growing = if self.base.len() == self.base.capacity() && !self.base.contains_key(&key) {
+            access.write_structure_of(Some(&key))
+        } else {
+            None
+        };
+        let entry = match self.base.entry(key) {
+            base::Entry::Occupied(base) => Entry::Occupied(OccupiedEntry { base, access }),
+            base::Entry::Vacant(base) => Entry::Vacant(VacantEntry { base, access }),
+        };
+        drop(growing);
+        entry
+    }
+
+    /// The value for `k` (reads the structure and the key).
+    /// See [`std::collections::HashMap::get`].
+    #[track_caller]
+    pub fn get<Q>(&self, k: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let access = access!(self, Op::Get);
+        access.read_structure_of(k);
+        let slot = self.base.get(k)?;
+        access.read_key(&slot.cell, k);
+        Some(&slot.value)
+    }
+
+    /// The key-value pair for `k` (reads the structure and the key).
+    /// See [`std::collections::HashMap::get_key_value`].
+    #[track_caller]
+    pub fn get_key_value<Q>(&self, k: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let access = access!(self, Op::GetKeyValue);
+        access.read_structure_of(k);
+        let (key, slot) = self.base.get_key_value(k)?;
+        access.read_key(&slot.cell, k);
+        Some((key, &slot.value))
+    }
+
+    /// Mutable references to the values of `ks`, all at once (reads the structure, writes each
+    /// key found). Panics if two keys are equal, as std does.
+    /// See [`std::collections::HashMap::get_disjoint_mut`].
+    #[track_caller]
+    pub fn get_disjoint_mut<Q, const N: usize>(&mut self, ks: [&Q; N]) -> [Option<&'_ mut V>; N]
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let access = access!(self, Op::GetDisjointMut);
+        access.read_structure();
+        let slots = self.base.get_disjoint_mut(ks);
+        let mut i = 0;
+        slots.map(|slot| {
+            let key = ks[i];
+            i += 1;
+            slot.map(|slot| {
+                access.write_key(&slot.cell, key);
+                &mut slot.value
+            })
+        })
+    }
+
+    /// [`get_disjoint_mut`](Self::get_disjoint_mut) without the check that keys are distinct.
+    ///
+    /// # Safety
+    /// As [`std::collections::HashMap::get_disjoint_unchecked_mut`]: calling it with
+    /// overlapping keys is undefined behavior even if the result is unused.
+    #[track_caller]
+    pub unsafe fn get_disjoint_unchecked_mut<Q, const N: usize>(
+        &mut self,
+        ks: [&Q; N],
+    ) -> [Option<&'_ mut V>; N]
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let access = access!(self, Op::GetDisjointMut);
+        access.read_structure();
+        // SAFETY: the caller promises what std's method requires.
+        let slots = unsafe { self.base.get_disjoint_unchecked_mut(ks) };
+        let mut i = 0;
+        slots.map(|slot| {
+            let key = ks[i];
+            i += 1;
+            slot.map(|slot| {
+                access.write_key(&slot.cell, key);
+                &mut slot.value
+            })
+        })
+    }
+
+    /// Whether the map has `k` (reads the structure and the key).
+    /// See [`std::collections::HashMap::contains_key`].
+    #[track_caller]
+    pub fn contains_key<Q>(&self, k: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let access = access!(self, Op::ContainsKey);
+        access.read_structure_of(k);
+        match self.base.get(k) {
+            Some(slot) => {
+                access.read_key(&slot.cell, k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A mutable reference to the value of `k` (reads the structure, writes the key).
+    /// See [`std::collections::HashMap::get_mut`].
+    #[track_caller]
+    pub fn get_mut<Q>(&mut self, k: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let access = access!(self, Op::GetMut);
+        access.read_structure_of(k);
+        let slot = self.base.get_mut(k)?;
+        access.write_key(&slot.cell, k);
+        Some(&mut slot.value)
+    }
+
+    /// Inserts a key-value pair: over an existing key it reads the structure and writes the
+    /// key; a new key writes the structure. See [`std::collections::HashMap::insert`].
+    #[track_caller]
+    pub fn insert(&mut self, k: K, v: V) -> Option<V> {
+        let access = access!(self, Op::Insert);
+        access.read_structure_of(&k);
+        if self.base.len() == self.base.capacity() {
+            // `entry` would grow the table before we know whether the key is new.
+            if let Some(slot) = self.base.get_mut(&k) {
+                access.write_key(&slot.cell, &k);
+                let _writing = access.writing(&slot.cell);
+                return Some(mem::replace(&mut slot.value, v));
+            }
+            let _writing = access.write_structure_of(Some(&k));
+            let cell = access.new_cell();
+            self.base.insert(k, Slot { value: v, cell });
+            return None;
+        }
+        match self.base.entry(k) {
+            base::Entry::Occupied(entry) => {
+                access.write_key(&entry.get().cell, entry.key());
+                let slot = entry.into_mut();
+                let _writing = access.writing(&slot.cell);
+                Some(mem::replace(&mut slot.value, v))
+            }
+            base::Entry::Vacant(entry) => {
+                let _writing = access.write_structure_of(Some(entry.key()));
+                let cell = access.new_cell();
+                entry.insert(Slot { value: v, cell });
+                None
+            }
+        }
+    }
+
+    /// Removes `k`, returning its value: writes the structure if the key was there, reads it
+    /// otherwise. See [`std::collections::HashMap::remove`].
+    #[track_caller]
+    pub fn remove<Q>(&mut self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_with(Op::Remove, k).map(|(_, v)| v)
+    }
+
+    /// Removes `k`, returning the stored key and value (as [`remove`](Self::remove)).
+    /// See [`std::collections::HashMap::remove_entry`].
+    #[track_caller]
+    pub fn remove_entry<Q>(&mut self, k: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_with(Op::RemoveEntry, k)
+    }
+
+    #[track_caller]
+    fn remove_with<Q>(&mut self, op: Op, k: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let access = access!(self, op);
+        access.read_structure_of(k);
+        // Removing an absent key changes nothing; a present one must be marked written before
+        // the table changes, so the lookup is done twice.
+        if !self.base.contains_key(k) {
+            return None;
+        }
+        let _writing = access.write_structure_of(Some(k));
+        self.base
+            .remove_entry(k)
+            .map(|(key, slot)| (key, slot.value))
+    }
+}
+
+impl<K, V, S> Drop for HashMap<K, V, S> {
+    /// Dropping the map writes its structure: a thread still using it is a race.
+    #[track_caller]
+    fn drop(&mut self) {
+        let access = access!(self, Op::Drop);
+        drop(access.write_structure());
+    }
+}
+
+impl<K, V, S> Clone for HashMap<K, V, S>
+where
+    K: Clone,
+    V: Clone,
+    S: Clone,
+{
+    /// Reads the source's structure and every key; the clone is a new map with no history.
+    #[track_caller]
+    fn clone(&self) -> Self {
+        let access = access!(self, Op::Clone);
+        access.read_structure();
+        for (key, slot) in &self.base {
+            access.read_key(&slot.cell, key);
+        }
+        HashMap {
+            base: self.base.clone(),
+            shadow: MapShadow::new(),
+        }
+    }
+}
+
+impl<K, V, S> PartialEq for HashMap<K, V, S>
+where
+    K: Eq + Hash,
+    V: PartialEq,
+    S: BuildHasher,
+{
+    /// Reads both maps' structures and every key compared.
+    #[track_caller]
+    fn eq(&self, other: &HashMap<K, V, S>) -> bool {
+        let mine = access!(self, Op::Eq);
+        let theirs = access!(other, Op::Eq);
+        mine.read_structure();
+        theirs.read_structure();
+        if self.base.len() != other.base.len() {
+            return false;
+        }
+        self.base.iter().all(|(key, slot)| {
+            mine.read_key(&slot.cell, key);
+            other.base.get(key).is_some_and(|their| {
+                theirs.read_key(&their.cell, key);
+                slot.value == their.value
+            })
+        })
+    }
+}
+
+impl<K, V, S> Eq for HashMap<K, V, S>
+where
+    K: Eq + Hash,
+    V: Eq,
+    S: BuildHasher,
+{
+}
+
+impl<K, V, S> fmt::Debug for HashMap<K, V, S>
+where
+    K: fmt::Debug,
+    V: fmt::Debug,
+{
+    /// Reads the structure and every key, like `iter`.
+    #[track_caller]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter_with(Op::Debug)).finish()
+    }
+}
+
+impl<K, V, S> Default for HashMap<K, V, S>
+where
+    S: Default,
+{
+    /// Creates an empty `HashMap<K, V, S>`, with the `Default` value for the hasher.
+    #[track_caller]
+    fn default() -> HashMap<K, V, S> {
+        HashMap::with_hasher(Default::default())
+    }
+}
+
+impl<K, Q, V, S> Index<&Q> for HashMap<K, V, S>
+where
+    K: Eq + Hash + Borrow<Q>,
+    Q: Eq + Hash + ?Sized,
+    S: BuildHasher,
+{
+    type Output = V;
+
+    /// The value of `key` (reads the structure and the key).
+    ///
+    /// # Panics
+    /// If the key is not present, as std does.
+    #[track_caller]
+    fn index(&self, key: &Q) -> &V {
+        let access = access!(self, Op::Index);
+        access.read_structure_of(key);
+        let slot = self.base.get(key).expect("no entry found for key");
+        access.read_key(&slot.cell, key);
+        &slot.value
+    }
+}
+
+impl<'a, K, V, S> IntoIterator for &'a HashMap<K, V, S> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    #[track_caller]
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
+    }
+}
+
+impl<'a, K, V, S> IntoIterator for &'a mut HashMap<K, V, S> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter = IterMut<'a, K, V>;
+
+    #[track_caller]
+    fn into_iter(self) -> IterMut<'a, K, V> {
+        self.iter_mut()
+    }
+}
+
+impl<K, V, S> IntoIterator for HashMap<K, V, S> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V>;
+
+    /// Consumes the map (writes the structure).
+    #[track_caller]
+    fn into_iter(self) -> IntoIter<K, V> {
+        IntoIter {
+            base: self.into_base(Op::IntoIter).into_iter(),
+        }
+    }
+}
+
+impl<K, V, S> FromIterator<(K, V)> for HashMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher + Default,
+{
+    #[track_caller]
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> HashMap<K, V, S> {
+        let mut map = HashMap::with_hasher(Default::default());
+        map.extend_with(iter);
+        map
+    }
+}
+
+impl<K, V, const N: usize> From<[(K, V); N]> for HashMap<K, V, RandomState>
+where
+    K: Eq + Hash,
+{
+    /// Creates a map from an array of pairs. See [`std::collections::HashMap::from`].
+    #[track_caller]
+    fn from(arr: [(K, V); N]) -> Self {
+        let mut map = HashMap::with_capacity(N);
+        map.extend_with(arr);
+        map
+    }
+}
+
+impl<K, V, S> HashMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher,
+{
+    /// Inserts every pair while the structure is marked written.
+    #[track_caller]
+    fn extend_with<T: IntoIterator<Item = (K, V)>>(&mut self, iter: T) {
+        let access = access!(self, Op::Extend);
+        let _writing = access.write_structure();
+        let iter = iter.into_iter();
+        let (lower, _) = iter.size_hint();
+        self.base.reserve(if self.base.is_empty() {
+            lower
+        } else {
+            lower.div_ceil(2)
+        });
+        for (key, value) in iter {
+            match self.base.entry(key) {
+                base::Entry::Occupied(entry) => entry.into_mut().value = value,
+                base::Entry::Vacant(entry) => {
+                    let cell = access.new_cell();
+                    entry.insert(Slot { value, cell });
+                }
+            }
+        }
+    }
+}
+
+impl<K, V, S> Extend<(K, V)> for HashMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher,
+{
+    /// Inserts every pair (writes the structure).
+    #[track_caller]
+    fn extend<T: IntoIterator<Item = (K, V)>>(&mut self, iter: T) {
+        self.extend_with(iter);
+    }
+}
+
+impl<'a, K, V, S> Extend<(&'a K, &'a V)> for HashMap<K, V, S>
+where
+    K: Eq + Hash + Copy,
+    V: Copy,
+    S: BuildHasher,
+{
+    /// Inserts every pair (writes the structure).
+    #[track_caller]
+    fn extend<T: IntoIterator<Item = (&'a K, &'a V)>>(&mut self, iter: T) {
+        self.extend_with(iter.into_iter().map(|(&k, &v)| (k, v)));
+    }
+}
+
+/// Names the map in reports (used by `#[maprace::track]` through `__private::named`).
+impl<K, V, S> crate::__private::Nameable for HashMap<K, V, S> {
+    fn set_name(&mut self, name: &'static str) {
+        self.shadow.set_name(name);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Entry API.
+
+/// A view into a single entry of a map, vacant or occupied. See [`std::collections::hash_map::Entry`].
+pub enum Entry<'a, K, V> {
+    /// An occupied entry.
+    Occupied(OccupiedEntry<'a, K, V>),
+    /// A vacant entry.
+    Vacant(VacantEntry<'a, K, V>),
+}
+
+/// A view into an occupied entry. See [`std::collections::hash_map::OccupiedEntry`].
+pub struct OccupiedEntry<'a, K, V> {
+    base: base::OccupiedEntry<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+/// A view into a vacant entry. See [`std::collections::hash_map::VacantEntry`].
+pub struct VacantEntry<'a, K, V> {
+    base: base::VacantEntry<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+impl<'a, K, V> Entry<'a, K, V> {
+    /// The value, inserting `default` if the entry is vacant.
+    pub fn or_insert(self, default: V) -> &'a mut V {
+        match self {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(default),
+        }
+    }
+
+    /// The value, inserting the result of `default` if the entry is vacant.
+    pub fn or_insert_with<F: FnOnce() -> V>(self, default: F) -> &'a mut V {
+        match self {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(default()),
+        }
+    }
+
+    /// The value, inserting `default(&key)` if the entry is vacant.
+    pub fn or_insert_with_key<F: FnOnce(&K) -> V>(self, default: F) -> &'a mut V {
+        match self {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let value = default(entry.key());
+                entry.insert(value)
+            }
+        }
+    }
+
+    /// The entry's key.
+    pub fn key(&self) -> &K {
+        match self {
+            Entry::Occupied(entry) => entry.key(),
+            Entry::Vacant(entry) => entry.key(),
+        }
+    }
+
+    /// Calls `f` on the value if the entry is occupied (a write of the key).
+    #[must_use]
+    pub fn and_modify<F: FnOnce(&mut V)>(self, f: F) -> Self {
+        match self {
+            Entry::Occupied(mut entry) => {
+                f(entry.get_mut());
+                Entry::Occupied(entry)
+            }
+            Entry::Vacant(entry) => Entry::Vacant(entry),
+        }
+    }
+
+    /// Sets the value of the entry and returns it as an occupied entry.
+    pub fn insert_entry(self, value: V) -> OccupiedEntry<'a, K, V> {
+        match self {
+            Entry::Occupied(mut entry) => {
+                entry.insert(value);
+                entry
+            }
+            Entry::Vacant(entry) => entry.insert_entry(value),
+        }
+    }
+}
+
+impl<'a, K, V: Default> Entry<'a, K, V> {
+    /// The value, inserting `V::default()` if the entry is vacant.
+    pub fn or_default(self) -> &'a mut V {
+        self.or_insert_with(V::default)
+    }
+}
+
+impl<'a, K, V> OccupiedEntry<'a, K, V> {
+    /// The entry's key.
+    pub fn key(&self) -> &K {
+        self.base.key()
+    }
+
+    /// Removes the entry (writes the structure), returning its key and value.
+    pub fn remove_entry(self) -> (K, V) {
+        let _writing = self.access.write_structure_of(Some(self.base.key()));
+        let (key, slot) = self.base.remove_entry();
+        (key, slot.value)
+    }
+
+    /// The value (reads the key).
+    pub fn get(&self) -> &V {
+        let slot = self.base.get();
+        self.access.read_key(&slot.cell, self.base.key());
+        &slot.value
+    }
+
+    /// The value, mutably (writes the key).
+    pub fn get_mut(&mut self) -> &mut V {
+        self.access
+            .write_key(&self.base.get().cell, self.base.key());
+        &mut self.base.get_mut().value
+    }
+
+    /// The value, mutably, for the lifetime of the map borrow (writes the key).
+    pub fn into_mut(self) -> &'a mut V {
+        self.access
+            .write_key(&self.base.get().cell, self.base.key());
+        &mut self.base.into_mut().value
+    }
+
+    /// Replaces the value (writes the key), returning the old one.
+    pub fn insert(&mut self, value: V) -> V {
+        self.access
+            .write_key(&self.base.get().cell, self.base.key());
+        let slot = self.base.get_mut();
+        let _writing = self.access.writing(&slot.cell);
+        mem::replace(&mut slot.value, value)
+    }
+
+    /// Removes the entry (writes the structure), returning its value.
+    pub fn remove(self) -> V {
+        self.remove_entry().1
+    }
+}
+
+impl<'a, K, V> VacantEntry<'a, K, V> {
+    /// The key that would be inserted.
+    pub fn key(&self) -> &K {
+        self.base.key()
+    }
+
+    /// Takes the key back.
+    pub fn into_key(self) -> K {
+        self.base.into_key()
+    }
+
+    /// Inserts the value (writes the structure), returning a mutable reference to it.
+    pub fn insert(self, value: V) -> &'a mut V {
+        let _writing = self.access.write_structure_of(Some(self.base.key()));
+        let cell = self.access.new_cell();
+        &mut self.base.insert(Slot { value, cell }).value
+    }
+
+    /// Inserts the value (writes the structure), returning the occupied entry.
+    pub fn insert_entry(self, value: V) -> OccupiedEntry<'a, K, V> {
+        let _writing = self.access.write_structure_of(Some(self.base.key()));
+        let cell = self.access.new_cell();
+        OccupiedEntry {
+            base: self.base.insert_entry(Slot { value, cell }),
+            access: self.access,
+        }
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Entry<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Vacant(v) => f.debug_tuple("Entry").field(v).finish(),
+            Entry::Occupied(o) => f.debug_tuple("Entry").field(o).finish(),
+        }
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for OccupiedEntry<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OccupiedEntry")
+            .field("key", self.key())
+            .field("value", self.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: fmt::Debug, V> fmt::Debug for VacantEntry<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("VacantEntry").field(self.key()).finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Iterators. Those that borrow the map check each key as they reach it, with the site of the
+// call that made the iterator.
+
+/// An iterator over the entries of a `HashMap`. See [`std::collections::hash_map::Iter`].
+pub struct Iter<'a, K, V> {
+    base: base::Iter<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+impl<'a, K, V> Iterator for Iter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+
+    fn next(&mut self) -> Option<(&'a K, &'a V)> {
+        let (key, slot) = self.base.next()?;
+        self.access.read_key(&slot.cell, key);
+        Some((key, &slot.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+impl<K, V> Clone for Iter<'_, K, V> {
+    fn clone(&self) -> Self {
+        Iter {
+            base: self.base.clone(),
+            access: self.access,
+        }
+    }
+}
+
+/// A mutable iterator over the entries of a `HashMap`. See [`std::collections::hash_map::IterMut`].
+pub struct IterMut<'a, K, V> {
+    base: base::IterMut<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+impl<'a, K, V> Iterator for IterMut<'a, K, V> {
+    type Item = (&'a K, &'a mut V);
+
+    fn next(&mut self) -> Option<(&'a K, &'a mut V)> {
+        let (key, slot) = self.base.next()?;
+        self.access.write_key(&slot.cell, key);
+        Some((key, &mut slot.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+/// An owning iterator over the entries of a `HashMap`. See [`std::collections::hash_map::IntoIter`].
+pub struct IntoIter<K, V> {
+    base: base::IntoIter<K, Slot<V>>,
+}
+
+impl<K, V> Iterator for IntoIter<K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        self.base.next().map(|(key, slot)| (key, slot.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+/// An iterator over the keys of a `HashMap`. See [`std::collections::hash_map::Keys`].
+pub struct Keys<'a, K, V> {
+    base: base::Keys<'a, K, Slot<V>>,
+}
+
+impl<'a, K, V> Iterator for Keys<'a, K, V> {
+    type Item = &'a K;
+
+    fn next(&mut self) -> Option<&'a K> {
+        self.base.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+impl<K, V> Clone for Keys<'_, K, V> {
+    fn clone(&self) -> Self {
+        Keys {
+            base: self.base.clone(),
+        }
+    }
+}
+
+/// An iterator over the values of a `HashMap`. See [`std::collections::hash_map::Values`].
+pub struct Values<'a, K, V> {
+    inner: Iter<'a, K, V>,
+}
+
+impl<'a, K, V> Iterator for Values<'a, K, V> {
+    type Item = &'a V;
+
+    fn next(&mut self) -> Option<&'a V> {
+        self.inner.next().map(|(_, v)| v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<K, V> Clone for Values<'_, K, V> {
+    fn clone(&self) -> Self {
+        Values {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// A mutable iterator over the values of a `HashMap`. See [`std::collections::hash_map::ValuesMut`].
+pub struct ValuesMut<'a, K, V> {
+    inner: IterMut<'a, K, V>,
+}
+
+impl<'a, K, V> Iterator for ValuesMut<'a, K, V> {
+    type Item = &'a mut V;
+
+    fn next(&mut self) -> Option<&'a mut V> {
+        self.inner.next().map(|(_, v)| v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+/// An owning iterator over the keys of a `HashMap`. See [`std::collections::hash_map::IntoKeys`].
+pub struct IntoKeys<K, V> {
+    base: base::IntoKeys<K, Slot<V>>,
+}
+
+impl<K, V> Iterator for IntoKeys<K, V> {
+    type Item = K;
+
+    fn next(&mut self) -> Option<K> {
+        self.base.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+/// An owning iterator over the values of a `HashMap`. See [`std::collections::hash_map::IntoValues`].
+pub struct IntoValues<K, V> {
+    base: base::IntoValues<K, Slot<V>>,
+}
+
+impl<K, V> Iterator for IntoValues<K, V> {
+    type Item = V;
+
+    fn next(&mut self) -> Option<V> {
+        self.base.next().map(|slot| slot.value)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+/// A draining iterator over the entries of a `HashMap`; the map's structure is being written
+/// until it is dropped. See [`std::collections::hash_map::Drain`].
+pub struct Drain<'a, K, V> {
+    base: base::Drain<'a, K, Slot<V>>,
+    _writing: Option<crate::rt::map::InProgress<'a>>,
+}
+
+impl<K, V> Iterator for Drain<'_, K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        self.base.next().map(|(key, slot)| (key, slot.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+/// An iterator that removes and yields the entries matching a predicate; the map's structure
+/// is being written until it is dropped. See [`std::collections::hash_map::ExtractIf`].
+pub struct ExtractIf<'a, K, V, F>
+where
+    F: FnMut(&K, &mut V) -> bool,
+{
+    base: base::ExtractIf<'a, K, Slot<V>, SlotPredicate<'a, K, V>>,
+    _writing: Option<crate::rt::map::InProgress<'a>>,
+    _pred: std::marker::PhantomData<F>,
+}
+
+/// The user's predicate, applied to the value inside a slot.
+type SlotPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Slot<V>) -> bool + 'a>;
+
+impl<K, V, F> Iterator for ExtractIf<'_, K, V, F>
+where
+    F: FnMut(&K, &mut V) -> bool,
+{
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        self.base.next().map(|(key, slot)| (key, slot.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+macro_rules! exact_and_fused {
+    ($($iter:ident<$($lt:lifetime,)? K, V>),*) => {$(
+        impl<$($lt,)? K, V> ExactSizeIterator for $iter<$($lt,)? K, V> {
+            fn len(&self) -> usize {
+                self.size_hint().0
+            }
+        }
+        impl<$($lt,)? K, V> FusedIterator for $iter<$($lt,)? K, V> {}
+        impl<$($lt,)? K, V> fmt::Debug for $iter<$($lt,)? K, V> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($iter)).field("remaining", &self.size_hint().0).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+exact_and_fused!(
+    Iter<'a, K, V>,
+    IterMut<'a, K, V>,
+    IntoIter<K, V>,
+    Keys<'a, K, V>,
+    Values<'a, K, V>,
+    ValuesMut<'a, K, V>,
+    IntoKeys<K, V>,
+    IntoValues<K, V>,
+    Drain<'a, K, V>
+);
+
+impl<K, V, F> FusedIterator for ExtractIf<'_, K, V, F> where F: FnMut(&K, &mut V) -> bool {}
+
+impl<K, V, F> fmt::Debug for ExtractIf<'_, K, V, F>
+where
+    F: FnMut(&K, &mut V) -> bool,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExtractIf").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,393 @@
+//! A shadow cell: the access history of one key (or of a map's structure), checked with the
+//! FastTrack rules. 32 bytes, kept next to the entry it describes.
+//!
+//! The words are atomics accessed with plain loads and stores, never read-modify-write: in a
+//! correctly synchronized program the synchronization itself orders them, and in a racy one a
+//! lost update can only hide a race that the next access finds, never invent one. A repeated
+//! access in the same epoch writes nothing.
+
+use super::clock::{Epoch, Tid};
+use super::site::Site;
+use super::thread::Ctx;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+/// Is the access a read or a write of the cell?
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    Read,
+    Write,
+}
+
+/// The earlier access a new one conflicts with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Previous {
+    pub(crate) kind: Kind,
+    pub(crate) epoch: Epoch,
+    pub(crate) site: Site,
+    /// The other thread was still inside its operation when this one started.
+    pub(crate) in_progress: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Cell {
+    /// Epoch of the last write; its flag is set while that write is in progress.
+    write: AtomicU64,
+    /// Epoch of the last read (`Epoch::NONE` after a write), or, with the flag set, the address
+    /// of a `ReadSet` when reads from several threads are unordered with each other.
+    read: AtomicU64,
+    write_site: AtomicU64,
+    read_site: AtomicU64,
+}
+
+impl Cell {
+    /// The cell of a key that has just been inserted by the current access.
+    pub(crate) fn written(me: &Ctx, site: Site) -> Cell {
+        Cell {
+            write: AtomicU64::new(me.epoch.bits()),
+            read: AtomicU64::new(0),
+            write_site: AtomicU64::new(site.bits()),
+            read_site: AtomicU64::new(0),
+        }
+    }
+
+    /// Read rule: a read conflicts with the last write unless that write happens before it.
+    #[inline]
+    pub(crate) fn track_read(&self, me: &Ctx, site: Site) -> Option<Previous> {
+        let conflict = self.check_last_write(me);
+        let read = self.read.load(Relaxed);
+        if read != me.epoch.bits() {
+            self.record_read(Epoch::from_bits(read), me, site);
+        }
+        conflict
+    }
+
+    /// Write rule: a write conflicts with the last write and with every read since, unless they
+    /// happen before it. With `in_progress`, the cell says so until `end_write`, and any access
+    /// another thread starts meanwhile is an overlap.
+    #[inline]
+    pub(crate) fn track_write(&self, me: &Ctx, site: Site, in_progress: bool) -> Option<Previous> {
+        let conflict = self.check_last_write(me);
+        let read = self.read.load(Relaxed);
+        let conflict = if read != me.epoch.bits() && read != 0 {
+            let read_conflict = self.check_reads_since(Epoch::from_bits(read), me);
+            // FastTrack's [WRITE SHARED]: reads before a write are covered by it from now on.
+            self.read.store(0, Relaxed);
+            if Epoch::from_bits(read).flagged() {
+                ReadSet::retire(read);
+            }
+            conflict.or(read_conflict)
+        } else {
+            conflict
+        };
+        let mark = if in_progress {
+            me.epoch.with_flag()
+        } else {
+            me.epoch
+        };
+        if self.write.load(Relaxed) != mark.bits() {
+            self.write.store(mark.bits(), Relaxed);
+        }
+        if self.write_site.load(Relaxed) != site.bits() {
+            self.write_site.store(site.bits(), Relaxed);
+        }
+        conflict
+    }
+
+    /// A write already checked by `track_write` is in progress until `end_write`.
+    pub(crate) fn begin_write(&self, me: Epoch) {
+        self.write.store(me.with_flag().bits(), Relaxed);
+    }
+
+    /// The write begun by `track_write(.., in_progress = true)` or `begin_write` is over.
+    pub(crate) fn end_write(&self, me: Epoch) {
+        self.write.store(me.bits(), Relaxed);
+    }
+
+    /// Forgets all history (the map moved: everything before happens before what comes next).
+    pub(crate) fn reset(&self) {
+        self.write.store(0, Relaxed);
+        self.write_site.store(0, Relaxed);
+        self.read_site.store(0, Relaxed);
+        let read = self.read.swap(0, Relaxed);
+        if Epoch::from_bits(read).flagged() {
+            ReadSet::retire(read);
+        }
+    }
+
+    #[inline]
+    fn check_last_write(&self, me: &Ctx) -> Option<Previous> {
+        let write = Epoch::from_bits(self.write.load(Relaxed));
+        if write.tid() == me.tid {
+            return None; // program order
+        }
+        let in_progress = write.flagged();
+        if in_progress || (!me.assume_sync && !me.vc.happens_before(write)) {
+            return Some(Previous {
+                kind: Kind::Write,
+                epoch: write.without_flag(),
+                site: Site::from_bits(self.write_site.load(Relaxed)),
+                in_progress,
+            });
+        }
+        None
+    }
+
+    #[cold]
+    fn check_reads_since(&self, read: Epoch, me: &Ctx) -> Option<Previous> {
+        if me.assume_sync {
+            return None;
+        }
+        let unordered = |epoch: Epoch, site: u64| {
+            (epoch.tid() != me.tid && !me.vc.happens_before(epoch)).then(|| Previous {
+                kind: Kind::Read,
+                epoch,
+                site: Site::from_bits(site),
+                in_progress: false,
+            })
+        };
+        if !read.flagged() {
+            return unordered(read, self.read_site.load(Relaxed));
+        }
+        // SAFETY: a flagged read word holds a live `ReadSet` (see `ReadSet::retire`).
+        let set = unsafe { ReadSet::from_word(read.bits()) };
+        set.slots.iter().find_map(|slot| {
+            let epoch = Epoch::from_bits(slot.epoch.load(Relaxed));
+            if epoch.is_none() {
+                return None;
+            }
+            unordered(epoch, slot.site.load(Relaxed))
+        })
+    }
+
+    fn record_read(&self, read: Epoch, me: &Ctx, site: Site) {
+        if read.flagged() {
+            // SAFETY: a flagged read word holds a live `ReadSet`.
+            let set = unsafe { ReadSet::from_word(read.bits()) };
+            if let Some(slot) = set.slots.get(me.tid as usize) {
+                // Each thread writes only its own slot: no read-modify-write needed.
+                if slot.epoch.load(Relaxed) != me.epoch.bits() {
+                    slot.epoch.store(me.epoch.bits(), Relaxed);
+                    slot.site.store(site.bits(), Relaxed);
+                }
+                return;
+            }
+            let grown = set.grown_for(me.tid);
+            grown.record(me.epoch, site);
+            self.publish_read_set(read.bits(), grown, me, site);
+        } else if read.is_none()
+            || read.tid() == me.tid
+            || me.assume_sync
+            || me.vc.happens_before(read)
+        {
+            // FastTrack's [READ EXCLUSIVE]: the previous read is covered by this one.
+            self.read.store(me.epoch.bits(), Relaxed);
+            self.read_site.store(site.bits(), Relaxed);
+        } else {
+            // [READ SHARE]: two unordered readers; remember both.
+            let set = ReadSet::with_capacity_for(read.tid().max(me.tid));
+            set.record(read, Site::from_bits(self.read_site.load(Relaxed)));
+            set.record(me.epoch, site);
+            self.publish_read_set(read.bits(), set, me, site);
+        }
+    }
+
+    /// Installs `set` in place of `expected`. This is the one compare-and-swap of the cell, on
+    /// the path where reads become shared (at most once per reader per cell and write).
+    #[cold]
+    fn publish_read_set(&self, expected: u64, set: Box<ReadSet>, me: &Ctx, site: Site) {
+        let word = ReadSet::into_word(set);
+        match self.read.compare_exchange(expected, word, Release, Acquire) {
+            Ok(_) if Epoch::from_bits(expected).flagged() => ReadSet::retire(expected),
+            Ok(_) => {}
+            Err(now) => {
+                // Another reader changed the word first: take its state as the starting point.
+                ReadSet::free(word);
+                self.record_read(Epoch::from_bits(now), me, site);
+            }
+        }
+    }
+}
+
+impl Drop for Cell {
+    fn drop(&mut self) {
+        let read = *self.read.get_mut();
+        if Epoch::from_bits(read).flagged() {
+            ReadSet::retire(read);
+        }
+    }
+}
+
+/// The reads since the last write, one slot per thread, once reads from different threads are
+/// unordered with each other (FastTrack's read vector clock, with each read's site).
+struct ReadSet {
+    slots: Box<[ReadSlot]>,
+}
+
+#[derive(Default)]
+struct ReadSlot {
+    epoch: AtomicU64,
+    site: AtomicU64,
+}
+
+impl ReadSet {
+    fn with_capacity_for(tid: Tid) -> Box<ReadSet> {
+        let len = (tid as usize + 1).next_power_of_two().max(4);
+        Box::new(ReadSet {
+            slots: (0..len).map(|_| ReadSlot::default()).collect(),
+        })
+    }
+
+    fn grown_for(&self, tid: Tid) -> Box<ReadSet> {
+        let grown = ReadSet::with_capacity_for(tid);
+        for (new, old) in grown.slots.iter().zip(self.slots.iter()) {
+            new.epoch.store(old.epoch.load(Relaxed), Relaxed);
+            new.site.store(old.site.load(Relaxed), Relaxed);
+        }
+        grown
+    }
+
+    fn record(&self, epoch: Epoch, site: Site) {
+        let slot = &self.slots[epoch.tid() as usize];
+        slot.epoch.store(epoch.bits(), Relaxed);
+        slot.site.store(site.bits(), Relaxed);
+    }
+
+    fn into_word(set: Box<ReadSet>) -> u64 {
+        Box::into_raw(set) as u64 | Epoch::FLAG
+    }
+
+    /// # Safety
+    /// `word` came from `into_word` and was not freed.
+    unsafe fn from_word<'a>(word: u64) -> &'a ReadSet {
+        // SAFETY: per the contract, the address is a live `ReadSet`.
+        unsafe { &*((word & !Epoch::FLAG) as *const ReadSet) }
+    }
+
+    fn free(word: u64) {
+        // SAFETY: only called on a word that was never published.
+        drop(unsafe { Box::from_raw((word & !Epoch::FLAG) as *mut ReadSet) });
+    }
+
+    /// A set replaced in its cell may still be read for a moment by a thread that loaded the
+    /// word before (only in a racy program, which is being reported): it waits in quarantine
+    /// before it is freed, as ThreadSanitizer does with freed memory.
+    fn retire(word: u64) {
+        const QUARANTINE: usize = 1024;
+        static RETIRED: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
+        let mut retired = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
+        retired.push_back(word as usize);
+        if retired.len() > QUARANTINE {
+            let oldest = retired.pop_front().unwrap_or_default();
+            ReadSet::free(oldest as u64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::clock::VectorClock;
+    use super::super::site::Op;
+    use super::*;
+    use std::panic::Location;
+    use std::sync::Arc;
+
+    fn ctx(tid: Tid, clocks: &[(Tid, u64)]) -> Ctx {
+        let mut vc = VectorClock::new();
+        for &(t, c) in clocks {
+            vc.set(t, c);
+        }
+        Ctx::for_test(tid, vc)
+    }
+
+    fn site(op: Op) -> Site {
+        Site::new(op, Location::caller())
+    }
+
+    #[test]
+    fn unordered_write_then_read_conflicts_and_ordered_does_not() {
+        let a = ctx(0, &[(0, 1)]);
+        let cell = Cell::written(&a, site(Op::Insert));
+        let b = ctx(1, &[(1, 1)]);
+        let prev = cell.track_read(&b, site(Op::Get)).expect("unordered read");
+        assert_eq!(
+            (prev.kind, prev.epoch.tid(), prev.site.op()),
+            (Kind::Write, 0, Op::Insert)
+        );
+        let c = ctx(2, &[(0, 1), (2, 1)]);
+        assert!(cell.track_read(&c, site(Op::Get)).is_none());
+    }
+
+    #[test]
+    fn reads_never_conflict_with_reads_and_share_when_unordered() {
+        let cell = Cell::default();
+        let a = ctx(0, &[(0, 3)]);
+        let b = ctx(1, &[(1, 5)]);
+        assert!(cell.track_read(&a, site(Op::Get)).is_none());
+        assert!(cell.track_read(&b, site(Op::Get)).is_none());
+        assert!(
+            Epoch::from_bits(cell.read.load(Relaxed)).flagged(),
+            "reads are shared"
+        );
+        // A write ordered after one reader only conflicts with the other reader.
+        let w = ctx(2, &[(0, 3), (2, 1)]);
+        let prev = cell
+            .track_write(&w, site(Op::Insert), false)
+            .expect("b's read is unordered");
+        assert_eq!((prev.kind, prev.epoch.tid()), (Kind::Read, 1));
+    }
+
+    #[test]
+    fn repeated_reads_in_one_epoch_write_nothing() {
+        let cell = Cell::default();
+        let a = ctx(0, &[(0, 1)]);
+        cell.track_read(&a, site(Op::Get));
+        let before = (cell.read.load(Relaxed), cell.read_site.load(Relaxed));
+        cell.track_read(&a, site(Op::ContainsKey));
+        assert_eq!(
+            before,
+            (cell.read.load(Relaxed), cell.read_site.load(Relaxed))
+        );
+    }
+
+    #[test]
+    fn a_write_in_progress_makes_any_other_access_an_overlap() {
+        let a = ctx(0, &[(0, 1)]);
+        let cell = Cell::default();
+        assert!(cell.track_write(&a, site(Op::Insert), true).is_none());
+        // Even a thread whose clock covers the write (or that assumes sync) overlaps with it.
+        let mut b = ctx(1, &[(0, 1), (1, 1)]);
+        b.assume_sync = true;
+        let prev = cell.track_read(&b, site(Op::Get)).expect("overlap");
+        assert!(prev.in_progress);
+        cell.end_write(a.epoch);
+        assert!(cell.track_read(&b, site(Op::Get)).is_none());
+    }
+
+    #[test]
+    fn reset_forgets_history() {
+        let a = ctx(0, &[(0, 1)]);
+        let cell = Cell::written(&a, site(Op::Insert));
+        cell.reset();
+        let b = ctx(1, &[(1, 1)]);
+        assert!(cell.track_write(&b, site(Op::Insert), false).is_none());
+    }
+
+    #[test]
+    fn read_sets_grow_for_late_threads() {
+        let cell = Arc::new(Cell::default());
+        let a = ctx(0, &[(0, 1)]);
+        let b = ctx(1, &[(1, 1)]);
+        let late = ctx(40, &[(40, 1)]);
+        for t in [&a, &b, &late] {
+            assert!(cell.track_read(t, site(Op::Get)).is_none());
+        }
+        let w = ctx(41, &[(0, 1), (1, 1), (41, 1)]);
+        let prev = cell
+            .track_write(&w, site(Op::Remove), false)
+            .expect("late read");
+        assert_eq!(prev.epoch.tid(), 40);
+    }
+}

@@ -1,0 +1,202 @@
+//! `MAPRACE_OPTIONS`, read once (before `main`, see `os::at_start`) into one struct. The format
+//! is Go's `GORACE`: `key=value` pairs separated by spaces.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+/// The environment variable the options are read from.
+pub(crate) const VAR: &str = "MAPRACE_OPTIONS";
+
+/// What happens once a report is printed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Action {
+    /// Exit with `exitcode` (at once, or at the end with `halt_on_error=0`).
+    Exit,
+    /// SIGABRT right after the report (a core dump, a debugger stop).
+    Abort,
+    /// Panic in the thread that found the race, so a test harness fails one test and goes on.
+    Panic,
+}
+
+/// Every option, by the key that sets it (DESIGN §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// `halt_on_error`: stop at the first report (1) or report all and exit at the end (0).
+    pub(crate) halt_on_error: bool,
+    /// `exitcode`: the exit status after a report.
+    pub(crate) exitcode: i32,
+    /// `action`: `exit`, `abort` or `panic`.
+    pub(crate) action: Action,
+    /// `log_path`: reports go to `<log_path>.<pid>` instead of stderr.
+    pub(crate) log_path: Option<String>,
+    /// `strip_path_prefix`: cut from the file paths printed in reports.
+    pub(crate) strip_path_prefix: Option<String>,
+    /// `sync`: `visible` (false) or `assume` (true): unordered accesses are presumed ordered and
+    /// only accesses that overlap in time are reported.
+    pub(crate) sync_assume: bool,
+    /// `enabled`: 0 keeps the detector compiled in but inactive.
+    pub(crate) enabled: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            halt_on_error: true,
+            exitcode: 66,
+            action: Action::Exit,
+            log_path: None,
+            strip_path_prefix: None,
+            sync_assume: false,
+            enabled: true,
+        }
+    }
+}
+
+/// The keys this version knows, in the order the error message lists them.
+const KEYS: &str = "halt_on_error, exitcode, action, log_path, strip_path_prefix, sync, enabled";
+
+/// A key or value `parse` rejects, with the words to show the user.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BadOption(String);
+
+impl fmt::Display for BadOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn flag(key: &str, value: &str) -> Result<bool, BadOption> {
+    match value {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(BadOption(format!(
+            "bad value `{value}` for `{key}` (expected 0 or 1)"
+        ))),
+    }
+}
+
+fn text(key: &str, value: &str) -> Result<Option<String>, BadOption> {
+    if value.is_empty() {
+        return Err(BadOption(format!("`{key}` needs a value")));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+impl Options {
+    /// Parses the contents of `MAPRACE_OPTIONS`.
+    pub(crate) fn parse(spec: &str) -> Result<Options, BadOption> {
+        let mut options = Options::default();
+        let mut seen = Vec::new();
+        for pair in spec.split_ascii_whitespace() {
+            let Some((key, value)) = pair.split_once('=') else {
+                return Err(BadOption(format!("`{pair}` is not of the form key=value")));
+            };
+            if seen.contains(&key) {
+                return Err(BadOption(format!("`{key}` is given twice")));
+            }
+            seen.push(key);
+            match key {
+                "halt_on_error" => options.halt_on_error = flag(key, value)?,
+                "exitcode" => {
+                    options.exitcode = value.parse::<u8>().map(i32::from).map_err(|_| {
+                        BadOption(format!(
+                            "bad value `{value}` for `exitcode` (expected 0 to 255)"
+                        ))
+                    })?
+                }
+                "action" => {
+                    options.action = match value {
+                        "exit" => Action::Exit,
+                        "abort" => Action::Abort,
+                        "panic" => Action::Panic,
+                        _ => {
+                            return Err(BadOption(format!(
+                                "bad value `{value}` for `action` (expected exit, abort or panic)"
+                            )));
+                        }
+                    }
+                }
+                "log_path" => options.log_path = text(key, value)?,
+                "strip_path_prefix" => options.strip_path_prefix = text(key, value)?,
+                "sync" => {
+                    options.sync_assume = match value {
+                        "visible" => false,
+                        "assume" => true,
+                        _ => {
+                            return Err(BadOption(format!(
+                                "bad value `{value}` for `sync` (expected visible or assume)"
+                            )));
+                        }
+                    }
+                }
+                "enabled" => options.enabled = flag(key, value)?,
+                _ => {
+                    return Err(BadOption(format!(
+                        "unknown key `{key}` (known keys: {KEYS})"
+                    )));
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    pub(crate) fn assume_sync(&self) -> bool {
+        self.sync_assume
+    }
+}
+
+static OPTIONS: OnceLock<Options> = OnceLock::new();
+
+/// The options, parsed at the first call. A malformed `MAPRACE_OPTIONS` ends the program here,
+/// with a message that names the bad key or value.
+pub(crate) fn get() -> &'static Options {
+    OPTIONS.get_or_init(|| {
+        let spec = std::env::var(VAR).unwrap_or_default();
+        let options = Options::parse(&spec).unwrap_or_else(|bad| {
+            eprintln!("maprace: bad {VAR}: {bad}");
+            super::os::exit_now(2)
+        });
+        super::set_enabled(options.enabled);
+        options
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_spec_gives_the_defaults() {
+        assert_eq!(Options::parse("").unwrap(), Options::default());
+        assert_eq!(Options::parse("   ").unwrap(), Options::default());
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let o = Options::parse(
+            "halt_on_error=0 exitcode=7 action=panic log_path=races strip_path_prefix=/src/ \
+             sync=assume enabled=0",
+        )
+        .unwrap();
+        assert!(!o.halt_on_error);
+        assert_eq!(o.exitcode, 7);
+        assert_eq!(o.action, Action::Panic);
+        assert_eq!(o.log_path.as_deref(), Some("races"));
+        assert_eq!(o.strip_path_prefix.as_deref(), Some("/src/"));
+        assert!(o.sync_assume);
+        assert!(!o.enabled);
+    }
+
+    #[test]
+    fn bad_input_names_the_key_or_value() {
+        let err = |s: &str| Options::parse(s).unwrap_err().to_string();
+        assert!(err("halt_on_eror=1").contains("unknown key `halt_on_eror`"));
+        assert!(err("halt_on_error=yes").contains("bad value `yes` for `halt_on_error`"));
+        assert!(err("exitcode=300").contains("bad value `300` for `exitcode`"));
+        assert!(err("action=stop").contains("bad value `stop` for `action`"));
+        assert!(err("sync=maybe").contains("bad value `maybe` for `sync`"));
+        assert!(err("enabled").contains("`enabled` is not of the form key=value"));
+        assert!(err("log_path=").contains("`log_path` needs a value"));
+        assert!(err("exitcode=1 exitcode=2").contains("`exitcode` is given twice"));
+    }
+}

@@ -1,0 +1,353 @@
+//! A race report is a value (`Report`, with `Display` in Go's `-race` shape); where it goes and
+//! what happens next (exit, abort, panic, go on) is the policy in `emit`.
+
+use super::cell::{Kind, Previous};
+use super::clock::Tid;
+use super::options::{self, Action};
+use super::site::{Op, Site};
+use super::{os, thread};
+use backtrace::Backtrace;
+use std::collections::HashSet;
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
+use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+const RULE: &str = "==================";
+
+/// The map an access was made on, as a report names it.
+pub(crate) struct MapLabel {
+    pub(crate) name: String,
+    pub(crate) type_name: String,
+    pub(crate) created_at: &'static Location<'static>,
+}
+
+/// The access that found the race.
+pub(crate) struct Current {
+    pub(crate) kind: Kind,
+    pub(crate) op: Op,
+    pub(crate) location: &'static Location<'static>,
+    /// The key it was made with, if any (`len` has none).
+    pub(crate) key: Option<String>,
+    pub(crate) tid: Tid,
+}
+
+/// A map race: two accesses to the same cell, from different threads, at least one a write,
+/// neither happening before the other (or overlapping in time).
+pub(crate) struct Report {
+    pub(crate) current: Current,
+    pub(crate) previous: Previous,
+    /// The conflict is on the previous access's key (`true`) or on the map's structure.
+    pub(crate) on_key: bool,
+    pub(crate) map: MapLabel,
+    /// Symbolized stack of the current access, maprace's own frames cut.
+    pub(crate) stack: Vec<Frame>,
+}
+
+/// One symbolized stack frame.
+pub(crate) struct Frame {
+    function: String,
+    file: Option<(String, u32, u32)>,
+}
+
+/// The user's part of a stack: from the first frame that is not maprace, the standard library
+/// or the unwinder, to the frame above the runtime's entry into user code.
+fn user_frames(bt: &Backtrace) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    'frames: for frame in bt.frames() {
+        for symbol in frame.symbols() {
+            let Some(name) = symbol.name() else { continue };
+            let function = format!("{name:#}");
+            if function.contains("__rust_begin_short_backtrace")
+                || function.starts_with("std::rt::lang_start")
+            {
+                break 'frames;
+            }
+            if frames.is_empty() && !is_user(&function) {
+                continue;
+            }
+            let file = symbol.filename().map(|f| {
+                (
+                    display_path(&f.to_string_lossy()),
+                    symbol.lineno().unwrap_or(0),
+                    symbol.colno().unwrap_or(0),
+                )
+            });
+            frames.push(Frame { function, file });
+        }
+    }
+    // What is left below the user's outermost frame is the runtime's (`FnOnce::call_once`...).
+    while frames.last().is_some_and(|f| !is_user(&f.function)) {
+        frames.pop();
+    }
+    frames
+}
+
+fn is_user(function: &str) -> bool {
+    let function = function.trim_start_matches('<');
+    ![
+        "maprace::",
+        "backtrace::",
+        "std::",
+        "core::",
+        "alloc::",
+        "__",
+    ]
+    .iter()
+    .any(|prefix| function.starts_with(prefix))
+        && !matches!(
+            function,
+            "pthread_create" | "start_thread" | "clone" | "clone3"
+        )
+}
+
+/// A path as reports print it: relative to the current directory when under it, then with
+/// `strip_path_prefix` cut.
+fn display_path(path: &str) -> String {
+    let mut path = path;
+    let cwd = std::env::current_dir().ok();
+    let cwd = cwd.as_ref().and_then(|d| d.to_str());
+    if let Some(rest) = cwd.and_then(|cwd| path.strip_prefix(cwd)) {
+        path = rest.trim_start_matches('/');
+    }
+    if let Some(rest) = options::get()
+        .strip_path_prefix
+        .as_deref()
+        .and_then(|prefix| path.strip_prefix(prefix))
+    {
+        path = rest;
+    }
+    path.to_owned()
+}
+
+struct At(&'static Location<'static>);
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = self.0;
+        write!(f, "{}:{}:{}", display_path(l.file()), l.line(), l.column())
+    }
+}
+
+struct ThreadLabel(Tid);
+
+impl fmt::Display for ThreadLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = thread::info(self.0).map(|t| t.name().to_owned());
+        write!(
+            f,
+            "thread '{}' (T{})",
+            name.as_deref().unwrap_or("?"),
+            self.0
+        )
+    }
+}
+
+fn kind_word(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Read => "read",
+        Kind::Write => "write",
+    }
+}
+
+fn write_stack(f: &mut fmt::Formatter<'_>, frames: &[Frame]) -> fmt::Result {
+    for frame in frames {
+        writeln!(f, "    {}", frame.function)?;
+        if let Some((file, line, col)) = &frame.file {
+            writeln!(f, "      at {file}:{line}:{col}")?;
+        }
+    }
+    Ok(())
+}
+
+impl Report {
+    pub(crate) fn new(current: Current, previous: Previous, on_key: bool, map: MapLabel) -> Report {
+        Report {
+            current,
+            previous,
+            on_key,
+            map,
+            stack: user_frames(&Backtrace::new()),
+        }
+    }
+
+    /// Two accesses that the same operation site makes over and over are one race.
+    fn identity(&self) -> (u64, u64) {
+        let here = Site::new(self.current.op, self.current.location).bits();
+        (here, self.previous.site.bits())
+    }
+
+    fn hint(&self) -> String {
+        if self.previous.in_progress {
+            return format!(
+                "The two accesses overlapped in time: {} was still inside its {} when this one began.",
+                ThreadLabel(self.previous.epoch.tid()),
+                self.previous.site.op().name()
+            );
+        }
+        "maprace saw no synchronization between these two accesses. If something does order\n\
+         them, make it visible: use maprace::sync and maprace::thread (or put #[maprace::track]\n\
+         on the item that declares the lock), or run with MAPRACE_OPTIONS=sync=assume to report\n\
+         only accesses that overlap in time."
+            .to_owned()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (current, previous, map) = (&self.current, &self.previous, &self.map);
+        writeln!(f, "{RULE}")?;
+        writeln!(f, "WARNING: MAP RACE")?;
+        let kind = match current.kind {
+            Kind::Read => "Read",
+            Kind::Write => "Write",
+        };
+        let what = match &current.key {
+            Some(key) => format!("of key {key} in {}", map.name),
+            None => format!("of {}", map.name),
+        };
+        writeln!(
+            f,
+            "{kind} ({}) {what} ({}) at {}",
+            current.op.name(),
+            map.type_name,
+            At(current.location)
+        )?;
+        writeln!(f, "  by {}:", ThreadLabel(current.tid))?;
+        write_stack(f, &self.stack)?;
+        writeln!(f)?;
+
+        let of = match (&current.key, self.on_key) {
+            (Some(key), true) => format!("of key {key}"),
+            _ => "of the map's structure".to_owned(),
+        };
+        let site = match previous.site.location() {
+            Some(location) => At(location).to_string(),
+            None => "an unknown site".to_owned(),
+        };
+        let status = if previous.in_progress {
+            ", still in progress,"
+        } else {
+            ""
+        };
+        writeln!(
+            f,
+            "Previous {} ({}) {of}{status} at {site}",
+            kind_word(previous.kind),
+            previous.site.op().name(),
+        )?;
+        writeln!(f, "  by {}", ThreadLabel(previous.epoch.tid()))?;
+
+        let mut tids = vec![current.tid, previous.epoch.tid()];
+        tids.dedup();
+        for tid in tids {
+            let Some(created_at) = thread::info(tid).and_then(|t| t.created_at()) else {
+                continue; // the main thread, or one created before maprace could see it
+            };
+            writeln!(f)?;
+            writeln!(f, "{} created at:", Capitalized(ThreadLabel(tid)))?;
+            write_stack(f, &user_frames(&created_at))?;
+        }
+        writeln!(f)?;
+        writeln!(f, "Map {} created at {}", map.name, At(map.created_at))?;
+        writeln!(f)?;
+        writeln!(f, "{}", self.hint())?;
+        writeln!(f, "{RULE}")
+    }
+}
+
+struct Capitalized<T>(T);
+
+impl<T: fmt::Display> fmt::Display for Capitalized<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.to_string();
+        let mut chars = text.chars();
+        if let Some(first) = chars.next() {
+            f.write_char(first.to_ascii_uppercase())?;
+        }
+        f.write_str(chars.as_str())
+    }
+}
+
+/// Races reported so far.
+static RACES: AtomicUsize = AtomicUsize::new(0);
+
+/// Serializes reports, remembers which were printed, and is never released once the program
+/// is stopping, so no other report interleaves with the last one.
+static PRINTED: Mutex<Option<HashSet<(u64, u64)>>> = Mutex::new(None);
+
+/// Prints `report` and applies the policy of `halt_on_error` and `action`.
+#[cold]
+#[inline(never)]
+pub(crate) fn emit(report: Report) {
+    let options = options::get();
+    let mut printed = PRINTED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !printed
+        .get_or_insert_with(HashSet::new)
+        .insert(report.identity())
+    {
+        return;
+    }
+    let count = RACES.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut text = report.to_string();
+    let stopping = options.halt_on_error || options.action == Action::Abort;
+    match options.action {
+        Action::Exit if stopping => {
+            let _ = writeln!(
+                text,
+                "maprace: stopping at the first race (exit code {})",
+                options.exitcode
+            );
+        }
+        Action::Abort => text.push_str("maprace: stopping at the first race (abort)\n"),
+        _ => {}
+    }
+    write_out(&text);
+    match options.action {
+        Action::Exit if stopping => {
+            std::mem::forget(printed);
+            std::process::exit(options.exitcode)
+        }
+        Action::Abort => {
+            std::mem::forget(printed);
+            std::process::abort()
+        }
+        Action::Panic => {
+            drop(printed);
+            panic!("maprace: map race (see the report above)");
+        }
+        Action::Exit => {
+            if count == 1 {
+                os::at_exit(at_exit_with_races);
+            }
+        }
+    }
+}
+
+extern "C" fn at_exit_with_races() {
+    let races = RACES.load(Ordering::Relaxed);
+    write_out(&format!("maprace: found {races} race(s)\n"));
+    os::exit_now(options::get().exitcode);
+}
+
+/// Writes to stderr, or to `<log_path>.<pid>` (falling back to stderr if it cannot be opened).
+pub(crate) fn write_out(text: &str) {
+    if let Some(path) = &options::get().log_path {
+        let path = format!("{path}.{}", std::process::id());
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        if file
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .is_ok()
+        {
+            return;
+        }
+        eprintln!("maprace: cannot write to {path}; reporting on stderr");
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
+}

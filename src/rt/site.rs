@@ -1,0 +1,107 @@
+//! Where an access happened: the operation and the user's `file:line:col`, packed in one word
+//! so a shadow cell can keep it for free (no stack unwinding; `#[track_caller]` gives it).
+
+use std::panic::Location;
+
+macro_rules! ops {
+    ($($op:ident => $name:literal,)*) => {
+        /// A map operation, as named in reports.
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        #[repr(u8)]
+        pub(crate) enum Op { $($op,)* }
+
+        impl Op {
+            const ALL: &'static [Op] = &[$(Op::$op,)*];
+
+            pub(crate) fn name(self) -> &'static str {
+                match self { $(Op::$op => $name,)* }
+            }
+        }
+    };
+}
+
+ops! {
+    Get => "get",
+    GetKeyValue => "get_key_value",
+    GetMut => "get_mut",
+    GetDisjointMut => "get_disjoint_mut",
+    ContainsKey => "contains_key",
+    Index => "index",
+    Insert => "insert",
+    Remove => "remove",
+    RemoveEntry => "remove_entry",
+    Entry => "entry",
+    Len => "len",
+    IsEmpty => "is_empty",
+    Capacity => "capacity",
+    Iter => "iter",
+    IterMut => "iter_mut",
+    Keys => "keys",
+    Values => "values",
+    ValuesMut => "values_mut",
+    IntoKeys => "into_keys",
+    IntoValues => "into_values",
+    IntoIter => "into_iter",
+    Debug => "fmt",
+    Clone => "clone",
+    Eq => "eq",
+    Clear => "clear",
+    Retain => "retain",
+    Drain => "drain",
+    ExtractIf => "extract_if",
+    Extend => "extend",
+    Reserve => "reserve",
+    TryReserve => "try_reserve",
+    ShrinkTo => "shrink_to",
+    ShrinkToFit => "shrink_to_fit",
+    Hasher => "hasher",
+    Drop => "drop",
+}
+
+/// `op << 56 | &'static Location`: user-space addresses fit in 56 bits on every 64-bit target
+/// Rust supports with `std` (x86_64 with 5-level paging included).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Site(u64);
+
+const OP_SHIFT: u32 = 56;
+
+impl Site {
+    pub(crate) fn new(op: Op, location: &'static Location<'static>) -> Site {
+        let addr = location as *const Location<'static> as u64;
+        debug_assert!(addr >> OP_SHIFT == 0);
+        Site(((op as u64) << OP_SHIFT) | addr)
+    }
+
+    pub(crate) fn from_bits(bits: u64) -> Site {
+        Site(bits)
+    }
+
+    pub(crate) fn bits(self) -> u64 {
+        self.0
+    }
+
+    pub(crate) fn op(self) -> Op {
+        Op::ALL[(self.0 >> OP_SHIFT) as usize]
+    }
+
+    pub(crate) fn location(self) -> Option<&'static Location<'static>> {
+        let addr = self.0 & ((1 << OP_SHIFT) - 1);
+        // SAFETY: a non-zero address was made by `Site::new` from a `&'static Location`.
+        (addr != 0).then(|| unsafe { &*(addr as *const Location<'static>) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_site_gives_back_its_op_and_location() {
+        let here = Location::caller();
+        let site = Site::new(Op::Drop, here);
+        assert_eq!(site.op(), Op::Drop);
+        assert_eq!(site.location(), Some(here));
+        assert_eq!(Site::from_bits(site.bits()), site);
+        assert_eq!(Site::from_bits(0).location(), None);
+    }
+}

@@ -1,0 +1,143 @@
+//! `Mutex` with std's API and poisoning, plus a happens-before edge from each unlock to the
+//! next lock: the guard's drop releases the thread's clock into the lock's *before* the real
+//! unlock, and `lock` acquires it *after* the real lock.
+
+use crate::rt::thread::SyncClock;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+
+/// A mutual exclusion primitive whose lock and unlock maprace sees.
+/// See [`std::sync::Mutex`]; the API, poisoning and result types are std's.
+///
+/// ```
+/// use maprace::sync::{Arc, Mutex};
+///
+/// let scores = Arc::new(Mutex::new(maprace::HashMap::new()));
+/// let writer = {
+///     let scores = Arc::clone(&scores);
+///     std::thread::spawn(move || {
+///         scores.lock().unwrap().insert("ada", 1);
+///     })
+/// };
+/// scores.lock().unwrap().insert("bob", 2);
+/// writer.join().unwrap();
+/// assert_eq!(scores.lock().unwrap().len(), 2);
+/// ```
+#[derive(Default)]
+pub struct Mutex<T: ?Sized> {
+    clock: SyncClock,
+    inner: std::sync::Mutex<T>,
+}
+
+/// The lock held: dropping it unlocks the mutex. See [`std::sync::MutexGuard`].
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    clock: &'a SyncClock,
+    inner: std::sync::MutexGuard<'a, T>,
+}
+
+impl<T> Mutex<T> {
+    /// Creates a new unlocked mutex. See [`std::sync::Mutex::new`].
+    pub const fn new(t: T) -> Mutex<T> {
+        Mutex {
+            clock: SyncClock::new(),
+            inner: std::sync::Mutex::new(t),
+        }
+    }
+
+    /// Consumes the mutex, returning the data. See [`std::sync::Mutex::into_inner`].
+    pub fn into_inner(self) -> LockResult<T> {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    fn guard<'a>(&'a self, inner: std::sync::MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.clock.acquire();
+        MutexGuard {
+            clock: &self.clock,
+            inner,
+        }
+    }
+
+    /// Blocks until the lock is held. See [`std::sync::Mutex::lock`].
+    pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
+        match self.inner.lock() {
+            Ok(inner) => Ok(self.guard(inner)),
+            Err(poisoned) => Err(PoisonError::new(self.guard(poisoned.into_inner()))),
+        }
+    }
+
+    /// Takes the lock if it is free. See [`std::sync::Mutex::try_lock`].
+    pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
+        match self.inner.try_lock() {
+            Ok(inner) => Ok(self.guard(inner)),
+            Err(TryLockError::Poisoned(poisoned)) => Err(TryLockError::Poisoned(PoisonError::new(
+                self.guard(poisoned.into_inner()),
+            ))),
+            Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
+        }
+    }
+
+    /// Whether a thread panicked while holding the lock. See [`std::sync::Mutex::is_poisoned`].
+    pub fn is_poisoned(&self) -> bool {
+        self.inner.is_poisoned()
+    }
+
+    /// Clears the poisoned state. See [`std::sync::Mutex::clear_poison`].
+    pub fn clear_poison(&self) {
+        self.inner.clear_poison();
+    }
+
+    /// A mutable reference to the data; no locking is needed (the borrow is exclusive).
+    /// See [`std::sync::Mutex::get_mut`].
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        self.inner.get_mut()
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    fn from(t: T) -> Self {
+        Mutex::new(t)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        // Release before `inner` (a field) is dropped, which is the real unlock.
+        self.clock.release();
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}

@@ -1,0 +1,284 @@
+//! Runs detector scenarios in child processes and asserts on what they print.
+//!
+//! A report stops the process (exit code 66), and the detector's state is process-wide, so each
+//! scenario runs in a child: the same test binary, filtered to the one test, with
+//! `MAPRACE_CHILD` naming it. In the child, `scenario!` runs the body and exits; in the parent
+//! it starts the child and hands its output to the checks.
+//!
+//! Sites: a scenario marks the accesses a report must name with `at!("current", expr)` and
+//! `at!("previous", expr)`. The child prints each mark's `file:line` on stdout before running
+//! the expression, and `Outcome::assert_race` checks that the report names exactly those lines.
+
+#![allow(dead_code, unreachable_pub)] // each test file uses a different part
+
+use std::process::Command;
+
+/// The environment variable that makes a test binary run one scenario as a child.
+const CHILD: &str = "MAPRACE_CHILD";
+/// Printed by a child whose scenario ran to its end.
+pub const DONE: &str = "maprace-test: scenario done";
+
+/// What a child printed and how it ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The test's name, which is also the name of the thread the scenario starts on (libtest
+    /// runs each test on a thread named after it).
+    pub test: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// One side of an expected race: the report's words for the access and the thread's name.
+pub struct Side<'a> {
+    /// E.g. `"Write (insert) of key 1"` for the current access, or `"read (get)"` for the
+    /// previous one (the report writes `Previous read (get) ...`).
+    pub access: &'a str,
+    pub thread: &'a str,
+}
+
+/// Marks an access whose site the report must name, then evaluates it.
+#[macro_export]
+macro_rules! at {
+    ($label:literal, $access:expr) => {{
+        $crate::common::mark($label, file!(), line!());
+        $access
+    }};
+}
+
+/// Defines a `#[test]` that runs `$body` in a child process with `MAPRACE_OPTIONS=$options`,
+/// then runs `$check` on the child's `Outcome` in the parent.
+#[macro_export]
+macro_rules! scenario {
+    ($(#[$attr:meta])* $name:ident, options = $options:expr, $body:block, |$out:ident| $check:expr) => {
+        $(#[$attr])*
+        #[test]
+        fn $name() {
+            if let Some($out) = $crate::common::child(stringify!($name), $options, || $body) {
+                $check
+            }
+        }
+    };
+    ($(#[$attr:meta])* $name:ident, $body:block, |$out:ident| $check:expr) => {
+        $crate::scenario!($(#[$attr])* $name, options = "", $body, |$out| $check);
+    };
+}
+
+pub fn mark(label: &str, file: &str, line: u32) {
+    println!("maprace-test: site {label} {file}:{line}");
+}
+
+/// In the child (the process started for `name`): runs `scenario`, prints `DONE` and exits 0.
+/// In the parent: starts the child and returns its outcome.
+pub fn child(name: &str, options: &str, scenario: impl FnOnce()) -> Option<Outcome> {
+    if std::env::var(CHILD).as_deref() == Ok(name) {
+        scenario();
+        println!("{DONE}");
+        std::process::exit(0);
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let output = Command::new(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, name)
+        .env("MAPRACE_OPTIONS", options)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("start the child process");
+    Some(Outcome {
+        test: name.to_owned(),
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
+impl Outcome {
+    /// The `file:line` the child marked with `label`.
+    pub fn site(&self, label: &str) -> String {
+        let prefix = format!("maprace-test: site {label} ");
+        let sites: Vec<&str> = self
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .collect();
+        match sites.as_slice() {
+            [site] => site.to_string(),
+            _ => panic!("expected one site marked {label:?}, found {sites:?}\n{self}"),
+        }
+    }
+
+    /// The scenario ran to its end and nothing was reported.
+    pub fn assert_clean(&self) {
+        assert!(
+            self.stdout.contains(DONE),
+            "the scenario did not finish\n{self}"
+        );
+        assert_eq!(self.code, Some(0), "exit code\n{self}");
+        assert!(
+            !self.stderr.contains("WARNING: MAP") && !self.stderr.contains("maprace:"),
+            "unexpected report\n{self}"
+        );
+    }
+
+    /// Exactly one map race was reported and the child stopped with code 66: the headline, the
+    /// current access at the site marked "current" by `current.thread`, the previous access at
+    /// the site marked "previous" by `previous.thread`.
+    pub fn assert_race(&self, current: Side<'_>, previous: Side<'_>) {
+        self.assert_report_shape(66, "stopping at the first race (exit code 66)");
+        self.assert_sides(current, previous);
+    }
+
+    /// The report's two sides, whatever the policy that followed it.
+    pub fn assert_sides(&self, current: Side<'_>, previous: Side<'_>) {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let headline = lines
+            .iter()
+            .position(|l| *l == "WARNING: MAP RACE")
+            .unwrap_or_else(|| panic!("no headline\n{self}"));
+        let current_line = lines[headline + 1];
+        assert!(
+            current_line.starts_with(current.access),
+            "current access: expected {:?}\n{self}",
+            current.access
+        );
+        let current_site = format!(" at {}:", self.site("current"));
+        assert!(
+            current_line.contains(&current_site),
+            "current access: expected the site{current_site}\n{self}"
+        );
+        assert!(
+            lines[headline + 2].starts_with(&format!("  by thread '{}' (T", self.thread(&current))),
+            "current thread: expected {:?}\n{self}",
+            current.thread
+        );
+        let previous_at = lines
+            .iter()
+            .position(|l| l.starts_with("Previous "))
+            .unwrap_or_else(|| panic!("no previous access\n{self}"));
+        let previous_line = lines[previous_at];
+        assert!(
+            previous_line.starts_with(&format!("Previous {}", previous.access)),
+            "previous access: expected {:?}\n{self}",
+            previous.access
+        );
+        let previous_site = format!(" at {}:", self.site("previous"));
+        assert!(
+            previous_line.contains(&previous_site),
+            "previous access: expected the site{previous_site}\n{self}"
+        );
+        assert!(
+            lines[previous_at + 1]
+                .starts_with(&format!("  by thread '{}' (T", self.thread(&previous))),
+            "previous thread: expected {:?}\n{self}",
+            previous.thread
+        );
+    }
+
+    fn thread<'a>(&'a self, side: &Side<'a>) -> &'a str {
+        if side.thread == TEST_THREAD {
+            &self.test
+        } else {
+            side.thread
+        }
+    }
+
+    /// One report, closed by its rule, then `stopping` and the exit `code`.
+    pub fn assert_report_shape(&self, code: i32, stopping: &str) {
+        assert_eq!(self.code, Some(code), "exit code\n{self}");
+        assert_eq!(
+            self.stderr.matches("WARNING: MAP RACE").count(),
+            1,
+            "one report\n{self}"
+        );
+        assert!(
+            self.stderr.contains(&format!("maprace: {stopping}")),
+            "expected `maprace: {stopping}`\n{self}"
+        );
+        assert!(
+            !self.stdout.contains(DONE),
+            "the scenario went on after the report\n{self}"
+        );
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--- exit code: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A map's address, sendable to another thread: how unsafe code and FFI share maps, and the
+/// way every racy scenario here shares one.
+pub struct Shared<M>(pub *mut M);
+
+impl<M> Clone for Shared<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M> Copy for Shared<M> {}
+// SAFETY: these scenarios exist to make the detector see unsynchronized sharing.
+unsafe impl<M> Send for Shared<M> {}
+
+impl<M> Shared<M> {
+    /// # Safety
+    /// None: the scenarios use it to race on purpose.
+    #[allow(clippy::mut_from_ref)]
+    pub fn get(&self) -> &mut M {
+        // SAFETY: the map outlives every thread of the scenario (they are joined before it is
+        // dropped); the aliasing is the bug under test.
+        unsafe { &mut *self.0 }
+    }
+}
+
+/// Runs `first` on a thread named "writer", then `second` on this thread once the writer is done
+/// in real time — told through a std channel, which maprace cannot see, so nothing orders the
+/// two for the detector. The writer stays alive until `second` is over, then is joined.
+pub fn unordered<M, A, B>(
+    map: &mut M,
+    first: impl FnOnce(&mut M) -> A + Send,
+    second: impl FnOnce(&mut M) -> B,
+) {
+    let shared = Shared(map as *mut M);
+    let (done, finished) = std::sync::mpsc::channel();
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("writer".into())
+            .spawn_scoped(s, move || {
+                let shared = shared;
+                drop(first(shared.get()));
+                done.send(()).unwrap();
+                let _ = stopped.recv();
+            })
+            .unwrap();
+        finished.recv().unwrap();
+        drop(second(shared.get()));
+        drop(stop);
+    });
+}
+
+/// The synchronized twin of `unordered`: `second` runs after the writer was joined.
+pub fn joined<M, A, B>(
+    map: &mut M,
+    first: impl FnOnce(&mut M) -> A + Send,
+    second: impl FnOnce(&mut M) -> B,
+) {
+    let shared = Shared(map as *mut M);
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("writer".into())
+            .spawn_scoped(s, move || {
+                let shared = shared;
+                drop(first(shared.get()));
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    });
+    drop(second(map));
+}

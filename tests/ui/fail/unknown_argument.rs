@@ -1,0 +1,11 @@
+#[maprace::track(mapsonly)]
+struct Cache {
+    map: std::collections::HashMap<u8, u8>,
+}
+
+fn main() {
+    let _ = Cache {
+        map: Default::default(),
+    }
+    .map;
+}
