@@ -19,4 +19,8 @@ pub mod thread;
 pub mod __private;
 
 pub use collections::HashMap;
+
+/// Whether this build has the detector compiled in (the `detect` feature in a build with debug
+/// assertions, or `detect-in-release`). When it is `false`, every maprace type is std's own.
+pub const COMPILED_IN: bool = cfg!(maprace_detect);
 pub use maprace_macros::track;
