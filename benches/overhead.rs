@@ -1,1 +1,270 @@
-fn main() {}
+//! maprace's cost, as ratios to plain std (DESIGN §7): each workload runs on
+//! `std::collections::HashMap` and on `maprace::HashMap`, interleaved round by round, and the
+//! ratio printed is the median of the per-round ratios (the machines are noisy).
+//!
+//! ```text
+//! cargo bench --bench overhead --features detect-in-release   # the detector compiled in
+//! cargo bench --bench overhead                                # compiled out: ratios ~1.00
+//! ```
+//!
+//! The `enabled=0` row runs in a child process of this benchmark, since options are read once.
+
+use std::collections::HashMap as StdMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+type Tracked = maprace::HashMap<u64, u64>;
+
+const ROUNDS: usize = 31;
+
+/// A map operation workload, run on both map types.
+trait Workload {
+    const NAME: &'static str;
+    const TARGET: f64;
+    fn std(&mut self) -> Duration;
+    fn tracked(&mut self) -> Duration;
+}
+
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+/// Runs `w` interleaved and returns (median ns per std batch, median ratio).
+fn measure<W: Workload>(w: &mut W) -> (f64, f64) {
+    // Warm up both (allocations, caches, the detector's thread context).
+    w.std();
+    w.tracked();
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    let mut base = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        // Alternate which goes first, so drift in the machine's speed does not favour one.
+        let (s, t) = if round % 2 == 0 {
+            let s = w.std();
+            (s, w.tracked())
+        } else {
+            let t = w.tracked();
+            (w.std(), t)
+        };
+        base.push(s.as_nanos() as f64);
+        ratios.push(t.as_secs_f64() / s.as_secs_f64());
+    }
+    (median(base), median(ratios))
+}
+
+fn keys(n: u64) -> Vec<u64> {
+    // A fixed shuffle, so lookups do not walk the table in insertion order.
+    (0..n)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n)
+        .collect()
+}
+
+struct Get {
+    keys: Vec<u64>,
+    std: StdMap<u64, u64>,
+    tracked: Tracked,
+}
+
+impl Get {
+    fn new(n: u64) -> Get {
+        Get {
+            keys: keys(n),
+            std: (0..n).map(|k| (k, k)).collect(),
+            tracked: (0..n).map(|k| (k, k)).collect(),
+        }
+    }
+}
+
+macro_rules! get_loop {
+    ($map:expr, $keys:expr) => {
+        timed(|| {
+            let mut sum = 0u64;
+            for _ in 0..20 {
+                for k in $keys {
+                    sum = sum.wrapping_add(*$map.get(black_box(k)).unwrap());
+                }
+            }
+            black_box(sum);
+        })
+    };
+}
+
+struct GetSmall(Get);
+impl Workload for GetSmall {
+    const NAME: &'static str = "get, 1k keys (cache-resident)";
+    const TARGET: f64 = 1.15;
+    fn std(&mut self) -> Duration {
+        get_loop!(self.0.std, &self.0.keys)
+    }
+    fn tracked(&mut self) -> Duration {
+        get_loop!(self.0.tracked, &self.0.keys)
+    }
+}
+
+/// `get` again, in a child process run with `MAPRACE_OPTIONS=enabled=0`.
+struct GetDisabled(Get);
+impl Workload for GetDisabled {
+    const NAME: &'static str = "get, 1k keys, enabled=0";
+    const TARGET: f64 = 1.05;
+    fn std(&mut self) -> Duration {
+        get_loop!(self.0.std, &self.0.keys)
+    }
+    fn tracked(&mut self) -> Duration {
+        get_loop!(self.0.tracked, &self.0.keys)
+    }
+}
+
+struct GetLarge(Get);
+impl Workload for GetLarge {
+    const NAME: &'static str = "get, 1M keys";
+    const TARGET: f64 = 1.20;
+    fn std(&mut self) -> Duration {
+        let keys = &self.0.keys[..100_000];
+        get_loop!(self.0.std, keys)
+    }
+    fn tracked(&mut self) -> Duration {
+        let keys = &self.0.keys[..100_000];
+        get_loop!(self.0.tracked, keys)
+    }
+}
+
+struct Overwrite(Get);
+impl Workload for Overwrite {
+    const NAME: &'static str = "insert over an existing key, 1k keys";
+    const TARGET: f64 = 1.25;
+    fn std(&mut self) -> Duration {
+        let Get { keys, std, .. } = &mut self.0;
+        timed(|| {
+            for round in 0..20 {
+                for &k in keys.iter() {
+                    black_box(std.insert(black_box(k), round));
+                }
+            }
+        })
+    }
+    fn tracked(&mut self) -> Duration {
+        let Get { keys, tracked, .. } = &mut self.0;
+        timed(|| {
+            for round in 0..20 {
+                for &k in keys.iter() {
+                    black_box(tracked.insert(black_box(k), round));
+                }
+            }
+        })
+    }
+}
+
+struct InsertRemove(Get);
+impl Workload for InsertRemove {
+    const NAME: &'static str = "insert new + remove, 1k keys";
+    const TARGET: f64 = 1.35;
+    fn std(&mut self) -> Duration {
+        let Get { keys, std, .. } = &mut self.0;
+        timed(|| {
+            for _ in 0..20 {
+                for &k in keys.iter() {
+                    std.insert(black_box(k + 1_000_000), k);
+                }
+                for &k in keys.iter() {
+                    black_box(std.remove(&black_box(k + 1_000_000)));
+                }
+            }
+        })
+    }
+    fn tracked(&mut self) -> Duration {
+        let Get { keys, tracked, .. } = &mut self.0;
+        timed(|| {
+            for _ in 0..20 {
+                for &k in keys.iter() {
+                    tracked.insert(black_box(k + 1_000_000), k);
+                }
+                for &k in keys.iter() {
+                    black_box(tracked.remove(&black_box(k + 1_000_000)));
+                }
+            }
+        })
+    }
+}
+
+/// Two threads reading the same keys with no synchronization in between (read-shared cells:
+/// after the first pass, no shadow writes at all).
+struct SharedReads(std::sync::Arc<Get>);
+impl Workload for SharedReads {
+    const NAME: &'static str = "2 threads reading the same 1k keys";
+    const TARGET: f64 = 1.3;
+    fn std(&mut self) -> Duration {
+        let g = &*self.0;
+        timed(|| {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| get_loop!(g.std, &g.keys));
+                }
+            })
+        })
+    }
+    fn tracked(&mut self) -> Duration {
+        let g = &*self.0;
+        timed(|| {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| get_loop!(g.tracked, &g.keys));
+                }
+            })
+        })
+    }
+}
+
+fn row<W: Workload>(w: &mut W) {
+    let (base, ratio) = measure(w);
+    let verdict = if ratio <= W::TARGET { "ok" } else { "OVER" };
+    println!(
+        "{:<40} std {:>9.1} us/batch   ratio {:>5.2}   target <= {:.2}  {verdict}",
+        W::NAME,
+        base / 1000.0,
+        ratio,
+        W::TARGET
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` and test harness probes
+    }
+    let child = std::env::var("MAPRACE_BENCH_CHILD").is_ok();
+    if !child {
+        println!(
+            "maprace overhead (detector compiled in: {}; {} rounds, median of per-round ratios)",
+            maprace::COMPILED_IN,
+            ROUNDS
+        );
+        println!(
+            "maprace::HashMap is std's type: {}",
+            std::any::TypeId::of::<maprace::HashMap<u64, u64>>()
+                == std::any::TypeId::of::<StdMap<u64, u64>>()
+        );
+    }
+    let small = || Get::new(1_000);
+    if child {
+        return row(&mut GetDisabled(small()));
+    }
+    row(&mut GetSmall(small()));
+    row(&mut Overwrite(small()));
+    row(&mut InsertRemove(small()));
+    row(&mut GetLarge(Get::new(1_000_000)));
+    row(&mut SharedReads(std::sync::Arc::new(small())));
+
+    if maprace::COMPILED_IN {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("MAPRACE_BENCH_CHILD", "1")
+            .env("MAPRACE_OPTIONS", "enabled=0")
+            .output()
+            .expect("run the enabled=0 child");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+}

@@ -31,7 +31,7 @@ fn main() {
 
     let mut found = 0;
     for key in 0..1000 {
-        if map.get(&key).is_some() {
+        if map.contains_key(&key) {
             found += 1;
         }
     }

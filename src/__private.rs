@@ -19,3 +19,9 @@ impl<K, V, S> Nameable for std::collections::HashMap<K, V, S> {
     #[inline]
     fn set_name(&mut self, _: &'static str) {}
 }
+
+#[cfg(not(maprace_detect))]
+impl<K, V> Nameable for std::collections::BTreeMap<K, V> {
+    #[inline]
+    fn set_name(&mut self, _: &'static str) {}
+}

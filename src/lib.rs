@@ -11,14 +11,17 @@
 #[cfg(maprace_detect)]
 mod rt;
 
+pub mod annotate;
 pub mod collections;
+mod stats;
 pub mod sync;
 pub mod thread;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use collections::HashMap;
+pub use collections::{BTreeMap, HashMap};
+pub use stats::{Stats, stats};
 
 /// Whether this build has the detector compiled in (the `detect` feature in a build with debug
 /// assertions, or `detect-in-release`). When it is `false`, every maprace type is std's own.

@@ -9,8 +9,10 @@
 //!
 //! Limits, all textual: a type imported under another name (`use std::collections::HashMap as
 //! Map;` outside the item) is missed; the bodies of macro calls (`vec![..]`, `println!(..)`) are
-//! opaque token streams and are left as written; a module-level `use std::collections::HashMap;`
-//! used only by annotated items becomes an unused import.
+//! opaque token streams and are left as written; a type alias declared outside the item is not
+//! seen through; a bare `Entry` is not matched (it could be either map's: write `hash_map::Entry`,
+//! or import it inside the item). A module-level `use std::collections::HashMap;` used only by
+//! annotated items is kept used by a `use HashMap as _;` that the expansion adds.
 
 mod args;
 mod expand;

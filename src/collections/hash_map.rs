@@ -4,7 +4,7 @@
 //! touches (DESIGN §2) before doing the real work, and is `#[track_caller]`, so a report names
 //! the line in your code that made the access.
 
-use crate::rt::map::{Access, MapShadow, Slot};
+use crate::rt::map::{Access, Hashed, MapShadow, Slot};
 use crate::rt::site::Op;
 use std::borrow::Borrow;
 use std::collections::TryReserveError;
@@ -17,28 +17,6 @@ use std::ops::Index;
 use std::ptr;
 
 pub use std::collections::hash_map::{DefaultHasher, RandomState};
-
-/// Starts the checks of one operation on `$map` (`self`): notices a move (then forgets the
-/// history of the keys too) and captures the caller's site.
-macro_rules! access {
-    ($map:ident, $op:expr) => {{
-        let address = $map as *const Self as *const ();
-        let (access, moved) = $map
-            .shadow
-            .access(address, $op, std::any::type_name::<Self>());
-        if moved {
-            forget_history(&$map.base);
-        }
-        access
-    }};
-}
-
-#[cold]
-fn forget_history<K, V, S>(base: &base::HashMap<K, Slot<V>, S>) {
-    for slot in base.values() {
-        slot.cell.reset();
-    }
-}
 
 /// A hash map whose concurrent misuse is reported, with std's API.
 ///
@@ -272,7 +250,9 @@ where
     pub fn reserve(&mut self, additional: usize) {
         let access = access!(self, Op::Reserve);
         let _writing = access.write_structure();
+        let old = self.base.capacity();
         self.base.reserve(additional);
+        access.resized::<V>(old, self.base.capacity(), self.base.len());
     }
 
     /// Tries to reserve room for at least `additional` more elements (writes the structure).
@@ -281,7 +261,10 @@ where
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
         let access = access!(self, Op::TryReserve);
         let _writing = access.write_structure();
-        self.base.try_reserve(additional)
+        let old = self.base.capacity();
+        let result = self.base.try_reserve(additional);
+        access.resized::<V>(old, self.base.capacity(), self.base.len());
+        result
     }
 
     /// Shrinks the capacity as much as possible (writes the structure).
@@ -290,7 +273,9 @@ where
     pub fn shrink_to_fit(&mut self) {
         let access = access!(self, Op::ShrinkToFit);
         let _writing = access.write_structure();
+        let old = self.base.capacity();
         self.base.shrink_to_fit();
+        access.resized::<V>(old, self.base.capacity(), self.base.len());
     }
 
     /// Shrinks the capacity with a lower limit (writes the structure).
@@ -299,7 +284,9 @@ where
     pub fn shrink_to(&mut self, min_capacity: usize) {
         let access = access!(self, Op::ShrinkTo);
         let _writing = access.write_structure();
+        let old = self.base.capacity();
         self.base.shrink_to(min_capacity);
+        access.resized::<V>(old, self.base.capacity(), self.base.len());
     }
 
     /// The entry for `key`, for in-place manipulation. Reads the structure, and writes it if
@@ -307,10 +294,15 @@ where
     #[track_caller]
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
         let access = access!(self, Op::Entry);
-        access.read_structure_of(&key);
-        // std's `entry` grows a full table before it returns a vacant entry.
+        access.read_structure_of(Hashed(&key, self.base.hasher()));
+        // std's `entry` grows a full table before it returns a vacant entry: done here, as a
+        // write of the structure (and so that the trace sees the new capacity).
         let growing = if self.base.len() == self.base.capacity() && !self.base.contains_key(&key) {
-            access.write_structure_of(Some(&key))
+            let growing = access.write_structure_of(Some(Hashed(&key, self.base.hasher())));
+            let old = self.base.capacity();
+            self.base.reserve(1);
+            access.resized::<V>(old, self.base.capacity(), self.base.len());
+            growing
         } else {
             None
         };
@@ -331,9 +323,9 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let access = access!(self, Op::Get);
-        access.read_structure_of(k);
+        access.read_structure_of(Hashed(k, self.base.hasher()));
         let slot = self.base.get(k)?;
-        access.read_key(&slot.cell, k);
+        access.read_key(&slot.cell, Hashed(k, self.base.hasher()));
         Some(&slot.value)
     }
 
@@ -346,9 +338,9 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let access = access!(self, Op::GetKeyValue);
-        access.read_structure_of(k);
+        access.read_structure_of(Hashed(k, self.base.hasher()));
         let (key, slot) = self.base.get_key_value(k)?;
-        access.read_key(&slot.cell, k);
+        access.read_key(&slot.cell, Hashed(k, self.base.hasher()));
         Some((key, &slot.value))
     }
 
@@ -413,10 +405,10 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let access = access!(self, Op::ContainsKey);
-        access.read_structure_of(k);
+        access.read_structure_of(Hashed(k, self.base.hasher()));
         match self.base.get(k) {
             Some(slot) => {
-                access.read_key(&slot.cell, k);
+                access.read_key(&slot.cell, Hashed(k, self.base.hasher()));
                 true
             }
             None => false,
@@ -432,7 +424,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let access = access!(self, Op::GetMut);
-        access.read_structure_of(k);
+        access.read_structure_of(Hashed(k, self.base.hasher()));
         let slot = self.base.get_mut(k)?;
         access.write_key(&slot.cell, k);
         Some(&mut slot.value)
@@ -443,7 +435,7 @@ where
     #[track_caller]
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         let access = access!(self, Op::Insert);
-        access.read_structure_of(&k);
+        access.read_structure_of(Hashed(&k, self.base.hasher()));
         if self.base.len() == self.base.capacity() {
             // `entry` would grow the table before we know whether the key is new.
             if let Some(slot) = self.base.get_mut(&k) {
@@ -451,9 +443,11 @@ where
                 let _writing = access.writing(&slot.cell);
                 return Some(mem::replace(&mut slot.value, v));
             }
-            let _writing = access.write_structure_of(Some(&k));
+            let _writing = access.write_structure_of(Some(Hashed(&k, self.base.hasher())));
             let cell = access.new_cell();
+            let old = self.base.capacity();
             self.base.insert(k, Slot { value: v, cell });
+            access.resized::<V>(old, self.base.capacity(), self.base.len());
             return None;
         }
         match self.base.entry(k) {
@@ -501,13 +495,13 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let access = access!(self, op);
-        access.read_structure_of(k);
+        access.read_structure_of(Hashed(k, self.base.hasher()));
         // Removing an absent key changes nothing; a present one must be marked written before
         // the table changes, so the lookup is done twice.
         if !self.base.contains_key(k) {
             return None;
         }
-        let _writing = access.write_structure_of(Some(k));
+        let _writing = access.write_structure_of(Some(Hashed(k, self.base.hasher())));
         self.base
             .remove_entry(k)
             .map(|(key, slot)| (key, slot.value))
@@ -515,9 +509,13 @@ where
 }
 
 impl<K, V, S> Drop for HashMap<K, V, S> {
-    /// Dropping the map writes its structure: a thread still using it is a race.
+    /// Dropping the map writes its structure: a thread still using it is a race. Not checked
+    /// while the thread unwinds: that drop is cleanup after a failure already under way.
     #[track_caller]
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
         let access = access!(self, Op::Drop);
         drop(access.write_structure());
     }
@@ -616,9 +614,9 @@ where
     #[track_caller]
     fn index(&self, key: &Q) -> &V {
         let access = access!(self, Op::Index);
-        access.read_structure_of(key);
+        access.read_structure_of(Hashed(key, self.base.hasher()));
         let slot = self.base.get(key).expect("no entry found for key");
-        access.read_key(&slot.cell, key);
+        access.read_key(&slot.cell, Hashed(key, self.base.hasher()));
         &slot.value
     }
 }
@@ -692,6 +690,7 @@ where
     fn extend_with<T: IntoIterator<Item = (K, V)>>(&mut self, iter: T) {
         let access = access!(self, Op::Extend);
         let _writing = access.write_structure();
+        let old = self.base.capacity();
         let iter = iter.into_iter();
         let (lower, _) = iter.size_hint();
         self.base.reserve(if self.base.is_empty() {
@@ -708,6 +707,7 @@ where
                 }
             }
         }
+        access.resized::<V>(old, self.base.capacity(), self.base.len());
     }
 }
 

@@ -43,6 +43,16 @@ pub(crate) struct Cell {
 }
 
 impl Cell {
+    /// A cell with no history (`Default`, usable in a `const` map constructor).
+    pub(crate) const fn new() -> Cell {
+        Cell {
+            write: AtomicU64::new(0),
+            read: AtomicU64::new(0),
+            write_site: AtomicU64::new(0),
+            read_site: AtomicU64::new(0),
+        }
+    }
+
     /// The cell of a key that has just been inserted by the current access.
     pub(crate) fn written(me: &Ctx, site: Site) -> Cell {
         Cell {

@@ -5,10 +5,13 @@ use super::cell::{Cell, Kind, Previous};
 use super::clock::Epoch;
 use super::report::{self, Current, MapLabel, Report};
 use super::site::{Op, Site};
-use super::{key, thread};
+use super::trace::{self, MapTrace};
+use super::{history, key, stats, thread};
+use std::hash::{BuildHasher, Hash};
 use std::panic::Location;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
+use std::time::Instant;
 
 /// Per-map shadow state, kept inline in the mirror (creating a map allocates nothing).
 pub(crate) struct MapShadow {
@@ -21,18 +24,40 @@ pub(crate) struct MapShadow {
     id: AtomicU64,
     name: Option<&'static str>,
     created_at: &'static Location<'static>,
+    /// The stats trace's counters for this map, made at its first access with `trace=1`.
+    trace: AtomicPtr<MapTrace>,
+}
+
+impl Drop for MapShadow {
+    fn drop(&mut self) {
+        MapTrace::free(&mut self.trace);
+    }
 }
 
 impl MapShadow {
+    /// `const`, so that `BTreeMap::new` can be, as std's is.
     #[track_caller]
-    pub(crate) fn new() -> MapShadow {
+    pub(crate) const fn new() -> MapShadow {
         MapShadow {
-            structure: Cell::default(),
+            structure: Cell::new(),
             address: AtomicUsize::new(0),
             id: AtomicU64::new(0),
             name: None,
             created_at: Location::caller(),
+            trace: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    /// Counts the operation for the trace (out of line: `trace=0` code stays as it was).
+    #[cold]
+    #[inline(never)]
+    fn count(&self, op: Op) {
+        self.trace().count(op);
+    }
+
+    /// The map's trace state (`trace=1`), made at the first call.
+    pub(crate) fn trace(&self) -> &MapTrace {
+        MapTrace::of(&self.trace)
     }
 
     pub(crate) fn set_name(&mut self, name: &'static str) {
@@ -72,7 +97,11 @@ impl MapShadow {
         op: Op,
         type_name: &'static str,
     ) -> (Access<'_>, bool) {
-        let active = super::enabled();
+        let mode = super::mode();
+        let active = mode & super::ENABLED != 0;
+        if mode & super::TRACE != 0 {
+            self.count(op);
+        }
         let moved = active && self.address.load(Relaxed) != address as usize;
         if moved {
             self.structure.reset();
@@ -110,6 +139,17 @@ impl Drop for InProgress<'_> {
 }
 
 impl<'a> Access<'a> {
+    /// An access that checks nothing, for iterators made without a map (`Default`).
+    pub(crate) fn detached() -> Access<'static> {
+        static NO_MAP: MapShadow = MapShadow::new();
+        Access {
+            map: &NO_MAP,
+            site: Site::from_bits(0),
+            type_name: "",
+            active: false,
+        }
+    }
+
     pub(crate) fn read_structure(&self) {
         if self.active {
             self.check(&self.map.structure, Kind::Read, None::<&()>, false);
@@ -121,8 +161,33 @@ impl<'a> Access<'a> {
         self.write_structure_of(None::<&()>)
     }
 
+    /// The map's capacity went from `old` to `new` during this operation (it has `len` keys,
+    /// with values of type `V`): a trace line, with `trace=1`.
+    pub(crate) fn resized<V>(&self, old: usize, new: usize, len: usize) {
+        if old != new && self.active && super::mode() & super::TRACE != 0 {
+            self.resized_traced::<V>(old, new, len);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resized_traced<V>(&self, old: usize, new: usize, len: usize) {
+        let label = self.map.label(self.type_name);
+        trace::grew(
+            self.map,
+            trace::Growth {
+                name: &label.name,
+                created_at: label.created_at,
+                len,
+                old_capacity: old,
+                new_capacity: new,
+                slot_shadow: size_of::<Slot<V>>() - size_of::<V>(),
+            },
+        );
+    }
+
     /// `write_structure` for an operation made with `key`, which the report shows.
-    pub(crate) fn write_structure_of<Q: ?Sized>(&self, key: Option<&Q>) -> Option<InProgress<'a>> {
+    pub(crate) fn write_structure_of(&self, key: Option<impl ShowKey>) -> Option<InProgress<'a>> {
         if !self.active {
             return None;
         }
@@ -134,20 +199,20 @@ impl<'a> Access<'a> {
     }
 
     /// Reads the structure on behalf of a keyed operation (the report shows the key).
-    pub(crate) fn read_structure_of<Q: ?Sized>(&self, key: &Q) {
+    pub(crate) fn read_structure_of(&self, key: impl ShowKey) {
         if self.active {
             self.check(&self.map.structure, Kind::Read, Some(key), false);
         }
     }
 
-    pub(crate) fn read_key<Q: ?Sized>(&self, cell: &Cell, key: &Q) {
+    pub(crate) fn read_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active {
             self.check(cell, Kind::Read, Some(key), false);
         }
     }
 
     /// A write of the key's value that happens after this call returns (through `&mut V`).
-    pub(crate) fn write_key<Q: ?Sized>(&self, cell: &Cell, key: &Q) {
+    pub(crate) fn write_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active {
             self.check(cell, Kind::Write, Some(key), false);
         }
@@ -169,16 +234,64 @@ impl<'a> Access<'a> {
         if !self.active {
             return Cell::default();
         }
-        thread::with(|me| Cell::written(me, self.site)).unwrap_or_default()
+        let Some((cell, epoch)) = thread::with(|me| (Cell::written(me, self.site), me.epoch))
+        else {
+            return Cell::default();
+        };
+        if super::mode() & super::HISTORY != 0 {
+            // The cell's address is not known before it is in the table: found by its access.
+            history::record(None, Kind::Write, epoch, self.site);
+        }
+        cell
     }
 
     /// Checks and records the access; returns the epoch it was recorded with.
     #[inline]
-    fn check<Q: ?Sized>(
+    fn check(
         &self,
         cell: &Cell,
         kind: Kind,
-        key: Option<&Q>,
+        key: Option<impl ShowKey>,
+        in_progress: bool,
+    ) -> Option<Epoch> {
+        if super::mode() & (super::TRACE | super::HISTORY) != 0 {
+            return self.check_observed(cell, kind, key, in_progress);
+        }
+        self.check_only(cell, kind, key, in_progress)
+    }
+
+    /// `check` with `trace=1` (counted, one in 64 timed) or `history=full` (the stack kept).
+    #[inline(never)]
+    fn check_observed(
+        &self,
+        cell: &Cell,
+        kind: Kind,
+        key: Option<impl ShowKey>,
+        in_progress: bool,
+    ) -> Option<Epoch> {
+        let mode = super::mode();
+        if mode & super::HISTORY != 0 {
+            // Kept before the cell records the access, so that a thread that finds it (even
+            // still in progress) finds its stack too.
+            if let Some(epoch) = thread::with(|me| me.epoch) {
+                history::record(Some(cell), kind, epoch, self.site);
+            }
+        }
+        let timed = mode & super::TRACE != 0 && stats::count_check();
+        let start = timed.then(Instant::now);
+        let epoch = self.check_only(cell, kind, key, in_progress);
+        if let Some(start) = start {
+            stats::timed_check(start.elapsed());
+        }
+        epoch
+    }
+
+    #[inline]
+    fn check_only(
+        &self,
+        cell: &Cell,
+        kind: Kind,
+        key: Option<impl ShowKey>,
         in_progress: bool,
     ) -> Option<Epoch> {
         let (epoch, tid, conflict) = thread::with(|me| {
@@ -190,17 +303,18 @@ impl<'a> Access<'a> {
         })?;
         if let Some(previous) = conflict {
             let on_key = !std::ptr::eq(cell, &self.map.structure);
-            self.report(kind, key, tid, previous, on_key);
+            self.report(cell, kind, key, tid, previous, on_key);
         }
         Some(epoch)
     }
 
     #[cold]
     #[inline(never)]
-    fn report<Q: ?Sized>(
+    fn report(
         &self,
+        cell: &Cell,
         kind: Kind,
-        key: Option<&Q>,
+        key: Option<impl ShowKey>,
         tid: u32,
         previous: Previous,
         on_key: bool,
@@ -209,15 +323,37 @@ impl<'a> Access<'a> {
             kind,
             op: self.site.op(),
             location: self.site.location().unwrap_or(self.map.created_at),
-            key: key.map(|k| key::describe(k, || None)),
+            key: key.map(|k| k.show()),
             tid,
         };
-        report::emit(Report::new(
-            current,
-            previous,
-            on_key,
-            self.map.label(self.type_name),
-        ));
+        if super::mode() & super::TRACE != 0 {
+            self.map.trace().race();
+        }
+        let report = Report::new(current, previous, on_key, self.map.label(self.type_name))
+            .with_previous_stack(history::find(cell, &previous));
+        report::emit(report);
+    }
+}
+
+/// A key as a report shows it; `show` runs only when a report is made.
+pub(crate) trait ShowKey {
+    fn show(&self) -> String;
+}
+
+/// A key alone: its value when maprace can print it, else its type.
+impl<Q: ?Sized> ShowKey for &Q {
+    fn show(&self) -> String {
+        key::describe(*self, || None)
+    }
+}
+
+/// A key with its map's hasher: its value when maprace can print it, else its hash (the one the
+/// map itself computes) and type. Costs nothing until a report shows it.
+pub(crate) struct Hashed<'k, Q: ?Sized, S>(pub(crate) &'k Q, pub(crate) &'k S);
+
+impl<Q: ?Sized + Hash, S: BuildHasher> ShowKey for Hashed<'_, Q, S> {
+    fn show(&self) -> String {
+        key::describe(self.0, || Some(self.1.hash_one(self.0)))
     }
 }
 
@@ -234,6 +370,13 @@ impl Copy for Access<'_> {}
 pub(crate) struct Slot<V> {
     pub(crate) value: V,
     pub(crate) cell: Cell,
+}
+
+/// As the value alone, so that std's iterators over slots print what std's over values do.
+impl<V: std::fmt::Debug> std::fmt::Debug for Slot<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value.fmt(f)
+    }
 }
 
 impl<V: Clone> Clone for Slot<V> {

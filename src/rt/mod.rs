@@ -2,30 +2,50 @@
 //! can reach it; the public mirrors (`collections`, `sync`, `thread`) call in through `Access`,
 //! `SyncClock` and the thread hooks, and do no bookkeeping of their own.
 
+pub(crate) mod annotate;
+pub(crate) mod atomic;
 pub(crate) mod cell;
 pub(crate) mod clock;
+pub(crate) mod history;
 pub(crate) mod key;
 pub(crate) mod map;
 pub(crate) mod options;
 pub(crate) mod os;
+pub(crate) mod park;
 pub(crate) mod report;
 pub(crate) mod site;
+pub(crate) mod stats;
 pub(crate) mod thread;
+pub(crate) mod trace;
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
-/// `enabled=0` turns every check into one load of this flag. It starts out on so that accesses
-/// made before the options are read (from other constructors) are checked.
-static ENABLED: AtomicBool = AtomicBool::new(true);
+/// The run-time switches every tracked operation looks at, in one byte so that one load answers
+/// all of them: `enabled=0` turns every check into this load. It starts out enabled so that
+/// accesses made before the options are read (from other constructors) are checked.
+static MODE: AtomicU8 = AtomicU8::new(ENABLED);
+
+/// `MODE` bit: the detector is active (`enabled=1`).
+pub(crate) const ENABLED: u8 = 1;
+/// `MODE` bit: the stats trace is on (`trace=1`).
+pub(crate) const TRACE: u8 = 2;
+/// `MODE` bit: each access's stack is kept (`history=full`).
+pub(crate) const HISTORY: u8 = 4;
 
 /// Is the detector active? The first question of every tracked operation.
 #[inline]
 pub(crate) fn enabled() -> bool {
-    ENABLED.load(Relaxed)
+    mode() & ENABLED != 0
 }
 
-fn set_enabled(on: bool) {
-    ENABLED.store(on, Relaxed);
+/// All the `MODE` bits.
+#[inline]
+pub(crate) fn mode() -> u8 {
+    MODE.load(Relaxed)
+}
+
+fn set_mode(mode: u8) {
+    MODE.store(mode, Relaxed);
 }
 
 /// The runtime cannot go on (a broken invariant of the platform, not of the user's program).

@@ -36,6 +36,11 @@ pub(crate) struct Options {
     pub(crate) sync_assume: bool,
     /// `enabled`: 0 keeps the detector compiled in but inactive.
     pub(crate) enabled: bool,
+    /// `trace`: 1 prints the stats trace (a line per map growth, a summary at exit).
+    pub(crate) trace: bool,
+    /// `history`: `location` (false) or `full` (true): the previous access's full stack is
+    /// captured at every access and printed in reports.
+    pub(crate) history_full: bool,
 }
 
 impl Default for Options {
@@ -48,12 +53,15 @@ impl Default for Options {
             strip_path_prefix: None,
             sync_assume: false,
             enabled: true,
+            trace: false,
+            history_full: false,
         }
     }
 }
 
 /// The keys this version knows, in the order the error message lists them.
-const KEYS: &str = "halt_on_error, exitcode, action, log_path, strip_path_prefix, sync, enabled";
+const KEYS: &str =
+    "halt_on_error, exitcode, action, log_path, strip_path_prefix, sync, enabled, trace, history";
 
 /// A key or value `parse` rejects, with the words to show the user.
 #[derive(Debug, PartialEq, Eq)]
@@ -130,6 +138,18 @@ impl Options {
                     }
                 }
                 "enabled" => options.enabled = flag(key, value)?,
+                "trace" => options.trace = flag(key, value)?,
+                "history" => {
+                    options.history_full = match value {
+                        "location" => false,
+                        "full" => true,
+                        _ => {
+                            return Err(BadOption(format!(
+                                "bad value `{value}` for `history` (expected location or full)"
+                            )));
+                        }
+                    }
+                }
                 _ => {
                     return Err(BadOption(format!(
                         "unknown key `{key}` (known keys: {KEYS})"
@@ -142,6 +162,21 @@ impl Options {
 
     pub(crate) fn assume_sync(&self) -> bool {
         self.sync_assume
+    }
+
+    /// The `MODE` bits these options turn on.
+    fn mode(&self) -> u8 {
+        if !self.enabled {
+            return 0;
+        }
+        let mut mode = super::ENABLED;
+        if self.trace {
+            mode |= super::TRACE;
+        }
+        if self.history_full {
+            mode |= super::HISTORY;
+        }
+        mode
     }
 }
 
@@ -156,7 +191,8 @@ pub(crate) fn get() -> &'static Options {
             eprintln!("maprace: bad {VAR}: {bad}");
             super::os::exit_now(2)
         });
-        super::set_enabled(options.enabled);
+        super::set_mode(options.mode());
+        super::stats::start(&options);
         options
     })
 }
@@ -175,7 +211,7 @@ mod tests {
     fn every_key_is_read() {
         let o = Options::parse(
             "halt_on_error=0 exitcode=7 action=panic log_path=races strip_path_prefix=/src/ \
-             sync=assume enabled=0",
+             sync=assume enabled=0 trace=1 history=full",
         )
         .unwrap();
         assert!(!o.halt_on_error);
@@ -185,6 +221,22 @@ mod tests {
         assert_eq!(o.strip_path_prefix.as_deref(), Some("/src/"));
         assert!(o.sync_assume);
         assert!(!o.enabled);
+        assert!(o.trace);
+        assert!(o.history_full);
+    }
+
+    #[test]
+    fn trace_and_history_set_their_mode_bits() {
+        let mode = |s: &str| Options::parse(s).unwrap().mode();
+        assert_eq!(mode(""), super::super::ENABLED);
+        assert_eq!(mode("trace=1"), super::super::ENABLED | super::super::TRACE);
+        assert_eq!(
+            mode("history=full trace=0"),
+            super::super::ENABLED | super::super::HISTORY
+        );
+        assert_eq!(mode("history=location"), super::super::ENABLED);
+        // enabled=0 wins: nothing is traced or kept.
+        assert_eq!(mode("enabled=0 trace=1 history=full"), 0);
     }
 
     #[test]
@@ -195,6 +247,8 @@ mod tests {
         assert!(err("exitcode=300").contains("bad value `300` for `exitcode`"));
         assert!(err("action=stop").contains("bad value `stop` for `action`"));
         assert!(err("sync=maybe").contains("bad value `maybe` for `sync`"));
+        assert!(err("trace=2").contains("bad value `2` for `trace`"));
+        assert!(err("history=stack").contains("bad value `stack` for `history`"));
         assert!(err("enabled").contains("`enabled` is not of the form key=value"));
         assert!(err("log_path=").contains("`log_path` needs a value"));
         assert!(err("exitcode=1 exitcode=2").contains("`exitcode` is given twice"));

@@ -68,7 +68,7 @@ extern "C" fn start_tracked(start: *mut c_void) -> *mut c_void {
     let Start { routine, arg, fork } = *unsafe { Box::from_raw(start.cast::<Start>()) };
     thread::start_child(fork);
     let result = routine(arg);
-    let clock = thread::exit_clock();
+    let clock = thread::end();
     // SAFETY: pthread_self has no preconditions.
     let me = unsafe { libc::pthread_self() };
     let mut exits = exits();

@@ -43,6 +43,8 @@ pub(crate) struct Report {
     pub(crate) map: MapLabel,
     /// Symbolized stack of the current access, maprace's own frames cut.
     pub(crate) stack: Vec<Frame>,
+    /// The previous access's stack, when `history=full` kept it.
+    pub(crate) previous_stack: Option<Vec<Frame>>,
 }
 
 /// One symbolized stack frame.
@@ -54,34 +56,75 @@ pub(crate) struct Frame {
 /// The user's part of a stack: from the first frame that is not maprace, the standard library
 /// or the unwinder, to the frame above the runtime's entry into user code.
 fn user_frames(bt: &Backtrace) -> Vec<Frame> {
-    let mut frames = Vec::new();
-    'frames: for frame in bt.frames() {
-        for symbol in frame.symbols() {
-            let Some(name) = symbol.name() else { continue };
-            let function = format!("{name:#}");
-            if function.contains("__rust_begin_short_backtrace")
-                || function.starts_with("std::rt::lang_start")
-            {
-                break 'frames;
-            }
-            if frames.is_empty() && !is_user(&function) {
-                continue;
-            }
+    let symbols = bt.frames().iter().flat_map(|frame| frame.symbols());
+    select_user(symbols.map(|symbol| {
+        let file = symbol.filename().map(|f| {
+            let position = (symbol.lineno(), symbol.colno());
+            (f.to_string_lossy().into_owned(), position)
+        });
+        (symbol.name().map(|name| format!("{name:#}")), file)
+    }))
+}
+
+/// `user_frames` of a stack kept as raw return addresses (`history=full`), symbolized now.
+pub(crate) fn user_frames_at(addresses: &[usize]) -> Vec<Frame> {
+    let mut symbols = Vec::new();
+    for &address in addresses {
+        backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
             let file = symbol.filename().map(|f| {
-                (
-                    display_path(&f.to_string_lossy()),
-                    symbol.lineno().unwrap_or(0),
-                    symbol.colno().unwrap_or(0),
-                )
+                let position = (symbol.lineno(), symbol.colno());
+                (f.to_string_lossy().into_owned(), position)
             });
-            frames.push(Frame { function, file });
+            symbols.push((symbol.name().map(|name| format!("{name:#}")), file));
+        });
+    }
+    select_user(symbols.into_iter())
+}
+
+type Symbol = (Option<String>, Option<(String, (Option<u32>, Option<u32>))>);
+
+fn select_user(symbols: impl Iterator<Item = Symbol>) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    for (name, file) in symbols {
+        let Some(function) = name else { continue };
+        if function.contains("__rust_begin_short_backtrace")
+            || function.starts_with("std::rt::lang_start")
+        {
+            break;
         }
+        let file = file
+            .map(|(path, (line, col))| (display_path(&path), line.unwrap_or(0), col.unwrap_or(0)));
+        let frame = Frame { function, file };
+        if frames.is_empty() && !frame.is_user() {
+            continue;
+        }
+        frames.push(frame);
     }
     // What is left below the user's outermost frame is the runtime's (`FnOnce::call_once`...).
-    while frames.last().is_some_and(|f| !is_user(&f.function)) {
+    while frames.last().is_some_and(|f| !f.is_user()) {
         frames.pop();
     }
     frames
+}
+
+/// Where the Rust toolchain's own sources are, as its debug info names them.
+fn is_std_source(file: &str) -> bool {
+    file.starts_with("/rustc/")
+}
+
+impl Frame {
+    /// Not maprace, the unwinder, the standard library (by its sources: generic std code such
+    /// as `<&mut T as Debug>::fmt` has no std path in its name) or the C runtime.
+    fn is_user(&self) -> bool {
+        if self
+            .file
+            .as_ref()
+            .is_some_and(|(file, ..)| is_std_source(file))
+        {
+            return false;
+        }
+        is_user(&self.function)
+    }
 }
 
 fn is_user(function: &str) -> bool {
@@ -104,7 +147,7 @@ fn is_user(function: &str) -> bool {
 
 /// A path as reports print it: relative to the current directory when under it, then with
 /// `strip_path_prefix` cut.
-fn display_path(path: &str) -> String {
+pub(crate) fn display_path(path: &str) -> String {
     let mut path = path;
     let cwd = std::env::current_dir().ok();
     let cwd = cwd.as_ref().and_then(|d| d.to_str());
@@ -169,7 +212,45 @@ impl Report {
             on_key,
             map,
             stack: user_frames(&Backtrace::new()),
+            previous_stack: None,
         }
+    }
+
+    /// Adds the previous access's stack (`history=full`).
+    pub(crate) fn with_previous_stack(mut self, stack: Option<Vec<Frame>>) -> Report {
+        self.previous_stack = stack.filter(|frames| !frames.is_empty());
+        self
+    }
+
+    /// The report as a `tracing` event (target `maprace`, ERROR), for programs that collect
+    /// their diagnostics through a subscriber. maprace installs none.
+    fn event(&self) {
+        let (current, previous) = (&self.current, &self.previous);
+        let previous_site = previous
+            .site
+            .location()
+            .map_or_else(|| "an unknown site".to_owned(), |l| At(l).to_string());
+        tracing::error!(
+            target: "maprace",
+            kind = "race",
+            access = kind_word(current.kind),
+            op = current.op.name(),
+            key = current.key.as_deref(),
+            map = self.map.name.as_str(),
+            map_type = self.map.type_name.as_str(),
+            site = self.current_site().as_str(),
+            thread = ThreadLabel(current.tid).to_string().as_str(),
+            previous_access = kind_word(previous.kind),
+            previous_op = previous.site.op().name(),
+            previous_site = previous_site.as_str(),
+            previous_thread = ThreadLabel(previous.epoch.tid()).to_string().as_str(),
+            map_created_at = At(self.map.created_at).to_string().as_str(),
+            "WARNING: MAP RACE: {} ({}) in {} at {}",
+            kind_word(current.kind),
+            current.op.name(),
+            self.map.name,
+            self.current_site()
+        );
     }
 
     /// Two accesses that the same operation site makes over and over are one race.
@@ -178,18 +259,45 @@ impl Report {
         (here, self.previous.site.bits())
     }
 
+    /// Where the current access happened. `#[track_caller]` does not cross the standard
+    /// library's dynamic calls (`Debug` through `format!`, drop glue): then the user's line is
+    /// the stack's first.
+    fn current_site(&self) -> String {
+        let location = self.current.location;
+        if !is_std_source(location.file()) {
+            return At(location).to_string();
+        }
+        self.stack
+            .iter()
+            .filter(|frame| frame.is_user())
+            .find_map(|frame| frame.file.as_ref())
+            .map_or_else(
+                || At(location).to_string(),
+                |(file, line, col)| format!("{file}:{line}:{col}"),
+            )
+    }
+
     fn hint(&self) -> String {
+        let other = self.previous.epoch.tid();
         if self.previous.in_progress {
             return format!(
                 "The two accesses overlapped in time: {} was still inside its {} when this one began.",
-                ThreadLabel(self.previous.epoch.tid()),
+                ThreadLabel(other),
                 self.previous.site.op().name()
+            );
+        }
+        if thread::info(other).is_some_and(|t| t.has_ended()) {
+            return format!(
+                "{} had ended, but nothing maprace sees waited for it: a join orders its work\n\
+                 before what follows, the end of a std::thread::scope does not (use\n\
+                 maprace::thread::scope, or #[maprace::track], which rewrites thread::scope).",
+                Capitalized(ThreadLabel(other))
             );
         }
         "maprace saw no synchronization between these two accesses. If something does order\n\
          them, make it visible: use maprace::sync and maprace::thread (or put #[maprace::track]\n\
-         on the item that declares the lock), or run with MAPRACE_OPTIONS=sync=assume to report\n\
-         only accesses that overlap in time."
+         on the item that declares the lock), mark it with maprace::annotate::{release, acquire},\n\
+         or run with MAPRACE_OPTIONS=sync=assume to report only accesses that overlap in time."
             .to_owned()
     }
 }
@@ -212,7 +320,7 @@ impl fmt::Display for Report {
             "{kind} ({}) {what} ({}) at {}",
             current.op.name(),
             map.type_name,
-            At(current.location)
+            self.current_site()
         )?;
         writeln!(f, "  by {}:", ThreadLabel(current.tid))?;
         write_stack(f, &self.stack)?;
@@ -237,7 +345,13 @@ impl fmt::Display for Report {
             kind_word(previous.kind),
             previous.site.op().name(),
         )?;
-        writeln!(f, "  by {}", ThreadLabel(previous.epoch.tid()))?;
+        match &self.previous_stack {
+            Some(stack) => {
+                writeln!(f, "  by {}:", ThreadLabel(previous.epoch.tid()))?;
+                write_stack(f, stack)?;
+            }
+            None => writeln!(f, "  by {}", ThreadLabel(previous.epoch.tid()))?,
+        }
 
         let mut tids = vec![current.tid, previous.epoch.tid()];
         tids.dedup();
@@ -273,6 +387,11 @@ impl<T: fmt::Display> fmt::Display for Capitalized<T> {
 /// Races reported so far.
 static RACES: AtomicUsize = AtomicUsize::new(0);
 
+/// Races reported so far.
+pub(crate) fn races() -> usize {
+    RACES.load(Ordering::Relaxed)
+}
+
 /// Serializes reports, remembers which were printed, and is never released once the program
 /// is stopping, so no other report interleaves with the last one.
 static PRINTED: Mutex<Option<HashSet<(u64, u64)>>> = Mutex::new(None);
@@ -304,6 +423,7 @@ pub(crate) fn emit(report: Report) {
         _ => {}
     }
     write_out(&text);
+    report.event();
     match options.action {
         Action::Exit if stopping => {
             std::mem::forget(printed);
@@ -315,7 +435,10 @@ pub(crate) fn emit(report: Report) {
         }
         Action::Panic => {
             drop(printed);
-            panic!("maprace: map race (see the report above)");
+            // A second panic while unwinding would abort the process, not fail one test.
+            if !std::thread::panicking() {
+                panic!("maprace: map race (see the report above)");
+            }
         }
         Action::Exit => {
             if count == 1 {
@@ -326,6 +449,7 @@ pub(crate) fn emit(report: Report) {
 }
 
 extern "C" fn at_exit_with_races() {
+    super::stats::exit_summary();
     let races = RACES.load(Ordering::Relaxed);
     write_out(&format!("maprace: found {races} race(s)\n"));
     os::exit_now(options::get().exitcode);

@@ -6,6 +6,7 @@ use super::clock::{Epoch, Tid, VectorClock};
 use super::options;
 use backtrace::Backtrace;
 use std::cell::{Cell, UnsafeCell};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// What a report can say about a thread, kept after the thread ends.
@@ -16,9 +17,15 @@ pub(crate) struct ThreadInfo {
     name: OnceLock<String>,
     /// Where `pthread_create` was called, captured unresolved (cheap) and resolved when printed.
     created_at: Option<Mutex<Backtrace>>,
+    /// Its start routine returned (whether or not anything joined it).
+    ended: AtomicBool,
 }
 
 impl ThreadInfo {
+    pub(crate) fn has_ended(&self) -> bool {
+        self.ended.load(Relaxed)
+    }
+
     pub(crate) fn name(&self) -> &str {
         self.name.get().map_or("<unnamed>", String::as_str)
     }
@@ -49,9 +56,15 @@ fn register(created_at: Option<Backtrace>) -> Arc<ThreadInfo> {
         tid,
         name: OnceLock::new(),
         created_at: created_at.map(Mutex::new),
+        ended: AtomicBool::new(false),
     });
     threads.push(info.clone());
     info
+}
+
+/// How many threads the detector has seen (slots given out), for `maprace::stats()`.
+pub(crate) fn seen() -> usize {
+    registry().len()
 }
 
 /// The thread in slot `tid`, for reports.
@@ -169,13 +182,20 @@ pub(crate) fn start_child(fork: Box<Fork>) {
     PENDING_FORK.set(Some(fork));
 }
 
-/// The clock a joiner acquires when this thread ends.
-pub(crate) fn exit_clock() -> VectorClock {
+/// The thread's start routine returned: the clock a joiner acquires.
+pub(crate) fn end() -> VectorClock {
     if let Some(fork) = PENDING_FORK.take() {
         // The child never made a tracked operation: its clock is the one it was born with.
+        fork.info.ended.store(true, Relaxed);
         return fork.vc;
     }
-    with(|me| me.vc.clone()).unwrap_or_default()
+    with(|me| {
+        if let Some(info) = info(me.tid) {
+            info.ended.store(true, Relaxed);
+        }
+        me.vc.clone()
+    })
+    .unwrap_or_default()
 }
 
 /// Acquire `clock`: everything that happened before it happens before what this thread does next.
@@ -187,6 +207,15 @@ pub(crate) fn acquire(clock: &VectorClock) {
 pub(crate) fn release(clock: &mut VectorClock) {
     with_mut(|me| {
         clock.join(&me.vc);
+        me.tick();
+    });
+}
+
+/// Release-store into `clock`: it becomes this thread's clock, so whoever acquires it is ordered
+/// after this thread only (not after earlier releasers), as a release store to an atomic says.
+pub(crate) fn release_store(clock: &mut VectorClock) {
+    with_mut(|me| {
+        clock.clone_from(&me.vc);
         me.tick();
     });
 }
@@ -218,6 +247,43 @@ impl SyncClock {
     pub(crate) fn acquire(&self) {
         if super::enabled() {
             acquire(&self.clock());
+        }
+    }
+}
+
+/// The clock of a lock, touched only while the real lock is held (after locking, before
+/// unlocking): the lock itself serializes it, so it needs no lock of its own.
+#[derive(Default)]
+pub(crate) struct LockedClock {
+    clock: UnsafeCell<VectorClock>,
+}
+
+// SAFETY: the clock is only reached through `release` and `acquire`, whose callers hold the
+// primitive's real lock, so no two threads ever touch it at once.
+unsafe impl Sync for LockedClock {}
+
+impl LockedClock {
+    pub(crate) const fn new() -> LockedClock {
+        LockedClock {
+            clock: UnsafeCell::new(VectorClock::new()),
+        }
+    }
+
+    /// # Safety
+    /// The caller holds the real lock this clock belongs to.
+    pub(crate) unsafe fn release(&self) {
+        if super::enabled() {
+            // SAFETY: the lock is held (the caller's contract), so this is the only access.
+            release(unsafe { &mut *self.clock.get() });
+        }
+    }
+
+    /// # Safety
+    /// The caller holds the real lock this clock belongs to.
+    pub(crate) unsafe fn acquire(&self) {
+        if super::enabled() {
+            // SAFETY: as in `release`.
+            acquire(unsafe { &*self.clock.get() });
         }
     }
 }

@@ -1,9 +1,12 @@
 //! `Mutex` with std's API and poisoning, plus a happens-before edge from each unlock to the
 //! next lock: the guard's drop releases the thread's clock into the lock's *before* the real
-//! unlock, and `lock` acquires it *after* the real lock.
+//! unlock, and `lock` acquires it *after* the real lock. The clock is only touched with the
+//! real lock held, so it is a `LockedClock` (no lock of its own: measured in
+//! `benches/lock_per_op.rs`, a second lock per operation cost more than the map check).
 
-use crate::rt::thread::SyncClock;
+use crate::rt::thread::LockedClock;
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
@@ -26,22 +29,23 @@ use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 /// ```
 #[derive(Default)]
 pub struct Mutex<T: ?Sized> {
-    clock: SyncClock,
+    clock: LockedClock,
     inner: std::sync::Mutex<T>,
 }
 
 /// The lock held: dropping it unlocks the mutex. See [`std::sync::MutexGuard`].
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
-    clock: &'a SyncClock,
-    inner: std::sync::MutexGuard<'a, T>,
+    clock: &'a LockedClock,
+    /// Dropped by hand in `Drop`, after the release; moved out by `into_std`.
+    inner: ManuallyDrop<std::sync::MutexGuard<'a, T>>,
 }
 
 impl<T> Mutex<T> {
     /// Creates a new unlocked mutex. See [`std::sync::Mutex::new`].
     pub const fn new(t: T) -> Mutex<T> {
         Mutex {
-            clock: SyncClock::new(),
+            clock: LockedClock::new(),
             inner: std::sync::Mutex::new(t),
         }
     }
@@ -54,11 +58,7 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     fn guard<'a>(&'a self, inner: std::sync::MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        self.clock.acquire();
-        MutexGuard {
-            clock: &self.clock,
-            inner,
-        }
+        MutexGuard::from_std(&self.clock, inner)
     }
 
     /// Blocks until the lock is held. See [`std::sync::Mutex::lock`].
@@ -109,10 +109,33 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// The lock has just been taken (or retaken, after a condvar wait): acquire its clock.
+    pub(super) fn from_std(clock: &'a LockedClock, inner: std::sync::MutexGuard<'a, T>) -> Self {
+        // SAFETY: `inner` is the real lock, held.
+        unsafe { clock.acquire() };
+        MutexGuard {
+            clock,
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
+    /// Splits the guard without unlocking and without an edge, for `Condvar`, which hands
+    /// std's guard to std's condvar and makes the unlock and relock edges itself.
+    pub(super) fn into_std(self) -> (&'a LockedClock, std::sync::MutexGuard<'a, T>) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so `inner` is taken out exactly once.
+        let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
+        (this.clock, inner)
+    }
+}
+
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        // Release before `inner` (a field) is dropped, which is the real unlock.
-        self.clock.release();
+        // Release before the real unlock. SAFETY: the lock is still held (`inner` is alive).
+        unsafe { self.clock.release() };
+        // SAFETY: `inner` is dropped only here, once; `into_std` forgets the guard instead.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Outcome {
     /// runs each test on a thread named after it).
     pub test: String,
     pub code: Option<i32>,
+    /// The signal that ended the child, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -90,6 +92,7 @@ pub fn child(name: &str, options: &str, scenario: impl FnOnce()) -> Option<Outco
     Some(Outcome {
         test: name.to_owned(),
         code: output.status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&output.status),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     })
@@ -190,6 +193,21 @@ impl Outcome {
         }
     }
 
+    /// One report was printed, and the program went on to the end of the scenario and exited 0
+    /// (`action=panic`: the panic was caught).
+    pub fn assert_clean_exit_after_report(&self) {
+        assert_eq!(self.code, Some(0), "exit code\n{self}");
+        assert!(
+            self.stdout.contains(DONE),
+            "the scenario did not finish\n{self}"
+        );
+        assert_eq!(
+            self.stderr.matches("WARNING: MAP RACE").count(),
+            1,
+            "one report\n{self}"
+        );
+    }
+
     /// One report, closed by its rule, then `stopping` and the exit `code`.
     pub fn assert_report_shape(&self, code: i32, stopping: &str) {
         assert_eq!(self.code, Some(code), "exit code\n{self}");
@@ -255,7 +273,7 @@ pub fn unordered<M, A, B>(
     let (done, finished) = std::sync::mpsc::channel();
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|s| {
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("writer".into())
             .spawn_scoped(s, move || {
                 let shared = shared;
@@ -267,6 +285,8 @@ pub fn unordered<M, A, B>(
         finished.recv().unwrap();
         drop(second(shared.get()));
         drop(stop);
+        // A visible join: the end of a std scope is not one, and the map is dropped next.
+        writer.join().unwrap();
     });
 }
 

@@ -1,9 +1,12 @@
-// `BTreeMap` and the items of the `hash_map` / `btree_map` modules.
-use std::collections::hash_map::Entry;
+// `BTreeMap` and the items of the `hash_map` / `btree_map` modules. A bare `Entry` is not a name
+// the attribute matches (it could be either map's), so it is imported inside the item, where the
+// `use` is rewritten; a `use std::collections::hash_map::Entry;` outside would stay std's.
 use std::collections::{BTreeMap, HashMap};
 
 #[maprace::track]
 fn tally(words: &[&str]) -> (HashMap<String, u32>, BTreeMap<u32, Vec<String>>) {
+    use std::collections::hash_map::Entry;
+
     let mut counts = HashMap::new();
     for word in words {
         match counts.entry((*word).to_owned()) {

@@ -1,0 +1,1304 @@
+//! The tracked mirror of [`std::collections::btree_map`].
+//!
+//! [`BTreeMap`] has std's API, generics and behaviour; each method checks the shadow cells it
+//! touches (DESIGN §2) before doing the real work, and is `#[track_caller]`, so a report names
+//! the line in your code that made the access. The ordered operations fit the same table:
+//! `range` and iteration read the structure and each key they visit, `range_mut` writes each key
+//! it visits, and `append`, `split_off`, `pop_first` / `pop_last` and `extract_if` write the
+//! structure, as insert-new and remove do.
+//!
+//! ```
+//! use maprace::collections::btree_map::{BTreeMap, Entry};
+//!
+//! let mut ranks = BTreeMap::new();
+//! ranks.insert(3, "bronze");
+//! ranks.insert(1, "gold");
+//! if let Entry::Vacant(silver) = ranks.entry(2) {
+//!     silver.insert("silver");
+//! }
+//! assert_eq!(ranks.range(2..).map(|(_, v)| *v).collect::<Vec<_>>(), ["silver", "bronze"]);
+//! assert_eq!(ranks.pop_first(), Some((1, "gold")));
+//! ```
+
+use crate::rt::map::{Access, InProgress, MapShadow, Slot};
+use crate::rt::site::Op;
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::collections::btree_map as base;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::iter::FusedIterator;
+use std::marker::PhantomData;
+use std::mem;
+use std::ops::{Index, RangeBounds};
+use std::ptr;
+
+/// An ordered map whose concurrent misuse is reported, with std's API.
+///
+/// This is what `maprace::BTreeMap` is when the detector is compiled in; otherwise it is
+/// `std::collections::BTreeMap` itself.
+///
+/// ```
+/// let mut deadlines = maprace::BTreeMap::new();
+/// deadlines.insert(20, "review");
+/// deadlines.insert(10, "build");
+/// assert_eq!(deadlines.first_key_value(), Some((&10, &"build")));
+/// assert_eq!(deadlines.keys().copied().collect::<Vec<_>>(), [10, 20]);
+/// ```
+pub struct BTreeMap<K, V> {
+    base: base::BTreeMap<K, Slot<V>>,
+    shadow: MapShadow,
+}
+
+impl<K, V> BTreeMap<K, V> {
+    /// Makes a new, empty `BTreeMap` (usable in a `const` or `static`, as std's).
+    /// See [`std::collections::BTreeMap::new`].
+    #[must_use]
+    #[track_caller]
+    pub const fn new() -> BTreeMap<K, V> {
+        BTreeMap {
+            base: base::BTreeMap::new(),
+            shadow: MapShadow::new(),
+        }
+    }
+
+    /// Removes every entry (writes the structure). See [`std::collections::BTreeMap::clear`].
+    #[track_caller]
+    pub fn clear(&mut self) {
+        let access = access!(self, Op::Clear);
+        let _writing = access.write_structure();
+        self.base.clear();
+    }
+
+    /// The value for `key` (reads the structure and the key).
+    /// See [`std::collections::BTreeMap::get`].
+    #[track_caller]
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q> + Ord,
+        Q: Ord + ?Sized,
+    {
+        let access = access!(self, Op::Get);
+        access.read_structure_of(key);
+        let slot = self.base.get(key)?;
+        access.read_key(&slot.cell, key);
+        Some(&slot.value)
+    }
+
+    /// The key-value pair for `k` (reads the structure and the key).
+    /// See [`std::collections::BTreeMap::get_key_value`].
+    #[track_caller]
+    pub fn get_key_value<Q>(&self, k: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q> + Ord,
+        Q: Ord + ?Sized,
+    {
+        let access = access!(self, Op::GetKeyValue);
+        access.read_structure_of(k);
+        let (key, slot) = self.base.get_key_value(k)?;
+        access.read_key(&slot.cell, k);
+        Some((key, &slot.value))
+    }
+
+    /// The first (smallest) key and its value (reads the structure and that key).
+    /// See [`std::collections::BTreeMap::first_key_value`].
+    #[track_caller]
+    pub fn first_key_value(&self) -> Option<(&K, &V)>
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::FirstKeyValue);
+        access.read_structure();
+        let (key, slot) = self.base.first_key_value()?;
+        access.read_key(&slot.cell, key);
+        Some((key, &slot.value))
+    }
+
+    /// The entry of the first key, for in-place manipulation (reads the structure).
+    /// See [`std::collections::BTreeMap::first_entry`].
+    #[track_caller]
+    pub fn first_entry(&mut self) -> Option<OccupiedEntry<'_, K, V>>
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::FirstEntry);
+        access.read_structure();
+        let base = self.base.first_entry()?;
+        Some(OccupiedEntry { base, access })
+    }
+
+    /// Removes and returns the first entry: writes the structure if there was one.
+    /// See [`std::collections::BTreeMap::pop_first`].
+    #[track_caller]
+    pub fn pop_first(&mut self) -> Option<(K, V)>
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::PopFirst);
+        let Some((key, _)) = self.base.first_key_value() else {
+            access.read_structure();
+            return None;
+        };
+        let _writing = access.write_structure_of(Some(key));
+        let (key, slot) = self.base.pop_first()?;
+        Some((key, slot.value))
+    }
+
+    /// The last (largest) key and its value (reads the structure and that key).
+    /// See [`std::collections::BTreeMap::last_key_value`].
+    #[track_caller]
+    pub fn last_key_value(&self) -> Option<(&K, &V)>
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::LastKeyValue);
+        access.read_structure();
+        let (key, slot) = self.base.last_key_value()?;
+        access.read_key(&slot.cell, key);
+        Some((key, &slot.value))
+    }
+
+    /// The entry of the last key, for in-place manipulation (reads the structure).
+    /// See [`std::collections::BTreeMap::last_entry`].
+    #[track_caller]
+    pub fn last_entry(&mut self) -> Option<OccupiedEntry<'_, K, V>>
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::LastEntry);
+        access.read_structure();
+        let base = self.base.last_entry()?;
+        Some(OccupiedEntry { base, access })
+    }
+
+    /// Removes and returns the last entry: writes the structure if there was one.
+    /// See [`std::collections::BTreeMap::pop_last`].
+    #[track_caller]
+    pub fn pop_last(&mut self) -> Option<(K, V)>
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::PopLast);
+        let Some((key, _)) = self.base.last_key_value() else {
+            access.read_structure();
+            return None;
+        };
+        let _writing = access.write_structure_of(Some(key));
+        let (key, slot) = self.base.pop_last()?;
+        Some((key, slot.value))
+    }
+
+    /// Whether the map has `key` (reads the structure and the key).
+    /// See [`std::collections::BTreeMap::contains_key`].
+    #[track_caller]
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q> + Ord,
+        Q: Ord + ?Sized,
+    {
+        let access = access!(self, Op::ContainsKey);
+        access.read_structure_of(key);
+        match self.base.get(key) {
+            Some(slot) => {
+                access.read_key(&slot.cell, key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A mutable reference to the value of `key` (reads the structure, writes the key).
+    /// See [`std::collections::BTreeMap::get_mut`].
+    #[track_caller]
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q> + Ord,
+        Q: Ord + ?Sized,
+    {
+        let access = access!(self, Op::GetMut);
+        access.read_structure_of(key);
+        let slot = self.base.get_mut(key)?;
+        access.write_key(&slot.cell, key);
+        Some(&mut slot.value)
+    }
+
+    /// Inserts a key-value pair: over an existing key it reads the structure and writes the
+    /// key (and keeps the old key, as std does); a new key writes the structure.
+    /// See [`std::collections::BTreeMap::insert`].
+    #[track_caller]
+    pub fn insert(&mut self, key: K, value: V) -> Option<V>
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::Insert);
+        access.read_structure_of(&key);
+        match self.base.entry(key) {
+            base::Entry::Occupied(entry) => {
+                access.write_key(&entry.get().cell, entry.key());
+                let slot = entry.into_mut();
+                let _writing = access.writing(&slot.cell);
+                Some(mem::replace(&mut slot.value, value))
+            }
+            base::Entry::Vacant(entry) => {
+                let _writing = access.write_structure_of(Some(entry.key()));
+                let cell = access.new_cell();
+                entry.insert(Slot { value, cell });
+                None
+            }
+        }
+    }
+
+    /// Removes `key`, returning its value: writes the structure if the key was there, reads it
+    /// otherwise. See [`std::collections::BTreeMap::remove`].
+    #[track_caller]
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q> + Ord,
+        Q: Ord + ?Sized,
+    {
+        self.remove_with(Op::Remove, key).map(|(_, v)| v)
+    }
+
+    /// Removes `key`, returning the stored key and value (as [`remove`](Self::remove)).
+    /// See [`std::collections::BTreeMap::remove_entry`].
+    #[track_caller]
+    pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q> + Ord,
+        Q: Ord + ?Sized,
+    {
+        self.remove_with(Op::RemoveEntry, key)
+    }
+
+    #[track_caller]
+    fn remove_with<Q>(&mut self, op: Op, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q> + Ord,
+        Q: Ord + ?Sized,
+    {
+        let access = access!(self, op);
+        access.read_structure_of(key);
+        // Removing an absent key changes nothing; a present one must be marked written before
+        // the tree changes, so the lookup is done twice.
+        if !self.base.contains_key(key) {
+            return None;
+        }
+        let _writing = access.write_structure_of(Some(key));
+        let (key, slot) = self.base.remove_entry(key)?;
+        Some((key, slot.value))
+    }
+
+    /// Keeps only the entries for which `f` is true (writes the structure).
+    /// See [`std::collections::BTreeMap::retain`].
+    #[track_caller]
+    pub fn retain<F>(&mut self, mut f: F)
+    where
+        K: Ord,
+        F: FnMut(&K, &mut V) -> bool,
+    {
+        let access = access!(self, Op::Retain);
+        let _writing = access.write_structure();
+        self.base.retain(|key, slot| f(key, &mut slot.value));
+    }
+
+    /// Moves every entry of `other` into `self`, leaving `other` empty; a key in both takes
+    /// `other`'s value. Writes the structure of both maps; the moved keys count as written by
+    /// this call. See [`std::collections::BTreeMap::append`].
+    #[track_caller]
+    pub fn append(&mut self, other: &mut Self)
+    where
+        K: Ord,
+    {
+        let mine = access!(self, Op::Append);
+        let theirs = access!(other, Op::Append);
+        let _writing = mine.write_structure();
+        let _emptying = theirs.write_structure();
+        for slot in other.base.values_mut() {
+            slot.cell = mine.new_cell();
+        }
+        self.base.append(&mut other.base);
+    }
+
+    /// An iterator over the entries in `range`, in order (reads the structure, and each key it
+    /// visits). See [`std::collections::BTreeMap::range`].
+    ///
+    /// # Panics
+    /// As std: if the range's start is after its end, or start and end are equal and both
+    /// excluded.
+    #[track_caller]
+    pub fn range<T, R>(&self, range: R) -> Range<'_, K, V>
+    where
+        T: Ord + ?Sized,
+        K: Borrow<T> + Ord,
+        R: RangeBounds<T>,
+    {
+        let access = access!(self, Op::Range);
+        access.read_structure();
+        Range {
+            base: self.base.range(range),
+            access,
+        }
+    }
+
+    /// An iterator over the entries in `range` with mutable values (reads the structure, writes
+    /// each key it visits). See [`std::collections::BTreeMap::range_mut`].
+    ///
+    /// # Panics
+    /// As [`range`](Self::range).
+    #[track_caller]
+    pub fn range_mut<T, R>(&mut self, range: R) -> RangeMut<'_, K, V>
+    where
+        T: Ord + ?Sized,
+        K: Borrow<T> + Ord,
+        R: RangeBounds<T>,
+    {
+        let access = access!(self, Op::RangeMut);
+        access.read_structure();
+        RangeMut {
+            base: self.base.range_mut(range),
+            access,
+        }
+    }
+
+    /// The entry for `key`, for in-place manipulation (reads the structure; inserting through
+    /// it writes the structure, modifying writes the key).
+    /// See [`std::collections::BTreeMap::entry`].
+    #[track_caller]
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V>
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::Entry);
+        access.read_structure_of(&key);
+        match self.base.entry(key) {
+            base::Entry::Occupied(base) => Entry::Occupied(OccupiedEntry { base, access }),
+            base::Entry::Vacant(base) => Entry::Vacant(VacantEntry { base, access }),
+        }
+    }
+
+    /// Splits the map in two at `key`: returns the entries from `key` on, as a new map with no
+    /// history (writes the structure). See [`std::collections::BTreeMap::split_off`].
+    #[track_caller]
+    pub fn split_off<Q>(&mut self, key: &Q) -> Self
+    where
+        K: Borrow<Q> + Ord,
+        Q: Ord + ?Sized,
+    {
+        let access = access!(self, Op::SplitOff);
+        let _writing = access.write_structure_of(Some(key));
+        // The moved keys' cells keep their history until the new map's first access, which
+        // finds it at a new address and forgets it.
+        BTreeMap {
+            base: self.base.split_off(key),
+            shadow: MapShadow::new(),
+        }
+    }
+
+    /// Removes and yields the entries in `range` for which `pred` is true, in order. The
+    /// structure is being written until the iterator is dropped.
+    /// See [`std::collections::BTreeMap::extract_if`].
+    ///
+    /// (Unlike std's, `pred` must outlive the borrow of the map: it is kept behind a pointer.)
+    #[track_caller]
+    pub fn extract_if<'a, R, F>(&'a mut self, range: R, mut pred: F) -> ExtractIf<'a, K, V, R, F>
+    where
+        K: Ord,
+        R: RangeBounds<K>,
+        F: FnMut(&K, &mut V) -> bool + 'a,
+    {
+        let access = access!(self, Op::ExtractIf);
+        let on_slots: SlotPredicate<'a, K, V> =
+            Box::new(move |key, slot| pred(key, &mut slot.value));
+        ExtractIf {
+            _writing: access.write_structure(),
+            base: self.base.extract_if(range, on_slots),
+            _pred: PhantomData,
+        }
+    }
+
+    /// Consumes the map into its keys, in order. See [`std::collections::BTreeMap::into_keys`].
+    #[track_caller]
+    pub fn into_keys(self) -> IntoKeys<K, V> {
+        IntoKeys {
+            base: self.into_base(Op::IntoKeys).into_keys(),
+        }
+    }
+
+    /// Consumes the map into its values, in key order.
+    /// See [`std::collections::BTreeMap::into_values`].
+    #[track_caller]
+    pub fn into_values(self) -> IntoValues<K, V> {
+        IntoValues {
+            base: self.into_base(Op::IntoValues).into_values(),
+        }
+    }
+
+    /// An iterator over the entries, in order (reads the structure and each key it visits).
+    /// See [`std::collections::BTreeMap::iter`].
+    #[track_caller]
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        self.iter_with(Op::Iter)
+    }
+
+    #[track_caller]
+    fn iter_with(&self, op: Op) -> Iter<'_, K, V> {
+        let access = access!(self, op);
+        access.read_structure();
+        Iter {
+            base: self.base.iter(),
+            access,
+        }
+    }
+
+    /// An iterator over the entries with mutable values, in order (reads the structure, writes
+    /// each key it visits). See [`std::collections::BTreeMap::iter_mut`].
+    #[track_caller]
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+        self.iter_mut_with(Op::IterMut)
+    }
+
+    #[track_caller]
+    fn iter_mut_with(&mut self, op: Op) -> IterMut<'_, K, V> {
+        let access = access!(self, op);
+        access.read_structure();
+        IterMut {
+            base: self.base.iter_mut(),
+            access,
+        }
+    }
+
+    /// An iterator over the keys, in order (reads the structure; keys never change in place, so
+    /// no value is read). See [`std::collections::BTreeMap::keys`].
+    #[track_caller]
+    pub fn keys(&self) -> Keys<'_, K, V> {
+        access!(self, Op::Keys).read_structure();
+        Keys {
+            base: self.base.keys(),
+        }
+    }
+
+    /// An iterator over the values, in key order (reads each key it visits).
+    /// See [`std::collections::BTreeMap::values`].
+    #[track_caller]
+    pub fn values(&self) -> Values<'_, K, V> {
+        Values {
+            inner: self.iter_with(Op::Values),
+        }
+    }
+
+    /// An iterator over mutable values, in key order (writes each key it visits).
+    /// See [`std::collections::BTreeMap::values_mut`].
+    #[track_caller]
+    pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
+        ValuesMut {
+            inner: self.iter_mut_with(Op::ValuesMut),
+        }
+    }
+
+    /// The number of elements (reads the structure). Unlike std's, not a `const fn`: it checks.
+    /// See [`std::collections::BTreeMap::len`].
+    #[track_caller]
+    pub fn len(&self) -> usize {
+        access!(self, Op::Len).read_structure();
+        self.base.len()
+    }
+
+    /// Whether the map is empty (reads the structure). Unlike std's, not a `const fn`.
+    /// See [`std::collections::BTreeMap::is_empty`].
+    #[track_caller]
+    pub fn is_empty(&self) -> bool {
+        access!(self, Op::IsEmpty).read_structure();
+        self.base.is_empty()
+    }
+
+    /// Takes the real map out for a consuming operation, which writes the whole structure.
+    #[track_caller]
+    fn into_base(self, op: Op) -> base::BTreeMap<K, Slot<V>> {
+        let this = &self;
+        drop(access!(this, op).write_structure());
+        let this = mem::ManuallyDrop::new(self);
+        // SAFETY: each field is read out once and `this` is never dropped, so nothing is
+        // dropped twice; the shadow is dropped here, the real map handed to the caller.
+        let (base, shadow) = unsafe { (ptr::read(&this.base), ptr::read(&this.shadow)) };
+        drop(shadow);
+        base
+    }
+
+    /// Inserts every pair while the structure is marked written.
+    #[track_caller]
+    fn extend_with<T: IntoIterator<Item = (K, V)>>(&mut self, iter: T)
+    where
+        K: Ord,
+    {
+        let access = access!(self, Op::Extend);
+        let _writing = access.write_structure();
+        for (key, value) in iter {
+            match self.base.entry(key) {
+                base::Entry::Occupied(entry) => entry.into_mut().value = value,
+                base::Entry::Vacant(entry) => {
+                    let cell = access.new_cell();
+                    entry.insert(Slot { value, cell });
+                }
+            }
+        }
+    }
+
+    /// A new map of `pairs`, built as std builds one (sorted, the last of equal keys kept).
+    #[track_caller]
+    fn from_pairs(pairs: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Ord,
+    {
+        // A new map's cells have no history: its first access finds it at a new address.
+        let base = pairs
+            .into_iter()
+            .map(|(key, value)| {
+                let cell = Default::default();
+                (key, Slot { value, cell })
+            })
+            .collect();
+        BTreeMap {
+            base,
+            shadow: MapShadow::new(),
+        }
+    }
+}
+
+impl<K, V> Drop for BTreeMap<K, V> {
+    /// Dropping the map writes its structure: a thread still using it is a race.
+    #[track_caller]
+    fn drop(&mut self) {
+        let access = access!(self, Op::Drop);
+        drop(access.write_structure());
+    }
+}
+
+impl<K: Hash, V: Hash> Hash for BTreeMap<K, V> {
+    /// Reads the structure and every key; hashes as std's map with the same contents does.
+    #[track_caller]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let iter = self.iter_with(Op::Hash);
+        // std writes the length with `write_length_prefix`, which is `write_usize` on stable.
+        state.write_usize(self.base.len());
+        for entry in iter {
+            entry.hash(state);
+        }
+    }
+}
+
+impl<K: PartialEq, V: PartialEq> PartialEq for BTreeMap<K, V> {
+    /// Reads both maps' structures and every key compared.
+    #[track_caller]
+    fn eq(&self, other: &BTreeMap<K, V>) -> bool {
+        let mine = self.iter_with(Op::Eq);
+        let theirs = other.iter_with(Op::Eq);
+        self.base.len() == other.base.len() && mine.zip(theirs).all(|(a, b)| a == b)
+    }
+}
+
+impl<K: Eq, V: Eq> Eq for BTreeMap<K, V> {}
+
+impl<K: PartialOrd, V: PartialOrd> PartialOrd for BTreeMap<K, V> {
+    /// Reads both maps' structures and every key compared.
+    #[track_caller]
+    fn partial_cmp(&self, other: &BTreeMap<K, V>) -> Option<Ordering> {
+        self.iter_with(Op::PartialCmp)
+            .partial_cmp(other.iter_with(Op::PartialCmp))
+    }
+}
+
+impl<K: Ord, V: Ord> Ord for BTreeMap<K, V> {
+    /// Reads both maps' structures and every key compared.
+    #[track_caller]
+    fn cmp(&self, other: &BTreeMap<K, V>) -> Ordering {
+        self.iter_with(Op::Cmp).cmp(other.iter_with(Op::Cmp))
+    }
+}
+
+impl<K: Clone, V: Clone> Clone for BTreeMap<K, V> {
+    /// Reads the source's structure and every key; the clone is a new map with no history.
+    #[track_caller]
+    fn clone(&self) -> Self {
+        let access = access!(self, Op::Clone);
+        access.read_structure();
+        for (key, slot) in &self.base {
+            access.read_key(&slot.cell, key);
+        }
+        BTreeMap {
+            base: self.base.clone(),
+            shadow: MapShadow::new(),
+        }
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for BTreeMap<K, V> {
+    /// Reads the structure and every key, like `iter`.
+    #[track_caller]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter_with(Op::Debug)).finish()
+    }
+}
+
+impl<K, V> Default for BTreeMap<K, V> {
+    /// Creates an empty `BTreeMap`.
+    #[track_caller]
+    fn default() -> BTreeMap<K, V> {
+        BTreeMap::new()
+    }
+}
+
+impl<K, Q, V> Index<&Q> for BTreeMap<K, V>
+where
+    K: Borrow<Q> + Ord,
+    Q: Ord + ?Sized,
+{
+    type Output = V;
+
+    /// The value of `key` (reads the structure and the key).
+    ///
+    /// # Panics
+    /// If the key is not present, as std does.
+    #[track_caller]
+    fn index(&self, key: &Q) -> &V {
+        let access = access!(self, Op::Index);
+        access.read_structure_of(key);
+        let slot = self.base.get(key).expect("no entry found for key");
+        access.read_key(&slot.cell, key);
+        &slot.value
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a BTreeMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    #[track_caller]
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a mut BTreeMap<K, V> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter = IterMut<'a, K, V>;
+
+    #[track_caller]
+    fn into_iter(self) -> IterMut<'a, K, V> {
+        self.iter_mut()
+    }
+}
+
+impl<K, V> IntoIterator for BTreeMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V>;
+
+    /// Consumes the map (writes the structure).
+    #[track_caller]
+    fn into_iter(self) -> IntoIter<K, V> {
+        IntoIter {
+            base: self.into_base(Op::IntoIter).into_iter(),
+        }
+    }
+}
+
+impl<K: Ord, V> FromIterator<(K, V)> for BTreeMap<K, V> {
+    /// As std: for equal keys, the last pair wins.
+    #[track_caller]
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> BTreeMap<K, V> {
+        BTreeMap::from_pairs(iter)
+    }
+}
+
+impl<K: Ord, V> Extend<(K, V)> for BTreeMap<K, V> {
+    /// Inserts every pair (writes the structure).
+    #[track_caller]
+    fn extend<T: IntoIterator<Item = (K, V)>>(&mut self, iter: T) {
+        self.extend_with(iter);
+    }
+}
+
+impl<'a, K: Ord + Copy, V: Copy> Extend<(&'a K, &'a V)> for BTreeMap<K, V> {
+    /// Inserts every pair (writes the structure).
+    #[track_caller]
+    fn extend<T: IntoIterator<Item = (&'a K, &'a V)>>(&mut self, iter: T) {
+        self.extend_with(iter.into_iter().map(|(&k, &v)| (k, v)));
+    }
+}
+
+impl<K: Ord, V, const N: usize> From<[(K, V); N]> for BTreeMap<K, V> {
+    /// Creates a map from an array of pairs (for equal keys, the last wins).
+    /// See [`std::collections::BTreeMap::from`].
+    #[track_caller]
+    fn from(arr: [(K, V); N]) -> Self {
+        BTreeMap::from_pairs(arr)
+    }
+}
+
+/// Names the map in reports (used by `#[maprace::track]` through `__private::named`).
+impl<K, V> crate::__private::Nameable for BTreeMap<K, V> {
+    fn set_name(&mut self, name: &'static str) {
+        self.shadow.set_name(name);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Entry API.
+
+/// A view into a single entry of a map, vacant or occupied.
+/// See [`std::collections::btree_map::Entry`].
+pub enum Entry<'a, K, V> {
+    /// A vacant entry.
+    Vacant(VacantEntry<'a, K, V>),
+    /// An occupied entry.
+    Occupied(OccupiedEntry<'a, K, V>),
+}
+
+/// A view into a vacant entry. See [`std::collections::btree_map::VacantEntry`].
+pub struct VacantEntry<'a, K, V> {
+    base: base::VacantEntry<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+/// A view into an occupied entry. See [`std::collections::btree_map::OccupiedEntry`].
+pub struct OccupiedEntry<'a, K, V> {
+    base: base::OccupiedEntry<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+impl<'a, K: Ord, V> Entry<'a, K, V> {
+    /// The value, inserting `default` if the entry is vacant.
+    pub fn or_insert(self, default: V) -> &'a mut V {
+        match self {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(default),
+        }
+    }
+
+    /// The value, inserting the result of `default` if the entry is vacant.
+    pub fn or_insert_with<F: FnOnce() -> V>(self, default: F) -> &'a mut V {
+        match self {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(default()),
+        }
+    }
+
+    /// The value, inserting `default(&key)` if the entry is vacant.
+    pub fn or_insert_with_key<F: FnOnce(&K) -> V>(self, default: F) -> &'a mut V {
+        match self {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let value = default(entry.key());
+                entry.insert(value)
+            }
+        }
+    }
+
+    /// The entry's key.
+    pub fn key(&self) -> &K {
+        match self {
+            Entry::Occupied(entry) => entry.key(),
+            Entry::Vacant(entry) => entry.key(),
+        }
+    }
+
+    /// Calls `f` on the value if the entry is occupied (a write of the key).
+    #[must_use]
+    pub fn and_modify<F: FnOnce(&mut V)>(self, f: F) -> Self {
+        match self {
+            Entry::Occupied(mut entry) => {
+                f(entry.get_mut());
+                Entry::Occupied(entry)
+            }
+            Entry::Vacant(entry) => Entry::Vacant(entry),
+        }
+    }
+
+    /// Sets the value of the entry and returns it as an occupied entry.
+    pub fn insert_entry(self, value: V) -> OccupiedEntry<'a, K, V> {
+        match self {
+            Entry::Occupied(mut entry) => {
+                entry.insert(value);
+                entry
+            }
+            Entry::Vacant(entry) => entry.insert_entry(value),
+        }
+    }
+}
+
+impl<'a, K: Ord, V: Default> Entry<'a, K, V> {
+    /// The value, inserting `V::default()` if the entry is vacant.
+    pub fn or_default(self) -> &'a mut V {
+        self.or_insert_with(V::default)
+    }
+}
+
+impl<'a, K: Ord, V> VacantEntry<'a, K, V> {
+    /// The key that would be inserted.
+    pub fn key(&self) -> &K {
+        self.base.key()
+    }
+
+    /// Takes the key back.
+    pub fn into_key(self) -> K {
+        self.base.into_key()
+    }
+
+    /// Inserts the value (writes the structure), returning a mutable reference to it.
+    pub fn insert(self, value: V) -> &'a mut V {
+        let _writing = self.access.write_structure_of(Some(self.base.key()));
+        let cell = self.access.new_cell();
+        &mut self.base.insert(Slot { value, cell }).value
+    }
+
+    /// Inserts the value (writes the structure), returning the occupied entry.
+    pub fn insert_entry(self, value: V) -> OccupiedEntry<'a, K, V> {
+        let _writing = self.access.write_structure_of(Some(self.base.key()));
+        let cell = self.access.new_cell();
+        OccupiedEntry {
+            base: self.base.insert_entry(Slot { value, cell }),
+            access: self.access,
+        }
+    }
+}
+
+impl<'a, K: Ord, V> OccupiedEntry<'a, K, V> {
+    /// The entry's key.
+    pub fn key(&self) -> &K {
+        self.base.key()
+    }
+
+    /// Removes the entry (writes the structure), returning its key and value.
+    pub fn remove_entry(self) -> (K, V) {
+        let _writing = self.access.write_structure_of(Some(self.base.key()));
+        let (key, slot) = self.base.remove_entry();
+        (key, slot.value)
+    }
+
+    /// The value (reads the key).
+    pub fn get(&self) -> &V {
+        let slot = self.base.get();
+        self.access.read_key(&slot.cell, self.base.key());
+        &slot.value
+    }
+
+    /// The value, mutably (writes the key).
+    pub fn get_mut(&mut self) -> &mut V {
+        self.access
+            .write_key(&self.base.get().cell, self.base.key());
+        &mut self.base.get_mut().value
+    }
+
+    /// The value, mutably, for the lifetime of the map borrow (writes the key).
+    pub fn into_mut(self) -> &'a mut V {
+        self.access
+            .write_key(&self.base.get().cell, self.base.key());
+        &mut self.base.into_mut().value
+    }
+
+    /// Replaces the value (writes the key), returning the old one.
+    pub fn insert(&mut self, value: V) -> V {
+        self.access
+            .write_key(&self.base.get().cell, self.base.key());
+        let slot = self.base.get_mut();
+        let _writing = self.access.writing(&slot.cell);
+        mem::replace(&mut slot.value, value)
+    }
+
+    /// Removes the entry (writes the structure), returning its value.
+    pub fn remove(self) -> V {
+        self.remove_entry().1
+    }
+}
+
+impl<K: fmt::Debug + Ord, V: fmt::Debug> fmt::Debug for Entry<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Vacant(v) => f.debug_tuple("Entry").field(v).finish(),
+            Entry::Occupied(o) => f.debug_tuple("Entry").field(o).finish(),
+        }
+    }
+}
+
+impl<K: fmt::Debug + Ord, V> fmt::Debug for VacantEntry<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("VacantEntry").field(self.key()).finish()
+    }
+}
+
+impl<K: fmt::Debug + Ord, V: fmt::Debug> fmt::Debug for OccupiedEntry<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OccupiedEntry")
+            .field("key", self.key())
+            .field("value", self.get())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Iterators. Those that borrow the map check each key as they reach it (from either end), with
+// the site of the call that made the iterator. Their `Debug` prints what is left, as std's does,
+// without checking.
+
+/// An iterator over the entries of a `BTreeMap`. See [`std::collections::btree_map::Iter`].
+pub struct Iter<'a, K, V> {
+    base: base::Iter<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+/// A mutable iterator over the entries of a `BTreeMap`.
+/// See [`std::collections::btree_map::IterMut`].
+pub struct IterMut<'a, K, V> {
+    base: base::IterMut<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+/// An owning iterator over the entries of a `BTreeMap`.
+/// See [`std::collections::btree_map::IntoIter`].
+pub struct IntoIter<K, V> {
+    base: base::IntoIter<K, Slot<V>>,
+}
+
+/// An iterator over the keys of a `BTreeMap`. See [`std::collections::btree_map::Keys`].
+pub struct Keys<'a, K, V> {
+    base: base::Keys<'a, K, Slot<V>>,
+}
+
+/// An iterator over the values of a `BTreeMap`. See [`std::collections::btree_map::Values`].
+pub struct Values<'a, K, V> {
+    inner: Iter<'a, K, V>,
+}
+
+/// A mutable iterator over the values of a `BTreeMap`.
+/// See [`std::collections::btree_map::ValuesMut`].
+pub struct ValuesMut<'a, K, V> {
+    inner: IterMut<'a, K, V>,
+}
+
+/// An owning iterator over the keys of a `BTreeMap`.
+/// See [`std::collections::btree_map::IntoKeys`].
+pub struct IntoKeys<K, V> {
+    base: base::IntoKeys<K, Slot<V>>,
+}
+
+/// An owning iterator over the values of a `BTreeMap`.
+/// See [`std::collections::btree_map::IntoValues`].
+pub struct IntoValues<K, V> {
+    base: base::IntoValues<K, Slot<V>>,
+}
+
+/// An iterator over a sub-range of the entries of a `BTreeMap`.
+/// See [`std::collections::btree_map::Range`].
+pub struct Range<'a, K, V> {
+    base: base::Range<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+/// A mutable iterator over a sub-range of the entries of a `BTreeMap`.
+/// See [`std::collections::btree_map::RangeMut`].
+pub struct RangeMut<'a, K, V> {
+    base: base::RangeMut<'a, K, Slot<V>>,
+    access: Access<'a>,
+}
+
+/// An iterator that removes and yields the entries in a range that match a predicate; the
+/// map's structure is being written until it is dropped.
+/// See [`std::collections::btree_map::ExtractIf`].
+pub struct ExtractIf<'a, K, V, R, F>
+where
+    F: FnMut(&K, &mut V) -> bool,
+{
+    base: base::ExtractIf<'a, K, Slot<V>, R, SlotPredicate<'a, K, V>>,
+    _writing: Option<InProgress<'a>>,
+    _pred: PhantomData<F>,
+}
+
+/// The user's predicate, applied to the value inside a slot.
+type SlotPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Slot<V>) -> bool + 'a>;
+
+/// `Iterator` + `DoubleEndedIterator` for an iterator whose `base` yields `(key, slot)` pairs,
+/// checking each key with `$check` and handing out `$item`.
+macro_rules! checked_pairs {
+    ($iter:ident, $item:ty, $check:ident, $value:ident => $out:expr) => {
+        impl<'a, K, V> Iterator for $iter<'a, K, V> {
+            type Item = $item;
+
+            fn next(&mut self) -> Option<$item> {
+                let (key, $value) = self.base.next()?;
+                self.access.$check(&$value.cell, key);
+                Some((key, $out))
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.base.size_hint()
+            }
+
+            fn last(mut self) -> Option<$item> {
+                self.next_back()
+            }
+        }
+
+        impl<'a, K, V> DoubleEndedIterator for $iter<'a, K, V> {
+            fn next_back(&mut self) -> Option<$item> {
+                let (key, $value) = self.base.next_back()?;
+                self.access.$check(&$value.cell, key);
+                Some((key, $out))
+            }
+        }
+
+        impl<K, V> FusedIterator for $iter<'_, K, V> {}
+
+        impl<K, V> Default for $iter<'_, K, V> {
+            /// An empty iterator, like std's.
+            fn default() -> Self {
+                $iter {
+                    base: Default::default(),
+                    access: Access::detached(),
+                }
+            }
+        }
+    };
+}
+
+checked_pairs!(Iter, (&'a K, &'a V), read_key, slot => &slot.value);
+checked_pairs!(IterMut, (&'a K, &'a mut V), write_key, slot => &mut slot.value);
+checked_pairs!(Range, (&'a K, &'a V), read_key, slot => &slot.value);
+checked_pairs!(RangeMut, (&'a K, &'a mut V), write_key, slot => &mut slot.value);
+
+/// `Iterator` + `DoubleEndedIterator` for an iterator that needs no check per item: `$map`
+/// turns what `base` yields into the item.
+macro_rules! unchecked {
+    ($iter:ident<$($lt:lifetime,)? K, V>, $item:ty, |$x:ident| $map:expr) => {
+        impl<$($lt,)? K, V> Iterator for $iter<$($lt,)? K, V> {
+            type Item = $item;
+
+            fn next(&mut self) -> Option<$item> {
+                self.base.next().map(|$x| $map)
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.base.size_hint()
+            }
+
+            fn last(mut self) -> Option<$item> {
+                self.next_back()
+            }
+        }
+
+        impl<$($lt,)? K, V> DoubleEndedIterator for $iter<$($lt,)? K, V> {
+            fn next_back(&mut self) -> Option<$item> {
+                self.base.next_back().map(|$x| $map)
+            }
+        }
+
+        impl<$($lt,)? K, V> FusedIterator for $iter<$($lt,)? K, V> {}
+
+        impl<$($lt,)? K, V> Default for $iter<$($lt,)? K, V> {
+            /// An empty iterator, like std's.
+            fn default() -> Self {
+                $iter {
+                    base: Default::default(),
+                }
+            }
+        }
+    };
+}
+
+unchecked!(IntoIter<K, V>, (K, V), |pair| (pair.0, pair.1.value));
+unchecked!(Keys<'a, K, V>, &'a K, |key| key);
+unchecked!(IntoKeys<K, V>, K, |key| key);
+unchecked!(IntoValues<K, V>, V, |slot| slot.value);
+
+impl<'a, K, V> Iterator for Values<'a, K, V> {
+    type Item = &'a V;
+
+    fn next(&mut self) -> Option<&'a V> {
+        self.inner.next().map(|(_, v)| v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+
+    fn last(mut self) -> Option<&'a V> {
+        self.next_back()
+    }
+}
+
+impl<K, V> DoubleEndedIterator for Values<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back().map(|(_, v)| v)
+    }
+}
+
+impl<K, V> FusedIterator for Values<'_, K, V> {}
+
+impl<K, V> Default for Values<'_, K, V> {
+    /// An empty iterator, like std's.
+    fn default() -> Self {
+        Values {
+            inner: Default::default(),
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for ValuesMut<'a, K, V> {
+    type Item = &'a mut V;
+
+    fn next(&mut self) -> Option<&'a mut V> {
+        self.inner.next().map(|(_, v)| v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+
+    fn last(mut self) -> Option<&'a mut V> {
+        self.next_back()
+    }
+}
+
+impl<K, V> DoubleEndedIterator for ValuesMut<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back().map(|(_, v)| v)
+    }
+}
+
+impl<K, V> FusedIterator for ValuesMut<'_, K, V> {}
+
+impl<K, V> Default for ValuesMut<'_, K, V> {
+    /// An empty iterator, like std's.
+    fn default() -> Self {
+        ValuesMut {
+            inner: Default::default(),
+        }
+    }
+}
+
+impl<K, V, R, F> Iterator for ExtractIf<'_, K, V, R, F>
+where
+    K: Ord,
+    R: RangeBounds<K>,
+    F: FnMut(&K, &mut V) -> bool,
+{
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        self.base.next().map(|(key, slot)| (key, slot.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
+impl<K, V, R, F> FusedIterator for ExtractIf<'_, K, V, R, F>
+where
+    K: Ord,
+    R: RangeBounds<K>,
+    F: FnMut(&K, &mut V) -> bool,
+{
+}
+
+/// `len` from the exact `size_hint` of std's iterator.
+macro_rules! exact_size {
+    ($($iter:ident<$($lt:lifetime,)? K, V>),*) => {$(
+        impl<$($lt,)? K, V> ExactSizeIterator for $iter<$($lt,)? K, V> {
+            fn len(&self) -> usize {
+                self.size_hint().0
+            }
+        }
+    )*};
+}
+
+exact_size!(
+    Iter<'a, K, V>,
+    IterMut<'a, K, V>,
+    IntoIter<K, V>,
+    Keys<'a, K, V>,
+    Values<'a, K, V>,
+    ValuesMut<'a, K, V>,
+    IntoKeys<K, V>,
+    IntoValues<K, V>
+);
+
+impl<K, V> Clone for Iter<'_, K, V> {
+    fn clone(&self) -> Self {
+        Iter {
+            base: self.base.clone(),
+            access: self.access,
+        }
+    }
+}
+
+impl<K, V> Clone for Range<'_, K, V> {
+    fn clone(&self) -> Self {
+        Range {
+            base: self.base.clone(),
+            access: self.access,
+        }
+    }
+}
+
+impl<K, V> Clone for Keys<'_, K, V> {
+    fn clone(&self) -> Self {
+        Keys {
+            base: self.base.clone(),
+        }
+    }
+}
+
+impl<K, V> Clone for Values<'_, K, V> {
+    fn clone(&self) -> Self {
+        Values {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// `Debug` as std's: the entries (keys, values) not yet yielded.
+macro_rules! debug_as_std {
+    ($($iter:ident<$($lt:lifetime,)? K, V> where $($bound:ident: Debug),*;)*) => {$(
+        impl<$($lt,)? K, V> fmt::Debug for $iter<$($lt,)? K, V>
+        where
+            $($bound: fmt::Debug,)*
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.base, f)
+            }
+        }
+    )*};
+}
+
+debug_as_std! {
+    Iter<'a, K, V> where K: Debug, V: Debug;
+    IterMut<'a, K, V> where K: Debug, V: Debug;
+    IntoIter<K, V> where K: Debug, V: Debug;
+    Keys<'a, K, V> where K: Debug;
+    IntoKeys<K, V> where K: Debug;
+    IntoValues<K, V> where V: Debug;
+    Range<'a, K, V> where K: Debug, V: Debug;
+    RangeMut<'a, K, V> where K: Debug, V: Debug;
+}
+
+impl<K, V: fmt::Debug> fmt::Debug for Values<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.inner.base.clone().map(|(_, slot)| &slot.value))
+            .finish()
+    }
+}
+
+impl<K, V: fmt::Debug> fmt::Debug for ValuesMut<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValuesMut").finish_non_exhaustive()
+    }
+}
+
+impl<K, V, R, F> fmt::Debug for ExtractIf<'_, K, V, R, F>
+where
+    F: FnMut(&K, &mut V) -> bool,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExtractIf").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,158 @@
+//! The counters behind `maprace::stats()` and the trace's exit line.
+//!
+//! Nothing here is touched per access unless `trace=1`. Even then no counter is a shared atomic
+//! incremented per access: checks and their time are counted per thread (each thread writes only
+//! its own counters, with plain loads and stores) and summed when read; the global counters
+//! move at rare events only (a map's first traced access, a capacity change, a map's drop).
+
+use super::options::Options;
+use super::{os, report, thread};
+use crate::stats::Stats;
+use std::cell::Cell;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+/// When the options were read: the start of the run, as far as the trace is concerned.
+static START: OnceLock<Instant> = OnceLock::new();
+/// What one `Instant::now()` costs, taken off each timed check.
+static CLOCK_COST: AtomicU64 = AtomicU64::new(0);
+
+/// Maps that made a traced access.
+static MAPS: AtomicU64 = AtomicU64::new(0);
+/// Shadow bytes of the traced maps alive now, and the most there ever were.
+static SHADOW: AtomicI64 = AtomicI64::new(0);
+static PEAK_SHADOW: AtomicU64 = AtomicU64::new(0);
+
+/// One check in `SAMPLE` is timed (an `Instant::now()` pair costs more than a check).
+const SAMPLE: u64 = 64;
+
+/// A thread's own counters: written by that thread only, read by whoever sums them.
+#[derive(Default)]
+struct ThreadCounters {
+    checks: AtomicU64,
+    /// Checks timed, and the nanoseconds they took.
+    timed: AtomicU64,
+    timed_nanos: AtomicU64,
+}
+
+/// Every thread's counters, kept after the thread ends.
+static THREADS: Mutex<Vec<Arc<ThreadCounters>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static MINE: Arc<ThreadCounters> = {
+        let counters = Arc::new(ThreadCounters::default());
+        THREADS.lock().unwrap_or_else(PoisonError::into_inner).push(counters.clone());
+        counters
+    };
+    /// Re-entrancy guard: a check made while timing one (there is none today) is not timed.
+    static TIMING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Called once, when the options are read.
+pub(crate) fn start(options: &Options) {
+    START.get_or_init(Instant::now);
+    if options.enabled && options.trace {
+        CLOCK_COST.store(clock_cost(), Relaxed);
+        os::at_exit(at_exit);
+    }
+}
+
+/// The smallest gap between two back-to-back `Instant::now()` calls.
+fn clock_cost() -> u64 {
+    (0..256)
+        .map(|_| {
+            let t = Instant::now();
+            t.elapsed().as_nanos() as u64
+        })
+        .min()
+        .unwrap_or(0)
+}
+
+/// Time since the start of the run.
+pub(crate) fn elapsed() -> Duration {
+    START.get_or_init(Instant::now).elapsed()
+}
+
+/// Counts one check made by this thread; `true` if this one is to be timed.
+#[inline]
+pub(crate) fn count_check() -> bool {
+    MINE.try_with(|mine| {
+        // Only this thread writes its counter: a load and a store, no read-modify-write.
+        let n = mine.checks.load(Relaxed);
+        mine.checks.store(n + 1, Relaxed);
+        // Not the thread's first check, which also sets the thread up.
+        n % SAMPLE == SAMPLE / 2 && !TIMING.replace(true)
+    })
+    .unwrap_or(false)
+}
+
+/// Adds the time of a check chosen by `count_check`.
+pub(crate) fn timed_check(took: Duration) {
+    TIMING.set(false);
+    let nanos = (took.as_nanos() as u64).saturating_sub(CLOCK_COST.load(Relaxed));
+    let _ = MINE.try_with(|mine| {
+        mine.timed.store(mine.timed.load(Relaxed) + 1, Relaxed);
+        mine.timed_nanos
+            .store(mine.timed_nanos.load(Relaxed) + nanos, Relaxed);
+    });
+}
+
+/// A map made its first traced access.
+pub(crate) fn map_traced(shadow_bytes: u64) {
+    MAPS.fetch_add(1, Relaxed);
+    shadow_changed(0, shadow_bytes);
+}
+
+/// A traced map's shadow went from `old` to `new` bytes (`new` is 0 when it is dropped).
+pub(crate) fn shadow_changed(old: u64, new: u64) {
+    let delta = new as i64 - old as i64;
+    let now = SHADOW.fetch_add(delta, Relaxed) + delta;
+    PEAK_SHADOW.fetch_max(now.max(0) as u64, Relaxed);
+}
+
+/// The counters now.
+pub(crate) fn snapshot() -> Stats {
+    let (mut checks, mut timed, mut timed_nanos) = (0u64, 0u64, 0u64);
+    for counters in THREADS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+    {
+        checks += counters.checks.load(Relaxed);
+        timed += counters.timed.load(Relaxed);
+        timed_nanos += counters.timed_nanos.load(Relaxed);
+    }
+    // The timed checks are a uniform sample of all checks: scale their time up.
+    let check_nanos = if timed == 0 {
+        0
+    } else {
+        (timed_nanos as u128 * checks as u128 / timed as u128) as u64
+    };
+    Stats {
+        traced: super::mode() & super::TRACE != 0,
+        maps: MAPS.load(Relaxed),
+        threads: thread::seen() as u64,
+        checks,
+        races: report::races() as u64,
+        peak_shadow_bytes: PEAK_SHADOW.load(Relaxed),
+        check_time: Duration::from_nanos(check_nanos),
+        elapsed: elapsed(),
+    }
+}
+
+static SUMMARY_PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// The trace's exit line, printed once (at normal exit, or before a `halt_on_error=0` run
+/// ends with its exit code).
+pub(crate) fn exit_summary() {
+    if super::mode() & super::TRACE == 0 || SUMMARY_PRINTED.swap(true, Relaxed) {
+        return;
+    }
+    super::trace::exit_line(&snapshot());
+}
+
+extern "C" fn at_exit() {
+    exit_summary();
+}

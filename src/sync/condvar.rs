@@ -1,0 +1,161 @@
+//! `Condvar` with std's API. Its happens-before edge is the mutex's: waiting releases the
+//! thread's clock into the mutex's clock before the real wait unlocks it, and acquires it after
+//! the wait has locked it again. `notify_*` carries no edge of its own (a notification without
+//! the mutex orders nothing, in std either).
+
+use super::mutex::MutexGuard;
+use std::fmt;
+use std::sync::{LockResult, PoisonError, WaitTimeoutResult};
+use std::time::Duration;
+
+/// A condition variable whose waits maprace sees. See [`std::sync::Condvar`].
+///
+/// ```
+/// use maprace::sync::{Arc, Condvar, Mutex};
+///
+/// let pair = Arc::new((Mutex::new(maprace::HashMap::new()), Condvar::new()));
+/// let producer = {
+///     let pair = Arc::clone(&pair);
+///     std::thread::spawn(move || {
+///         let (map, ready) = &*pair;
+///         map.lock().unwrap().insert("job", 1);
+///         ready.notify_one();
+///     })
+/// };
+/// let (map, ready) = &*pair;
+/// let map = ready.wait_while(map.lock().unwrap(), |m| m.is_empty()).unwrap();
+/// assert_eq!(map["job"], 1);
+/// # drop(map);
+/// # producer.join().unwrap();
+/// ```
+#[derive(Default)]
+pub struct Condvar {
+    inner: std::sync::Condvar,
+}
+
+/// The guard back from std's wait, with the relock's acquire edge, poisoned or not.
+fn relocked<'a, T: ?Sized>(
+    clock: &'a crate::rt::thread::LockedClock,
+    result: LockResult<std::sync::MutexGuard<'a, T>>,
+) -> LockResult<MutexGuard<'a, T>> {
+    match result {
+        Ok(inner) => Ok(MutexGuard::from_std(clock, inner)),
+        Err(poisoned) => Err(PoisonError::new(MutexGuard::from_std(
+            clock,
+            poisoned.into_inner(),
+        ))),
+    }
+}
+
+/// `relocked` for the timed waits, which also return whether they timed out.
+fn relocked_timeout<'a, T: ?Sized>(
+    clock: &'a crate::rt::thread::LockedClock,
+    result: LockResult<(std::sync::MutexGuard<'a, T>, WaitTimeoutResult)>,
+) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+    match result {
+        Ok((inner, timeout)) => Ok((MutexGuard::from_std(clock, inner), timeout)),
+        Err(poisoned) => {
+            let (inner, timeout) = poisoned.into_inner();
+            Err(PoisonError::new((
+                MutexGuard::from_std(clock, inner),
+                timeout,
+            )))
+        }
+    }
+}
+
+impl Condvar {
+    /// Creates a new condition variable. See [`std::sync::Condvar::new`].
+    #[must_use]
+    pub const fn new() -> Condvar {
+        Condvar {
+            inner: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Blocks until notified, unlocking the mutex meanwhile. See [`std::sync::Condvar::wait`].
+    pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
+        let (clock, inner) = guard.into_std();
+        // SAFETY: the lock is held until std's wait unlocks it.
+        unsafe { clock.release() };
+        relocked(clock, self.inner.wait(inner))
+    }
+
+    /// Blocks while `condition` returns `true`. See [`std::sync::Condvar::wait_while`].
+    pub fn wait_while<'a, T, F>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        mut condition: F,
+    ) -> LockResult<MutexGuard<'a, T>>
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        let (clock, inner) = guard.into_std();
+        // std calls the condition with the lock held, after each relock: acquire before it
+        // reads the data, and release before std waits (unlocks) again.
+        let result = self.inner.wait_while(inner, |value| {
+            // SAFETY: std calls the condition with the lock held.
+            unsafe { clock.acquire() };
+            let wait = condition(value);
+            if wait {
+                // SAFETY: as above.
+                unsafe { clock.release() };
+            }
+            wait
+        });
+        relocked(clock, result)
+    }
+
+    /// Blocks until notified or `dur` has passed. See [`std::sync::Condvar::wait_timeout`].
+    pub fn wait_timeout<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        dur: Duration,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+        let (clock, inner) = guard.into_std();
+        // SAFETY: the lock is held until std's wait unlocks it.
+        unsafe { clock.release() };
+        relocked_timeout(clock, self.inner.wait_timeout(inner, dur))
+    }
+
+    /// Blocks while `condition` returns `true`, at most `dur`.
+    /// See [`std::sync::Condvar::wait_timeout_while`].
+    pub fn wait_timeout_while<'a, T, F>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        dur: Duration,
+        mut condition: F,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)>
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        let (clock, inner) = guard.into_std();
+        let result = self.inner.wait_timeout_while(inner, dur, |value| {
+            // SAFETY: std calls the condition with the lock held.
+            unsafe { clock.acquire() };
+            let wait = condition(value);
+            if wait {
+                // SAFETY: as above.
+                unsafe { clock.release() };
+            }
+            wait
+        });
+        relocked_timeout(clock, result)
+    }
+
+    /// Wakes one waiting thread. See [`std::sync::Condvar::notify_one`].
+    pub fn notify_one(&self) {
+        self.inner.notify_one();
+    }
+
+    /// Wakes every waiting thread. See [`std::sync::Condvar::notify_all`].
+    pub fn notify_all(&self) {
+        self.inner.notify_all();
+    }
+}
+
+impl fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}

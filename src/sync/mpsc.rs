@@ -1,0 +1,233 @@
+//! A drop-in for [`std::sync::mpsc`]: each message carries its sender's clock, released when it
+//! is sent and acquired when it is received. The edge is per message (precise): receiving one
+//! message orders the receiver after what its sender did before sending *that* message, not
+//! after everything ever sent on the channel.
+
+use crate::rt::clock::VectorClock;
+use crate::rt::thread;
+use std::fmt;
+use std::time::Duration;
+
+pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+
+/// A value in flight, with the clock of its sender at the send.
+struct Msg<T> {
+    value: T,
+    clock: VectorClock,
+}
+
+impl<T> Msg<T> {
+    fn seal(value: T) -> Msg<T> {
+        let mut clock = VectorClock::new();
+        if crate::rt::enabled() {
+            thread::release(&mut clock);
+        }
+        Msg { value, clock }
+    }
+
+    fn open(self) -> T {
+        if crate::rt::enabled() {
+            thread::acquire(&self.clock);
+        }
+        self.value
+    }
+}
+
+/// The sending half of a [`channel`]. See [`std::sync::mpsc::Sender`].
+pub struct Sender<T> {
+    inner: std::sync::mpsc::Sender<Msg<T>>,
+}
+
+/// The sending half of a [`sync_channel`]. See [`std::sync::mpsc::SyncSender`].
+pub struct SyncSender<T> {
+    inner: std::sync::mpsc::SyncSender<Msg<T>>,
+}
+
+/// The receiving half of a channel. See [`std::sync::mpsc::Receiver`].
+pub struct Receiver<T> {
+    inner: std::sync::mpsc::Receiver<Msg<T>>,
+}
+
+/// Creates an unbounded channel whose messages order the receiver after the sender.
+/// See [`std::sync::mpsc::channel`].
+///
+/// ```
+/// use maprace::sync::mpsc;
+///
+/// let (tx, rx) = mpsc::channel();
+/// let producer = std::thread::spawn(move || {
+///     let mut map = maprace::HashMap::new();
+///     map.insert("k", 1);
+///     tx.send(map).unwrap();
+/// });
+/// let map = rx.recv().unwrap();
+/// assert_eq!(map["k"], 1);
+/// producer.join().unwrap();
+/// ```
+#[must_use]
+pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    (Sender { inner: tx }, Receiver { inner: rx })
+}
+
+/// Creates a bounded channel whose messages order the receiver after the sender.
+/// See [`std::sync::mpsc::sync_channel`].
+///
+/// ```
+/// let (tx, rx) = maprace::sync::mpsc::sync_channel(1);
+/// std::thread::spawn(move || tx.send(7).unwrap());
+/// assert_eq!(rx.recv(), Ok(7));
+/// ```
+#[must_use]
+pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(bound);
+    (SyncSender { inner: tx }, Receiver { inner: rx })
+}
+
+impl<T> Sender<T> {
+    /// Sends a value; fails only if the receiver is gone. See [`std::sync::mpsc::Sender::send`].
+    pub fn send(&self, t: T) -> Result<(), SendError<T>> {
+        self.inner
+            .send(Msg::seal(t))
+            .map_err(|SendError(msg)| SendError(msg.value))
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Sender<T> {
+        Sender {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> SyncSender<T> {
+    /// Sends a value, blocking while the channel is full.
+    /// See [`std::sync::mpsc::SyncSender::send`].
+    pub fn send(&self, t: T) -> Result<(), SendError<T>> {
+        self.inner
+            .send(Msg::seal(t))
+            .map_err(|SendError(msg)| SendError(msg.value))
+    }
+
+    /// Sends a value if there is room. See [`std::sync::mpsc::SyncSender::try_send`].
+    pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
+        self.inner.try_send(Msg::seal(t)).map_err(|e| match e {
+            TrySendError::Full(msg) => TrySendError::Full(msg.value),
+            TrySendError::Disconnected(msg) => TrySendError::Disconnected(msg.value),
+        })
+    }
+}
+
+impl<T> Clone for SyncSender<T> {
+    fn clone(&self) -> SyncSender<T> {
+        SyncSender {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SyncSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncSender").finish_non_exhaustive()
+    }
+}
+
+impl<T> Receiver<T> {
+    /// A value if one is waiting. See [`std::sync::mpsc::Receiver::try_recv`].
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.inner.try_recv().map(Msg::open)
+    }
+
+    /// Blocks for a value. See [`std::sync::mpsc::Receiver::recv`].
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.inner.recv().map(Msg::open)
+    }
+
+    /// Blocks for a value, at most `timeout`. See [`std::sync::mpsc::Receiver::recv_timeout`].
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.inner.recv_timeout(timeout).map(Msg::open)
+    }
+
+    /// An iterator that blocks for each value. See [`std::sync::mpsc::Receiver::iter`].
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// An iterator over the values already waiting. See [`std::sync::mpsc::Receiver::try_iter`].
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").finish_non_exhaustive()
+    }
+}
+
+/// Blocks for each value until the channel is closed. See [`std::sync::mpsc::Iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+/// The values already waiting. See [`std::sync::mpsc::TryIter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+/// An owning iterator that blocks for each value. See [`std::sync::mpsc::IntoIter`].
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

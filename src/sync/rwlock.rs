@@ -1,0 +1,213 @@
+//! `RwLock` with std's API and poisoning. It has two clocks: writers release into `writes`,
+//! readers into `reads`. A reader acquires `writes` (it is ordered after every earlier writer,
+//! not after other readers); a writer acquires both (it is ordered after every earlier writer
+//! and every earlier reader). Releases happen before the real unlock, acquires after the lock.
+
+use crate::rt::thread::SyncClock;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+
+/// A reader-writer lock whose locking maprace sees. See [`std::sync::RwLock`].
+///
+/// ```
+/// use maprace::sync::{Arc, RwLock};
+///
+/// let config = Arc::new(RwLock::new(maprace::HashMap::new()));
+/// let writer = {
+///     let config = Arc::clone(&config);
+///     std::thread::spawn(move || {
+///         config.write().unwrap().insert("mode", "fast");
+///     })
+/// };
+/// writer.join().unwrap();
+/// assert_eq!(config.read().unwrap()["mode"], "fast");
+/// ```
+#[derive(Default)]
+pub struct RwLock<T: ?Sized> {
+    writes: SyncClock,
+    reads: SyncClock,
+    inner: std::sync::RwLock<T>,
+}
+
+/// Shared access: dropping it releases the read lock. See [`std::sync::RwLockReadGuard`].
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockReadGuard<'a, T: ?Sized> {
+    reads: &'a SyncClock,
+    inner: std::sync::RwLockReadGuard<'a, T>,
+}
+
+/// Exclusive access: dropping it releases the write lock. See [`std::sync::RwLockWriteGuard`].
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    writes: &'a SyncClock,
+    inner: std::sync::RwLockWriteGuard<'a, T>,
+}
+
+/// Rewraps std's lock result (poisoned or not) into maprace's guard.
+fn wrap<G, W>(result: LockResult<G>, guard: impl FnOnce(G) -> W) -> LockResult<W> {
+    match result {
+        Ok(inner) => Ok(guard(inner)),
+        Err(poisoned) => Err(PoisonError::new(guard(poisoned.into_inner()))),
+    }
+}
+
+/// `wrap` for the `try_*` methods.
+fn try_wrap<G, W>(result: TryLockResult<G>, guard: impl FnOnce(G) -> W) -> TryLockResult<W> {
+    match result {
+        Ok(inner) => Ok(guard(inner)),
+        Err(TryLockError::Poisoned(poisoned)) => Err(TryLockError::Poisoned(PoisonError::new(
+            guard(poisoned.into_inner()),
+        ))),
+        Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
+    }
+}
+
+impl<T> RwLock<T> {
+    /// Creates a new unlocked `RwLock`. See [`std::sync::RwLock::new`].
+    pub const fn new(t: T) -> RwLock<T> {
+        RwLock {
+            writes: SyncClock::new(),
+            reads: SyncClock::new(),
+            inner: std::sync::RwLock::new(t),
+        }
+    }
+
+    /// Consumes the lock, returning the data. See [`std::sync::RwLock::into_inner`].
+    pub fn into_inner(self) -> LockResult<T> {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    fn read_guard<'a>(
+        &'a self,
+        inner: std::sync::RwLockReadGuard<'a, T>,
+    ) -> RwLockReadGuard<'a, T> {
+        self.writes.acquire();
+        RwLockReadGuard {
+            reads: &self.reads,
+            inner,
+        }
+    }
+
+    fn write_guard<'a>(
+        &'a self,
+        inner: std::sync::RwLockWriteGuard<'a, T>,
+    ) -> RwLockWriteGuard<'a, T> {
+        self.writes.acquire();
+        self.reads.acquire();
+        RwLockWriteGuard {
+            writes: &self.writes,
+            inner,
+        }
+    }
+
+    /// Blocks until shared access is held. See [`std::sync::RwLock::read`].
+    pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        wrap(self.inner.read(), |g| self.read_guard(g))
+    }
+
+    /// Takes shared access if no writer holds the lock. See [`std::sync::RwLock::try_read`].
+    pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
+        try_wrap(self.inner.try_read(), |g| self.read_guard(g))
+    }
+
+    /// Blocks until exclusive access is held. See [`std::sync::RwLock::write`].
+    pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        wrap(self.inner.write(), |g| self.write_guard(g))
+    }
+
+    /// Takes exclusive access if the lock is free. See [`std::sync::RwLock::try_write`].
+    pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
+        try_wrap(self.inner.try_write(), |g| self.write_guard(g))
+    }
+
+    /// Whether a writer panicked while holding the lock. See [`std::sync::RwLock::is_poisoned`].
+    pub fn is_poisoned(&self) -> bool {
+        self.inner.is_poisoned()
+    }
+
+    /// Clears the poisoned state. See [`std::sync::RwLock::clear_poison`].
+    pub fn clear_poison(&self) {
+        self.inner.clear_poison();
+    }
+
+    /// A mutable reference to the data; no locking is needed (the borrow is exclusive).
+    /// See [`std::sync::RwLock::get_mut`].
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        self.inner.get_mut()
+    }
+}
+
+impl<T> From<T> for RwLock<T> {
+    fn from(t: T) -> Self {
+        RwLock::new(t)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    fn drop(&mut self) {
+        // Release before `inner` (a field) is dropped, which is the real unlock.
+        self.reads.release();
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // Release before `inner` (a field) is dropped, which is the real unlock.
+        self.writes.release();
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}

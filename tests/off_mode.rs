@@ -1,0 +1,53 @@
+//! The switch: with the detector compiled out (no `detect` feature, or a release build without
+//! `detect-in-release`), maprace's types are std's own, so nothing is left in the program.
+
+use std::any::TypeId;
+
+fn same<A: 'static, B: 'static>() -> bool {
+    TypeId::of::<A>() == TypeId::of::<B>()
+}
+
+#[test]
+fn compiled_in_follows_the_features_and_the_profile() {
+    let expected = cfg!(all(
+        feature = "detect",
+        any(debug_assertions, feature = "detect-in-release")
+    ));
+    assert_eq!(maprace::COMPILED_IN, expected);
+}
+
+#[test]
+fn the_types_are_std_exactly_when_the_detector_is_compiled_out() {
+    let off = !maprace::COMPILED_IN;
+    assert_eq!(
+        same::<maprace::HashMap<u8, String>, std::collections::HashMap<u8, String>>(),
+        off
+    );
+    assert_eq!(
+        same::<
+            maprace::collections::hash_map::Entry<'static, u8, u8>,
+            std::collections::hash_map::Entry<'static, u8, u8>,
+        >(),
+        off
+    );
+    assert_eq!(
+        same::<maprace::sync::Mutex<u8>, std::sync::Mutex<u8>>(),
+        off
+    );
+    assert_eq!(
+        same::<maprace::sync::MutexGuard<'static, u8>, std::sync::MutexGuard<'static, u8>>(),
+        off
+    );
+    assert_eq!(
+        same::<maprace::BTreeMap<u8, u8>, std::collections::BTreeMap<u8, u8>>(),
+        off
+    );
+    // A join handle carries its thread's park clock when the detector is on.
+    assert_eq!(
+        same::<maprace::thread::JoinHandle<u8>, std::thread::JoinHandle<u8>>(),
+        off
+    );
+    // Always std's, in both builds.
+    assert!(same::<maprace::sync::Arc<u8>, std::sync::Arc<u8>>());
+    assert!(same::<maprace::thread::ThreadId, std::thread::ThreadId>());
+}

@@ -1,0 +1,253 @@
+//! `MAPRACE_OPTIONS`: each option changes what a report does, and bad input stops the program at
+//! start with a message that names it.
+
+mod common;
+
+use common::{Side, TEST_THREAD};
+
+type Map = maprace::HashMap<u32, u32>;
+
+/// A race on key 1: an insert on "writer", then a `get` on the test's thread.
+fn race_on_key_one() {
+    let mut map = Map::new();
+    common::unordered(
+        &mut map,
+        |m| at!("previous", m.insert(1, 1)),
+        |m| at!("current", m.get(&1).copied()),
+    );
+}
+
+fn expected_sides() -> (Side<'static>, Side<'static>) {
+    (
+        Side {
+            access: "Read (get) of key 1",
+            thread: TEST_THREAD,
+        },
+        Side {
+            access: "write (insert) of the map's structure",
+            thread: "writer",
+        },
+    )
+}
+
+scenario!(
+    exitcode_sets_the_exit_status,
+    options = "exitcode=9",
+    {
+        race_on_key_one();
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        out.assert_report_shape(9, "stopping at the first race (exit code 9)");
+        let (current, previous) = expected_sides();
+        out.assert_sides(current, previous);
+    }
+);
+
+scenario!(
+    halt_on_error_0_reports_every_race_and_exits_66_at_the_end,
+    options = "halt_on_error=0",
+    {
+        race_on_key_one();
+        // A second, different race (other sites), and the same one again (printed once).
+        let mut other = Map::new();
+        for _ in 0..2 {
+            common::unordered(&mut other, |m| m.insert(2, 2), |m| m.len());
+        }
+        println!("went on");
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        assert_eq!(out.code, Some(66), "{out}");
+        assert!(out.stdout.contains("went on"), "{out}");
+        assert_eq!(out.stderr.matches("WARNING: MAP RACE").count(), 2, "{out}");
+        assert!(!out.stderr.contains("stopping at the first race"), "{out}");
+        assert!(
+            out.stderr.trim_end().ends_with("maprace: found 2 race(s)"),
+            "{out}"
+        );
+    }
+);
+
+scenario!(
+    action_panic_fails_the_thread_that_found_it_and_the_program_goes_on,
+    options = "action=panic",
+    {
+        let caught = std::panic::catch_unwind(race_on_key_one);
+        let message = caught.err().and_then(|p| {
+            p.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+        });
+        println!("caught: {message:?}");
+        // The map and the detector are still usable after the panic.
+        let mut map = Map::new();
+        map.insert(3, 3);
+        assert_eq!(map.get(&3), Some(&3));
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        out.assert_clean_exit_after_report();
+        assert!(
+            out.stdout
+                .contains("caught: Some(\"maprace: map race (see the report above)\")"),
+            "{out}"
+        );
+        let (current, previous) = expected_sides();
+        out.assert_sides(current, previous);
+    }
+);
+
+scenario!(
+    action_abort_raises_sigabrt_after_the_report,
+    options = "action=abort",
+    {
+        race_on_key_one();
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        const SIGABRT: i32 = 6; // Linux
+        assert_eq!(out.code, None, "killed by a signal\n{out}");
+        assert_eq!(out.signal, Some(SIGABRT), "{out}");
+        assert!(
+            out.stderr
+                .contains("maprace: stopping at the first race (abort)"),
+            "{out}"
+        );
+        let (current, previous) = expected_sides();
+        out.assert_sides(current, previous);
+    }
+);
+
+scenario!(
+    enabled_0_keeps_the_detector_quiet,
+    options = "enabled=0",
+    {
+        race_on_key_one();
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    strip_path_prefix_cuts_the_report_paths,
+    options = "strip_path_prefix=tests/",
+    {
+        race_on_key_one();
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        assert_eq!(out.code, Some(66), "{out}");
+        let current = out.site("current");
+        let stripped = current.strip_prefix("tests/").expect("a site under tests/");
+        assert!(out.stderr.contains(&format!(" at {stripped}:")), "{out}");
+        assert!(!out.stderr.contains(&format!(" at {current}:")), "{out}");
+    }
+);
+
+#[test]
+fn log_path_writes_the_report_to_a_file_named_after_the_pid() {
+    let dir = std::env::temp_dir().join(format!("maprace-log-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let options = format!("log_path={}", dir.join("races").display());
+    let out = common::child("log_path_child", &options, || {}).unwrap();
+    let logs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    if maprace::COMPILED_IN {
+        assert_eq!(out.code, Some(66), "{out}");
+        assert!(
+            !out.stderr.contains("WARNING: MAP RACE"),
+            "the report went to the file\n{out}"
+        );
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        assert!(logs[0].starts_with("races."), "{logs:?}");
+        let pid: u32 = logs[0]["races.".len()..].parse().expect("races.<pid>");
+        assert_ne!(pid, std::process::id(), "the child's pid");
+        let report = std::fs::read_to_string(dir.join(&logs[0])).unwrap();
+        assert!(report.contains("WARNING: MAP RACE"), "{report}");
+        assert!(
+            report.contains(&format!(" at {}:", out.site("current"))),
+            "{report}"
+        );
+    } else {
+        out.assert_clean();
+        assert!(logs.is_empty(), "{logs:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+scenario!(
+    log_path_child,
+    {
+        race_on_key_one();
+    },
+    |out| {
+        // Also run by `log_path_writes_the_report_to_a_file_named_after_the_pid` with a log_path;
+        // on its own it is an ordinary race scenario.
+        let (current, previous) = expected_sides();
+        out.assert_race(current, previous);
+    }
+);
+
+/// Runs this test binary with `MAPRACE_OPTIONS=options` and no test to run: the options are
+/// read before `main`, so a bad one stops the process before any test starts.
+fn start_with(options: &str) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "no_such_test"])
+        .env("MAPRACE_OPTIONS", options)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_malformed_option_stops_the_program_at_start_naming_it() {
+    let cases = [
+        ("halt_on_eror=1", "unknown key `halt_on_eror`"),
+        ("halt_on_error=2", "bad value `2` for `halt_on_error`"),
+        ("exitcode=300", "bad value `300` for `exitcode`"),
+        ("action=explode", "bad value `explode` for `action`"),
+        ("sync=maybe", "bad value `maybe` for `sync`"),
+        ("verbose", "`verbose` is not of the form key=value"),
+    ];
+    for (options, message) in cases {
+        let out = start_with(options);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if maprace::COMPILED_IN {
+            assert_eq!(out.status.code(), Some(2), "{options}: {stderr}");
+            assert!(
+                stderr.contains(&format!("maprace: bad MAPRACE_OPTIONS: {message}")),
+                "{options}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "no test ran: {options}");
+        } else {
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "compiled out, options are ignored: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn good_options_let_the_program_start() {
+    let out = start_with("halt_on_error=0 exitcode=3 action=panic sync=assume enabled=1");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,352 @@
+//! `maprace::sync` locks: Mutex, RwLock, Condvar, Barrier. Each synchronized program runs clean;
+//! its twin that misuses the primitive is reported with both sites.
+
+mod common;
+use common::{Shared, Side};
+use maprace::sync::{Arc, Barrier, Condvar, Mutex, RwLock};
+use std::time::Instant;
+
+type Map = maprace::HashMap<u32, u32>;
+
+fn writer() -> std::thread::Builder {
+    std::thread::Builder::new().name("writer".into())
+}
+
+/// The race every twin here reports: the writer's insert of key 1, then this thread's get.
+fn assert_get_after_insert(out: &common::Outcome) {
+    out.assert_race(
+        Side {
+            access: "Read (get) of key 1 in map#1",
+            thread: common::TEST_THREAD,
+        },
+        Side {
+            access: "write (insert)",
+            thread: "writer",
+        },
+    );
+}
+
+scenario!(
+    insert_and_get_under_the_same_mutex_run_clean,
+    {
+        let lock = Mutex::new(());
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            |m| {
+                let _held = lock.lock().unwrap();
+                m.insert(1, 1);
+            },
+            |m| {
+                let _held = lock.lock().unwrap();
+                m.get(&1);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    insert_and_get_under_two_different_mutexes_are_reported,
+    {
+        let (a, b) = (Mutex::new(()), Mutex::new(()));
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            |m| {
+                let _held = a.lock().unwrap();
+                at!("previous", m.insert(1, 1));
+            },
+            |m| {
+                let _held = b.lock().unwrap();
+                at!("current", m.get(&1));
+            },
+        );
+    },
+    |out| assert_get_after_insert(&out)
+);
+
+scenario!(
+    a_write_after_readers_of_the_same_rwlock_runs_clean,
+    {
+        let lock = RwLock::new(());
+        let mut map = Map::new();
+        map.insert(1, 1);
+        common::unordered(
+            &mut map,
+            |m| {
+                let _read = lock.read().unwrap();
+                m.get(&1);
+            },
+            |m| {
+                let _write = lock.write().unwrap();
+                m.insert(1, 2);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_read_under_an_rwlock_then_a_write_under_another_is_reported,
+    {
+        let (a, b) = (RwLock::new(()), RwLock::new(()));
+        let mut map = Map::new();
+        map.insert(1, 1);
+        common::unordered(
+            &mut map,
+            |m| {
+                let _read = a.read().unwrap();
+                at!("previous", m.get(&1));
+            },
+            |m| {
+                let _write = b.write().unwrap();
+                at!("current", m.insert(1, 2));
+            },
+        );
+    },
+    |out| out.assert_race(
+        Side {
+            access: "Write (insert) of key 1 in map#1",
+            thread: common::TEST_THREAD,
+        },
+        Side {
+            access: "read (get)",
+            thread: "writer",
+        },
+    )
+);
+
+scenario!(
+    a_write_then_a_read_of_the_same_rwlock_runs_clean,
+    {
+        let lock = RwLock::new(());
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            |m| {
+                let _write = lock.write().unwrap();
+                m.insert(1, 1);
+            },
+            |m| {
+                let _read = lock.try_read().unwrap();
+                m.get(&1);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+/// A producer thread and a consumer (this thread) that waits on a condvar for `ready`; the
+/// producer inserts before (`inside`) or after (`!inside`) it sets `ready` under the mutex.
+fn condvar_handoff(inside: bool) {
+    let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    let mut map = Map::new();
+    let shared = Shared(&mut map as *mut Map);
+    let (done, finished) = std::sync::mpsc::channel();
+    let producer = {
+        let pair = Arc::clone(&pair);
+        writer()
+            .spawn(move || {
+                let shared = shared;
+                if inside {
+                    shared.get().insert(1, 1);
+                }
+                *pair.0.lock().unwrap() = true;
+                pair.1.notify_one();
+                if !inside {
+                    at!("previous", shared.get().insert(1, 1));
+                }
+                done.send(()).unwrap();
+            })
+            .unwrap()
+    };
+    let (lock, ready) = &*pair;
+    let guard = ready.wait_while(lock.lock().unwrap(), |r| !*r).unwrap();
+    drop(guard);
+    finished.recv().unwrap(); // in real time only: a std channel is invisible
+    at!("current", shared.get().get(&1));
+    producer.join().unwrap();
+}
+
+scenario!(
+    an_insert_before_the_condvar_notification_runs_clean,
+    { condvar_handoff(true) },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    an_insert_after_the_condvar_notification_is_reported,
+    { condvar_handoff(false) },
+    |out| assert_get_after_insert(&out)
+);
+
+scenario!(
+    condvar_wait_and_wait_timeout_reacquire_the_mutex_clock,
+    {
+        let pair = Arc::new((Mutex::new(0), Condvar::new()));
+        let mut map = Map::new();
+        let shared = Shared(&mut map as *mut Map);
+        let producer = {
+            let pair = Arc::clone(&pair);
+            writer()
+                .spawn(move || {
+                    let shared = shared;
+                    for step in 1..=2 {
+                        let mut current = pair.0.lock().unwrap();
+                        shared.get().insert(step, step);
+                        *current = step;
+                        drop(current);
+                        pair.1.notify_all();
+                    }
+                })
+                .unwrap()
+        };
+        let (lock, cv) = &*pair;
+        let mut step = lock.lock().unwrap();
+        while *step < 1 {
+            step = cv.wait(step).unwrap();
+        }
+        shared.get().get(&1);
+        while *step < 2 {
+            step = cv
+                .wait_timeout(step, std::time::Duration::from_millis(5))
+                .unwrap()
+                .0;
+        }
+        shared.get().get(&2);
+        let (step, timeout) = cv
+            .wait_timeout_while(step, std::time::Duration::from_millis(1), |s| *s < 3)
+            .unwrap();
+        assert!(timeout.timed_out());
+        drop(step);
+        producer.join().unwrap();
+    },
+    |out| out.assert_clean()
+);
+
+/// Two threads meet at a barrier; the writer inserts before it, this thread reads after
+/// (`after_barrier`) or before it.
+fn barrier_phase(after_barrier: bool) {
+    let barrier = Arc::new(Barrier::new(2));
+    let mut map = Map::new();
+    let shared = Shared(&mut map as *mut Map);
+    let (inserted, seen) = std::sync::mpsc::channel();
+    let other = {
+        let barrier = Arc::clone(&barrier);
+        writer()
+            .spawn(move || {
+                let shared = shared;
+                at!("previous", shared.get().insert(1, 1));
+                inserted.send(()).unwrap();
+                barrier.wait();
+            })
+            .unwrap()
+    };
+    seen.recv().unwrap(); // in real time only
+    if after_barrier {
+        barrier.wait();
+        shared.get().get(&1);
+    } else {
+        at!("current", shared.get().get(&1));
+        barrier.wait();
+    }
+    other.join().unwrap();
+}
+
+scenario!(
+    a_read_after_the_barrier_runs_clean,
+    { barrier_phase(true) },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_read_before_the_barrier_is_reported,
+    { barrier_phase(false) },
+    |out| assert_get_after_insert(&out)
+);
+
+scenario!(
+    barrier_phases_repeat_and_a_fast_thread_does_not_leak_into_the_next_phase,
+    {
+        // Each round: every thread writes its own key, then after the barrier reads all keys.
+        const N: u32 = 4;
+        let barrier = Arc::new(Barrier::new(N as usize));
+        let mut maps: Vec<Map> = (0..N).map(|_| Map::new()).collect();
+        let shared = Shared(&mut maps as *mut Vec<Map>);
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..N)
+                .map(|me| {
+                    let barrier = Arc::clone(&barrier);
+                    s.spawn(move || {
+                        let shared = shared;
+                        for round in 0..20 {
+                            shared.get()[me as usize].insert(round, me);
+                            barrier.wait();
+                            for map in shared.get().iter() {
+                                assert!(map.get(&round).is_some());
+                            }
+                            barrier.wait();
+                        }
+                    })
+                })
+                .collect();
+            for worker in workers {
+                worker.join().unwrap();
+            }
+        });
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    sixty_four_threads_inserting_under_a_mutex_run_clean,
+    {
+        let start = Instant::now();
+        let map = Arc::new(Mutex::new(maprace::HashMap::new()));
+        let threads: Vec<_> = (0..64u32)
+            .map(|t| {
+                let map = Arc::clone(&map);
+                std::thread::spawn(move || {
+                    for k in 0..200u32 {
+                        map.lock().unwrap().insert(t * 1000 + k, k);
+                        map.lock().unwrap().get(&(t * 1000));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(map.lock().unwrap().len(), 64 * 200);
+        println!(
+            "maprace-test: 64 threads x 200 inserts under a Mutex: {:?}",
+            start.elapsed()
+        );
+    },
+    |out| {
+        out.assert_clean();
+        let time = out.stdout.lines().find(|l| l.contains("64 threads"));
+        eprintln!("{}", time.unwrap_or("no time"));
+    }
+);
+
+scenario!(
+    a_poisoned_mutex_still_hands_over_its_clock,
+    {
+        let lock = Arc::new(Mutex::new(Map::new()));
+        let poisoner = {
+            let lock = Arc::clone(&lock);
+            std::thread::spawn(move || {
+                let mut map = lock.lock().unwrap();
+                map.insert(1, 1);
+                panic!("poison the lock");
+            })
+        };
+        assert!(poisoner.join().is_err());
+        assert!(lock.is_poisoned());
+        let map = lock.lock().unwrap_err().into_inner();
+        assert_eq!(map.get(&1), Some(&1));
+    },
+    |out| out.assert_clean()
+);
