@@ -201,7 +201,7 @@ impl Workload for SharedReads {
     fn std(&mut self) -> Duration {
         let g = &*self.0;
         timed(|| {
-            std::thread::scope(|s| {
+            maprace::thread::scope(|s| {
                 for _ in 0..2 {
                     s.spawn(|| get_loop!(g.std, &g.keys));
                 }
@@ -211,7 +211,7 @@ impl Workload for SharedReads {
     fn tracked(&mut self) -> Duration {
         let g = &*self.0;
         timed(|| {
-            std::thread::scope(|s| {
+            maprace::thread::scope(|s| {
                 for _ in 0..2 {
                     s.spawn(|| get_loop!(g.tracked, &g.keys));
                 }

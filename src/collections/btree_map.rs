@@ -72,6 +72,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// The value for `key` (reads the structure and the key).
     /// See [`std::collections::BTreeMap::get`].
+    #[inline]
     #[track_caller]
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
@@ -87,6 +88,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// The key-value pair for `k` (reads the structure and the key).
     /// See [`std::collections::BTreeMap::get_key_value`].
+    #[inline]
     #[track_caller]
     pub fn get_key_value<Q>(&self, k: &Q) -> Option<(&K, &V)>
     where
@@ -190,6 +192,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// Whether the map has `key` (reads the structure and the key).
     /// See [`std::collections::BTreeMap::contains_key`].
+    #[inline]
     #[track_caller]
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
@@ -209,6 +212,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// A mutable reference to the value of `key` (reads the structure, writes the key).
     /// See [`std::collections::BTreeMap::get_mut`].
+    #[inline]
     #[track_caller]
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
@@ -225,6 +229,7 @@ impl<K, V> BTreeMap<K, V> {
     /// Inserts a key-value pair: over an existing key it reads the structure and writes the
     /// key (and keeps the old key, as std does); a new key writes the structure.
     /// See [`std::collections::BTreeMap::insert`].
+    #[inline]
     #[track_caller]
     pub fn insert(&mut self, key: K, value: V) -> Option<V>
     where
@@ -250,6 +255,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// Removes `key`, returning its value: writes the structure if the key was there, reads it
     /// otherwise. See [`std::collections::BTreeMap::remove`].
+    #[inline]
     #[track_caller]
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
@@ -261,6 +267,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// Removes `key`, returning the stored key and value (as [`remove`](Self::remove)).
     /// See [`std::collections::BTreeMap::remove_entry`].
+    #[inline]
     #[track_caller]
     pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
     where
@@ -270,6 +277,7 @@ impl<K, V> BTreeMap<K, V> {
         self.remove_with(Op::RemoveEntry, key)
     }
 
+    #[inline]
     #[track_caller]
     fn remove_with<Q>(&mut self, op: Op, key: &Q) -> Option<(K, V)>
     where
@@ -363,6 +371,7 @@ impl<K, V> BTreeMap<K, V> {
     /// The entry for `key`, for in-place manipulation (reads the structure; inserting through
     /// it writes the structure, modifying writes the key).
     /// See [`std::collections::BTreeMap::entry`].
+    #[inline]
     #[track_caller]
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V>
     where
@@ -497,6 +506,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// The number of elements (reads the structure). Unlike std's, not a `const fn`: it checks.
     /// See [`std::collections::BTreeMap::len`].
+    #[inline]
     #[track_caller]
     pub fn len(&self) -> usize {
         access!(self, Op::Len).read_structure();
@@ -505,6 +515,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// Whether the map is empty (reads the structure). Unlike std's, not a `const fn`.
     /// See [`std::collections::BTreeMap::is_empty`].
+    #[inline]
     #[track_caller]
     pub fn is_empty(&self) -> bool {
         access!(self, Op::IsEmpty).read_structure();

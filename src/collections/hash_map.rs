@@ -159,6 +159,7 @@ impl<K, V, S> HashMap<K, V, S> {
     }
 
     /// The number of elements (reads the structure).
+    #[inline]
     #[track_caller]
     pub fn len(&self) -> usize {
         access!(self, Op::Len).read_structure();
@@ -166,6 +167,7 @@ impl<K, V, S> HashMap<K, V, S> {
     }
 
     /// Whether the map is empty (reads the structure).
+    #[inline]
     #[track_caller]
     pub fn is_empty(&self) -> bool {
         access!(self, Op::IsEmpty).read_structure();
@@ -291,6 +293,7 @@ where
 
     /// The entry for `key`, for in-place manipulation. Reads the structure, and writes it if
     /// making room for a vacant entry grows the table. See [`std::collections::HashMap::entry`].
+    #[inline]
     #[track_caller]
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
         let access = access!(self, Op::Entry);
@@ -316,6 +319,7 @@ where
 
     /// The value for `k` (reads the structure and the key).
     /// See [`std::collections::HashMap::get`].
+    #[inline]
     #[track_caller]
     pub fn get<Q>(&self, k: &Q) -> Option<&V>
     where
@@ -331,6 +335,7 @@ where
 
     /// The key-value pair for `k` (reads the structure and the key).
     /// See [`std::collections::HashMap::get_key_value`].
+    #[inline]
     #[track_caller]
     pub fn get_key_value<Q>(&self, k: &Q) -> Option<(&K, &V)>
     where
@@ -398,6 +403,7 @@ where
 
     /// Whether the map has `k` (reads the structure and the key).
     /// See [`std::collections::HashMap::contains_key`].
+    #[inline]
     #[track_caller]
     pub fn contains_key<Q>(&self, k: &Q) -> bool
     where
@@ -417,6 +423,7 @@ where
 
     /// A mutable reference to the value of `k` (reads the structure, writes the key).
     /// See [`std::collections::HashMap::get_mut`].
+    #[inline]
     #[track_caller]
     pub fn get_mut<Q>(&mut self, k: &Q) -> Option<&mut V>
     where
@@ -432,6 +439,7 @@ where
 
     /// Inserts a key-value pair: over an existing key it reads the structure and writes the
     /// key; a new key writes the structure. See [`std::collections::HashMap::insert`].
+    #[inline]
     #[track_caller]
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         let access = access!(self, Op::Insert);
@@ -468,6 +476,7 @@ where
 
     /// Removes `k`, returning its value: writes the structure if the key was there, reads it
     /// otherwise. See [`std::collections::HashMap::remove`].
+    #[inline]
     #[track_caller]
     pub fn remove<Q>(&mut self, k: &Q) -> Option<V>
     where
@@ -479,6 +488,7 @@ where
 
     /// Removes `k`, returning the stored key and value (as [`remove`](Self::remove)).
     /// See [`std::collections::HashMap::remove_entry`].
+    #[inline]
     #[track_caller]
     pub fn remove_entry<Q>(&mut self, k: &Q) -> Option<(K, V)>
     where
@@ -488,6 +498,7 @@ where
         self.remove_with(Op::RemoveEntry, k)
     }
 
+    #[inline]
     #[track_caller]
     fn remove_with<Q>(&mut self, op: Op, k: &Q) -> Option<(K, V)>
     where

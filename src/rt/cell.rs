@@ -56,7 +56,7 @@ impl Cell {
     /// The cell of a key that has just been inserted by the current access.
     pub(crate) fn written(me: &Ctx, site: Site) -> Cell {
         Cell {
-            write: AtomicU64::new(me.epoch.bits()),
+            write: AtomicU64::new(me.epoch().bits()),
             read: AtomicU64::new(0),
             write_site: AtomicU64::new(site.bits()),
             read_site: AtomicU64::new(0),
@@ -64,11 +64,22 @@ impl Cell {
     }
 
     /// Read rule: a read conflicts with the last write unless that write happens before it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn track_read(&self, me: &Ctx, site: Site) -> Option<Previous> {
+        let write = Epoch::from_bits(self.write.load(Relaxed));
+        let read = self.read.load(Relaxed);
+        // FastTrack's [READ SAME EPOCH], with the write check inline: nothing to store.
+        if write_is_ordered(write, me) && read_is_recorded(read, me) {
+            return None;
+        }
+        self.read_slow(me, site)
+    }
+
+    #[inline(never)]
+    fn read_slow(&self, me: &Ctx, site: Site) -> Option<Previous> {
         let conflict = self.check_last_write(me);
         let read = self.read.load(Relaxed);
-        if read != me.epoch.bits() {
+        if !read_is_recorded(read, me) {
             self.record_read(Epoch::from_bits(read), me, site);
         }
         conflict
@@ -77,11 +88,30 @@ impl Cell {
     /// Write rule: a write conflicts with the last write and with every read since, unless they
     /// happen before it. With `in_progress`, the cell says so until `end_write`, and any access
     /// another thread starts meanwhile is an overlap.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn track_write(&self, me: &Ctx, site: Site, in_progress: bool) -> Option<Previous> {
-        let conflict = self.check_last_write(me);
+        let epoch = me.epoch().bits();
+        let write = self.write.load(Relaxed);
         let read = self.read.load(Relaxed);
-        let conflict = if read != me.epoch.bits() && read != 0 {
+        // [WRITE SAME EPOCH] with no read since but this thread's: only the marks change.
+        if write == epoch && (read == 0 || read == epoch) {
+            if in_progress {
+                self.write.store(me.epoch().with_flag().bits(), Relaxed);
+            }
+            if self.write_site.load(Relaxed) != site.bits() {
+                self.write_site.store(site.bits(), Relaxed);
+            }
+            return None;
+        }
+        self.write_slow(me, site, in_progress)
+    }
+
+    #[inline(never)]
+    fn write_slow(&self, me: &Ctx, site: Site, in_progress: bool) -> Option<Previous> {
+        let conflict = self.check_last_write(me);
+        let epoch = me.epoch();
+        let read = self.read.load(Relaxed);
+        let conflict = if read != epoch.bits() && read != 0 {
             let read_conflict = self.check_reads_since(Epoch::from_bits(read), me);
             // FastTrack's [WRITE SHARED]: reads before a write are covered by it from now on.
             self.read.store(0, Relaxed);
@@ -93,25 +123,23 @@ impl Cell {
             conflict
         };
         let mark = if in_progress {
-            me.epoch.with_flag()
+            epoch.with_flag()
         } else {
-            me.epoch
+            epoch
         };
-        if self.write.load(Relaxed) != mark.bits() {
-            self.write.store(mark.bits(), Relaxed);
-        }
-        if self.write_site.load(Relaxed) != site.bits() {
-            self.write_site.store(site.bits(), Relaxed);
-        }
+        self.write.store(mark.bits(), Relaxed);
+        self.write_site.store(site.bits(), Relaxed);
         conflict
     }
 
     /// A write already checked by `track_write` is in progress until `end_write`.
+    #[inline]
     pub(crate) fn begin_write(&self, me: Epoch) {
         self.write.store(me.with_flag().bits(), Relaxed);
     }
 
     /// The write begun by `track_write(.., in_progress = true)` or `begin_write` is over.
+    #[inline]
     pub(crate) fn end_write(&self, me: Epoch) {
         self.write.store(me.bits(), Relaxed);
     }
@@ -134,7 +162,7 @@ impl Cell {
             return None; // program order
         }
         let in_progress = write.flagged();
-        if in_progress || (!me.assume_sync && !me.vc.happens_before(write)) {
+        if in_progress || (!me.assume_sync && !me.happens_before(write)) {
             return Some(Previous {
                 kind: Kind::Write,
                 epoch: write.without_flag(),
@@ -151,7 +179,7 @@ impl Cell {
             return None;
         }
         let unordered = |epoch: Epoch, site: u64| {
-            (epoch.tid() != me.tid && !me.vc.happens_before(epoch)).then(|| Previous {
+            (epoch.tid() != me.tid && !me.happens_before(epoch)).then(|| Previous {
                 kind: Kind::Read,
                 epoch,
                 site: Site::from_bits(site),
@@ -178,28 +206,28 @@ impl Cell {
             let set = unsafe { ReadSet::from_word(read.bits()) };
             if let Some(slot) = set.slots.get(me.tid as usize) {
                 // Each thread writes only its own slot: no read-modify-write needed.
-                if slot.epoch.load(Relaxed) != me.epoch.bits() {
-                    slot.epoch.store(me.epoch.bits(), Relaxed);
+                if slot.epoch.load(Relaxed) != me.epoch().bits() {
+                    slot.epoch.store(me.epoch().bits(), Relaxed);
                     slot.site.store(site.bits(), Relaxed);
                 }
                 return;
             }
             let grown = set.grown_for(me.tid);
-            grown.record(me.epoch, site);
+            grown.record(me.epoch(), site);
             self.publish_read_set(read.bits(), grown, me, site);
         } else if read.is_none()
             || read.tid() == me.tid
             || me.assume_sync
-            || me.vc.happens_before(read)
+            || me.happens_before(read)
         {
             // FastTrack's [READ EXCLUSIVE]: the previous read is covered by this one.
-            self.read.store(me.epoch.bits(), Relaxed);
+            self.read.store(me.epoch().bits(), Relaxed);
             self.read_site.store(site.bits(), Relaxed);
         } else {
             // [READ SHARE]: two unordered readers; remember both.
             let set = ReadSet::with_capacity_for(read.tid().max(me.tid));
             set.record(read, Site::from_bits(self.read_site.load(Relaxed)));
-            set.record(me.epoch, site);
+            set.record(me.epoch(), site);
             self.publish_read_set(read.bits(), set, me, site);
         }
     }
@@ -219,6 +247,33 @@ impl Cell {
             }
         }
     }
+}
+
+/// The last write is this thread's, or happens before what it does now (or, with
+/// `sync=assume`, is presumed to); and no write is in progress in another thread.
+#[inline(always)]
+fn write_is_ordered(write: Epoch, me: &Ctx) -> bool {
+    if write.tid_and_flag() == me.tid as u64 {
+        return true; // program order
+    }
+    !write.flagged() && (me.assume_sync || me.happens_before(write))
+}
+
+/// This thread has already read the cell in its current epoch.
+#[inline(always)]
+fn read_is_recorded(read: u64, me: &Ctx) -> bool {
+    let epoch = me.epoch().bits();
+    if read == epoch {
+        return true;
+    }
+    if !Epoch::from_bits(read).flagged() {
+        return false;
+    }
+    // SAFETY: a flagged read word holds a live `ReadSet`.
+    let set = unsafe { ReadSet::from_word(read) };
+    set.slots
+        .get(me.tid as usize)
+        .is_some_and(|slot| slot.epoch.load(Relaxed) == epoch)
 }
 
 impl Drop for Cell {
@@ -372,7 +427,7 @@ mod tests {
         b.assume_sync = true;
         let prev = cell.track_read(&b, site(Op::Get)).expect("overlap");
         assert!(prev.in_progress);
-        cell.end_write(a.epoch);
+        cell.end_write(a.epoch());
         assert!(cell.track_read(&b, site(Op::Get)).is_none());
     }
 

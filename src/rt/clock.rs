@@ -21,39 +21,54 @@ impl Epoch {
     const CLOCK_MASK: u64 = (1 << Self::CLOCK_BITS) - 1;
     pub(crate) const MAX_TID: Tid = (1 << Self::TID_BITS) - 1;
 
+    #[inline]
     pub(crate) fn new(tid: Tid, clock: u64) -> Epoch {
         debug_assert!(tid <= Self::MAX_TID && clock <= Self::CLOCK_MASK);
         Epoch(((tid as u64) << Self::CLOCK_BITS) | clock)
     }
 
+    #[inline]
     pub(crate) fn from_bits(bits: u64) -> Epoch {
         Epoch(bits)
     }
 
+    #[inline]
     pub(crate) fn bits(self) -> u64 {
         self.0
     }
 
+    #[inline]
     pub(crate) fn tid(self) -> Tid {
         ((self.0 & !Self::FLAG) >> Self::CLOCK_BITS) as Tid
     }
 
+    /// The thread slot with the flag bit above it: equal to a bare `Tid` only when unflagged.
+    #[inline]
+    pub(crate) fn tid_and_flag(self) -> u64 {
+        self.0 >> Self::CLOCK_BITS
+    }
+
+    #[inline]
     pub(crate) fn clock(self) -> u64 {
         self.0 & Self::CLOCK_MASK
     }
 
+    #[inline]
     pub(crate) fn flagged(self) -> bool {
         self.0 & Self::FLAG != 0
     }
 
+    #[inline]
     pub(crate) fn with_flag(self) -> Epoch {
         Epoch(self.0 | Self::FLAG)
     }
 
+    #[inline]
     pub(crate) fn without_flag(self) -> Epoch {
         Epoch(self.0 & !Self::FLAG)
     }
 
+    #[inline]
     pub(crate) fn is_none(self) -> bool {
         self.without_flag().clock() == 0
     }
@@ -67,14 +82,17 @@ pub(crate) struct VectorClock {
 }
 
 impl VectorClock {
+    #[inline]
     pub(crate) const fn new() -> VectorClock {
         VectorClock { clocks: Vec::new() }
     }
 
+    #[inline]
     pub(crate) fn get(&self, tid: Tid) -> u64 {
         self.clocks.get(tid as usize).copied().unwrap_or(0)
     }
 
+    #[inline]
     pub(crate) fn set(&mut self, tid: Tid, clock: u64) {
         let i = tid as usize;
         if i >= self.clocks.len() {
@@ -85,12 +103,14 @@ impl VectorClock {
 
     /// Advances `tid`'s own component: what it does from now on is not covered by what it has
     /// released so far.
+    #[inline]
     pub(crate) fn tick(&mut self, tid: Tid) {
         let next = self.get(tid) + 1;
         self.set(tid, next);
     }
 
     /// Pointwise maximum: everything `other` has seen, this clock has now seen too.
+    #[inline]
     pub(crate) fn join(&mut self, other: &VectorClock) {
         if other.clocks.len() > self.clocks.len() {
             self.clocks.resize(other.clocks.len(), 0);

@@ -87,9 +87,19 @@ impl MapShadow {
         }
     }
 
+    /// The map is at a new address: forget the structure's history (the caller forgets the
+    /// keys').
+    #[cold]
+    #[inline(never)]
+    fn moved(&self, address: *const ()) -> bool {
+        self.structure.reset();
+        self.address.store(address as usize, Relaxed);
+        true
+    }
+
     /// Starts checking one operation on the map at `address` (the mirror's own address).
-    /// Returns `None` when the map has just moved: the caller then resets its key cells.
-    #[inline]
+    /// Also says whether the map has just moved: the caller then forgets its keys' history.
+    #[inline(always)]
     #[track_caller]
     pub(crate) fn access(
         &self,
@@ -102,11 +112,7 @@ impl MapShadow {
         if mode & super::TRACE != 0 {
             self.count(op);
         }
-        let moved = active && self.address.load(Relaxed) != address as usize;
-        if moved {
-            self.structure.reset();
-            self.address.store(address as usize, Relaxed);
-        }
+        let moved = active && self.address.load(Relaxed) != address as usize && self.moved(address);
         let access = Access {
             map: self,
             site: Site::new(op, Location::caller()),
@@ -150,6 +156,7 @@ impl<'a> Access<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn read_structure(&self) {
         if self.active {
             self.check(&self.map.structure, Kind::Read, None::<&()>, false);
@@ -157,6 +164,7 @@ impl<'a> Access<'a> {
     }
 
     /// Marks the structure written for the whole life of the returned guard.
+    #[inline]
     pub(crate) fn write_structure(&self) -> Option<InProgress<'a>> {
         self.write_structure_of(None::<&()>)
     }
@@ -187,6 +195,7 @@ impl<'a> Access<'a> {
     }
 
     /// `write_structure` for an operation made with `key`, which the report shows.
+    #[inline]
     pub(crate) fn write_structure_of(&self, key: Option<impl ShowKey>) -> Option<InProgress<'a>> {
         if !self.active {
             return None;
@@ -199,12 +208,14 @@ impl<'a> Access<'a> {
     }
 
     /// Reads the structure on behalf of a keyed operation (the report shows the key).
+    #[inline]
     pub(crate) fn read_structure_of(&self, key: impl ShowKey) {
         if self.active {
             self.check(&self.map.structure, Kind::Read, Some(key), false);
         }
     }
 
+    #[inline]
     pub(crate) fn read_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active {
             self.check(cell, Kind::Read, Some(key), false);
@@ -212,6 +223,7 @@ impl<'a> Access<'a> {
     }
 
     /// A write of the key's value that happens after this call returns (through `&mut V`).
+    #[inline]
     pub(crate) fn write_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active {
             self.check(cell, Kind::Write, Some(key), false);
@@ -220,21 +232,23 @@ impl<'a> Access<'a> {
 
     /// Marks `cell`, already checked by `write_key`, as being written by this thread until the
     /// guard drops: another thread that touches the key meanwhile overlaps with this write.
+    #[inline]
     pub(crate) fn writing<'c>(&self, cell: &'c Cell) -> Option<InProgress<'c>> {
         if !self.active {
             return None;
         }
-        let epoch = thread::with(|me| me.epoch)?;
+        let epoch = thread::with(|me| me.epoch())?;
         cell.begin_write(epoch);
         Some(InProgress { cell, epoch })
     }
 
     /// The cell of a key this access inserts.
+    #[inline]
     pub(crate) fn new_cell(&self) -> Cell {
         if !self.active {
             return Cell::default();
         }
-        let Some((cell, epoch)) = thread::with(|me| (Cell::written(me, self.site), me.epoch))
+        let Some((cell, epoch)) = thread::with(|me| (Cell::written(me, self.site), me.epoch()))
         else {
             return Cell::default();
         };
@@ -246,7 +260,7 @@ impl<'a> Access<'a> {
     }
 
     /// Checks and records the access; returns the epoch it was recorded with.
-    #[inline]
+    #[inline(always)]
     fn check(
         &self,
         cell: &Cell,
@@ -273,7 +287,7 @@ impl<'a> Access<'a> {
         if mode & super::HISTORY != 0 {
             // Kept before the cell records the access, so that a thread that finds it (even
             // still in progress) finds its stack too.
-            if let Some(epoch) = thread::with(|me| me.epoch) {
+            if let Some(epoch) = thread::with(|me| me.epoch()) {
                 history::record(Some(cell), kind, epoch, self.site);
             }
         }
@@ -286,7 +300,7 @@ impl<'a> Access<'a> {
         epoch
     }
 
-    #[inline]
+    #[inline(always)]
     fn check_only(
         &self,
         cell: &Cell,
@@ -294,18 +308,16 @@ impl<'a> Access<'a> {
         key: Option<impl ShowKey>,
         in_progress: bool,
     ) -> Option<Epoch> {
-        let (epoch, tid, conflict) = thread::with(|me| {
-            let conflict = match kind {
-                Kind::Read => cell.track_read(me, self.site),
-                Kind::Write => cell.track_write(me, self.site, in_progress),
-            };
-            (me.epoch, me.tid, conflict)
-        })?;
+        let me = thread::Current::get()?;
+        let conflict = match kind {
+            Kind::Read => cell.track_read(&me, self.site),
+            Kind::Write => cell.track_write(&me, self.site, in_progress),
+        };
         if let Some(previous) = conflict {
             let on_key = !std::ptr::eq(cell, &self.map.structure);
-            self.report(cell, kind, key, tid, previous, on_key);
+            self.report(cell, kind, key, me.tid, previous, on_key);
         }
-        Some(epoch)
+        Some(me.epoch())
     }
 
     #[cold]

@@ -79,6 +79,7 @@ pub(crate) struct Site(u64);
 const OP_SHIFT: u32 = 56;
 
 impl Site {
+    #[inline]
     pub(crate) fn new(op: Op, location: &'static Location<'static>) -> Site {
         let addr = location as *const Location<'static> as u64;
         debug_assert!(addr >> OP_SHIFT == 0);
@@ -89,6 +90,7 @@ impl Site {
         Site(bits)
     }
 
+    #[inline]
     pub(crate) fn bits(self) -> u64 {
         self.0
     }

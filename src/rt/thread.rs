@@ -72,12 +72,14 @@ pub(crate) fn info(tid: Tid) -> Option<Arc<ThreadInfo>> {
     registry().get(tid as usize).cloned()
 }
 
-/// The current thread's view of time.
+/// The current thread's view of time. It lives on the heap for the thread's life; the hot path
+/// reaches it through one thread-local pointer. Only its own thread touches it, and the runtime
+/// never calls user code while it uses it, so interior mutability is enough.
 pub(crate) struct Ctx {
     pub(crate) tid: Tid,
     /// `vc[tid]@tid`, cached: the stamp of every access this thread makes until its next release.
-    pub(crate) epoch: Epoch,
-    pub(crate) vc: VectorClock,
+    epoch: std::cell::Cell<Epoch>,
+    vc: UnsafeCell<VectorClock>,
     /// `sync=assume`: unordered accesses are presumed ordered; only overlaps are reported.
     pub(crate) assume_sync: bool,
 }
@@ -93,28 +95,51 @@ impl Ctx {
             .map_or_else(|| format!("T{tid}"), str::to_owned);
         let _ = info.name.set(name);
         super::os::link();
+        Ctx::with_clock(tid, vc, options::get().assume_sync())
+    }
+
+    fn with_clock(tid: Tid, vc: VectorClock, assume_sync: bool) -> Ctx {
         Ctx {
             tid,
-            epoch: Epoch::new(tid, vc.get(tid)),
-            vc,
-            assume_sync: options::get().assume_sync(),
+            epoch: std::cell::Cell::new(Epoch::new(tid, vc.get(tid))),
+            vc: UnsafeCell::new(vc),
+            assume_sync,
         }
     }
 
     #[cfg(test)]
     pub(crate) fn for_test(tid: Tid, vc: VectorClock) -> Ctx {
-        Ctx {
-            tid,
-            epoch: Epoch::new(tid, vc.get(tid)),
-            vc,
-            assume_sync: false,
-        }
+        Ctx::with_clock(tid, vc, false)
+    }
+
+    #[inline]
+    pub(crate) fn epoch(&self) -> Epoch {
+        self.epoch.get()
+    }
+
+    /// Does the access stamped `epoch` happen before what this thread does now?
+    #[inline]
+    pub(crate) fn happens_before(&self, epoch: Epoch) -> bool {
+        self.vc().happens_before(epoch)
+    }
+
+    fn vc(&self) -> &VectorClock {
+        // SAFETY: see the type's docs: no `&mut` to the clock is alive outside `update`.
+        unsafe { &*self.vc.get() }
+    }
+
+    /// Changes the clock; nothing else looks at it meanwhile (see the type's docs).
+    fn update(&self, f: impl FnOnce(&mut VectorClock)) {
+        // SAFETY: the only borrow of the clock while `f` runs; `f` is the runtime's own code.
+        f(unsafe { &mut *self.vc.get() });
+        self.epoch
+            .set(Epoch::new(self.tid, self.vc().get(self.tid)));
     }
 
     /// After a release, this thread's later accesses must not be covered by what it released.
-    fn tick(&mut self) {
-        self.vc.tick(self.tid);
-        self.epoch = Epoch::new(self.tid, self.vc.get(self.tid));
+    fn tick(&self) {
+        let tid = self.tid;
+        self.update(|vc| vc.tick(tid));
     }
 }
 
@@ -125,39 +150,81 @@ pub(crate) struct Fork {
     vc: VectorClock,
 }
 
+/// `CURRENT` after the thread's context was freed (the thread is ending).
+const GONE: usize = 1;
+
 thread_local! {
-    static CTX: UnsafeCell<Option<Ctx>> = const { UnsafeCell::new(None) };
-    /// Set by the spawn hook in the child before user code runs; taken when `CTX` is created.
+    /// The current thread's context: null until its first use, `GONE` once freed.
+    static CURRENT: std::cell::Cell<*const Ctx> = const { std::cell::Cell::new(std::ptr::null()) };
+    /// Frees the context when the thread ends (the only thread-local here with a destructor,
+    /// so the hot path's `CURRENT` needs no destructor-state check).
+    static OWNER: Owner = const { Owner };
+    /// Set by the spawn hook in the child before user code runs; taken when the context is made.
     static PENDING_FORK: Cell<Option<Box<Fork>>> = const { Cell::new(None) };
 }
 
-fn init(slot: &mut Option<Ctx>) -> &mut Ctx {
-    slot.get_or_insert_with(|| match PENDING_FORK.take() {
+struct Owner;
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let ctx = CURRENT.replace(GONE as *const Ctx);
+        if ctx as usize > GONE {
+            // SAFETY: made by `Box::into_raw` in `create`; `CURRENT` no longer points to it.
+            drop(unsafe { Box::from_raw(ctx.cast_mut()) });
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn create() -> *const Ctx {
+    let ctx = match PENDING_FORK.take() {
         Some(fork) => Ctx::new(fork.info, fork.vc),
         None => Ctx::new(register(None), VectorClock::new()),
-    })
+    };
+    let ctx = Box::into_raw(Box::new(ctx));
+    CURRENT.set(ctx);
+    OWNER.with(|_| {}); // registers the destructor that frees it
+    ctx
 }
 
-/// Runs `f` with the current thread's context, creating it at the thread's first use. `None`
-/// while the thread-local is being destroyed (accesses from TLS destructors go unchecked).
+/// The current thread's context, for the length of one operation: `!Send`, and what it derefs
+/// to cannot outlive it, so it never reaches another thread or outlives its own.
+pub(crate) struct Current {
+    ctx: *const Ctx,
+}
+
+impl Current {
+    /// The context, created at the thread's first use. `None` once the thread's context is gone
+    /// (accesses from late thread-local destructors go unchecked).
+    #[inline(always)]
+    pub(crate) fn get() -> Option<Current> {
+        let mut ctx = CURRENT.get();
+        if ctx as usize <= GONE {
+            if !ctx.is_null() {
+                return None;
+            }
+            ctx = create();
+        }
+        Some(Current { ctx })
+    }
+}
+
+impl std::ops::Deref for Current {
+    type Target = Ctx;
+
+    #[inline(always)]
+    fn deref(&self) -> &Ctx {
+        // SAFETY: a live context of this thread: it is freed only by `Owner` at the thread's
+        // end, after which `get` returns `None`.
+        unsafe { &*self.ctx }
+    }
+}
+
+/// Runs `f` with the current thread's context (see `Current::get`).
 #[inline]
 pub(crate) fn with<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
-    CTX.try_with(|slot| {
-        // SAFETY: the context is only borrowed inside `with`/`with_mut`, whose closures are the
-        // runtime's own code: they call no user code and never nest, so this is the only borrow.
-        let slot = unsafe { &mut *slot.get() };
-        f(init(slot))
-    })
-    .ok()
-}
-
-fn with_mut<R>(f: impl FnOnce(&mut Ctx) -> R) -> Option<R> {
-    CTX.try_with(|slot| {
-        // SAFETY: as in `with`.
-        let slot = unsafe { &mut *slot.get() };
-        f(init(slot))
-    })
-    .ok()
+    Current::get().map(|me| f(&me))
 }
 
 /// Parent side of thread creation: a child slot whose clock has seen everything the parent did
@@ -167,8 +234,8 @@ pub(crate) fn fork() -> Box<Fork> {
     // The parent takes its slot first, so slots follow creation order (main is T0).
     with(|_| ());
     let info = register(Some(created_at));
-    let vc = with_mut(|parent| {
-        let mut vc = parent.vc.clone();
+    let vc = with(|parent| {
+        let mut vc = parent.vc().clone();
         vc.set(info.tid, 1);
         parent.tick();
         vc
@@ -193,20 +260,20 @@ pub(crate) fn end() -> VectorClock {
         if let Some(info) = info(me.tid) {
             info.ended.store(true, Relaxed);
         }
-        me.vc.clone()
+        me.vc().clone()
     })
     .unwrap_or_default()
 }
 
 /// Acquire `clock`: everything that happened before it happens before what this thread does next.
 pub(crate) fn acquire(clock: &VectorClock) {
-    with_mut(|me| me.vc.join(clock));
+    with(|me| me.update(|vc| vc.join(clock)));
 }
 
 /// Release into `clock`: what this thread did so far happens before whoever acquires it.
 pub(crate) fn release(clock: &mut VectorClock) {
-    with_mut(|me| {
-        clock.join(&me.vc);
+    with(|me| {
+        clock.join(me.vc());
         me.tick();
     });
 }
@@ -214,8 +281,8 @@ pub(crate) fn release(clock: &mut VectorClock) {
 /// Release-store into `clock`: it becomes this thread's clock, so whoever acquires it is ordered
 /// after this thread only (not after earlier releasers), as a release store to an atomic says.
 pub(crate) fn release_store(clock: &mut VectorClock) {
-    with_mut(|me| {
-        clock.clone_from(&me.vc);
+    with(|me| {
+        clock.clone_from(me.vc());
         me.tick();
     });
 }
@@ -251,21 +318,27 @@ impl SyncClock {
     }
 }
 
-/// The clock of a lock, touched only while the real lock is held (after locking, before
-/// unlocking): the lock itself serializes it, so it needs no lock of its own.
+/// The clock of an exclusive lock, touched only while the real lock is held (after locking,
+/// before unlocking): the lock itself serializes it, so it needs no lock of its own.
+///
+/// FastTrack's lock rules: a release *copies* the holder's clock (the holder acquired the lock's
+/// clock when it locked, so its clock already covers it: a copy is the join, without the
+/// comparisons), and an acquire by the thread that released last has nothing to join.
 #[derive(Default)]
 pub(crate) struct LockedClock {
     clock: UnsafeCell<VectorClock>,
+    last_releaser: std::cell::Cell<Option<Tid>>,
 }
 
-// SAFETY: the clock is only reached through `release` and `acquire`, whose callers hold the
-// primitive's real lock, so no two threads ever touch it at once.
+// SAFETY: the fields are only reached through `release` and `acquire`, whose callers hold the
+// primitive's real lock, so no two threads ever touch them at once.
 unsafe impl Sync for LockedClock {}
 
 impl LockedClock {
     pub(crate) const fn new() -> LockedClock {
         LockedClock {
             clock: UnsafeCell::new(VectorClock::new()),
+            last_releaser: std::cell::Cell::new(None),
         }
     }
 
@@ -274,7 +347,12 @@ impl LockedClock {
     pub(crate) unsafe fn release(&self) {
         if super::enabled() {
             // SAFETY: the lock is held (the caller's contract), so this is the only access.
-            release(unsafe { &mut *self.clock.get() });
+            let clock = unsafe { &mut *self.clock.get() };
+            with(|me| {
+                clock.clone_from(me.vc());
+                self.last_releaser.set(Some(me.tid));
+                me.tick();
+            });
         }
     }
 
@@ -283,7 +361,12 @@ impl LockedClock {
     pub(crate) unsafe fn acquire(&self) {
         if super::enabled() {
             // SAFETY: as in `release`.
-            acquire(unsafe { &*self.clock.get() });
+            let clock = unsafe { &*self.clock.get() };
+            with(|me| {
+                if self.last_releaser.get() != Some(me.tid) {
+                    me.update(|vc| vc.join(clock));
+                }
+            });
         }
     }
 }
