@@ -1,12 +1,5 @@
-//! maprace finds concurrency bugs on maps at run time, the way Go's `-race` finds data races.
-//!
-//! (The full tutorial is in the README; this is the short version.)
-//!
-//! ```no_run
-//! let mut map = maprace::HashMap::new();
-//! map.insert(1, "one");
-//! ```
-#![warn(missing_docs)]
+// The crate's documentation is the README, so every Rust example in it is compiled and run.
+#![doc = include_str!("../README.md")]
 
 #[cfg(maprace_detect)]
 mod rt;
@@ -21,9 +14,9 @@ pub mod thread;
 pub mod __private;
 
 pub use collections::{BTreeMap, HashMap};
+pub use maprace_macros::track;
 pub use stats::{Stats, stats};
 
 /// Whether this build has the detector compiled in (the `detect` feature in a build with debug
 /// assertions, or `detect-in-release`). When it is `false`, every maprace type is std's own.
 pub const COMPILED_IN: bool = cfg!(maprace_detect);
-pub use maprace_macros::track;

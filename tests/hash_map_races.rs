@@ -514,3 +514,53 @@ fn a_race_fifty_milliseconds_apart_is_reported_on_every_run() {
         }
     }
 }
+
+// The end of a std::thread::scope is invisible (it waits without a join); maprace's scope is
+// the drop-in that orders it, and the report says so.
+
+scenario!(
+    a_read_after_a_std_scope_is_reported_with_the_scope_hint,
+    {
+        let mut map = Map::new();
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("writer".into())
+                .spawn_scoped(s, || at!("previous", map.insert(1, 1)))
+                .unwrap();
+        });
+        at!("current", map.get(&1).copied());
+    },
+    |out| {
+        out.assert_race(
+            Side {
+                access: "Read (get) of key 1",
+                thread: TEST_THREAD,
+            },
+            Side {
+                access: "write (insert) of the map's structure",
+                thread: "writer",
+            },
+        );
+        if maprace::COMPILED_IN {
+            assert!(out.stderr.contains("Thread 'writer' (T"), "{out}");
+            assert!(out.stderr.contains("was created by this thread"), "{out}");
+            assert!(
+                out.stderr
+                    .contains("the end of a std::thread::scope does not"),
+                "{out}"
+            );
+        }
+    }
+);
+
+scenario!(
+    a_read_after_a_maprace_scope_runs_clean,
+    {
+        let mut map = Map::new();
+        maprace::thread::scope(|s| {
+            s.spawn(|| map.insert(1, 1));
+        });
+        assert_eq!(map.get(&1), Some(&1));
+    },
+    |out| out.assert_clean()
+);

@@ -286,19 +286,28 @@ impl Report {
                 self.previous.site.op().name()
             );
         }
-        if thread::info(other).is_some_and(|t| t.has_ended()) {
-            return format!(
-                "{} had ended, but nothing maprace sees waited for it: a join orders its work\n\
-                 before what follows, the end of a std::thread::scope does not (use\n\
-                 maprace::thread::scope, or #[maprace::track], which rewrites thread::scope).",
-                Capitalized(ThreadLabel(other))
-            );
+        let general = "maprace saw no synchronization between these two accesses. If something does order\n\
+             them, make it visible: use maprace::sync and maprace::thread (or put #[maprace::track]\n\
+             on the item that declares the lock), mark it with maprace::annotate::{release, acquire},\n\
+             or run with MAPRACE_OPTIONS=sync=assume to report only accesses that overlap in time.";
+        let other_info = thread::info(other);
+        let created_here = other_info
+            .as_ref()
+            .is_some_and(|t| t.parent() == Some(self.current.tid));
+        if !created_here && !other_info.is_some_and(|t| t.has_ended()) {
+            return general.to_owned();
         }
-        "maprace saw no synchronization between these two accesses. If something does order\n\
-         them, make it visible: use maprace::sync and maprace::thread (or put #[maprace::track]\n\
-         on the item that declares the lock), mark it with maprace::annotate::{release, acquire},\n\
-         or run with MAPRACE_OPTIONS=sync=assume to report only accesses that overlap in time."
-            .to_owned()
+        let how = if created_here {
+            "was created by this thread"
+        } else {
+            "had ended"
+        };
+        format!(
+            "{general}\n{} {how}, and nothing maprace sees waited for it: a join\n\
+             does, the end of a std::thread::scope does not (use maprace::thread::scope, or\n\
+             #[maprace::track], which rewrites thread::scope).",
+            Capitalized(ThreadLabel(other))
+        )
     }
 }
 

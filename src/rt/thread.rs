@@ -19,9 +19,15 @@ pub(crate) struct ThreadInfo {
     created_at: Option<Mutex<Backtrace>>,
     /// Its start routine returned (whether or not anything joined it).
     ended: AtomicBool,
+    /// The thread that created it, when maprace saw the creation.
+    parent: Option<Tid>,
 }
 
 impl ThreadInfo {
+    pub(crate) fn parent(&self) -> Option<Tid> {
+        self.parent
+    }
+
     pub(crate) fn has_ended(&self) -> bool {
         self.ended.load(Relaxed)
     }
@@ -46,7 +52,7 @@ fn registry() -> MutexGuard<'static, Vec<Arc<ThreadInfo>>> {
     REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn register(created_at: Option<Backtrace>) -> Arc<ThreadInfo> {
+fn register(created_at: Option<Backtrace>, parent: Option<Tid>) -> Arc<ThreadInfo> {
     let mut threads = registry();
     let tid = Tid::try_from(threads.len())
         .ok()
@@ -57,6 +63,7 @@ fn register(created_at: Option<Backtrace>) -> Arc<ThreadInfo> {
         name: OnceLock::new(),
         created_at: created_at.map(Mutex::new),
         ended: AtomicBool::new(false),
+        parent,
     });
     threads.push(info.clone());
     info
@@ -180,7 +187,7 @@ impl Drop for Owner {
 fn create() -> *const Ctx {
     let ctx = match PENDING_FORK.take() {
         Some(fork) => Ctx::new(fork.info, fork.vc),
-        None => Ctx::new(register(None), VectorClock::new()),
+        None => Ctx::new(register(None, None), VectorClock::new()),
     };
     let ctx = Box::into_raw(Box::new(ctx));
     CURRENT.set(ctx);
@@ -232,8 +239,8 @@ pub(crate) fn with<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
 pub(crate) fn fork() -> Box<Fork> {
     let created_at = Backtrace::new_unresolved();
     // The parent takes its slot first, so slots follow creation order (main is T0).
-    with(|_| ());
-    let info = register(Some(created_at));
+    let parent = with(|me| me.tid);
+    let info = register(Some(created_at), parent);
     let vc = with(|parent| {
         let mut vc = parent.vc().clone();
         vc.set(info.tid, 1);
