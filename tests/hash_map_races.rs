@@ -528,7 +528,7 @@ scenario!(
                 .spawn_scoped(s, || at!("previous", map.insert(1, 1)))
                 .unwrap();
         });
-        at!("current", map.get(&1).copied());
+        let _ = at!("current", map.get(&1).copied());
     },
     |out| {
         out.assert_race(
