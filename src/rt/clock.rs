@@ -76,9 +76,23 @@ impl Epoch {
 
 /// A vector clock: for each thread slot, the last clock of that thread this one has seen.
 /// Grows on demand, so there is no limit on the number of threads.
-#[derive(Clone, Default, PartialEq, Eq, Debug)]
+#[derive(Default, PartialEq, Eq, Debug)]
 pub(crate) struct VectorClock {
     clocks: Vec<u64>,
+}
+
+impl Clone for VectorClock {
+    fn clone(&self) -> Self {
+        VectorClock {
+            clocks: self.clocks.clone(),
+        }
+    }
+
+    /// Reuses the allocation: a lock's release copies the holder's clock into the lock's, and
+    /// must not allocate (`derive(Clone)` would, as its `clone_from` clones then replaces).
+    fn clone_from(&mut self, source: &Self) {
+        self.clocks.clone_from(&source.clocks);
+    }
 }
 
 impl VectorClock {
@@ -166,6 +180,18 @@ mod tests {
             c.happens_before(Epoch::from_bits(0)),
             "no access happens before everything"
         );
+    }
+
+    #[test]
+    fn clone_from_copies_without_a_new_allocation() {
+        let mut lock = VectorClock::new();
+        lock.set(7, 1);
+        let buffer = lock.clocks.as_ptr();
+        let mut holder = VectorClock::new();
+        holder.set(3, 9);
+        lock.clone_from(&holder);
+        assert_eq!(lock, holder);
+        assert_eq!(lock.clocks.as_ptr(), buffer, "the lock's buffer is reused");
     }
 
     #[test]

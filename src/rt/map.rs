@@ -117,7 +117,7 @@ impl MapShadow {
             map: self,
             site: Site::new(op, Location::caller()),
             type_name,
-            active,
+            mode,
         };
         (access, moved)
     }
@@ -128,7 +128,8 @@ pub(crate) struct Access<'a> {
     map: &'a MapShadow,
     site: Site,
     type_name: &'static str,
-    active: bool,
+    /// The run-time switches (`rt::MODE`), read once per operation.
+    mode: u8,
 }
 
 /// A write that other threads must not overlap; it ends when this is dropped (also when the
@@ -145,6 +146,12 @@ impl Drop for InProgress<'_> {
 }
 
 impl<'a> Access<'a> {
+    /// Is the detector on for this operation (`enabled=1`)?
+    #[inline(always)]
+    fn active(&self) -> bool {
+        self.mode & super::ENABLED != 0
+    }
+
     /// An access that checks nothing, for iterators made without a map (`Default`).
     pub(crate) fn detached() -> Access<'static> {
         static NO_MAP: MapShadow = MapShadow::new();
@@ -152,13 +159,13 @@ impl<'a> Access<'a> {
             map: &NO_MAP,
             site: Site::from_bits(0),
             type_name: "",
-            active: false,
+            mode: 0,
         }
     }
 
     #[inline]
     pub(crate) fn read_structure(&self) {
-        if self.active {
+        if self.active() {
             self.check(&self.map.structure, Kind::Read, None::<&()>, false);
         }
     }
@@ -172,7 +179,7 @@ impl<'a> Access<'a> {
     /// The map's capacity went from `old` to `new` during this operation (it has `len` keys,
     /// with values of type `V`): a trace line, with `trace=1`.
     pub(crate) fn resized<V>(&self, old: usize, new: usize, len: usize) {
-        if old != new && self.active && super::mode() & super::TRACE != 0 {
+        if old != new && self.mode & super::TRACE != 0 {
             self.resized_traced::<V>(old, new, len);
         }
     }
@@ -197,7 +204,7 @@ impl<'a> Access<'a> {
     /// `write_structure` for an operation made with `key`, which the report shows.
     #[inline]
     pub(crate) fn write_structure_of(&self, key: Option<impl ShowKey>) -> Option<InProgress<'a>> {
-        if !self.active {
+        if !self.active() {
             return None;
         }
         let epoch = self.check(&self.map.structure, Kind::Write, key, true)?;
@@ -210,14 +217,14 @@ impl<'a> Access<'a> {
     /// Reads the structure on behalf of a keyed operation (the report shows the key).
     #[inline]
     pub(crate) fn read_structure_of(&self, key: impl ShowKey) {
-        if self.active {
+        if self.active() {
             self.check(&self.map.structure, Kind::Read, Some(key), false);
         }
     }
 
     #[inline]
     pub(crate) fn read_key(&self, cell: &Cell, key: impl ShowKey) {
-        if self.active {
+        if self.active() {
             self.check(cell, Kind::Read, Some(key), false);
         }
     }
@@ -225,7 +232,7 @@ impl<'a> Access<'a> {
     /// A write of the key's value that happens after this call returns (through `&mut V`).
     #[inline]
     pub(crate) fn write_key(&self, cell: &Cell, key: impl ShowKey) {
-        if self.active {
+        if self.active() {
             self.check(cell, Kind::Write, Some(key), false);
         }
     }
@@ -234,7 +241,7 @@ impl<'a> Access<'a> {
     /// guard drops: another thread that touches the key meanwhile overlaps with this write.
     #[inline]
     pub(crate) fn writing<'c>(&self, cell: &'c Cell) -> Option<InProgress<'c>> {
-        if !self.active {
+        if !self.active() {
             return None;
         }
         let epoch = thread::with(|me| me.epoch())?;
@@ -245,7 +252,7 @@ impl<'a> Access<'a> {
     /// The cell of a key this access inserts.
     #[inline]
     pub(crate) fn new_cell(&self) -> Cell {
-        if !self.active {
+        if !self.active() {
             return Cell::default();
         }
         let Some((cell, epoch)) = thread::with(|me| (Cell::written(me, self.site), me.epoch()))
@@ -268,7 +275,7 @@ impl<'a> Access<'a> {
         key: Option<impl ShowKey>,
         in_progress: bool,
     ) -> Option<Epoch> {
-        if super::mode() & (super::TRACE | super::HISTORY) != 0 {
+        if self.mode & (super::TRACE | super::HISTORY) != 0 {
             return self.check_observed(cell, kind, key, in_progress);
         }
         self.check_only(cell, kind, key, in_progress)
@@ -283,7 +290,7 @@ impl<'a> Access<'a> {
         key: Option<impl ShowKey>,
         in_progress: bool,
     ) -> Option<Epoch> {
-        let mode = super::mode();
+        let mode = self.mode;
         if mode & super::HISTORY != 0 {
             // Kept before the cell records the access, so that a thread that finds it (even
             // still in progress) finds its stack too.
