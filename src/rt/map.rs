@@ -322,7 +322,7 @@ impl<'a> Access<'a> {
         };
         if let Some(previous) = conflict {
             let on_key = !std::ptr::eq(cell, &self.map.structure);
-            self.report(cell, kind, key, me.tid, previous, on_key);
+            self.report(cell, kind, key, me.epoch(), previous, on_key);
         }
         Some(me.epoch())
     }
@@ -334,7 +334,7 @@ impl<'a> Access<'a> {
         cell: &Cell,
         kind: Kind,
         key: Option<impl ShowKey>,
-        tid: u32,
+        epoch: Epoch,
         previous: Previous,
         on_key: bool,
     ) {
@@ -343,7 +343,7 @@ impl<'a> Access<'a> {
             op: self.site.op(),
             location: self.site.location().unwrap_or(self.map.created_at),
             key: key.map(|k| k.show()),
-            tid,
+            epoch,
         };
         if super::mode() & super::TRACE != 0 {
             self.map.trace().race();

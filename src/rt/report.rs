@@ -2,7 +2,7 @@
 //! what happens next (exit, abort, panic, go on) is the policy in `emit`.
 
 use super::cell::{Kind, Previous};
-use super::clock::Tid;
+use super::clock::Epoch;
 use super::options::{self, Action};
 use super::site::{Op, Site};
 use super::{os, thread};
@@ -30,7 +30,8 @@ pub(crate) struct Current {
     pub(crate) location: &'static Location<'static>,
     /// The key it was made with, if any (`len` has none).
     pub(crate) key: Option<String>,
-    pub(crate) tid: Tid,
+    /// The epoch of the access: its thread's slot and clock (slots are reused over time).
+    pub(crate) epoch: Epoch,
 }
 
 /// A map race: two accesses to the same cell, from different threads, at least one a write,
@@ -173,17 +174,15 @@ impl fmt::Display for At {
     }
 }
 
-struct ThreadLabel(Tid);
+/// A thread as reports name it, found by the epoch of one of its accesses.
+struct ThreadLabel(Epoch);
 
 impl fmt::Display for ThreadLabel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = thread::info(self.0).map(|t| t.name().to_owned());
-        write!(
-            f,
-            "thread '{}' (T{})",
-            name.as_deref().unwrap_or("?"),
-            self.0
-        )
+        match thread::info(self.0) {
+            Some(t) => write!(f, "thread '{}' (T{})", t.name(), t.serial),
+            None => write!(f, "thread '?' (slot {})", self.0.tid()),
+        }
     }
 }
 
@@ -239,11 +238,11 @@ impl Report {
             map = self.map.name.as_str(),
             map_type = self.map.type_name.as_str(),
             site = self.current_site().as_str(),
-            thread = ThreadLabel(current.tid).to_string().as_str(),
+            thread = ThreadLabel(current.epoch).to_string().as_str(),
             previous_access = kind_word(previous.kind),
             previous_op = previous.site.op().name(),
             previous_site = previous_site.as_str(),
-            previous_thread = ThreadLabel(previous.epoch.tid()).to_string().as_str(),
+            previous_thread = ThreadLabel(previous.epoch).to_string().as_str(),
             map_created_at = At(self.map.created_at).to_string().as_str(),
             "WARNING: MAP RACE: {} ({}) in {} at {}",
             kind_word(current.kind),
@@ -278,7 +277,7 @@ impl Report {
     }
 
     fn hint(&self) -> String {
-        let other = self.previous.epoch.tid();
+        let other = self.previous.epoch;
         if self.previous.in_progress {
             return format!(
                 "The two accesses overlapped in time: {} was still inside its {} when this one began.",
@@ -293,7 +292,8 @@ impl Report {
         let other_info = thread::info(other);
         let created_here = other_info
             .as_ref()
-            .is_some_and(|t| t.parent() == Some(self.current.tid));
+            .zip(thread::info(self.current.epoch))
+            .is_some_and(|(other, me)| other.parent() == Some(me.serial));
         if !created_here && !other_info.is_some_and(|t| t.has_ended()) {
             return general.to_owned();
         }
@@ -331,7 +331,7 @@ impl fmt::Display for Report {
             map.type_name,
             self.current_site()
         )?;
-        writeln!(f, "  by {}:", ThreadLabel(current.tid))?;
+        writeln!(f, "  by {}:", ThreadLabel(current.epoch))?;
         write_stack(f, &self.stack)?;
         writeln!(f)?;
 
@@ -356,20 +356,20 @@ impl fmt::Display for Report {
         )?;
         match &self.previous_stack {
             Some(stack) => {
-                writeln!(f, "  by {}:", ThreadLabel(previous.epoch.tid()))?;
+                writeln!(f, "  by {}:", ThreadLabel(previous.epoch))?;
                 write_stack(f, stack)?;
             }
-            None => writeln!(f, "  by {}", ThreadLabel(previous.epoch.tid()))?,
+            None => writeln!(f, "  by {}", ThreadLabel(previous.epoch))?,
         }
 
-        let mut tids = vec![current.tid, previous.epoch.tid()];
-        tids.dedup();
-        for tid in tids {
-            let Some(created_at) = thread::info(tid).and_then(|t| t.created_at()) else {
+        let mut threads = vec![current.epoch, previous.epoch];
+        threads.dedup_by_key(|epoch| thread::info(*epoch).map(|t| t.serial));
+        for epoch in threads {
+            let Some(created_at) = thread::info(epoch).and_then(|t| t.created_at()) else {
                 continue; // the main thread, or one created before maprace could see it
             };
             writeln!(f)?;
-            writeln!(f, "{} created at:", Capitalized(ThreadLabel(tid)))?;
+            writeln!(f, "{} created at:", Capitalized(ThreadLabel(epoch)))?;
             write_stack(f, &user_frames(&created_at))?;
         }
         writeln!(f)?;

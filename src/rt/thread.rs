@@ -11,7 +11,12 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// What a report can say about a thread, kept after the thread ends.
 pub(crate) struct ThreadInfo {
+    /// The slot it holds in vector clocks (reused by later threads, see `Registry`).
     pub(crate) tid: Tid,
+    /// Its number among all threads maprace has seen, as reports print it (`T<serial>`).
+    pub(crate) serial: u64,
+    /// The slot's clock when this thread took it: epochs of the slot from here on are its.
+    first_clock: u64,
     /// Filled by the thread itself at its first tracked operation (std names a thread only once
     /// it runs, after our spawn hook).
     name: OnceLock<String>,
@@ -19,12 +24,12 @@ pub(crate) struct ThreadInfo {
     created_at: Option<Mutex<Backtrace>>,
     /// Its start routine returned (whether or not anything joined it).
     ended: AtomicBool,
-    /// The thread that created it, when maprace saw the creation.
-    parent: Option<Tid>,
+    /// The serial of the thread that created it, when maprace saw the creation.
+    parent: Option<u64>,
 }
 
 impl ThreadInfo {
-    pub(crate) fn parent(&self) -> Option<Tid> {
+    pub(crate) fn parent(&self) -> Option<u64> {
         self.parent
     }
 
@@ -45,38 +50,98 @@ impl ThreadInfo {
     }
 }
 
-static REGISTRY: Mutex<Vec<Arc<ThreadInfo>>> = Mutex::new(Vec::new());
+/// Every thread maprace has seen, by slot.
+///
+/// Slots are reused, so that vector clocks (and every join and copy of one) grow with the
+/// threads alive, not with all the threads a program ever started. A thread that ended leaves
+/// its slot with the slot's final clock `c`; a new thread may take the slot over when its
+/// parent's clock has seen `c` (the parent joined the old thread, directly or through others).
+/// Then every access of the old thread happens before the new one's, so the slot's program
+/// order stays true, and the new thread goes on from `c + 1`. Reports find the thread of an
+/// epoch by the clock at which each thread took its slot.
+struct Registry {
+    /// Per slot, the threads that held it, in order.
+    slots: Vec<Vec<Arc<ThreadInfo>>>,
+    /// Slots whose thread ended, with the slot's clock at that end.
+    free: Vec<(Tid, u64)>,
+    /// Threads seen.
+    serials: u64,
+}
 
-fn registry() -> MutexGuard<'static, Vec<Arc<ThreadInfo>>> {
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    slots: Vec::new(),
+    free: Vec::new(),
+    serials: 0,
+});
+
+fn registry() -> MutexGuard<'static, Registry> {
     // Nothing panics while holding it, but a poisoned registry must not take reports down.
     REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn register(created_at: Option<Backtrace>, parent: Option<Tid>) -> Arc<ThreadInfo> {
-    let mut threads = registry();
-    let tid = Tid::try_from(threads.len())
-        .ok()
-        .filter(|&tid| tid <= Epoch::MAX_TID)
-        .unwrap_or_else(|| super::fatal("more than 8 million threads in one process"));
-    let info = Arc::new(ThreadInfo {
-        tid,
-        name: OnceLock::new(),
-        created_at: created_at.map(Mutex::new),
-        ended: AtomicBool::new(false),
-        parent,
-    });
-    threads.push(info.clone());
-    info
+impl Registry {
+    /// The thread that held `epoch`'s slot at `epoch`'s clock.
+    fn holder(&self, epoch: Epoch) -> Option<Arc<ThreadInfo>> {
+        let holders = self.slots.get(epoch.tid() as usize)?;
+        holders
+            .iter()
+            .rev()
+            .find(|t| t.first_clock <= epoch.clock())
+            .or(holders.first())
+            .cloned()
+    }
+
+    /// A slot for a new thread: a free one its parent's clock `seen` covers, else a new one.
+    fn take_slot(
+        &mut self,
+        seen: Option<&VectorClock>,
+        parent: Option<u64>,
+        created_at: Option<Backtrace>,
+    ) -> Arc<ThreadInfo> {
+        let reusable = seen.and_then(|seen| {
+            self.free
+                .iter()
+                .position(|&(tid, end)| seen.get(tid) >= end)
+        });
+        let (tid, first_clock) = match reusable {
+            Some(i) => {
+                let (tid, end) = self.free.swap_remove(i);
+                (tid, end + 1)
+            }
+            None => {
+                let tid = Tid::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&tid| tid <= Epoch::MAX_TID)
+                    .unwrap_or_else(|| {
+                        super::fatal("more than 8 million threads alive in one process")
+                    });
+                self.slots.push(Vec::new());
+                (tid, 1)
+            }
+        };
+        self.serials += 1;
+        let info = Arc::new(ThreadInfo {
+            tid,
+            serial: self.serials - 1,
+            first_clock,
+            name: OnceLock::new(),
+            created_at: created_at.map(Mutex::new),
+            ended: AtomicBool::new(false),
+            parent,
+        });
+        self.slots[tid as usize].push(info.clone());
+        info
+    }
 }
 
-/// How many threads the detector has seen (slots given out), for `maprace::stats()`.
+/// How many threads the detector has seen, for `maprace::stats()`.
 pub(crate) fn seen() -> usize {
-    registry().len()
+    registry().serials as usize
 }
 
-/// The thread in slot `tid`, for reports.
-pub(crate) fn info(tid: Tid) -> Option<Arc<ThreadInfo>> {
-    registry().get(tid as usize).cloned()
+/// The thread that made the access stamped `epoch`, for reports.
+pub(crate) fn info(epoch: Epoch) -> Option<Arc<ThreadInfo>> {
+    registry().holder(epoch)
 }
 
 /// The current thread's view of time. It lives on the heap for the thread's life; the hot path
@@ -89,24 +154,27 @@ pub(crate) struct Ctx {
     vc: UnsafeCell<VectorClock>,
     /// `sync=assume`: unordered accesses are presumed ordered; only overlaps are reported.
     pub(crate) assume_sync: bool,
+    /// The thread's `ThreadInfo::serial` (slots are shared over time, serials are not).
+    pub(crate) serial: u64,
 }
 
 impl Ctx {
     fn new(info: Arc<ThreadInfo>, mut vc: VectorClock) -> Ctx {
         let tid = info.tid;
-        if vc.get(tid) == 0 {
-            vc.set(tid, 1);
+        if vc.get(tid) < info.first_clock {
+            vc.set(tid, info.first_clock);
         }
         let name = std::thread::current()
             .name()
-            .map_or_else(|| format!("T{tid}"), str::to_owned);
+            .map_or_else(|| format!("T{}", info.serial), str::to_owned);
         let _ = info.name.set(name);
         super::os::link();
-        Ctx::with_clock(tid, vc, options::get().assume_sync())
+        Ctx::with_clock(tid, info.serial, vc, options::get().assume_sync())
     }
 
-    fn with_clock(tid: Tid, vc: VectorClock, assume_sync: bool) -> Ctx {
+    fn with_clock(tid: Tid, serial: u64, vc: VectorClock, assume_sync: bool) -> Ctx {
         Ctx {
+            serial,
             tid,
             epoch: std::cell::Cell::new(Epoch::new(tid, vc.get(tid))),
             vc: UnsafeCell::new(vc),
@@ -116,7 +184,7 @@ impl Ctx {
 
     #[cfg(test)]
     pub(crate) fn for_test(tid: Tid, vc: VectorClock) -> Ctx {
-        Ctx::with_clock(tid, vc, false)
+        Ctx::with_clock(tid, u64::from(tid), vc, false)
     }
 
     #[inline]
@@ -187,7 +255,7 @@ impl Drop for Owner {
 fn create() -> *const Ctx {
     let ctx = match PENDING_FORK.take() {
         Some(fork) => Ctx::new(fork.info, fork.vc),
-        None => Ctx::new(register(None, None), VectorClock::new()),
+        None => Ctx::new(registry().take_slot(None, None, None), VectorClock::new()),
     };
     let ctx = Box::into_raw(Box::new(ctx));
     CURRENT.set(ctx);
@@ -238,17 +306,20 @@ pub(crate) fn with<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
 /// so far. The parent then ticks, so what it does next is unordered with the child.
 pub(crate) fn fork() -> Box<Fork> {
     let created_at = Backtrace::new_unresolved();
-    // The parent takes its slot first, so slots follow creation order (main is T0).
-    let parent = with(|me| me.tid);
-    let info = register(Some(created_at), parent);
-    let vc = with(|parent| {
+    with(|parent| {
+        let info = registry().take_slot(Some(parent.vc()), Some(parent.serial), Some(created_at));
         let mut vc = parent.vc().clone();
-        vc.set(info.tid, 1);
+        vc.set(info.tid, info.first_clock);
         parent.tick();
-        vc
+        Box::new(Fork { info, vc })
     })
-    .unwrap_or_default();
-    Box::new(Fork { info, vc })
+    .unwrap_or_else(|| {
+        // The parent's context is gone (a thread spawned from a thread-local destructor).
+        let info = registry().take_slot(None, None, None);
+        let mut vc = VectorClock::new();
+        vc.set(info.tid, info.first_clock);
+        Box::new(Fork { info, vc })
+    })
 }
 
 /// Child side of thread creation, before any user code runs.
@@ -256,20 +327,29 @@ pub(crate) fn start_child(fork: Box<Fork>) {
     PENDING_FORK.set(Some(fork));
 }
 
-/// The thread's start routine returned: the clock a joiner acquires.
+/// The thread's start routine returned: the clock a joiner acquires. The slot is left for a
+/// later thread whose parent will have acquired this clock (see `Registry`).
 pub(crate) fn end() -> VectorClock {
-    if let Some(fork) = PENDING_FORK.take() {
+    let (tid, clock) = match PENDING_FORK.take() {
         // The child never made a tracked operation: its clock is the one it was born with.
-        fork.info.ended.store(true, Relaxed);
-        return fork.vc;
-    }
-    with(|me| {
-        if let Some(info) = info(me.tid) {
-            info.ended.store(true, Relaxed);
+        Some(fork) => {
+            fork.info.ended.store(true, Relaxed);
+            (fork.info.tid, fork.vc)
         }
-        me.vc().clone()
-    })
-    .unwrap_or_default()
+        None => {
+            let Some(ended) = with(|me| {
+                if let Some(info) = info(me.epoch()) {
+                    info.ended.store(true, Relaxed);
+                }
+                (me.tid, me.vc().clone())
+            }) else {
+                return VectorClock::new();
+            };
+            ended
+        }
+    };
+    registry().free.push((tid, clock.get(tid)));
+    clock
 }
 
 /// Acquire `clock`: everything that happened before it happens before what this thread does next.
@@ -375,5 +455,50 @@ impl LockedClock {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Registry {
+        Registry {
+            slots: Vec::new(),
+            free: Vec::new(),
+            serials: 0,
+        }
+    }
+
+    #[test]
+    fn a_slot_is_taken_over_only_by_a_thread_whose_parent_saw_its_end() {
+        let mut registry = empty();
+        let first = registry.take_slot(None, None, None);
+        let _other = registry.take_slot(None, None, None);
+        registry.free.push((first.tid, 5)); // `first` ended at its clock 5
+
+        let mut parent = VectorClock::new();
+        parent.set(first.tid, 4); // has not seen the end: a new slot
+        let unrelated = registry.take_slot(Some(&parent), None, None);
+        assert_eq!(unrelated.tid, 2);
+
+        parent.set(first.tid, 5); // joined it: the slot goes on from clock 6
+        let heir = registry.take_slot(Some(&parent), None, None);
+        assert_eq!((heir.tid, heir.first_clock), (first.tid, 6));
+        assert!(registry.free.is_empty());
+        assert_eq!(registry.serials, 4, "every thread has its own serial");
+        assert_ne!(heir.serial, first.serial);
+
+        // Each epoch of the slot belongs to the thread that held it then.
+        let serial_at = |clock| {
+            registry
+                .holder(Epoch::new(first.tid, clock))
+                .unwrap()
+                .serial
+        };
+        assert_eq!(serial_at(1), first.serial);
+        assert_eq!(serial_at(5), first.serial);
+        assert_eq!(serial_at(6), heir.serial);
+        assert_eq!(serial_at(900), heir.serial);
     }
 }

@@ -8,7 +8,6 @@
 //! once may lose a count, which only happens in a program that races on the map (and is being
 //! reported), or that reads it from several threads under a lock, where the lock orders them.
 
-use super::clock::Tid;
 use super::map::MapShadow;
 use super::report::display_path;
 use super::site::Op;
@@ -27,10 +26,10 @@ pub(crate) struct MapTrace {
     /// Operations since the map's previous trace line, by whether they may write the map.
     reads: AtomicU64,
     writes: AtomicU64,
-    /// Threads that touched the map: one bit per thread slot below `BITMAP_THREADS`; later slots
-    /// (rare: the 257th thread of the process on) in `more_threads`.
+    /// Threads that touched the map: one bit per thread (by serial) below `BITMAP_THREADS`;
+    /// later threads (the 257th of the process on) in `more_threads`.
     threads: [AtomicU64; BITMAP_THREADS / 64],
-    more_threads: Mutex<Vec<Tid>>,
+    more_threads: Mutex<Vec<u64>>,
     /// Races reported on this map.
     races: AtomicU64,
     /// Trace lines printed for this map.
@@ -97,12 +96,13 @@ impl MapTrace {
         } else {
             Self::bump(&self.reads);
         }
-        let Some(tid) = thread::with(|me| me.tid) else {
+        // Threads, not slots: a slot serves several threads over time.
+        let Some(thread) = thread::with(|me| me.serial) else {
             return;
         };
-        match self.threads.get(tid as usize / 64) {
+        match self.threads.get(thread as usize / 64) {
             Some(word) => {
-                let bit = 1 << (tid % 64);
+                let bit = 1 << (thread % 64);
                 // Written once per thread and map; every later access only loads.
                 if word.load(Relaxed) & bit == 0 {
                     word.fetch_or(bit, Relaxed);
@@ -113,8 +113,8 @@ impl MapTrace {
                     .more_threads
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                if !more.contains(&tid) {
-                    more.push(tid);
+                if !more.contains(&thread) {
+                    more.push(thread);
                 }
             }
         }
