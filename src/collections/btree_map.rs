@@ -31,7 +31,6 @@ use std::iter::FusedIterator;
 use std::marker::PhantomData;
 use std::mem;
 use std::ops::{Index, RangeBounds};
-use std::ptr;
 
 /// An ordered map whose concurrent misuse is reported, with std's API.
 ///
@@ -58,7 +57,7 @@ impl<K, V> BTreeMap<K, V> {
     pub const fn new() -> BTreeMap<K, V> {
         BTreeMap {
             base: base::BTreeMap::new(),
-            shadow: MapShadow::new(),
+            shadow: MapShadow::new(std::any::type_name::<Self>),
         }
     }
 
@@ -399,7 +398,7 @@ impl<K, V> BTreeMap<K, V> {
         // finds it at a new address and forgets it.
         BTreeMap {
             base: self.base.split_off(key),
-            shadow: MapShadow::new(),
+            shadow: MapShadow::new(std::any::type_name::<Self>),
         }
     }
 
@@ -527,11 +526,7 @@ impl<K, V> BTreeMap<K, V> {
     fn into_base(self, op: Op) -> base::BTreeMap<K, Slot<V>> {
         let this = &self;
         drop(access!(this, op).write_structure());
-        let this = mem::ManuallyDrop::new(self);
-        // SAFETY: each field is read out once and `this` is never dropped, so nothing is
-        // dropped twice; the shadow is dropped here, the real map handed to the caller.
-        let (base, shadow) = unsafe { (ptr::read(&this.base), ptr::read(&this.shadow)) };
-        drop(shadow);
+        let BTreeMap { base, .. } = self;
         base
     }
 
@@ -570,17 +565,8 @@ impl<K, V> BTreeMap<K, V> {
             .collect();
         BTreeMap {
             base,
-            shadow: MapShadow::new(),
+            shadow: MapShadow::new(std::any::type_name::<Self>),
         }
-    }
-}
-
-impl<K, V> Drop for BTreeMap<K, V> {
-    /// Dropping the map writes its structure: a thread still using it is a race.
-    #[track_caller]
-    fn drop(&mut self) {
-        let access = access!(self, Op::Drop);
-        drop(access.write_structure());
     }
 }
 
@@ -637,7 +623,7 @@ impl<K: Clone, V: Clone> Clone for BTreeMap<K, V> {
         }
         BTreeMap {
             base: self.base.clone(),
-            shadow: MapShadow::new(),
+            shadow: MapShadow::new(std::any::type_name::<Self>),
         }
     }
 }

@@ -14,7 +14,6 @@ use std::hash::{BuildHasher, Hash};
 use std::iter::FusedIterator;
 use std::mem;
 use std::ops::Index;
-use std::ptr;
 
 pub use std::collections::hash_map::{DefaultHasher, RandomState};
 
@@ -55,10 +54,10 @@ impl<K, V, S> HashMap<K, V, S> {
     /// See [`std::collections::HashMap::with_hasher`].
     #[must_use]
     #[track_caller]
-    pub fn with_hasher(hash_builder: S) -> HashMap<K, V, S> {
+    pub const fn with_hasher(hash_builder: S) -> HashMap<K, V, S> {
         HashMap {
             base: base::HashMap::with_hasher(hash_builder),
-            shadow: MapShadow::new(),
+            shadow: MapShadow::new(std::any::type_name::<Self>),
         }
     }
 
@@ -69,7 +68,7 @@ impl<K, V, S> HashMap<K, V, S> {
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> HashMap<K, V, S> {
         HashMap {
             base: base::HashMap::with_capacity_and_hasher(capacity, hasher),
-            shadow: MapShadow::new(),
+            shadow: MapShadow::new(std::any::type_name::<Self>),
         }
     }
 
@@ -232,11 +231,7 @@ impl<K, V, S> HashMap<K, V, S> {
     fn into_base(self, op: Op) -> base::HashMap<K, Slot<V>, S> {
         let this = &self;
         drop(access!(this, op).write_structure());
-        let this = mem::ManuallyDrop::new(self);
-        // SAFETY: each field is read out once and `this` is never dropped, so nothing is
-        // dropped twice; the shadow is dropped here, the real map handed to the caller.
-        let (base, shadow) = unsafe { (ptr::read(&this.base), ptr::read(&this.shadow)) };
-        drop(shadow);
+        let HashMap { base, .. } = self;
         base
     }
 }
@@ -519,19 +514,6 @@ where
     }
 }
 
-impl<K, V, S> Drop for HashMap<K, V, S> {
-    /// Dropping the map writes its structure: a thread still using it is a race. Not checked
-    /// while the thread unwinds: that drop is cleanup after a failure already under way.
-    #[track_caller]
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            return;
-        }
-        let access = access!(self, Op::Drop);
-        drop(access.write_structure());
-    }
-}
-
 impl<K, V, S> Clone for HashMap<K, V, S>
 where
     K: Clone,
@@ -548,7 +530,7 @@ where
         }
         HashMap {
             base: self.base.clone(),
-            shadow: MapShadow::new(),
+            shadow: MapShadow::new(std::any::type_name::<Self>),
         }
     }
 }

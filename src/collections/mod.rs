@@ -10,10 +10,7 @@
 #[cfg(maprace_detect)]
 macro_rules! access {
     ($map:ident, $op:expr) => {{
-        let address = $map as *const Self as *const ();
-        let (access, moved) = $map
-            .shadow
-            .access(address, $op, std::any::type_name::<Self>());
+        let (access, moved) = $map.shadow.access($op);
         if moved {
             $crate::collections::forget_history($map.base.values());
         }

@@ -67,7 +67,7 @@ impl Cell {
     #[inline(always)]
     pub(crate) fn track_read(&self, me: &Ctx, site: Site) -> Option<Previous> {
         let write = Epoch::from_bits(self.write.load(Relaxed));
-        let read = self.read.load(Relaxed);
+        let read = self.read.load(Acquire);
         // FastTrack's [READ SAME EPOCH], with the write check inline: nothing to store.
         if write_is_ordered(write, me) && read_is_recorded(read, me) {
             return None;
@@ -78,7 +78,7 @@ impl Cell {
     #[inline(never)]
     fn read_slow(&self, me: &Ctx, site: Site) -> Option<Previous> {
         let conflict = self.check_last_write(me);
-        let read = self.read.load(Relaxed);
+        let read = self.read.load(Acquire);
         if !read_is_recorded(read, me) {
             self.record_read(Epoch::from_bits(read), me, site);
         }
@@ -92,7 +92,7 @@ impl Cell {
     pub(crate) fn track_write(&self, me: &Ctx, site: Site, in_progress: bool) -> Option<Previous> {
         let epoch = me.epoch().bits();
         let write = self.write.load(Relaxed);
-        let read = self.read.load(Relaxed);
+        let read = self.read.load(Acquire);
         // [WRITE SAME EPOCH] with no read since but this thread's: only the marks change.
         if write == epoch && (read == 0 || read == epoch) {
             if in_progress {
@@ -110,7 +110,7 @@ impl Cell {
     fn write_slow(&self, me: &Ctx, site: Site, in_progress: bool) -> Option<Previous> {
         let conflict = self.check_last_write(me);
         let epoch = me.epoch();
-        let read = self.read.load(Relaxed);
+        let read = self.read.load(Acquire);
         let conflict = if read != epoch.bits() && read != 0 {
             let read_conflict = self.check_reads_since(Epoch::from_bits(read), me);
             // FastTrack's [WRITE SHARED]: reads before a write are covered by it from now on.
@@ -238,7 +238,9 @@ impl Cell {
     fn publish_read_set(&self, expected: u64, set: Box<ReadSet>, me: &Ctx, site: Site) {
         let word = ReadSet::into_word(set);
         match self.read.compare_exchange(expected, word, Release, Acquire) {
-            Ok(_) if Epoch::from_bits(expected).flagged() => ReadSet::retire(expected),
+            // A set outgrown by a new reader's slot is never freed: readers that race with no
+            // one (reads do not conflict) may still be using it. This is bounded: a cell's set
+            // grows only when a thread with a higher slot reads it, and slots are reused.
             Ok(_) => {}
             Err(now) => {
                 // Another reader changed the word first: take its state as the starting point.

@@ -24,12 +24,23 @@ pub(crate) struct MapShadow {
     id: AtomicU64,
     name: Option<&'static str>,
     created_at: &'static Location<'static>,
+    /// `std::any::type_name` of the map, called only when a report or trace line needs it.
+    type_name: fn() -> &'static str,
     /// The stats trace's counters for this map, made at its first access with `trace=1`.
     trace: AtomicPtr<MapTrace>,
 }
 
 impl Drop for MapShadow {
+    /// Dropping a map writes its structure: a thread still using it is a race. The check lives
+    /// here, in a type that does not mention the map's `K` and `V`, so the maps themselves need
+    /// no `Drop` and the borrow checker treats them at drop time as it treats std's (which may
+    /// hold references that die first). Not checked while the thread unwinds: that drop is
+    /// cleanup after a failure under way, and a second panic (`action=panic`) would abort.
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let (access, _) = self.access(Op::Drop);
+            drop(access.write_structure());
+        }
         MapTrace::free(&mut self.trace);
     }
 }
@@ -37,8 +48,9 @@ impl Drop for MapShadow {
 impl MapShadow {
     /// `const`, so that `BTreeMap::new` can be, as std's is.
     #[track_caller]
-    pub(crate) const fn new() -> MapShadow {
+    pub(crate) const fn new(type_name: fn() -> &'static str) -> MapShadow {
         MapShadow {
+            type_name,
             structure: Cell::new(),
             address: AtomicUsize::new(0),
             id: AtomicU64::new(0),
@@ -64,7 +76,7 @@ impl MapShadow {
         self.name = Some(name);
     }
 
-    fn label(&self, type_name: &str) -> MapLabel {
+    fn label(&self) -> MapLabel {
         let name = match self.name {
             Some(name) => name.to_owned(),
             None => {
@@ -82,7 +94,7 @@ impl MapShadow {
         };
         MapLabel {
             name,
-            type_name: key::short_type_name(type_name),
+            type_name: key::short_type_name((self.type_name)()),
             created_at: self.created_at,
         }
     }
@@ -101,12 +113,9 @@ impl MapShadow {
     /// Also says whether the map has just moved: the caller then forgets its keys' history.
     #[inline(always)]
     #[track_caller]
-    pub(crate) fn access(
-        &self,
-        address: *const (),
-        op: Op,
-        type_name: &'static str,
-    ) -> (Access<'_>, bool) {
+    pub(crate) fn access(&self, op: Op) -> (Access<'_>, bool) {
+        // The shadow lives inside the map: its address moves with the map.
+        let address = self as *const MapShadow as *const ();
         let mode = super::mode();
         let active = mode & super::ENABLED != 0;
         if mode & super::TRACE != 0 {
@@ -116,7 +125,6 @@ impl MapShadow {
         let access = Access {
             map: self,
             site: Site::new(op, Location::caller()),
-            type_name,
             mode,
         };
         (access, moved)
@@ -127,7 +135,6 @@ impl MapShadow {
 pub(crate) struct Access<'a> {
     map: &'a MapShadow,
     site: Site,
-    type_name: &'static str,
     /// The run-time switches (`rt::MODE`), read once per operation.
     mode: u8,
 }
@@ -154,11 +161,10 @@ impl<'a> Access<'a> {
 
     /// An access that checks nothing, for iterators made without a map (`Default`).
     pub(crate) fn detached() -> Access<'static> {
-        static NO_MAP: MapShadow = MapShadow::new();
+        static NO_MAP: MapShadow = MapShadow::new(|| "");
         Access {
             map: &NO_MAP,
             site: Site::from_bits(0),
-            type_name: "",
             mode: 0,
         }
     }
@@ -187,7 +193,7 @@ impl<'a> Access<'a> {
     #[cold]
     #[inline(never)]
     fn resized_traced<V>(&self, old: usize, new: usize, len: usize) {
-        let label = self.map.label(self.type_name);
+        let label = self.map.label();
         trace::grew(
             self.map,
             trace::Growth {
@@ -321,8 +327,16 @@ impl<'a> Access<'a> {
             Kind::Write => cell.track_write(&me, self.site, in_progress),
         };
         if let Some(previous) = conflict {
+            if in_progress {
+                // The report may panic (`action=panic`) before the caller's `InProgress` guard
+                // exists: the cell must not stay marked busy.
+                cell.end_write(me.epoch());
+            }
             let on_key = !std::ptr::eq(cell, &self.map.structure);
             self.report(cell, kind, key, me.epoch(), previous, on_key);
+            if in_progress {
+                cell.begin_write(me.epoch());
+            }
         }
         Some(me.epoch())
     }
@@ -348,7 +362,7 @@ impl<'a> Access<'a> {
         if super::mode() & super::TRACE != 0 {
             self.map.trace().race();
         }
-        let report = Report::new(current, previous, on_key, self.map.label(self.type_name))
+        let report = Report::new(current, previous, on_key, self.map.label())
             .with_previous_stack(history::find(cell, &previous));
         report::emit(report);
     }

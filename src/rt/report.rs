@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::panic::Location;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 const RULE: &str = "==================";
@@ -409,6 +409,15 @@ static PRINTED: Mutex<Option<HashSet<(u64, u64)>>> = Mutex::new(None);
 #[cold]
 #[inline(never)]
 pub(crate) fn emit(report: Report) {
+    // Once the program is stopping, later reports (from other threads, or from thread-local
+    // destructors that `exit` runs on this one) are dropped: waiting for the lock the stopping
+    // report keeps would hang the exit. A report made while this thread is already reporting
+    // (a `tracing` subscriber that uses a tracked map) is dropped too: the lock is not reentrant.
+    if STOPPING.load(Ordering::Acquire) || REPORTING.get() {
+        return;
+    }
+    REPORTING.set(true);
+    let _reporting = OnDrop(|| REPORTING.set(false));
     let options = options::get();
     let mut printed = PRINTED.lock().unwrap_or_else(PoisonError::into_inner);
     if !printed
@@ -430,6 +439,9 @@ pub(crate) fn emit(report: Report) {
         }
         Action::Abort => text.push_str("maprace: stopping at the first race (abort)\n"),
         _ => {}
+    }
+    if stopping {
+        STOPPING.store(true, Ordering::Release);
     }
     write_out(&text);
     report.event();
@@ -454,6 +466,23 @@ pub(crate) fn emit(report: Report) {
                 os::at_exit(at_exit_with_races);
             }
         }
+    }
+}
+
+/// Set by the report that stops the program (see `emit`).
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// This thread is inside `emit`.
+    static REPORTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a closure when dropped (also when unwinding).
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
     }
 }
 

@@ -16,7 +16,7 @@ use crate::stats::Stats;
 use std::io::Write as _;
 use std::mem::size_of;
 use std::panic::Location;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::atomic::{AtomicPtr, AtomicU64};
 use std::sync::{Mutex, PoisonError};
 
@@ -46,7 +46,8 @@ const FIXED_SHADOW: u64 = (size_of::<MapShadow>() + size_of::<MapTrace>()) as u6
 impl MapTrace {
     /// The map's trace state, made at its first traced access.
     pub(crate) fn of(slot: &AtomicPtr<MapTrace>) -> &MapTrace {
-        let mut ptr = slot.load(Relaxed);
+        // Acquire: the `MapTrace` another thread installed is initialized before we read it.
+        let mut ptr = slot.load(Acquire);
         if ptr.is_null() {
             ptr = Self::install(slot);
         }
@@ -61,7 +62,7 @@ impl MapTrace {
             shadow: AtomicU64::new(FIXED_SHADOW),
             ..MapTrace::default()
         }));
-        match slot.compare_exchange(std::ptr::null_mut(), fresh, Relaxed, Relaxed) {
+        match slot.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => {
                 super::stats::map_traced(FIXED_SHADOW);
                 fresh
