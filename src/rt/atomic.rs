@@ -47,10 +47,15 @@ thread_local! {
     static FENCES: RefCell<Fences> = RefCell::new(Fences::default());
 }
 
+/// A Relaxed store or read-modify-write made now releases the clock of an earlier Release fence.
+fn lends_fence(op: Op) -> bool {
+    op != Op::Load && FENCES.try_with(|f| f.borrow().released.is_some()) == Ok(true)
+}
+
 /// The happens-before side of an atomic variable.
 pub(crate) struct AtomicClock {
-    /// Set before the first release into the clock: Relaxed loads of a variable nobody ever
-    /// released into have nothing to carry and skip the lock.
+    /// Set before the first release into the clock (before the real store): Relaxed reads of
+    /// a variable nobody ever released into have nothing to carry and skip the lock.
     used: AtomicBool,
     clock: Mutex<VectorClock>,
 }
@@ -77,12 +82,41 @@ impl AtomicClock {
     /// Runs `real`, an operation of kind `op` with ordering `order`, with its edges.
     #[inline]
     pub(crate) fn run<R>(&self, op: Op, order: Ordering, real: impl FnOnce() -> R) -> R {
-        if !super::enabled() || self.is_free(op, order) {
+        if !super::enabled() {
             return real();
         }
+        if order == Relaxed && !lends_fence(op) {
+            return self.relaxed(op, real);
+        }
         let mut clock = self.lock();
+        self.mark_used(op, order);
         let result = real();
         self.apply(&mut clock, op, order);
+        result
+    }
+
+    /// A release is about to store into the variable: say so *before* the real store, so that
+    /// a Relaxed reader that reads the stored value also sees the mark (see `relaxed`).
+    fn mark_used(&self, op: Op, order: Ordering) {
+        if op != Op::Load && (releases(order) || lends_fence(op)) {
+            self.used.store(true, Relaxed);
+        }
+    }
+
+    /// A Relaxed access with no fence to lend releases nothing; if it reads, the value may come
+    /// from a release, whose clock the thread's next Acquire fence takes. The real read comes
+    /// first; the fence after it orders the `used` check after the read, so a value stored by a
+    /// release is never read without its clock (a real fence: free on x86, and it only makes
+    /// the program more ordered, never less).
+    fn relaxed<R>(&self, op: Op, real: impl FnOnce() -> R) -> R {
+        let result = real();
+        if op != Op::Store {
+            std::sync::atomic::fence(Acquire);
+            if self.used.load(Relaxed) {
+                let clock = self.lock();
+                let _ = FENCES.try_with(|f| f.borrow_mut().pending.join(&clock));
+            }
+        }
         result
     }
 
@@ -94,28 +128,21 @@ impl AtomicClock {
         failure: Ordering,
         real: impl FnOnce() -> Result<T, T>,
     ) -> Result<T, T> {
-        if !super::enabled() || (self.is_free(Op::Rmw, success) && self.is_free(Op::Load, failure))
-        {
+        if !super::enabled() {
             return real();
         }
+        if success == Relaxed && failure == Relaxed && !lends_fence(Op::Rmw) {
+            // Either way it reads; it releases nothing.
+            return self.relaxed(Op::Rmw, real);
+        }
         let mut clock = self.lock();
+        self.mark_used(Op::Rmw, success);
         let result = real();
         match result {
             Ok(_) => self.apply(&mut clock, Op::Rmw, success),
             Err(_) => self.apply(&mut clock, Op::Load, failure),
         }
         result
-    }
-
-    /// Nothing to record: a Relaxed access with no fence to lend a clock and nothing to read.
-    fn is_free(&self, op: Op, order: Ordering) -> bool {
-        if order != Relaxed {
-            return false;
-        }
-        let reads_clock = op != Op::Store && self.used.load(Relaxed);
-        let fenced =
-            op != Op::Load && FENCES.try_with(|f| f.borrow().released.is_some()) == Ok(true);
-        !reads_clock && !fenced
     }
 
     fn apply(&self, clock: &mut VectorClock, op: Op, order: Ordering) {
@@ -134,23 +161,15 @@ impl AtomicClock {
                     .flatten()
             };
             match (op, releases(order)) {
-                (Op::Store, true) => {
-                    self.used.store(true, Relaxed);
-                    thread::release_store(clock);
-                }
-                (Op::Rmw, true) => {
-                    self.used.store(true, Relaxed);
-                    thread::release(clock);
-                }
+                (Op::Store, true) => thread::release_store(clock),
+                (Op::Rmw, true) => thread::release(clock),
                 (Op::Store, false) => {
                     if let Some(fence) = fenced() {
-                        self.used.store(true, Relaxed);
                         *clock = fence;
                     }
                 }
                 _ => {
                     if let Some(fence) = fenced() {
-                        self.used.store(true, Relaxed);
                         clock.join(&fence);
                     }
                 }

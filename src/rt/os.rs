@@ -67,8 +67,14 @@ extern "C" fn start_tracked(start: *mut c_void) -> *mut c_void {
     // SAFETY: `start` is the `Box<Start>` that `pthread_create` below leaked for this thread.
     let Start { routine, arg, fork } = *unsafe { Box::from_raw(start.cast::<Start>()) };
     thread::start_child(fork);
-    let result = routine(arg);
-    let clock = thread::end();
+    // The end of the thread (its joiner's edge) is taken by `thread`'s last thread-local
+    // destructor, after every other one: see `thread_exited`.
+    routine(arg)
+}
+
+/// Called at the very end of a thread created through the hook (from its last thread-local
+/// destructor, also after `pthread_exit`): `clock` is what its joiner acquires.
+pub(crate) fn thread_exited(clock: VectorClock) {
     // SAFETY: pthread_self has no preconditions.
     let me = unsafe { libc::pthread_self() };
     let mut exits = exits();
@@ -76,7 +82,6 @@ extern "C" fn start_tracked(start: *mut c_void) -> *mut c_void {
     if !exits.detached.remove(&me) {
         exits.clocks.insert(me, clock);
     }
-    result
 }
 
 /// Interposes the C library's `pthread_create`: the child starts with the parent's clock.

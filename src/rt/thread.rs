@@ -22,7 +22,7 @@ pub(crate) struct ThreadInfo {
     name: OnceLock<String>,
     /// Where `pthread_create` was called, captured unresolved (cheap) and resolved when printed.
     created_at: Option<Mutex<Backtrace>>,
-    /// Its start routine returned (whether or not anything joined it).
+    /// It has ended (whether or not anything joined it).
     ended: AtomicBool,
     /// The serial of the thread that created it, when maprace saw the creation.
     parent: Option<u64>,
@@ -236,16 +236,39 @@ thread_local! {
     static OWNER: Owner = const { Owner };
     /// Set by the spawn hook in the child before user code runs; taken when the context is made.
     static PENDING_FORK: Cell<Option<Box<Fork>>> = const { Cell::new(None) };
+    /// This thread was created through the spawn hook: its end is a joiner's edge.
+    static SPAWNED: Cell<bool> = const { Cell::new(false) };
 }
 
 struct Owner;
 
 impl Drop for Owner {
+    /// The thread's true end: for a thread created through the spawn hook, this destructor was
+    /// registered before any other of its thread-locals, so it runs after all of them (they run
+    /// in reverse order of registration) and whatever they did is covered by the clock the
+    /// joiner acquires here. `pthread_join` returns only after it.
     fn drop(&mut self) {
         let ctx = CURRENT.replace(GONE as *const Ctx);
-        if ctx as usize > GONE {
+        let ended = if ctx as usize > GONE {
             // SAFETY: made by `Box::into_raw` in `create`; `CURRENT` no longer points to it.
-            drop(unsafe { Box::from_raw(ctx.cast_mut()) });
+            let ctx = unsafe { Box::from_raw(ctx.cast_mut()) };
+            Some((info(ctx.epoch()), ctx.tid, ctx.vc().clone()))
+        } else {
+            // A child that never made a tracked operation ends with the clock it was born with.
+            PENDING_FORK.take().map(|fork| {
+                let tid = fork.info.tid;
+                (Some(fork.info), tid, fork.vc)
+            })
+        };
+        let Some((info, tid, clock)) = ended else {
+            return;
+        };
+        if let Some(info) = info {
+            info.ended.store(true, Relaxed);
+        }
+        registry().free.push((tid, clock.get(tid)));
+        if SPAWNED.get() {
+            super::os::thread_exited(clock);
         }
     }
 }
@@ -322,34 +345,13 @@ pub(crate) fn fork() -> Box<Fork> {
     })
 }
 
-/// Child side of thread creation, before any user code runs.
+/// Child side of thread creation, before any user code runs. The fork waits for the child's
+/// first tracked operation; `Owner` is registered now, before any other thread-local of the
+/// thread, so that its destructor (the thread's end) runs last.
 pub(crate) fn start_child(fork: Box<Fork>) {
     PENDING_FORK.set(Some(fork));
-}
-
-/// The thread's start routine returned: the clock a joiner acquires. The slot is left for a
-/// later thread whose parent will have acquired this clock (see `Registry`).
-pub(crate) fn end() -> VectorClock {
-    let (tid, clock) = match PENDING_FORK.take() {
-        // The child never made a tracked operation: its clock is the one it was born with.
-        Some(fork) => {
-            fork.info.ended.store(true, Relaxed);
-            (fork.info.tid, fork.vc)
-        }
-        None => {
-            let Some(ended) = with(|me| {
-                if let Some(info) = info(me.epoch()) {
-                    info.ended.store(true, Relaxed);
-                }
-                (me.tid, me.vc().clone())
-            }) else {
-                return VectorClock::new();
-            };
-            ended
-        }
-    };
-    registry().free.push((tid, clock.get(tid)));
-    clock
+    SPAWNED.set(true);
+    OWNER.with(|_| {});
 }
 
 /// Acquire `clock`: everything that happened before it happens before what this thread does next.

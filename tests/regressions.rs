@@ -1,0 +1,156 @@
+//! False reports and hangs found in review, each kept as the program that showed it.
+
+mod common;
+
+use common::Shared;
+use maprace::sync::Mutex;
+
+type Map = maprace::HashMap<u32, u32>;
+
+static LOCK: Mutex<()> = Mutex::new(());
+static SHARED_MAP: Mutex<Option<usize>> = Mutex::new(None);
+
+/// Reads the map published in `SHARED_MAP`, from a thread-local destructor.
+struct ReadsInDestructor {
+    release_first: bool,
+}
+
+impl Drop for ReadsInDestructor {
+    fn drop(&mut self) {
+        if self.release_first {
+            drop(LOCK.lock().unwrap()); // a visible release: the thread's clock ticks
+        }
+        let address = SHARED_MAP.lock().unwrap().expect("published");
+        // SAFETY: the map outlives this thread (the test joins it before using the map again).
+        let map = unsafe { &*(address as *const Map) };
+        assert_eq!(map.get(&1), Some(&1));
+    }
+}
+
+thread_local! {
+    static FIRST_TOUCH: ReadsInDestructor = const { ReadsInDestructor { release_first: false } };
+    static AFTER_RELEASE: ReadsInDestructor = const { ReadsInDestructor { release_first: true } };
+}
+
+/// `pthread_join` returns after the thread's thread-local destructors: what they did is ordered
+/// before what follows the join, even when they make the thread's first tracked operation, or
+/// release something first.
+fn destructor_then_join(key: &'static std::thread::LocalKey<ReadsInDestructor>) {
+    let mut map = Map::new();
+    map.insert(1, 1);
+    *SHARED_MAP.lock().unwrap() = Some(&map as *const Map as usize);
+    std::thread::spawn(move || key.with(|_| {})).join().unwrap();
+    map.insert(1, 2);
+    *SHARED_MAP.lock().unwrap() = None;
+}
+
+scenario!(
+    a_map_read_first_in_a_thread_local_destructor_is_ordered_by_the_join,
+    {
+        destructor_then_join(&FIRST_TOUCH);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_map_read_after_a_release_in_a_thread_local_destructor_is_ordered_by_the_join,
+    {
+        destructor_then_join(&AFTER_RELEASE);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_relaxed_load_and_an_acquire_fence_take_the_first_release_of_an_atomic,
+    {
+        use maprace::sync::atomic::{AtomicU32, Ordering, fence};
+        for round in 0..2000 {
+            let flag = AtomicU32::new(0);
+            let mut map = Map::new();
+            let shared = Shared(&mut map as *mut Map);
+            let go = std::sync::Barrier::new(2); // std's: orders nothing for maprace
+            std::thread::scope(|s| {
+                let (go, flag) = (&go, &flag);
+                let writer = s.spawn(move || {
+                    let shared = shared;
+                    go.wait();
+                    shared.get().insert(1, round);
+                    flag.store(1, Ordering::Release); // this atomic's first release
+                });
+                go.wait();
+                while flag.load(Ordering::Relaxed) == 0 {
+                    std::hint::spin_loop();
+                }
+                fence(Ordering::Acquire);
+                assert_eq!(shared.get().get(&1), Some(&round));
+                writer.join().unwrap();
+            });
+        }
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    after_a_caught_report_a_later_ordered_access_is_not_an_overlap,
+    options = "action=panic",
+    {
+        let mut map = Map::new();
+        map.insert(0, 0);
+        // A true race, caught: the report panics inside `clear` (a write in progress).
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            common::unordered(&mut map, |m| m.len(), |m| m.clear());
+        }));
+        assert_eq!(caught.is_err(), maprace::COMPILED_IN);
+        // Ordered after all of that by the spawn: nothing to report.
+        let shared = Shared(&mut map as *mut Map);
+        std::thread::spawn(move || {
+            let shared = shared;
+            shared.get().get(&0);
+        })
+        .join()
+        .unwrap();
+    },
+    |out| {
+        if maprace::COMPILED_IN {
+            out.assert_clean_exit_after_report();
+            assert!(!out.stderr.contains("in progress"), "{out}");
+        } else {
+            out.assert_clean();
+        }
+    }
+);
+
+scenario!(
+    a_race_in_a_thread_local_destructor_during_exit_does_not_hang,
+    {
+        struct RacesAtExit(Shared<Map>);
+        impl Drop for RacesAtExit {
+            fn drop(&mut self) {
+                self.0.get().insert(7, 7);
+            }
+        }
+        thread_local! {
+            static AT_EXIT: std::cell::RefCell<Option<RacesAtExit>> = const { std::cell::RefCell::new(None) };
+        }
+        let map: &'static mut Map = Box::leak(Box::new(Map::new()));
+        let shared = Shared(map as *mut Map);
+        let (done, finished) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            let shared = shared;
+            shared.get().insert(1, 1);
+            done.send(()).unwrap();
+        });
+        finished.recv().unwrap();
+        // Armed on this thread: `exit` runs it after the first report, and it races again.
+        AT_EXIT.with(|slot| *slot.borrow_mut() = Some(RacesAtExit(shared)));
+        shared.get().get(&1); // the first report: the program stops here
+        writer.join().unwrap();
+    },
+    |out| {
+        if maprace::COMPILED_IN {
+            out.assert_report_shape(66, "stopping at the first race (exit code 66)");
+        } else {
+            out.assert_clean();
+        }
+    }
+);
