@@ -136,8 +136,9 @@ impl<K, V> BTreeMap<K, V> {
         K: Ord,
     {
         let access = access!(self, Op::PopFirst);
+        // Read before the tree is touched; written (in progress) before anything is removed.
+        access.read_structure();
         let Some((key, _)) = self.base.first_key_value() else {
-            access.read_structure();
             return None;
         };
         let _writing = access.write_structure_of(Some(key));
@@ -180,8 +181,9 @@ impl<K, V> BTreeMap<K, V> {
         K: Ord,
     {
         let access = access!(self, Op::PopLast);
+        // Read before the tree is touched; written (in progress) before anything is removed.
+        access.read_structure();
         let Some((key, _)) = self.base.last_key_value() else {
-            access.read_structure();
             return None;
         };
         let _writing = access.write_structure_of(Some(key));
@@ -540,7 +542,10 @@ impl<K, V> BTreeMap<K, V> {
         let _writing = access.write_structure();
         for (key, value) in iter {
             match self.base.entry(key) {
-                base::Entry::Occupied(entry) => entry.into_mut().value = value,
+                base::Entry::Occupied(entry) => {
+                    access.write_key(&entry.get().cell, entry.key());
+                    entry.into_mut().value = value;
+                }
                 base::Entry::Vacant(entry) => {
                     let cell = access.new_cell();
                     entry.insert(Slot { value, cell });
@@ -1011,6 +1016,19 @@ where
 
 /// The user's predicate, applied to the value inside a slot.
 type SlotPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Slot<V>) -> bool + 'a>;
+
+// SAFETY: the boxed predicate is the user's `F` and nothing else, and the rest is std's
+// `ExtractIf` and a borrow of the map's shadow (atomics): `Send` and `Sync` exactly when std's
+// `ExtractIf<'_, K, V, R, F>` is.
+unsafe impl<K: Send, V: Send, R: Send, F: Send + FnMut(&K, &mut V) -> bool> Send
+    for ExtractIf<'_, K, V, R, F>
+{
+}
+// SAFETY: as for `Send`.
+unsafe impl<K: Sync, V: Sync, R: Sync, F: Sync + FnMut(&K, &mut V) -> bool> Sync
+    for ExtractIf<'_, K, V, R, F>
+{
+}
 
 /// `Iterator` + `DoubleEndedIterator` for an iterator whose `base` yields `(key, slot)` pairs,
 /// checking each key with `$check` and handing out `$item`.

@@ -693,7 +693,10 @@ where
         });
         for (key, value) in iter {
             match self.base.entry(key) {
-                base::Entry::Occupied(entry) => entry.into_mut().value = value,
+                base::Entry::Occupied(entry) => {
+                    access.write_key(&entry.get().cell, entry.key());
+                    entry.into_mut().value = value;
+                }
                 base::Entry::Vacant(entry) => {
                     let cell = access.new_cell();
                     entry.insert(Slot { value, cell });
@@ -1132,6 +1135,13 @@ where
 /// The user's predicate, applied to the value inside a slot.
 type SlotPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Slot<V>) -> bool + 'a>;
 
+// SAFETY: the boxed predicate is the user's `F` and nothing else, and the rest is std's
+// `ExtractIf` and a borrow of the map's shadow (atomics): `Send` and `Sync` exactly when std's
+// `ExtractIf<'_, K, V, F>` is.
+unsafe impl<K: Send, V: Send, F: Send + FnMut(&K, &mut V) -> bool> Send for ExtractIf<'_, K, V, F> {}
+// SAFETY: as for `Send`.
+unsafe impl<K: Sync, V: Sync, F: Sync + FnMut(&K, &mut V) -> bool> Sync for ExtractIf<'_, K, V, F> {}
+
 impl<K, V, F> Iterator for ExtractIf<'_, K, V, F>
 where
     F: FnMut(&K, &mut V) -> bool,
@@ -1155,12 +1165,70 @@ macro_rules! exact_and_fused {
             }
         }
         impl<$($lt,)? K, V> FusedIterator for $iter<$($lt,)? K, V> {}
-        impl<$($lt,)? K, V> fmt::Debug for $iter<$($lt,)? K, V> {
+    )*};
+}
+
+/// `Debug` as std prints these iterators: what they have left, from the real iterator (whose
+/// slots print as their values), without checking anything.
+macro_rules! debug_as_std {
+    ($($iter:ident<$($lt:lifetime,)? K, V> => |$it:ident| $items:expr;)*) => {$(
+        impl<$($lt,)? K: fmt::Debug, V: fmt::Debug> fmt::Debug for $iter<$($lt,)? K, V> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($iter)).field("remaining", &self.size_hint().0).finish_non_exhaustive()
+                let $it = self;
+                $items.fmt(f)
             }
         }
     )*};
+}
+
+/// A list, for `Debug`.
+struct List<I>(I);
+
+impl<I: Clone + Iterator<Item: fmt::Debug>> fmt::Debug for List<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
+    }
+}
+
+debug_as_std! {
+    Iter<'a, K, V> => |it| List(it.base.clone().map(|(k, slot)| (k, &slot.value)));
+    IterMut<'a, K, V> => |it| it.base;
+    IntoIter<K, V> => |it| it.base;
+    Keys<'a, K, V> => |it| it.base;
+    Values<'a, K, V> => |it| List(it.inner.base.clone().map(|(_, slot)| &slot.value));
+    IntoKeys<K, V> => |it| it.base;
+    IntoValues<K, V> => |it| it.base;
+    Drain<'a, K, V> => |it| it.base;
+}
+
+impl<K, V: fmt::Debug> fmt::Debug for ValuesMut<'_, K, V> {
+    /// Unlike std's, it does not list the values: the iterator it wraps cannot be looked into
+    /// without advancing it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValuesMut").finish_non_exhaustive()
+    }
+}
+
+macro_rules! default_as_std {
+    ($($iter:ident<$($lt:lifetime,)? K, V> => $value:expr;)*) => {$(
+        impl<$($lt,)? K, V> Default for $iter<$($lt,)? K, V> {
+            /// An empty iterator, as std's.
+            fn default() -> Self {
+                $value
+            }
+        }
+    )*};
+}
+
+default_as_std! {
+    Iter<'a, K, V> => Iter { base: Default::default(), access: Access::detached() };
+    IterMut<'a, K, V> => IterMut { base: Default::default(), access: Access::detached() };
+    IntoIter<K, V> => IntoIter { base: Default::default() };
+    Keys<'a, K, V> => Keys { base: Default::default() };
+    Values<'a, K, V> => Values { inner: Iter::default() };
+    ValuesMut<'a, K, V> => ValuesMut { inner: IterMut::default() };
+    IntoKeys<K, V> => IntoKeys { base: Default::default() };
+    IntoValues<K, V> => IntoValues { base: Default::default() };
 }
 
 exact_and_fused!(
