@@ -138,9 +138,7 @@ impl<K, V> BTreeMap<K, V> {
         let access = access!(self, Op::PopFirst);
         // Read before the tree is touched; written (in progress) before anything is removed.
         access.read_structure();
-        let Some((key, _)) = self.base.first_key_value() else {
-            return None;
-        };
+        let (key, _) = self.base.first_key_value()?;
         let _writing = access.write_structure_of(Some(key));
         let (key, slot) = self.base.pop_first()?;
         Some((key, slot.value))
@@ -183,9 +181,7 @@ impl<K, V> BTreeMap<K, V> {
         let access = access!(self, Op::PopLast);
         // Read before the tree is touched; written (in progress) before anything is removed.
         access.read_structure();
-        let Some((key, _)) = self.base.last_key_value() else {
-            return None;
-        };
+        let (key, _) = self.base.last_key_value()?;
         let _writing = access.write_structure_of(Some(key));
         let (key, slot) = self.base.pop_last()?;
         Some((key, slot.value))
