@@ -164,9 +164,13 @@ impl Ctx {
         if vc.get(tid) < info.first_clock {
             vc.set(tid, info.first_clock);
         }
-        let name = std::thread::current()
-            .name()
-            .map_or_else(|| format!("T{}", info.serial), str::to_owned);
+        // `current()` may panic once the thread's std data is gone (a first tracked operation
+        // in a late thread-local destructor, or a spawn from one): never let that reach the C
+        // caller of the spawn hook.
+        let name = std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| format!("T{}", info.serial));
         let _ = info.name.set(name);
         super::os::link();
         Ctx::with_clock(tid, info.serial, vc, options::get().assume_sync())
