@@ -12,20 +12,6 @@ fn writer() -> std::thread::Builder {
     std::thread::Builder::new().name("writer".into())
 }
 
-/// The race every twin here reports: the writer's insert of key 1, then this thread's get.
-fn assert_get_after_insert(out: &common::Outcome) {
-    out.assert_race(
-        Side {
-            access: "Read (get) of key 1 in map#1",
-            thread: common::TEST_THREAD,
-        },
-        Side {
-            access: "write (insert)",
-            thread: "writer",
-        },
-    );
-}
-
 scenario!(
     insert_and_get_under_the_same_mutex_run_clean,
     {
@@ -63,7 +49,7 @@ scenario!(
             },
         );
     },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(
@@ -178,7 +164,7 @@ scenario!(
 scenario!(
     an_insert_after_the_condvar_notification_is_reported,
     { condvar_handoff(false) },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(
@@ -263,7 +249,7 @@ scenario!(
 scenario!(
     a_read_before_the_barrier_is_reported,
     { barrier_phase(false) },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(

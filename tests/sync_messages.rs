@@ -3,24 +3,10 @@
 //! its misusing twin is reported with both sites.
 
 mod common;
-use common::Side;
 use maprace::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use maprace::sync::{LazyLock, Once, OnceLock, mpsc};
 
 type Map = maprace::HashMap<u32, u32>;
-
-fn assert_get_after_insert(out: &common::Outcome) {
-    out.assert_race(
-        Side {
-            access: "Read (get) of key 1 in map#1",
-            thread: common::TEST_THREAD,
-        },
-        Side {
-            access: "write (insert)",
-            thread: "writer",
-        },
-    );
-}
 
 scenario!(
     an_insert_then_a_send_then_a_recv_runs_clean,
@@ -59,7 +45,7 @@ scenario!(
             },
         );
     },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(
@@ -86,7 +72,7 @@ scenario!(
             },
         );
     },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(
@@ -152,13 +138,13 @@ scenario!(
 scenario!(
     a_relaxed_flag_is_reported,
     { flag_handoff(Ordering::Relaxed, Ordering::Acquire) },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(
     a_release_store_read_with_a_relaxed_load_is_reported,
     { flag_handoff(Ordering::Release, Ordering::Relaxed) },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(
@@ -234,7 +220,7 @@ scenario!(
             },
         );
     },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 /// Side effects of a one-time initialization on another map, read by a thread that sees the
@@ -273,7 +259,7 @@ scenario!(
 scenario!(
     std_once_lock_initialization_is_invisible_and_reported,
     { once_lock_side_effects::<true>() },
-    |out| assert_get_after_insert(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(
@@ -355,7 +341,7 @@ scenario!(
     a_std_flag_without_annotations_is_reported,
     { annotated_flag(false) },
     |out| {
-        assert_get_after_insert(&out);
+        out.assert_get_after_insert();
         if maprace::COMPILED_IN {
             assert!(
                 out.stderr.contains("maprace::annotate::{release, acquire}"),

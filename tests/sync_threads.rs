@@ -2,7 +2,7 @@
 //! thread made with `libc::pthread_create`), join chains, scope ends, park/unpark.
 
 mod common;
-use common::{Shared, Side};
+use common::Shared;
 use maprace::thread;
 use std::time::Instant;
 
@@ -53,16 +53,7 @@ scenario!(
         drop(stop);
         grandchild.join().unwrap();
     },
-    |out| out.assert_race(
-        Side {
-            access: "Read (get) of key 1 in map#1",
-            thread: common::TEST_THREAD,
-        },
-        Side {
-            access: "write (insert)",
-            thread: "writer",
-        },
-    )
+    |out| out.assert_get_after_insert()
 );
 
 /// The end of a scope: maprace's orders what its threads did before what follows; std's is
@@ -101,16 +92,7 @@ scenario!(
 scenario!(
     the_end_of_a_std_scope_is_invisible_and_reported,
     { after_scope(false) },
-    |out| out.assert_race(
-        Side {
-            access: "Read (get) of key 1 in map#1",
-            thread: common::TEST_THREAD,
-        },
-        Side {
-            access: "write (insert)",
-            thread: "writer",
-        },
-    )
+    |out| out.assert_get_after_insert()
 );
 
 /// A worker inserts, then unparks this thread through maprace's `Thread` (`visible`) or std's;
@@ -147,16 +129,7 @@ scenario!(
 scenario!(
     an_unpark_through_std_thread_is_invisible_and_reported,
     { park_unpark(false) },
-    |out| out.assert_race(
-        Side {
-            access: "Read (get) of key 1 in map#1",
-            thread: common::TEST_THREAD,
-        },
-        Side {
-            access: "write (insert)",
-            thread: "writer",
-        },
-    )
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(

@@ -139,6 +139,21 @@ impl Outcome {
         self.assert_sides(current, previous);
     }
 
+    /// The race most synchronized twins report when their synchronization is missing: the
+    /// "writer" thread's insert of key 1, then the test thread's `get` of it, on the first map.
+    pub fn assert_get_after_insert(&self) {
+        self.assert_race(
+            Side {
+                access: "Read (get) of key 1 in map#1",
+                thread: TEST_THREAD,
+            },
+            Side {
+                access: "write (insert)",
+                thread: "writer",
+            },
+        );
+    }
+
     /// The report's two sides, whatever the policy that followed it.
     pub fn assert_sides(&self, current: Side<'_>, previous: Side<'_>) {
         let lines: Vec<&str> = self.stderr.lines().collect();
