@@ -4,7 +4,8 @@
 //! stamped with its thread's current *epoch*, `clock@tid`; access `a` happens before the current
 //! thread's point of view `C` exactly when `a.clock <= C[a.tid]`.
 
-/// Thread slot: a dense index into vector clocks, given out once per thread, never reused.
+/// Thread slot: a dense index into vector clocks (reused by a thread whose parent joined the
+/// slot's previous holder, see `thread::Registry`).
 pub(crate) type Tid = u32;
 
 /// `clock@tid` packed in a `u64`, with one flag bit whose meaning belongs to the word holding
