@@ -1,4 +1,4 @@
-//! DESIGN §7, "on, 2 threads, lock per op": `maprace::sync::Mutex<maprace::HashMap>` against
+//! The README's performance table, "2 threads, a lock per operation": `maprace::sync::Mutex<maprace::HashMap>` against
 //! `std::sync::Mutex<std::collections::HashMap>`, two threads each taking the lock for every
 //! operation (3 gets to 1 insert, over 1k keys). Runs interleave the two sides; the ratio of
 //! the medians is printed. Target: ≤ 2.0.

@@ -1,4 +1,4 @@
-//! maprace's cost, as ratios to plain std (DESIGN §7): each workload runs on
+//! maprace's cost, as ratios to plain std (the README's performance table): each workload runs on
 //! `std::collections::HashMap` and on `maprace::HashMap`, interleaved round by round, and the
 //! ratio printed is the median of the per-round ratios (the machines are noisy).
 //!

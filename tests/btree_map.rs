@@ -1,4 +1,4 @@
-//! `maprace::BTreeMap`: the ordered operations in DESIGN §2's table, each racy scenario with its
+//! `maprace::BTreeMap`: the ordered operations in the access table (README, "What it finds"), each racy scenario with its
 //! synchronized twin, and a model test against std's `BTreeMap`.
 
 mod common;
@@ -125,7 +125,7 @@ scenario!(
 scenario!(
     overwrite_of_one_key_vs_get_of_another_without_sync_runs_clean,
     {
-        // DESIGN §2: an overwrite writes its key only; another key shares nothing with it.
+        // An overwrite writes its key only; another key shares nothing with it.
         let mut map = three();
         common::unordered(
             &mut map,

@@ -1,6 +1,7 @@
-//! Every row of DESIGN §2's table, as pairs: a racy scenario that must be reported (the map
-//! shared by raw pointer, the two accesses ordered in real time by a std channel that maprace
-//! cannot see) and its synchronized twin (the writer joined first) that must run clean.
+//! Every row of the access table (README, "What it finds"), as pairs: a racy scenario that must
+//! be reported (the map shared by raw pointer, the two accesses ordered in real time by a std
+//! channel that maprace cannot see) and its synchronized twin (the writer joined first) that
+//! must run clean.
 
 // Every form of the API is called on purpose, also where a shorter one exists.
 #![allow(

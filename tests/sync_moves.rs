@@ -1,4 +1,4 @@
-//! Moves are edges (DESIGN §2.3): a map whose address changed since its last access was moved by
+//! Moves are edges: a map whose address changed since its last access was moved by
 //! the one thread that owned it, so its history is forgotten. Each move below goes through
 //! something maprace cannot see (a std channel, a std scope); each twin shares the map by
 //! pointer over the same invisible path, and is reported.

@@ -207,7 +207,7 @@ scenario!(
 // ---------------------------------------------------------------------------------------------
 // An annotated `static` behind `LazyLock`: the map built in the initializer is named after the
 // static. (The initializer's own accesses are ordered before the readers' by the move of the map
-// into the static, DESIGN §2 rule 3; the lock inside is what needs to be visible.)
+// into the static; the lock inside is what needs to be visible.)
 
 #[maprace::track]
 static SESSIONS: LazyLock<Mutex<HashMap<u32, String>>> =

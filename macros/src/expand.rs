@@ -46,7 +46,8 @@ fn strip(mut item: Item) -> TokenStream {
 const ACCEPTED: &str = "it accepts a struct, enum, fn, inline mod, impl block, static, const, \
                         type alias or trait";
 
-/// Accepts the item kinds of DESIGN §4; anything else is an error spanned at its keyword.
+/// Accepts the item kinds the attribute documents; anything else is an error spanned at its
+/// keyword.
 fn check_kind(item: &Item) -> syn::Result<()> {
     let (what, span): (&str, TokenStream) = match item {
         Item::Struct(_)

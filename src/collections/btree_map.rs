@@ -1,7 +1,7 @@
 //! The tracked mirror of [`std::collections::btree_map`].
 //!
 //! [`BTreeMap`] has std's API, generics and behaviour; each method checks the shadow cells it
-//! touches (DESIGN §2) before doing the real work, and is `#[track_caller]`, so a report names
+//! touches (see "What it finds" in the crate docs) before doing the real work, and is `#[track_caller]`, so a report names
 //! the line in your code that made the access. The ordered operations fit the same table:
 //! `range` and iteration read the structure and each key they visit, `range_mut` writes each key
 //! it visits, and `append`, `split_off`, `pop_first` / `pop_last` and `extract_if` write the

@@ -1,7 +1,7 @@
 //! The tracked mirror of [`std::collections::hash_map`].
 //!
 //! [`HashMap`] has std's API, generics and behaviour; each method checks the shadow cells it
-//! touches (DESIGN §2) before doing the real work, and is `#[track_caller]`, so a report names
+//! touches (see "What it finds" in the crate docs) before doing the real work, and is `#[track_caller]`, so a report names
 //! the line in your code that made the access.
 
 use crate::rt::map::{Access, Hashed, MapShadow, Slot};

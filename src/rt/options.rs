@@ -18,7 +18,7 @@ pub(crate) enum Action {
     Panic,
 }
 
-/// Every option, by the key that sets it (DESIGN §5).
+/// Every option, by the key that sets it (the README's "Options" table).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Options {
     /// `halt_on_error`: stop at the first report (1) or report all and exit at the end (0).
