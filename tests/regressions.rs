@@ -154,3 +154,31 @@ scenario!(
         }
     }
 );
+
+scenario!(
+    with_action_panic_every_race_is_reported,
+    options = "action=panic",
+    {
+        // Two different races, each caught: both are reported (the first must not silence the rest).
+        let mut first = Map::new();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            common::unordered(&mut first, |m| m.insert(1, 1), |m| m.get(&1).copied())
+        }));
+        assert_eq!(caught.is_err(), maprace::COMPILED_IN);
+        let mut second = Map::new();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            common::unordered(&mut second, |m| m.insert(2, 2), |m| m.len())
+        }));
+        assert_eq!(caught.is_err(), maprace::COMPILED_IN);
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        assert_eq!(out.code, Some(0), "{out}");
+        assert!(out.stdout.contains(common::DONE), "{out}");
+        assert_eq!(out.stderr.matches("WARNING: MAP RACE").count(), 2, "{out}");
+        assert!(out.stderr.contains("Read (get) of key 1 in map#1"), "{out}");
+        assert!(out.stderr.contains("Read (len) of map#2"), "{out}");
+    }
+);

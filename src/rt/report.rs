@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 const RULE: &str = "==================";
@@ -409,11 +409,12 @@ static PRINTED: Mutex<Option<HashSet<(u64, u64)>>> = Mutex::new(None);
 #[cold]
 #[inline(never)]
 pub(crate) fn emit(report: Report) {
-    // Once the program is stopping, later reports (from other threads, or from thread-local
-    // destructors that `exit` runs on this one) are dropped: waiting for the lock the stopping
-    // report keeps would hang the exit. A report made while this thread is already reporting
-    // (a `tracing` subscriber that uses a tracked map) is dropped too: the lock is not reentrant.
-    if STOPPING.load(Ordering::Acquire) || REPORTING.get() {
+    // A report made while this thread is already reporting is dropped: the lock is not
+    // reentrant. That is a `tracing` subscriber that uses a tracked map, or a thread-local
+    // destructor that the stopping report's `exit` runs on this thread and that races again
+    // (waiting for the lock would hang the exit). Other threads that report meanwhile wait for
+    // the lock, which a stopping report never releases, and end with the process.
+    if REPORTING.get() {
         return;
     }
     REPORTING.set(true);
@@ -440,9 +441,6 @@ pub(crate) fn emit(report: Report) {
         Action::Abort => text.push_str("maprace: stopping at the first race (abort)\n"),
         _ => {}
     }
-    if stopping {
-        STOPPING.store(true, Ordering::Release);
-    }
     write_out(&text);
     report.event();
     match options.action {
@@ -468,9 +466,6 @@ pub(crate) fn emit(report: Report) {
         }
     }
 }
-
-/// Set by the report that stops the program (see `emit`).
-static STOPPING: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// This thread is inside `emit`.

@@ -11,7 +11,9 @@
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The environment variable that makes a test binary run one scenario as a child.
 const CHILD: &str = "MAPRACE_CHILD";
@@ -82,19 +84,53 @@ pub fn child(name: &str, options: &str, scenario: impl FnOnce()) -> Option<Outco
         std::process::exit(0);
     }
     let exe = std::env::current_exe().expect("the test binary's path");
-    let output = Command::new(exe)
+    let mut child = Command::new(exe)
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, name)
         .env("MAPRACE_OPTIONS", options)
         .env_remove("RUST_BACKTRACE")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("start the child process");
+    let stdout = read_all(child.stdout.take());
+    let stderr = read_all(child.stderr.take());
+    // A detector that hangs must fail the test, not the whole run.
+    let deadline = Instant::now() + CHILD_DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{name}: the child did not end within {CHILD_DEADLINE:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+                stdout.join().unwrap(),
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     Some(Outcome {
         test: name.to_owned(),
-        code: output.status.code(),
-        signal: std::os::unix::process::ExitStatusExt::signal(&output.status),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&status),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    })
+}
+
+/// How long a scenario may run (the slowest take about a second; a machine under load, more).
+const CHILD_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Reads a child's pipe to its end on a thread of its own (so neither pipe can fill and block).
+fn read_all(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    let mut pipe = pipe.expect("a piped stream");
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
     })
 }
 
@@ -140,7 +176,8 @@ impl Outcome {
     }
 
     /// The race most synchronized twins report when their synchronization is missing: the
-    /// "writer" thread's insert of key 1, then the test thread's `get` of it, on the first map.
+    /// "writer" thread's insert of key 1 into the (empty) first map, which writes its structure,
+    /// then the test thread's `get` of it.
     pub fn assert_get_after_insert(&self) {
         self.assert_race(
             Side {
@@ -148,7 +185,7 @@ impl Outcome {
                 thread: TEST_THREAD,
             },
             Side {
-                access: "write (insert)",
+                access: "write (insert) of the map's structure",
                 thread: "writer",
             },
         );
@@ -298,10 +335,16 @@ pub fn unordered<M, A, B>(
             })
             .unwrap();
         finished.recv().unwrap();
-        drop(second(shared.get()));
+        // `second` may panic (`action=panic`): the writer is joined first all the same.
+        let second = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            drop(second(shared.get()));
+        }));
         drop(stop);
         // A visible join: the end of a std scope is not one, and the map is dropped next.
         writer.join().unwrap();
+        if let Err(panic) = second {
+            std::panic::resume_unwind(panic);
+        }
     });
 }
 
