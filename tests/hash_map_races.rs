@@ -443,36 +443,6 @@ scenario!(
     |out| out.assert_clean()
 );
 
-scenario!(
-    two_different_maprace_mutexes_do_not_order_the_map,
-    {
-        use maprace::sync::Mutex;
-        let (a, b) = (Mutex::new(()), Mutex::new(()));
-        let mut map = Map::new();
-        common::unordered(
-            &mut map,
-            |m| {
-                let _held = a.lock().unwrap();
-                at!("previous", m.insert(1, 1))
-            },
-            |m| {
-                let _held = b.lock().unwrap();
-                at!("current", m.get(&1).copied())
-            },
-        );
-    },
-    |out| out.assert_race(
-        Side {
-            access: "Read (get) of key 1",
-            thread: TEST_THREAD
-        },
-        Side {
-            access: "write (insert) of the map's structure",
-            thread: "writer"
-        },
-    )
-);
-
 // Happens-before, not timing: accesses far apart in time are still a race.
 
 scenario!(
