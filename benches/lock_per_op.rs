@@ -1,33 +1,41 @@
 //! The README's performance table, "2 threads, a lock per operation": `maprace::sync::Mutex<maprace::HashMap>` against
 //! `std::sync::Mutex<std::collections::HashMap>`, two threads each taking the lock for every
-//! operation (3 gets to 1 insert, over 1k keys). Runs interleave the two sides; the ratio of
-//! the medians is printed. Target: ≤ 2.0.
+//! operation (3 gets to 1 insert, over 1k keys), with nothing to do between operations: the
+//! lock changes hands as often as it can. Target: ≤ 2.0.
 //!
 //! ```text
 //! cargo bench --bench lock_per_op --features detect-in-release   # the detector compiled in
 //! cargo bench --bench lock_per_op                                # compiled out: ratio ~1.0
 //! ```
+//!
+//! Contended hand-offs are noisy (who gets the lock next, and how far apart the two cores are,
+//! change from round to round), so a round is long (half a million operations per thread), the
+//! two sides alternate round by round, and what is printed is the median of the per-round
+//! ratios with its quartiles.
 
 use std::hint::black_box;
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 const KEYS: u64 = 1_000;
-const OPS_PER_THREAD: u64 = 200_000;
-const RUNS: usize = 11;
+const OPS_PER_THREAD: u64 = 500_000;
+const THREADS: u64 = 2;
+const ROUNDS: usize = 25;
 
-macro_rules! run {
+/// One round on one side: both threads start together, and the round lasts until both are done.
+macro_rules! round {
     ($new_lock:path, $new_map:path) => {{
         let map = Arc::new($new_lock($new_map()));
         for k in 0..KEYS {
             map.lock().unwrap().insert(k, k);
         }
-        let start = Instant::now();
-        let threads: Vec<_> = (0..2u64)
+        let start = Arc::new(Barrier::new(THREADS as usize + 1));
+        let threads: Vec<_> = (0..THREADS)
             .map(|t| {
-                let map = Arc::clone(&map);
+                let (map, start) = (Arc::clone(&map), Arc::clone(&start));
                 std::thread::spawn(move || {
                     let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    start.wait();
                     for i in 0..OPS_PER_THREAD {
                         x ^= x << 13;
                         x ^= x >> 7;
@@ -42,48 +50,57 @@ macro_rules! run {
                 })
             })
             .collect();
+        start.wait();
+        let began = Instant::now();
         for t in threads {
             t.join().unwrap();
         }
-        start.elapsed()
+        began.elapsed()
     }};
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
+fn tracked() -> Duration {
+    round!(maprace::sync::Mutex::new, maprace::HashMap::new)
+}
+
+fn plain() -> Duration {
+    round!(std::sync::Mutex::new, std::collections::HashMap::new)
+}
+
+/// The value at fraction `q` of the sorted `xs`.
+fn quantile(xs: &[f64], q: f64) -> f64 {
+    xs[((xs.len() - 1) as f64 * q).round() as usize]
 }
 
 fn main() {
-    let (mut tracked, mut plain, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..RUNS {
-        // Interleaved, alternating which goes first, so drift in the machine's speed (and
-        // contention from elsewhere) lands on both; the ratio is taken per round.
+    let (mut ratios, mut tracked_ns, mut plain_ns) = (Vec::new(), Vec::new(), Vec::new());
+    let per_op = |d: Duration| d.as_nanos() as f64 / (THREADS * OPS_PER_THREAD) as f64;
+    for round in 0..ROUNDS {
+        // Alternating which goes first, so drift in the machine's speed lands on both.
         let (t, p) = if round % 2 == 0 {
-            let t = run!(maprace::sync::Mutex::new, maprace::HashMap::new);
-            (
-                t,
-                run!(std::sync::Mutex::new, std::collections::HashMap::new),
-            )
+            let t = tracked();
+            (t, plain())
         } else {
-            let p = run!(std::sync::Mutex::new, std::collections::HashMap::new);
-            (run!(maprace::sync::Mutex::new, maprace::HashMap::new), p)
+            let p = plain();
+            (tracked(), p)
         };
-        tracked.push(t);
-        plain.push(p);
+        tracked_ns.push(per_op(t));
+        plain_ns.push(per_op(p));
         ratios.push(t.as_secs_f64() / p.as_secs_f64());
     }
-    ratios.sort_by(f64::total_cmp);
-    let ratio = ratios[ratios.len() / 2];
-    let (tracked, plain) = (median(tracked), median(plain));
-    let ops = 2 * OPS_PER_THREAD;
+    for xs in [&mut ratios, &mut tracked_ns, &mut plain_ns] {
+        xs.sort_by(f64::total_cmp);
+    }
     println!(
-        "lock_per_op (2 threads, {ops} ops, {KEYS} keys, median of {RUNS}): \
-         maprace {:.1} ns/op, std {:.1} ns/op, ratio {:.2} (median of per-round ratios; \
-         target <= 2.0; detector compiled in: {})",
-        tracked.as_nanos() as f64 / ops as f64,
-        plain.as_nanos() as f64 / ops as f64,
-        ratio,
+        "lock_per_op ({THREADS} threads, {} ops per round, {KEYS} keys, {ROUNDS} rounds): \
+         maprace {:.1} ns/op, std {:.1} ns/op (medians); ratio {:.2} (median of per-round \
+         ratios; quartiles {:.2}..{:.2}; target <= 2.0; detector compiled in: {})",
+        THREADS * OPS_PER_THREAD,
+        quantile(&tracked_ns, 0.5),
+        quantile(&plain_ns, 0.5),
+        quantile(&ratios, 0.5),
+        quantile(&ratios, 0.25),
+        quantile(&ratios, 0.75),
         maprace::COMPILED_IN,
     );
 }

@@ -44,9 +44,11 @@ use std::ops::{Index, RangeBounds};
 /// assert_eq!(deadlines.first_key_value(), Some((&10, &"build")));
 /// assert_eq!(deadlines.keys().copied().collect::<Vec<_>>(), [10, 20]);
 /// ```
+// The shadow first, as in `HashMap`.
+#[repr(C)]
 pub struct BTreeMap<K, V> {
-    base: base::BTreeMap<K, Slot<V>>,
     shadow: MapShadow,
+    base: base::BTreeMap<K, Slot<V>>,
 }
 
 impl<K, V> BTreeMap<K, V> {

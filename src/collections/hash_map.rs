@@ -27,9 +27,12 @@ pub use std::collections::hash_map::{DefaultHasher, RandomState};
 /// scores.insert("ada", 10);
 /// assert_eq!(scores.get("ada"), Some(&10));
 /// ```
+// The shadow first: its structure cell, written by every operation in a new epoch, then
+// shares a cache line with whatever precedes the map (a `maprace::sync::Mutex`'s lock word).
+#[repr(C)]
 pub struct HashMap<K, V, S = RandomState> {
-    base: base::HashMap<K, Slot<V>, S>,
     shadow: MapShadow,
+    base: base::HashMap<K, Slot<V>, S>,
 }
 
 impl<K, V> HashMap<K, V, RandomState> {

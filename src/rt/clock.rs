@@ -111,17 +111,24 @@ impl VectorClock {
     pub(crate) fn set(&mut self, tid: Tid, clock: u64) {
         let i = tid as usize;
         if i >= self.clocks.len() {
-            self.clocks.resize(i + 1, 0);
+            self.grow_to(i + 1);
         }
         self.clocks[i] = clock;
     }
 
-    /// Advances `tid`'s own component: what it does from now on is not covered by what it has
-    /// released so far.
-    #[inline]
-    pub(crate) fn tick(&mut self, tid: Tid) {
-        let next = self.get(tid) + 1;
-        self.set(tid, next);
+    /// Out of line: clocks grow rarely, and the paths that set or join them are hot.
+    #[cold]
+    #[inline(never)]
+    fn grow_to(&mut self, len: usize) {
+        self.clocks.resize(len, 0);
+    }
+
+    /// Grows the clock to `ClockCopy::HEAD` components (zeros: nothing seen), so that a lock's
+    /// copy of it is made by fixed moves. Threads' own clocks are padded when made.
+    pub(crate) fn pad_for_copies(&mut self) {
+        if self.clocks.len() < ClockCopy::HEAD {
+            self.grow_to(ClockCopy::HEAD);
+        }
     }
 
     /// Pointwise maximum: everything `other` has seen, this clock has now seen too.
@@ -135,10 +142,91 @@ impl VectorClock {
         }
     }
 
+    /// `join` with a `ClockCopy`: the same pointwise maximum, over its in-place head without a
+    /// loop bound or a length check (this clock is first grown to the head's length, once).
+    #[inline]
+    pub(crate) fn join_copy(&mut self, copy: &ClockCopy) {
+        self.pad_for_copies();
+        for (mine, theirs) in self.clocks.iter_mut().zip(&copy.head) {
+            *mine = (*mine).max(*theirs);
+        }
+        if let Some(tail) = &copy.tail {
+            self.join_tail(tail);
+        }
+    }
+
+    #[cold]
+    fn join_tail(&mut self, tail: &[u64]) {
+        let len = ClockCopy::HEAD + tail.len();
+        if self.clocks.len() < len {
+            self.grow_to(len);
+        }
+        for (mine, theirs) in self.clocks[ClockCopy::HEAD..].iter_mut().zip(tail) {
+            *mine = (*mine).max(*theirs);
+        }
+    }
+
     /// Does the access stamped `epoch` happen before the point this clock describes?
     #[inline]
     pub(crate) fn happens_before(&self, epoch: Epoch) -> bool {
         epoch.clock() <= self.get(epoch.tid())
+    }
+}
+
+/// A copy of a vector clock kept by a lock (its last releaser's clock), made and joined on
+/// every lock operation. The first `HEAD` components live in place, in a value that shares a
+/// cache line with the lock's own word (see `sync::Mutex`), so that copying and joining them
+/// is a few fixed moves; the rest (programs with more thread slots alive) on the heap, reused
+/// while the number of slots stays the same.
+#[derive(Default, Debug)]
+pub(crate) struct ClockCopy {
+    head: [u64; ClockCopy::HEAD],
+    tail: Option<Box<[u64]>>,
+}
+
+impl ClockCopy {
+    /// Slots in place: the main thread and three others.
+    const HEAD: usize = 4;
+
+    pub(crate) const fn new() -> ClockCopy {
+        ClockCopy {
+            head: [0; ClockCopy::HEAD],
+            tail: None,
+        }
+    }
+
+    /// Becomes a copy of `clock` (without allocating, unless its tail changed length).
+    #[inline]
+    pub(crate) fn copy_from(&mut self, clock: &VectorClock) {
+        let clocks = clock.clocks.as_slice();
+        match clocks.split_first_chunk::<{ ClockCopy::HEAD }>() {
+            Some((head, tail)) => {
+                self.head = *head;
+                if !tail.is_empty() || self.tail.is_some() {
+                    self.copy_tail(tail);
+                }
+            }
+            None => self.copy_short(clocks),
+        }
+    }
+
+    /// A clock shorter than the head (threads' own clocks never are: see `pad_for_copies`).
+    #[cold]
+    #[inline(never)]
+    fn copy_short(&mut self, clocks: &[u64]) {
+        self.head = [0; ClockCopy::HEAD];
+        self.head[..clocks.len()].copy_from_slice(clocks);
+        self.copy_tail(&[]);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn copy_tail(&mut self, tail: &[u64]) {
+        match &mut self.tail {
+            _ if tail.is_empty() => self.tail = None,
+            Some(mine) if mine.len() == tail.len() => mine.copy_from_slice(tail),
+            _ => self.tail = Some(tail.into()),
+        }
     }
 }
 
@@ -196,11 +284,31 @@ mod tests {
     }
 
     #[test]
-    fn tick_moves_only_the_ticking_thread() {
-        let mut c = VectorClock::new();
-        c.set(0, 1);
-        c.tick(2);
-        c.tick(2);
-        assert_eq!((c.get(0), c.get(2)), (1, 2));
+    fn a_clock_copy_joins_as_the_clock_it_copies() {
+        for len in [1, 3, 4, 5, 9] {
+            let mut original = VectorClock::new();
+            for tid in 0..len {
+                original.set(tid, 10 + u64::from(tid));
+            }
+            let mut copy = ClockCopy::new();
+            let mut longer = VectorClock::new();
+            longer.set(12, 1);
+            copy.copy_from(&longer); // a longer tail first: the copy must forget it
+            copy.copy_from(&original);
+
+            let mut via_copy = VectorClock::new();
+            via_copy.set(1, 50);
+            let mut via_join = VectorClock::new();
+            via_join.set(1, 50);
+            via_copy.join_copy(&copy);
+            via_join.join(&original);
+            for tid in 0..16 {
+                assert_eq!(
+                    via_copy.get(tid),
+                    via_join.get(tid),
+                    "len {len}, slot {tid}"
+                );
+            }
+        }
     }
 }

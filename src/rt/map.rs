@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
 use std::time::Instant;
 
 /// Per-map shadow state, kept inline in the mirror (creating a map allocates nothing).
+/// `repr(C)`, so that the fields every operation touches (the structure cell and the address)
+/// come first, as the mirrors' layout expects.
+#[repr(C)]
 pub(crate) struct MapShadow {
     /// Read by every operation, written by those that add or remove keys or reshape the table.
     structure: Cell,
@@ -169,7 +172,7 @@ impl<'a> Access<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_structure(&self) {
         if self.active() {
             self.check(&self.map.structure, Kind::Read, None::<&()>, false);
@@ -221,14 +224,14 @@ impl<'a> Access<'a> {
     }
 
     /// Reads the structure on behalf of a keyed operation (the report shows the key).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_structure_of(&self, key: impl ShowKey) {
         if self.active() {
             self.check(&self.map.structure, Kind::Read, Some(key), false);
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active() {
             self.check(cell, Kind::Read, Some(key), false);
@@ -236,7 +239,7 @@ impl<'a> Access<'a> {
     }
 
     /// A write of the key's value that happens after this call returns (through `&mut V`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active() {
             self.check(cell, Kind::Write, Some(key), false);

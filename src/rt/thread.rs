@@ -2,7 +2,7 @@
 //! thread-local), a registry of what reports say about each thread (name, creation stack), and
 //! the happens-before edges of thread creation, thread end and sync objects.
 
-use super::clock::{Epoch, Tid, VectorClock};
+use super::clock::{ClockCopy, Epoch, Tid, VectorClock};
 use super::options;
 use backtrace::Backtrace;
 use std::cell::{Cell, UnsafeCell};
@@ -176,7 +176,8 @@ impl Ctx {
         Ctx::with_clock(tid, info.serial, vc, options::get().assume_sync())
     }
 
-    fn with_clock(tid: Tid, serial: u64, vc: VectorClock, assume_sync: bool) -> Ctx {
+    fn with_clock(tid: Tid, serial: u64, mut vc: VectorClock, assume_sync: bool) -> Ctx {
+        vc.pad_for_copies();
         Ctx {
             serial,
             tid,
@@ -202,12 +203,14 @@ impl Ctx {
         self.vc().happens_before(epoch)
     }
 
+    #[inline]
     fn vc(&self) -> &VectorClock {
         // SAFETY: see the type's docs: no `&mut` to the clock is alive outside `update`.
         unsafe { &*self.vc.get() }
     }
 
     /// Changes the clock; nothing else looks at it meanwhile (see the type's docs).
+    #[inline]
     fn update(&self, f: impl FnOnce(&mut VectorClock)) {
         // SAFETY: the only borrow of the clock while `f` runs; `f` is the runtime's own code.
         f(unsafe { &mut *self.vc.get() });
@@ -216,9 +219,13 @@ impl Ctx {
     }
 
     /// After a release, this thread's later accesses must not be covered by what it released.
+    /// (The cached epoch is always `vc[tid]@tid`, so the next one is known without a lookup.)
+    #[inline]
     fn tick(&self) {
-        let tid = self.tid;
-        self.update(|vc| vc.tick(tid));
+        let next = self.epoch().clock() + 1;
+        // SAFETY: as in `update`.
+        unsafe { &mut *self.vc.get() }.set(self.tid, next);
+        self.epoch.set(Epoch::new(self.tid, next));
     }
 }
 
@@ -417,10 +424,16 @@ impl SyncClock {
 /// FastTrack's lock rules: a release *copies* the holder's clock (the holder acquired the lock's
 /// clock when it locked, so its clock already covers it: a copy is the join, without the
 /// comparisons), and an acquire by the thread that released last has nothing to join.
-#[derive(Default)]
 pub(crate) struct LockedClock {
-    clock: UnsafeCell<VectorClock>,
-    last_releaser: std::cell::Cell<Option<Tid>>,
+    clock: UnsafeCell<ClockCopy>,
+    /// `NO_RELEASER` until the first release.
+    last_releaser: std::cell::Cell<Tid>,
+}
+
+impl Default for LockedClock {
+    fn default() -> Self {
+        LockedClock::new()
+    }
 }
 
 // SAFETY: the fields are only reached through `release` and `acquire`, whose callers hold the
@@ -428,38 +441,40 @@ pub(crate) struct LockedClock {
 unsafe impl Sync for LockedClock {}
 
 impl LockedClock {
+    /// Above `Epoch::MAX_TID`: no thread's slot.
+    const NO_RELEASER: Tid = Tid::MAX;
+
     pub(crate) const fn new() -> LockedClock {
         LockedClock {
-            clock: UnsafeCell::new(VectorClock::new()),
-            last_releaser: std::cell::Cell::new(None),
+            clock: UnsafeCell::new(ClockCopy::new()),
+            last_releaser: std::cell::Cell::new(LockedClock::NO_RELEASER),
         }
     }
 
     /// # Safety
     /// The caller holds the real lock this clock belongs to.
+    #[inline]
     pub(crate) unsafe fn release(&self) {
         if super::enabled() {
+            let Some(me) = Current::get() else { return };
             // SAFETY: the lock is held (the caller's contract), so this is the only access.
             let clock = unsafe { &mut *self.clock.get() };
-            with(|me| {
-                clock.clone_from(me.vc());
-                self.last_releaser.set(Some(me.tid));
-                me.tick();
-            });
+            clock.copy_from(me.vc());
+            self.last_releaser.set(me.tid);
+            me.tick();
         }
     }
 
     /// # Safety
     /// The caller holds the real lock this clock belongs to.
+    #[inline]
     pub(crate) unsafe fn acquire(&self) {
         if super::enabled() {
-            // SAFETY: as in `release`.
-            let clock = unsafe { &*self.clock.get() };
-            with(|me| {
-                if self.last_releaser.get() != Some(me.tid) {
-                    me.update(|vc| vc.join(clock));
-                }
-            });
+            let Some(me) = Current::get() else { return };
+            if self.last_releaser.get() != me.tid {
+                // SAFETY: as in `release`.
+                me.update(|vc| vc.join_copy(unsafe { &*self.clock.get() }));
+            }
         }
     }
 }
@@ -474,6 +489,12 @@ mod tests {
             free: Vec::new(),
             serials: 0,
         }
+    }
+
+    #[test]
+    fn a_lock_clock_leaves_room_for_the_lock_word_in_its_cache_line() {
+        // `sync::Mutex`'s layout: the clock, then the real lock's word, in one 64-byte line.
+        assert!(size_of::<LockedClock>() + size_of::<std::sync::Mutex<()>>() <= 64);
     }
 
     #[test]
