@@ -27,8 +27,8 @@ pub use std::collections::hash_map::{DefaultHasher, RandomState};
 /// scores.insert("ada", 10);
 /// assert_eq!(scores.get("ada"), Some(&10));
 /// ```
-// The shadow first: its structure cell, written by every operation in a new epoch, then
-// shares a cache line with whatever precedes the map (a `maprace::sync::Mutex`'s lock word).
+// The shadow first, so that what every operation touches (its structure cell and the map's
+// address) starts the value: in a `maprace::sync::Mutex`, on a cache line of its own.
 #[repr(C)]
 pub struct HashMap<K, V, S = RandomState> {
     shadow: MapShadow,

@@ -492,6 +492,18 @@ mod tests {
     }
 
     #[test]
+    fn a_release_advances_the_threads_own_component_and_epoch_only() {
+        let mut vc = VectorClock::new();
+        vc.set(0, 7);
+        vc.set(2, 3);
+        let me = Ctx::for_test(2, vc);
+        me.tick();
+        me.tick();
+        assert_eq!(me.epoch(), Epoch::new(2, 5));
+        assert_eq!((me.vc().get(0), me.vc().get(2)), (7, 5));
+    }
+
+    #[test]
     fn a_lock_clock_leaves_room_for_the_lock_word_in_its_cache_line() {
         // `sync::Mutex`'s layout: the clock, then the real lock's word, in one 64-byte line.
         assert!(size_of::<LockedClock>() + size_of::<std::sync::Mutex<()>>() <= 64);
