@@ -502,16 +502,7 @@ scenario!(
         let _ = at!("current", map.get(&1).copied());
     },
     |out| {
-        out.assert_race(
-            Side {
-                access: "Read (get) of key 1",
-                thread: TEST_THREAD,
-            },
-            Side {
-                access: "write (insert) of the map's structure",
-                thread: "writer",
-            },
-        );
+        out.assert_get_after_insert();
         if maprace::COMPILED_IN {
             assert!(out.stderr.contains("Thread 'writer' (T"), "{out}");
             assert!(out.stderr.contains("was created by this thread"), "{out}");

@@ -3,8 +3,6 @@
 
 mod common;
 
-use common::{Side, TEST_THREAD};
-
 type Map = maprace::HashMap<u32, u32>;
 
 /// A race on key 1: an insert on "writer", then a `get` on the test's thread.
@@ -15,19 +13,6 @@ fn race_on_key_one() {
         |m| at!("previous", m.insert(1, 1)),
         |m| at!("current", m.get(&1).copied()),
     );
-}
-
-fn expected_sides() -> (Side<'static>, Side<'static>) {
-    (
-        Side {
-            access: "Read (get) of key 1",
-            thread: TEST_THREAD,
-        },
-        Side {
-            access: "write (insert) of the map's structure",
-            thread: "writer",
-        },
-    )
 }
 
 scenario!(
@@ -41,7 +26,7 @@ scenario!(
             return out.assert_clean();
         }
         out.assert_report_shape(9, "stopping at the first race (exit code 9)");
-        let (current, previous) = expected_sides();
+        let (current, previous) = common::get_after_insert();
         out.assert_sides(current, previous);
     }
 );
@@ -99,7 +84,7 @@ scenario!(
                 .contains("caught: Some(\"maprace: map race (see the report above)\")"),
             "{out}"
         );
-        let (current, previous) = expected_sides();
+        let (current, previous) = common::get_after_insert();
         out.assert_sides(current, previous);
     }
 );
@@ -122,7 +107,7 @@ scenario!(
                 .contains("maprace: stopping at the first race (abort)"),
             "{out}"
         );
-        let (current, previous) = expected_sides();
+        let (current, previous) = common::get_after_insert();
         out.assert_sides(current, previous);
     }
 );
@@ -196,7 +181,7 @@ scenario!(
     |out| {
         // Also run by `log_path_writes_the_report_to_a_file_named_after_the_pid` with a log_path;
         // on its own it is an ordinary race scenario.
-        let (current, previous) = expected_sides();
+        let (current, previous) = common::get_after_insert();
         out.assert_race(current, previous);
     }
 );

@@ -10,19 +10,6 @@ use std::sync::mpsc;
 type Map = maprace::HashMap<u32, u32>;
 type Job = Box<dyn FnOnce() + Send>;
 
-fn assert_reported(out: &common::Outcome) {
-    out.assert_race(
-        Side {
-            access: "Read (get) of key 1 in map#1",
-            thread: common::TEST_THREAD,
-        },
-        Side {
-            access: "write (insert)",
-            thread: "writer",
-        },
-    );
-}
-
 /// A worker (named "writer") that runs what it is sent, alive before the map exists, so the
 /// spawn orders nothing; the std channel is invisible.
 fn worker() -> (mpsc::Sender<Job>, std::thread::JoinHandle<()>) {
@@ -77,7 +64,7 @@ scenario!(
 scenario!(
     a_map_shared_by_pointer_over_a_std_channel_is_reported,
     { through_a_std_channel(false) },
-    |out| assert_reported(&out)
+    |out| out.assert_get_after_insert()
 );
 
 scenario!(
@@ -104,7 +91,7 @@ scenario!(
             |m| at!("current", m.get(&1)).copied(),
         );
     },
-    |out| assert_reported(&out)
+    |out| out.assert_get_after_insert()
 );
 
 fn into_a_closure(moved: bool) {
@@ -181,5 +168,5 @@ scenario!(
 scenario!(
     a_map_in_a_vec_that_keeps_its_buffer_is_reported,
     { in_a_vec(false) },
-    |out| assert_reported(&out)
+    |out| out.assert_get_after_insert()
 );

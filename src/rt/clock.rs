@@ -285,29 +285,35 @@ mod tests {
 
     #[test]
     fn a_clock_copy_joins_as_the_clock_it_copies() {
-        for len in [1, 3, 4, 5, 9] {
-            let mut original = VectorClock::new();
+        let clock = |len: Tid, base: u64| {
+            let mut c = VectorClock::new();
             for tid in 0..len {
-                original.set(tid, 10 + u64::from(tid));
+                c.set(tid, base + u64::from(tid));
             }
-            let mut copy = ClockCopy::new();
-            let mut longer = VectorClock::new();
-            longer.set(12, 1);
-            copy.copy_from(&longer); // a longer tail first: the copy must forget it
-            copy.copy_from(&original);
+            c
+        };
+        for len in [1, 3, 4, 5, 9] {
+            let original = clock(len, 10);
+            // What the copy held before must not show through: a longer clock (its tail is
+            // dropped), or one of the same length with larger components (its tail is reused).
+            for before in [clock(13, 1), clock(len, 99)] {
+                let mut copy = ClockCopy::new();
+                copy.copy_from(&before);
+                copy.copy_from(&original);
 
-            let mut via_copy = VectorClock::new();
-            via_copy.set(1, 50);
-            let mut via_join = VectorClock::new();
-            via_join.set(1, 50);
-            via_copy.join_copy(&copy);
-            via_join.join(&original);
-            for tid in 0..16 {
-                assert_eq!(
-                    via_copy.get(tid),
-                    via_join.get(tid),
-                    "len {len}, slot {tid}"
-                );
+                let mut via_copy = VectorClock::new();
+                via_copy.set(1, 50);
+                let mut via_join = VectorClock::new();
+                via_join.set(1, 50);
+                via_copy.join_copy(&copy);
+                via_join.join(&original);
+                for tid in 0..16 {
+                    assert_eq!(
+                        via_copy.get(tid),
+                        via_join.get(tid),
+                        "len {len}, slot {tid}"
+                    );
+                }
             }
         }
     }

@@ -44,6 +44,21 @@ pub struct Side<'a> {
     pub thread: &'a str,
 }
 
+/// The sides of the race most scenarios make: the "writer" thread's insert of key 1 into the
+/// (empty) first map, which writes its structure, then the test thread's `get` of it.
+pub fn get_after_insert() -> (Side<'static>, Side<'static>) {
+    (
+        Side {
+            access: "Read (get) of key 1 in map#1",
+            thread: TEST_THREAD,
+        },
+        Side {
+            access: "write (insert) of the map's structure",
+            thread: "writer",
+        },
+    )
+}
+
 /// Marks an access whose site the report must name, then evaluates it.
 #[macro_export]
 macro_rules! at {
@@ -175,20 +190,11 @@ impl Outcome {
         self.assert_sides(current, previous);
     }
 
-    /// The race most synchronized twins report when their synchronization is missing: the
-    /// "writer" thread's insert of key 1 into the (empty) first map, which writes its structure,
-    /// then the test thread's `get` of it.
+    /// The race most synchronized twins report when their synchronization is missing (see
+    /// `get_after_insert`).
     pub fn assert_get_after_insert(&self) {
-        self.assert_race(
-            Side {
-                access: "Read (get) of key 1 in map#1",
-                thread: TEST_THREAD,
-            },
-            Side {
-                access: "write (insert) of the map's structure",
-                thread: "writer",
-            },
-        );
+        let (current, previous) = get_after_insert();
+        self.assert_race(current, previous);
     }
 
     /// The report's two sides, whatever the policy that followed it.
