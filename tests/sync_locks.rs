@@ -52,6 +52,57 @@ scenario!(
     |out| out.assert_get_after_insert()
 );
 
+/// A lock taken back by the thread that released it last: the writer releases the mutex, this
+/// thread takes it in between (and so has seen that release), the writer takes it twice more
+/// and inserts under it; then this thread reads, under the mutex (`locked`) or not. The turns
+/// are told through std channels, which maprace cannot see. (maprace keeps a thread in one
+/// epoch while nobody else takes its lock: this checks that one taker in between ends that.)
+fn lock_taken_back(locked: bool) {
+    let lock = Mutex::new(());
+    let mut map = Map::new();
+    let shared = Shared(&mut map as *mut Map);
+    let (to_writer, writer_turn) = std::sync::mpsc::channel::<()>();
+    let (to_reader, reader_turn) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let lock = &lock;
+        let writer = writer()
+            .spawn_scoped(s, move || {
+                let shared = shared;
+                drop(lock.lock().unwrap());
+                to_reader.send(()).unwrap();
+                writer_turn.recv().unwrap();
+                drop(lock.lock().unwrap());
+                let held = lock.lock().unwrap();
+                at!("previous", shared.get().insert(1, 1));
+                drop(held);
+                to_reader.send(()).unwrap();
+                let _ = writer_turn.recv(); // stays alive until the read is over
+            })
+            .unwrap();
+        reader_turn.recv().unwrap();
+        drop(lock.lock().unwrap()); // sees the writer's first release
+        to_writer.send(()).unwrap();
+        reader_turn.recv().unwrap();
+        let held = locked.then(|| lock.lock().unwrap());
+        at!("current", shared.get().get(&1));
+        drop(held);
+        drop(to_writer);
+        writer.join().unwrap();
+    });
+}
+
+scenario!(
+    a_read_under_the_lock_its_writer_took_back_runs_clean,
+    { lock_taken_back(true) },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_read_without_the_lock_its_writer_took_back_is_reported,
+    { lock_taken_back(false) },
+    |out| out.assert_get_after_insert()
+);
+
 scenario!(
     a_write_after_readers_of_the_same_rwlock_runs_clean,
     {

@@ -1,5 +1,5 @@
 //! A shadow cell: the access history of one key (or of a map's structure), checked with the
-//! FastTrack rules. 32 bytes, kept next to the entry it describes.
+//! FastTrack rules. 32 bytes, kept next to the entry it describes (see `Cell`'s layout).
 //!
 //! The words are atomics accessed with plain loads and stores, never read-modify-write: in a
 //! correctly synchronized program the synchronization itself orders them, and in a racy one a
@@ -31,15 +31,20 @@ pub(crate) struct Previous {
     pub(crate) in_progress: bool,
 }
 
+/// `repr(C)`, the read words first: a read in a new epoch stores those two and only loads the
+/// rest. In the entry of a `u64 -> u64` map (key, value, cell: 48 bytes, 16-byte aligned in the
+/// table) they are then 16-byte aligned and never straddle two cache lines: a read dirties one
+/// line, which the other core must fetch back at its next access to that entry.
 #[derive(Default)]
+#[repr(C)]
 pub(crate) struct Cell {
-    /// Epoch of the last write; its flag is set while that write is in progress.
-    write: AtomicU64,
     /// Epoch of the last read (`Epoch::NONE` after a write), or, with the flag set, the address
     /// of a `ReadSet` when reads from several threads are unordered with each other.
     read: AtomicU64,
-    write_site: AtomicU64,
     read_site: AtomicU64,
+    /// Epoch of the last write; its flag is set while that write is in progress.
+    write: AtomicU64,
+    write_site: AtomicU64,
 }
 
 impl Cell {
@@ -71,18 +76,22 @@ impl Cell {
     /// own slot of a shared set ([READ SHARED]). A program that takes a lock per operation is
     /// in a new epoch at every operation, so these are as hot as the first. The rest (a first
     /// unordered reader, a conflict, `sync=assume`) goes out of line.
+    ///
+    /// `epoch` is `me.epoch()`, which the caller has already taken.
     #[inline(always)]
-    pub(crate) fn track_read(&self, me: &Ctx, site: Site) -> Option<Previous> {
+    pub(crate) fn track_read(&self, me: &Ctx, epoch: Epoch, site: Site) -> Option<Previous> {
         let write = Epoch::from_bits(self.write.load(Relaxed));
         let read = self.read.load(Acquire);
         if write_is_ordered(write, me) {
-            let epoch = me.epoch().bits();
+            let epoch = epoch.bits();
             if read == epoch {
                 return None; // [READ SAME EPOCH]
             }
             let last = Epoch::from_bits(read);
             if !last.flagged() {
-                if last.tid() == me.tid || me.happens_before(last) {
+                // (One test for this thread's own reads too, whose epochs its clock covers: on
+                // a key read and written at random, a branch on whose read it was mispredicts.)
+                if me.happens_before(last) {
                     self.read.store(epoch, Relaxed);
                     self.read_site.store(site.bits(), Relaxed);
                     return None;
@@ -119,15 +128,22 @@ impl Cell {
     /// Inline, as for reads: a repeated write in the same epoch, and a write in a new epoch after
     /// a write and at most one read that happen before it ([WRITE EXCLUSIVE]).
     #[inline(always)]
-    pub(crate) fn track_write(&self, me: &Ctx, site: Site, in_progress: bool) -> Option<Previous> {
-        let epoch = me.epoch().bits();
-        let write = self.write.load(Relaxed);
-        let read = self.read.load(Acquire);
+    pub(crate) fn track_write(
+        &self,
+        me: &Ctx,
+        epoch: Epoch,
+        site: Site,
+        in_progress: bool,
+    ) -> Option<Previous> {
         let mark = if in_progress {
-            me.epoch().with_flag().bits()
+            epoch.with_flag()
         } else {
             epoch
-        };
+        }
+        .bits();
+        let epoch = epoch.bits();
+        let write = self.write.load(Relaxed);
+        let read = self.read.load(Acquire);
         // [WRITE SAME EPOCH] with no read since but this thread's: only the marks change.
         if write == epoch && (read == 0 || read == epoch) {
             if in_progress {
@@ -141,7 +157,7 @@ impl Cell {
         let last = Epoch::from_bits(read);
         if write_is_ordered(Epoch::from_bits(write), me)
             && !last.flagged()
-            && (last.tid() == me.tid || me.happens_before(last))
+            && me.happens_before(last)
         {
             // The read, if any, is covered by this write from now on.
             if read != 0 {
@@ -422,17 +438,28 @@ mod tests {
     }
 
     #[test]
+    fn a_read_dirties_one_cache_line_of_a_u64_map_entry() {
+        // The entry of a `HashMap<u64, u64>` in the real table: the key, then the slot.
+        type Entry = (u64, super::super::map::Slot<u64>);
+        let read_words = std::mem::offset_of!(Entry, 1.cell) + std::mem::offset_of!(Cell, read);
+        assert_eq!((size_of::<Entry>() % 16, read_words % 16), (0, 0));
+        assert_eq!(std::mem::offset_of!(Cell, read_site), 8);
+    }
+
+    #[test]
     fn unordered_write_then_read_conflicts_and_ordered_does_not() {
         let a = ctx(0, &[(0, 1)]);
         let cell = Cell::written(&a, site(Op::Insert));
         let b = ctx(1, &[(1, 1)]);
-        let prev = cell.track_read(&b, site(Op::Get)).expect("unordered read");
+        let prev = cell
+            .track_read(&b, b.epoch(), site(Op::Get))
+            .expect("unordered read");
         assert_eq!(
             (prev.kind, prev.epoch.tid(), prev.site.op()),
             (Kind::Write, 0, Op::Insert)
         );
         let c = ctx(2, &[(0, 1), (2, 1)]);
-        assert!(cell.track_read(&c, site(Op::Get)).is_none());
+        assert!(cell.track_read(&c, c.epoch(), site(Op::Get)).is_none());
     }
 
     #[test]
@@ -440,8 +467,8 @@ mod tests {
         let cell = Cell::default();
         let a = ctx(0, &[(0, 3)]);
         let b = ctx(1, &[(1, 5)]);
-        assert!(cell.track_read(&a, site(Op::Get)).is_none());
-        assert!(cell.track_read(&b, site(Op::Get)).is_none());
+        assert!(cell.track_read(&a, a.epoch(), site(Op::Get)).is_none());
+        assert!(cell.track_read(&b, b.epoch(), site(Op::Get)).is_none());
         assert!(
             Epoch::from_bits(cell.read.load(Relaxed)).flagged(),
             "reads are shared"
@@ -449,7 +476,7 @@ mod tests {
         // A write ordered after one reader only conflicts with the other reader.
         let w = ctx(2, &[(0, 3), (2, 1)]);
         let prev = cell
-            .track_write(&w, site(Op::Insert), false)
+            .track_write(&w, w.epoch(), site(Op::Insert), false)
             .expect("b's read is unordered");
         assert_eq!((prev.kind, prev.epoch.tid()), (Kind::Read, 1));
     }
@@ -458,9 +485,9 @@ mod tests {
     fn repeated_reads_in_one_epoch_write_nothing() {
         let cell = Cell::default();
         let a = ctx(0, &[(0, 1)]);
-        cell.track_read(&a, site(Op::Get));
+        cell.track_read(&a, a.epoch(), site(Op::Get));
         let before = (cell.read.load(Relaxed), cell.read_site.load(Relaxed));
-        cell.track_read(&a, site(Op::ContainsKey));
+        cell.track_read(&a, a.epoch(), site(Op::ContainsKey));
         assert_eq!(
             before,
             (cell.read.load(Relaxed), cell.read_site.load(Relaxed))
@@ -471,14 +498,19 @@ mod tests {
     fn a_write_in_progress_makes_any_other_access_an_overlap() {
         let a = ctx(0, &[(0, 1)]);
         let cell = Cell::default();
-        assert!(cell.track_write(&a, site(Op::Insert), true).is_none());
+        assert!(
+            cell.track_write(&a, a.epoch(), site(Op::Insert), true)
+                .is_none()
+        );
         // Even a thread whose clock covers the write (or that assumes sync) overlaps with it.
         let mut b = ctx(1, &[(0, 1), (1, 1)]);
         b.assume_sync = true;
-        let prev = cell.track_read(&b, site(Op::Get)).expect("overlap");
+        let prev = cell
+            .track_read(&b, b.epoch(), site(Op::Get))
+            .expect("overlap");
         assert!(prev.in_progress);
         cell.end_write(a.epoch());
-        assert!(cell.track_read(&b, site(Op::Get)).is_none());
+        assert!(cell.track_read(&b, b.epoch(), site(Op::Get)).is_none());
     }
 
     #[test]
@@ -487,7 +519,10 @@ mod tests {
         let cell = Cell::written(&a, site(Op::Insert));
         cell.reset();
         let b = ctx(1, &[(1, 1)]);
-        assert!(cell.track_write(&b, site(Op::Insert), false).is_none());
+        assert!(
+            cell.track_write(&b, b.epoch(), site(Op::Insert), false)
+                .is_none()
+        );
     }
 
     #[test]
@@ -495,17 +530,23 @@ mod tests {
         let cell = Cell::default();
         let a = ctx(1, &[(1, 1)]);
         let b = ctx(2, &[(1, 1), (2, 1)]); // ordered after a's read
-        assert!(cell.track_read(&a, site(Op::Get)).is_none());
-        assert!(cell.track_read(&b, site(Op::Get)).is_none());
+        assert!(cell.track_read(&a, a.epoch(), site(Op::Get)).is_none());
+        assert!(cell.track_read(&b, b.epoch(), site(Op::Get)).is_none());
         assert_eq!(cell.read.load(Relaxed), Epoch::new(2, 1).bits());
         // A write ordered after b's read (so after a's) is not a race; one that is not, is.
         let w = ctx(3, &[(1, 1), (2, 1), (3, 1)]);
-        assert!(cell.track_write(&w, site(Op::Insert), false).is_none());
+        assert!(
+            cell.track_write(&w, w.epoch(), site(Op::Insert), false)
+                .is_none()
+        );
         let b_again = ctx(2, &[(1, 1), (2, 2), (3, 1)]);
-        assert!(cell.track_read(&b_again, site(Op::Get)).is_none());
+        assert!(
+            cell.track_read(&b_again, b_again.epoch(), site(Op::Get))
+                .is_none()
+        );
         let late = ctx(3, &[(1, 1), (2, 1), (3, 2)]);
         let prev = cell
-            .track_write(&late, site(Op::Remove), false)
+            .track_write(&late, late.epoch(), site(Op::Remove), false)
             .expect("b's second read is unordered with the write");
         assert_eq!((prev.kind, prev.epoch), (Kind::Read, Epoch::new(2, 2)));
     }
@@ -517,11 +558,11 @@ mod tests {
         let b = ctx(1, &[(1, 1)]);
         let late = ctx(40, &[(40, 1)]);
         for t in [&a, &b, &late] {
-            assert!(cell.track_read(t, site(Op::Get)).is_none());
+            assert!(cell.track_read(t, t.epoch(), site(Op::Get)).is_none());
         }
         let w = ctx(41, &[(0, 1), (1, 1), (41, 1)]);
         let prev = cell
-            .track_write(&w, site(Op::Remove), false)
+            .track_write(&w, w.epoch(), site(Op::Remove), false)
             .expect("late read");
         assert_eq!(prev.epoch.tid(), 40);
     }

@@ -21,6 +21,8 @@ impl Epoch {
     pub(crate) const FLAG: u64 = 1 << 63;
     const CLOCK_MASK: u64 = (1 << Self::CLOCK_BITS) - 1;
     pub(crate) const MAX_TID: Tid = (1 << Self::TID_BITS) - 1;
+    /// No access (clock 0: every thread's clock starts at 1 or more).
+    pub(crate) const NONE: Epoch = Epoch(0);
 
     #[inline]
     pub(crate) fn new(tid: Tid, clock: u64) -> Epoch {

@@ -325,23 +325,26 @@ impl<'a> Access<'a> {
         in_progress: bool,
     ) -> Option<Epoch> {
         let me = thread::Current::get()?;
+        // Taken once (it pays the tick a lock's release may have left owed), for the cell's
+        // rules and for the caller.
+        let epoch = me.epoch();
         let conflict = match kind {
-            Kind::Read => cell.track_read(&me, self.site),
-            Kind::Write => cell.track_write(&me, self.site, in_progress),
+            Kind::Read => cell.track_read(&me, epoch, self.site),
+            Kind::Write => cell.track_write(&me, epoch, self.site, in_progress),
         };
         if let Some(previous) = conflict {
             if in_progress {
                 // The report may panic (`action=panic`) before the caller's `InProgress` guard
                 // exists: the cell must not stay marked busy.
-                cell.end_write(me.epoch());
+                cell.end_write(epoch);
             }
             let on_key = !std::ptr::eq(cell, &self.map.structure);
-            self.report(cell, kind, key, me.epoch(), previous, on_key);
+            self.report(cell, kind, key, epoch, previous, on_key);
             if in_progress {
-                cell.begin_write(me.epoch());
+                cell.begin_write(epoch);
             }
         }
-        Some(me.epoch())
+        Some(epoch)
     }
 
     #[cold]
@@ -402,7 +405,9 @@ impl Clone for Access<'_> {
 impl Copy for Access<'_> {}
 
 /// A map's value and the shadow cell of its key, side by side in the real map's entry, so the
-/// check costs no second lookup.
+/// check costs no second lookup. `repr(C)`: the cell's place in the entry is chosen (see
+/// `Cell`), not left to the compiler.
+#[repr(C)]
 pub(crate) struct Slot<V> {
     pub(crate) value: V,
     pub(crate) cell: Cell,

@@ -150,6 +150,7 @@ pub(crate) fn info(epoch: Epoch) -> Option<Arc<ThreadInfo>> {
 pub(crate) struct Ctx {
     pub(crate) tid: Tid,
     /// `vc[tid]@tid`, cached: the stamp of every access this thread makes until its next release.
+    /// Flagged while the tick that follows a lock's release is owed (see `LockedClock`).
     epoch: std::cell::Cell<Epoch>,
     vc: UnsafeCell<VectorClock>,
     /// `sync=assume`: unordered accesses are presumed ordered; only overlaps are reported.
@@ -192,8 +193,20 @@ impl Ctx {
         Ctx::with_clock(tid, u64::from(tid), vc, false)
     }
 
-    #[inline]
+    /// The stamp of an access made now: pays the tick a lock's release left owed.
+    #[inline(always)]
     pub(crate) fn epoch(&self) -> Epoch {
+        let epoch = self.epoch.get();
+        if epoch.flagged() {
+            return self.pay_owed_tick();
+        }
+        epoch
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn pay_owed_tick(&self) -> Epoch {
+        self.tick();
         self.epoch.get()
     }
 
@@ -214,15 +227,16 @@ impl Ctx {
     fn update(&self, f: impl FnOnce(&mut VectorClock)) {
         // SAFETY: the only borrow of the clock while `f` runs; `f` is the runtime's own code.
         f(unsafe { &mut *self.vc.get() });
-        self.epoch
-            .set(Epoch::new(self.tid, self.vc().get(self.tid)));
+        // A join never raises the thread's own component (no other clock holds more of it), so
+        // the cached epoch, and a tick it owes, stay as they are.
+        debug_assert_eq!(self.vc().get(self.tid), self.epoch.get().clock());
     }
 
     /// After a release, this thread's later accesses must not be covered by what it released.
     /// (The cached epoch is always `vc[tid]@tid`, so the next one is known without a lookup.)
     #[inline]
     fn tick(&self) {
-        let next = self.epoch().clock() + 1;
+        let next = self.epoch.get().clock() + 1;
         // SAFETY: as in `update`.
         unsafe { &mut *self.vc.get() }.set(self.tid, next);
         self.epoch.set(Epoch::new(self.tid, next));
@@ -424,10 +438,21 @@ impl SyncClock {
 /// FastTrack's lock rules: a release *copies* the holder's clock (the holder acquired the lock's
 /// clock when it locked, so its clock already covers it: a copy is the join, without the
 /// comparisons), and an acquire by the thread that released last has nothing to join.
+///
+/// And one rule of its own, for code that takes a lock for every operation: the tick that must
+/// follow a release (so that the releaser's later accesses are not covered by it) is *owed*
+/// until it is needed: by the thread's next access, by a release of anything else, or because
+/// another thread has taken the lock since. When the releaser takes the lock back first, nobody
+/// has seen that release, and the thread goes on in the same epoch: its accesses under the lock
+/// stay in one epoch, and repeating one costs no store in the map's shadow. Sound because
+/// while a tick is owed, that lock is the only object holding the thread's current clock (any
+/// other release pays the tick first), and a thread that took the lock meanwhile would have
+/// released it since, changing `last_release` (unless its context was gone by then: then it
+/// makes no tracked access again, and what it saw orders nothing).
 pub(crate) struct LockedClock {
     clock: UnsafeCell<ClockCopy>,
-    /// `NO_RELEASER` until the first release.
-    last_releaser: std::cell::Cell<Tid>,
+    /// The releaser's epoch at the last release (`Epoch::NONE` before the first).
+    last_release: std::cell::Cell<Epoch>,
 }
 
 impl Default for LockedClock {
@@ -441,14 +466,18 @@ impl Default for LockedClock {
 unsafe impl Sync for LockedClock {}
 
 impl LockedClock {
-    /// Above `Epoch::MAX_TID`: no thread's slot.
-    const NO_RELEASER: Tid = Tid::MAX;
-
     pub(crate) const fn new() -> LockedClock {
         LockedClock {
             clock: UnsafeCell::new(ClockCopy::new()),
-            last_releaser: std::cell::Cell::new(LockedClock::NO_RELEASER),
+            last_release: std::cell::Cell::new(Epoch::NONE),
         }
+    }
+
+    /// Was the last release of this lock the current thread's, at its current clock (with the
+    /// tick still owed)? Then nobody has acquired it since.
+    #[inline]
+    fn owes_tick_to(&self, me: &Ctx) -> bool {
+        me.epoch.get() == self.last_release.get().with_flag()
     }
 
     /// # Safety
@@ -457,11 +486,8 @@ impl LockedClock {
     pub(crate) unsafe fn release(&self) {
         if super::enabled() {
             let Some(me) = Current::get() else { return };
-            // SAFETY: the lock is held (the caller's contract), so this is the only access.
-            let clock = unsafe { &mut *self.clock.get() };
-            clock.copy_from(me.vc());
-            self.last_releaser.set(me.tid);
-            me.tick();
+            // SAFETY: the caller's contract.
+            unsafe { self.release_by(&me) };
         }
     }
 
@@ -471,10 +497,36 @@ impl LockedClock {
     pub(crate) unsafe fn acquire(&self) {
         if super::enabled() {
             let Some(me) = Current::get() else { return };
-            if self.last_releaser.get() != me.tid {
-                // SAFETY: as in `release`.
-                me.update(|vc| vc.join_copy(unsafe { &*self.clock.get() }));
-            }
+            // SAFETY: the caller's contract.
+            unsafe { self.acquire_by(&me) };
+        }
+    }
+
+    /// # Safety
+    /// `me` holds the real lock this clock belongs to.
+    #[inline(always)]
+    unsafe fn release_by(&self, me: &Ctx) {
+        if me.epoch.get().flagged() && !self.owes_tick_to(me) {
+            me.tick(); // the current clock went to another lock: this one gets the next
+        }
+        // SAFETY: the lock is held (the caller's contract), so this is the only access.
+        let clock = unsafe { &mut *self.clock.get() };
+        clock.copy_from(me.vc());
+        let epoch = me.epoch.get().without_flag();
+        self.last_release.set(epoch);
+        me.epoch.set(epoch.with_flag()); // the tick is owed
+    }
+
+    /// # Safety
+    /// `me` holds the real lock this clock belongs to.
+    #[inline(always)]
+    unsafe fn acquire_by(&self, me: &Ctx) {
+        if self.last_release.get().tid() != me.tid {
+            // SAFETY: as in `release_by`.
+            me.update(|vc| vc.join_copy(unsafe { &*self.clock.get() }));
+        } else if self.owes_tick_to(me) {
+            // Nobody took the lock since this thread released it: the epoch goes on.
+            me.epoch.set(me.epoch.get().without_flag());
         }
     }
 }
@@ -501,6 +553,94 @@ mod tests {
         me.tick();
         assert_eq!(me.epoch(), Epoch::new(2, 5));
         assert_eq!((me.vc().get(0), me.vc().get(2)), (7, 5));
+    }
+
+    /// A thread in slot `tid`, at clock 1.
+    fn thread(tid: Tid) -> Ctx {
+        let mut vc = VectorClock::new();
+        vc.set(tid, 1);
+        Ctx::for_test(tid, vc)
+    }
+
+    #[test]
+    fn the_first_access_after_a_lock_release_is_in_a_new_epoch() {
+        let (me, lock) = (thread(1), LockedClock::new());
+        // SAFETY (all `_by` calls in these tests): one test thread plays every thread in
+        // turn, so the lock's clock is never touched by two at once.
+        unsafe { lock.release_by(&me) };
+        assert_eq!(me.epoch(), Epoch::new(1, 2));
+        assert_eq!(me.vc().get(1), 2);
+    }
+
+    #[test]
+    fn a_lock_taken_back_by_its_last_releaser_keeps_the_epoch() {
+        let (me, lock) = (thread(1), LockedClock::new());
+        unsafe {
+            lock.acquire_by(&me);
+            lock.release_by(&me);
+            lock.acquire_by(&me);
+        }
+        assert_eq!(me.epoch(), Epoch::new(1, 1));
+        unsafe {
+            lock.release_by(&me);
+            lock.acquire_by(&me);
+        }
+        assert_eq!(me.epoch(), Epoch::new(1, 1), "any number of times");
+    }
+
+    #[test]
+    fn a_thread_that_took_the_lock_in_between_does_not_cover_the_releasers_next_accesses() {
+        let (me, other, lock) = (thread(1), thread(2), LockedClock::new());
+        unsafe {
+            lock.release_by(&me);
+            lock.acquire_by(&other); // `other` has seen `me` at clock 1
+            lock.release_by(&other);
+            lock.acquire_by(&me);
+            lock.release_by(&me); // not clock 1 again: `other` knows it
+            lock.acquire_by(&me); // taken back: the epoch after that release goes on
+        }
+        assert!(other.happens_before(Epoch::new(1, 1)));
+        assert!(!other.happens_before(me.epoch()));
+    }
+
+    #[test]
+    fn releasing_another_lock_pays_the_owed_tick_first() {
+        let (me, other, a, b) = (thread(1), thread(2), LockedClock::new(), LockedClock::new());
+        unsafe {
+            a.release_by(&me); // clock 1 to `a`, tick owed
+            b.acquire_by(&me);
+            b.release_by(&me); // `b` must not get clock 1 too
+            a.acquire_by(&other); // `other` has seen `me` at clock 1, through `a`
+            b.acquire_by(&me); // taken back, nobody took it: its epoch goes on
+        }
+        assert!(other.happens_before(Epoch::new(1, 1)));
+        assert!(!other.happens_before(me.epoch()));
+    }
+
+    #[test]
+    fn taking_back_a_lock_released_earlier_keeps_the_tick_owed_for_a_later_one() {
+        let (me, other, a, b) = (thread(1), thread(2), LockedClock::new(), LockedClock::new());
+        unsafe {
+            b.release_by(&me); // clock 1 to `b`
+            a.acquire_by(&me);
+            a.release_by(&me); // clock 2 to `a`, tick owed
+            a.acquire_by(&other); // `other` has seen `me` at clock 2
+            b.acquire_by(&me); // `b` holds clock 1, not the one owed
+        }
+        assert!(other.happens_before(Epoch::new(1, 2)));
+        assert!(!other.happens_before(me.epoch()));
+    }
+
+    #[test]
+    fn a_join_keeps_an_owed_tick() {
+        let (me, other, a, b) = (thread(1), thread(2), LockedClock::new(), LockedClock::new());
+        unsafe {
+            b.release_by(&other);
+            a.release_by(&me); // tick owed
+            b.acquire_by(&me); // joins `other`'s clock
+        }
+        assert_eq!(me.epoch(), Epoch::new(1, 2), "paid at the first access");
+        assert!(me.happens_before(Epoch::new(2, 1)));
     }
 
     #[test]
