@@ -60,12 +60,20 @@ impl<T> Mutex<T> {
     }
 }
 
+// `lock`, `try_lock` and the guard's drop are inline, as std's are. Under contention this is
+// not about the calls' cost: the fewer instructions between an unlock and the same thread's
+// next lock, the more often that thread takes the lock back before the other can, and every
+// hand-off to the other core costs the cache lines both touch. Measured with two threads
+// taking the lock for each of 2M map operations: out of line, the lock changed hands 600k to
+// 790k times (std's: 250k to 560k); inline, 280k to 560k.
 impl<T: ?Sized> Mutex<T> {
+    #[inline(always)]
     fn guard<'a>(&'a self, inner: std::sync::MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         MutexGuard::from_std(&self.clock, inner)
     }
 
     /// Blocks until the lock is held. See [`std::sync::Mutex::lock`].
+    #[inline]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         match self.inner.lock() {
             Ok(inner) => Ok(self.guard(inner)),
@@ -74,6 +82,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Takes the lock if it is free. See [`std::sync::Mutex::try_lock`].
+    #[inline]
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         match self.inner.try_lock() {
             Ok(inner) => Ok(self.guard(inner)),
@@ -115,6 +124,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The lock has just been taken (or retaken, after a condvar wait): acquire its clock.
+    #[inline(always)]
     pub(super) fn from_std(clock: &'a LockedClock, inner: std::sync::MutexGuard<'a, T>) -> Self {
         // SAFETY: `inner` is the real lock, held.
         unsafe { clock.acquire() };
@@ -135,6 +145,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // Release before the real unlock. SAFETY: the lock is still held (`inner` is alive).
         unsafe { self.clock.release() };
