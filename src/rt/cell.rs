@@ -73,9 +73,9 @@ impl Cell {
     /// Inline, the cases a correctly synchronized program meets on every operation: a repeated
     /// read in the same epoch (nothing to store), the first read of a new epoch after a read
     /// that happens before it (FastTrack's [READ EXCLUSIVE]), and a read kept in the thread's
-    /// own slot of a shared set ([READ SHARED]). A program that takes a lock per operation is
-    /// in a new epoch at every operation, so these are as hot as the first. The rest (a first
-    /// unordered reader, a conflict, `sync=assume`) goes out of line.
+    /// own slot of a shared set ([READ SHARED]). Threads that take turns at a lock are in a new
+    /// epoch at every turn, so these are as hot as the first. The rest (a first unordered
+    /// reader, a conflict, `sync=assume`) goes out of line.
     ///
     /// `epoch` is `me.epoch()`, which the caller has already taken.
     #[inline(always)]
@@ -136,11 +136,10 @@ impl Cell {
         in_progress: bool,
     ) -> Option<Previous> {
         let mark = if in_progress {
-            epoch.with_flag()
+            epoch.with_flag().bits()
         } else {
-            epoch
-        }
-        .bits();
+            epoch.bits()
+        };
         let epoch = epoch.bits();
         let write = self.write.load(Relaxed);
         let read = self.read.load(Acquire);
