@@ -59,6 +59,7 @@ impl Cell {
     }
 
     /// The cell of a key that has just been inserted by the current access.
+    #[inline]
     pub(crate) fn written(me: &Ctx, site: Site) -> Cell {
         Cell {
             write: AtomicU64::new(me.epoch().bits()),

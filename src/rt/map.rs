@@ -259,7 +259,7 @@ impl<'a> Access<'a> {
     }
 
     /// The cell of a key this access inserts.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new_cell(&self) -> Cell {
         if !self.active() {
             return Cell::default();
