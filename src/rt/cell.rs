@@ -58,11 +58,11 @@ impl Cell {
         }
     }
 
-    /// The cell of a key that has just been inserted by the current access.
+    /// The cell of a key that has just been inserted, at `epoch`, by the current access.
     #[inline]
-    pub(crate) fn written(me: &Ctx, site: Site) -> Cell {
+    pub(crate) fn written(epoch: Epoch, site: Site) -> Cell {
         Cell {
-            write: AtomicU64::new(me.epoch().bits()),
+            write: AtomicU64::new(epoch.bits()),
             read: AtomicU64::new(0),
             write_site: AtomicU64::new(site.bits()),
             read_site: AtomicU64::new(0),
@@ -449,7 +449,7 @@ mod tests {
     #[test]
     fn unordered_write_then_read_conflicts_and_ordered_does_not() {
         let a = ctx(0, &[(0, 1)]);
-        let cell = Cell::written(&a, site(Op::Insert));
+        let cell = Cell::written(a.epoch(), site(Op::Insert));
         let b = ctx(1, &[(1, 1)]);
         let prev = cell
             .track_read(&b, b.epoch(), site(Op::Get))
@@ -516,7 +516,7 @@ mod tests {
     #[test]
     fn reset_forgets_history() {
         let a = ctx(0, &[(0, 1)]);
-        let cell = Cell::written(&a, site(Op::Insert));
+        let cell = Cell::written(a.epoch(), site(Op::Insert));
         cell.reset();
         let b = ctx(1, &[(1, 1)]);
         assert!(

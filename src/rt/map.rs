@@ -264,15 +264,14 @@ impl<'a> Access<'a> {
         if !self.active() {
             return Cell::default();
         }
-        let Some((cell, epoch)) = thread::with(|me| (Cell::written(me, self.site), me.epoch()))
-        else {
+        let Some(epoch) = thread::with(|me| me.epoch()) else {
             return Cell::default();
         };
-        if super::mode() & super::HISTORY != 0 {
+        if self.mode & super::HISTORY != 0 {
             // The cell's address is not known before it is in the table: found by its access.
             history::record(None, Kind::Write, epoch, self.site);
         }
-        cell
+        Cell::written(epoch, self.site)
     }
 
     /// Checks and records the access; returns the epoch it was recorded with.
@@ -365,7 +364,7 @@ impl<'a> Access<'a> {
             key: key.map(|k| k.show()),
             epoch,
         };
-        if super::mode() & super::TRACE != 0 {
+        if self.mode & super::TRACE != 0 {
             self.map.trace().race();
         }
         let report = Report::new(current, previous, on_key, self.map.label())
