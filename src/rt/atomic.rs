@@ -12,11 +12,12 @@
 //! the store it read, not of a later one.
 
 use super::clock::VectorClock;
+use super::lock;
 use super::thread;
 use std::cell::RefCell;
+use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{self, AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// What an operation does to the variable.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,7 @@ pub(crate) struct AtomicClock {
     /// Set before the first release into the clock (before the real store): Relaxed reads of
     /// a variable nobody ever released into have nothing to carry and skip the lock.
     used: AtomicBool,
+    /// Held only around one atomic instruction and clock arithmetic.
     clock: Mutex<VectorClock>,
 }
 
@@ -74,11 +76,6 @@ impl AtomicClock {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, VectorClock> {
-        // The lock is held only around one atomic instruction and clock arithmetic.
-        self.clock.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Runs `real`, an operation of kind `op` with ordering `order`, with its edges.
     #[inline]
     pub(crate) fn run<R>(&self, op: Op, order: Ordering, real: impl FnOnce() -> R) -> R {
@@ -88,7 +85,7 @@ impl AtomicClock {
         if order == Relaxed && !lends_fence(op) {
             return self.relaxed(op, real);
         }
-        let mut clock = self.lock();
+        let mut clock = lock(&self.clock);
         self.mark_used(op, order);
         let result = real();
         self.apply(&mut clock, op, order);
@@ -113,7 +110,7 @@ impl AtomicClock {
         if op != Op::Store {
             std::sync::atomic::fence(Acquire);
             if self.used.load(Relaxed) {
-                let clock = self.lock();
+                let clock = lock(&self.clock);
                 let _ = FENCES.try_with(|f| f.borrow_mut().pending.join(&clock));
             }
         }
@@ -135,7 +132,7 @@ impl AtomicClock {
             // Either way it reads; it releases nothing.
             return self.relaxed(Op::Rmw, real);
         }
-        let mut clock = self.lock();
+        let mut clock = lock(&self.clock);
         self.mark_used(Op::Rmw, success);
         let result = real();
         match result {

@@ -7,6 +7,7 @@
 //! access in the same epoch writes nothing.
 
 use super::clock::{Epoch, Tid};
+use super::lock;
 use super::site::Site;
 use super::thread::Ctx;
 use std::collections::VecDeque;
@@ -408,7 +409,7 @@ impl ReadSet {
     fn retire(word: u64) {
         const QUARANTINE: usize = 1024;
         static RETIRED: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
-        let mut retired = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
+        let mut retired = lock(&RETIRED);
         retired.push_back(word as usize);
         if retired.len() > QUARANTINE {
             let oldest = retired.pop_front().unwrap_or_default();

@@ -12,8 +12,7 @@ use super::cell::{Cell, Kind, Previous};
 use super::clock::{Epoch, Tid};
 use super::report::{Frame, user_frames_at};
 use super::site::Site;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use super::table::ShardedTable;
 
 /// Frames kept per stack (the innermost ones, maprace's own among them).
 const DEPTH: usize = 40;
@@ -21,7 +20,6 @@ const DEPTH: usize = 40;
 /// run that touches millions of keys from many threads forgets the oldest stacks wholesale,
 /// and a report then shows the previous access's location only).
 const SHARD_LIMIT: usize = 1 << 16;
-const SHARDS: usize = 64;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -37,17 +35,14 @@ struct Entry {
     stack: Box<[usize]>,
 }
 
-type Shard = Mutex<HashMap<Key, Entry>>;
+static TABLE: ShardedTable<Key, Entry> = ShardedTable::new();
 
-fn shards() -> &'static [Shard] {
-    static TABLE: OnceLock<Box<[Shard]>> = OnceLock::new();
-    TABLE.get_or_init(|| (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect())
-}
-
-fn shard(key: &Key) -> &'static Shard {
-    // Cells are 32-byte aligned in practice: the low bits say little.
-    let mix = (key.cell >> 5) ^ (key.tid as usize).wrapping_mul(0x9e37_79b9);
-    &shards()[mix % SHARDS]
+impl Key {
+    /// What tells keys apart: cells are 32-byte aligned in practice, so their low bits say
+    /// little.
+    fn spread(&self) -> usize {
+        (self.cell >> 5) ^ self.tid as usize
+    }
 }
 
 fn kind_bits(kind: Kind) -> u8 {
@@ -67,29 +62,23 @@ pub(crate) fn record(cell: Option<&Cell>, kind: Kind, epoch: Epoch, site: Site) 
         tid: epoch.tid(),
     };
     let epoch = epoch.without_flag().bits();
-    let shard = shard(&key);
-    {
-        let table = shard.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = table.get(&key) {
+    let kept = TABLE.with(key.spread(), |table| {
+        table.get(&key).is_some_and(|entry| {
             let same = entry.epoch == epoch && (kind == Kind::Read || entry.site == site.bits());
-            if same && key.cell != 0 {
-                return;
-            }
-        }
+            same && key.cell != 0
+        })
+    });
+    if kept {
+        return;
     }
     let stack = capture();
-    let mut table = shard.lock().unwrap_or_else(PoisonError::into_inner);
-    if table.len() >= SHARD_LIMIT {
-        table.clear();
-    }
-    table.insert(
-        key,
-        Entry {
-            epoch,
-            site: site.bits(),
-            stack,
-        },
-    );
+    TABLE.with(key.spread(), |table| {
+        if table.len() >= SHARD_LIMIT {
+            table.clear();
+        }
+        let site = site.bits();
+        table.insert(key, Entry { epoch, site, stack });
+    });
 }
 
 /// The current stack's return addresses, innermost first.
@@ -121,19 +110,17 @@ pub(crate) fn find(cell: &Cell, previous: &Previous) -> Option<Vec<Frame>> {
     };
     let (epoch, site) = (previous.epoch.without_flag().bits(), previous.site.bits());
     let matches = |entry: &Entry| entry.epoch == epoch && entry.site == site;
-    let exact = {
-        let table = shard(&key).lock().unwrap_or_else(PoisonError::into_inner);
+    let exact = TABLE.with(key.spread(), |table| {
         table
             .get(&key)
             .filter(|e| matches(e))
             .map(|e| e.stack.clone())
-    };
+    });
     // Not under the cell's address: the key's first write (made before the cell had one), or a
     // cell the table moved when it grew. Any stack of the same access (thread, epoch, site) is
     // the one: the same site in the same epoch is, but for recursion, the same call path.
     let stack = exact.or_else(|| {
-        shards().iter().find_map(|shard| {
-            let table = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        TABLE.find_map(|table| {
             table
                 .iter()
                 .find(|(k, e)| k.kind == key.kind && k.tid == key.tid && matches(e))

@@ -15,10 +15,12 @@ pub(crate) mod park;
 pub(crate) mod report;
 pub(crate) mod site;
 pub(crate) mod stats;
+pub(crate) mod table;
 pub(crate) mod thread;
 pub(crate) mod trace;
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// The run-time switches every tracked operation looks at, in one byte so that one load answers
 /// all of them: `enabled=0` turns every check into this load. It starts out enabled so that
@@ -53,4 +55,10 @@ fn set_mode(mode: u8) {
 pub(crate) fn fatal(what: &str) -> ! {
     eprintln!("maprace: fatal: {what}");
     os::exit_now(70)
+}
+
+/// Locks one of the runtime's own std mutexes, ignoring poison: nothing in the runtime panics
+/// while holding one, but a poisoned lock must never take the detector (or a report) down.
+pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

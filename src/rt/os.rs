@@ -8,11 +8,12 @@
 //! runtime calls `os::link()` (see there).
 
 use super::clock::VectorClock;
+use super::lock;
 use super::thread;
 use libc::{c_int, c_void, pthread_attr_t, pthread_t};
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 
 type StartRoutine = extern "C" fn(*mut c_void) -> *mut c_void;
 type CreateFn =
@@ -53,10 +54,6 @@ struct Exits {
 
 static EXITS: Mutex<Option<Exits>> = Mutex::new(None);
 
-fn exits() -> MutexGuard<'static, Option<Exits>> {
-    EXITS.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 struct Start {
     routine: StartRoutine,
     arg: *mut c_void,
@@ -77,7 +74,7 @@ extern "C" fn start_tracked(start: *mut c_void) -> *mut c_void {
 pub(crate) fn thread_exited(clock: VectorClock) {
     // SAFETY: pthread_self has no preconditions.
     let me = unsafe { libc::pthread_self() };
-    let mut exits = exits();
+    let mut exits = lock(&EXITS);
     let exits = exits.get_or_insert_with(Exits::default);
     if !exits.detached.remove(&me) {
         exits.clocks.insert(me, clock);
@@ -124,7 +121,7 @@ pub(crate) unsafe extern "C" fn pthread_join(native: pthread_t, retval: *mut *mu
     // SAFETY: forwarded unchanged, under the caller's contract.
     let rc = unsafe { join(native, retval) };
     if rc == 0 {
-        let clock = exits().as_mut().and_then(|e| e.clocks.remove(&native));
+        let clock = lock(&EXITS).as_mut().and_then(|e| e.clocks.remove(&native));
         if let Some(clock) = clock {
             thread::acquire(&clock);
         }
@@ -141,7 +138,7 @@ pub(crate) unsafe extern "C" fn pthread_join(native: pthread_t, retval: *mut *mu
 pub(crate) unsafe extern "C" fn pthread_detach(native: pthread_t) -> c_int {
     let detach = real!(c"pthread_detach" as DetachFn);
     {
-        let mut exits = exits();
+        let mut exits = lock(&EXITS);
         let exits = exits.get_or_insert_with(Exits::default);
         if exits.clocks.remove(&native).is_none() {
             exits.detached.insert(native);

@@ -3,6 +3,7 @@
 
 use super::cell::{Kind, Previous};
 use super::clock::Epoch;
+use super::lock;
 use super::options::{self, Action};
 use super::site::{Op, Site};
 use super::{os, thread};
@@ -11,8 +12,8 @@ use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::panic::Location;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 const RULE: &str = "==================";
 
@@ -420,7 +421,7 @@ pub(crate) fn emit(report: Report) {
     REPORTING.set(true);
     let _reporting = OnDrop(|| REPORTING.set(false));
     let options = options::get();
-    let mut printed = PRINTED.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut printed = lock(&PRINTED);
     if !printed
         .get_or_insert_with(HashSet::new)
         .insert(report.identity())

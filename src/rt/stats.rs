@@ -5,13 +5,14 @@
 //! its own counters, with plain loads and stores) and summed when read; the global counters
 //! move at rare events only (a map's first traced access, a capacity change, a map's drop).
 
+use super::lock;
 use super::options::Options;
 use super::{os, report, thread};
 use crate::stats::Stats;
 use std::cell::Cell;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// When the options were read: the start of the run, as far as the trace is concerned.
@@ -43,7 +44,7 @@ static THREADS: Mutex<Vec<Arc<ThreadCounters>>> = Mutex::new(Vec::new());
 thread_local! {
     static MINE: Arc<ThreadCounters> = {
         let counters = Arc::new(ThreadCounters::default());
-        THREADS.lock().unwrap_or_else(PoisonError::into_inner).push(counters.clone());
+        lock(&THREADS).push(counters.clone());
         counters
     };
     /// Re-entrancy guard: a check made while timing one (there is none today) is not timed.
@@ -115,11 +116,7 @@ pub(crate) fn shadow_changed(old: u64, new: u64) {
 /// The counters now.
 pub(crate) fn snapshot() -> Stats {
     let (mut checks, mut timed, mut timed_nanos) = (0u64, 0u64, 0u64);
-    for counters in THREADS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-    {
+    for counters in lock(&THREADS).iter() {
         checks += counters.checks.load(Relaxed);
         timed += counters.timed.load(Relaxed);
         timed_nanos += counters.timed_nanos.load(Relaxed);

@@ -3,11 +3,12 @@
 //! the happens-before edges of thread creation, thread end and sync objects.
 
 use super::clock::{ClockCopy, Epoch, Tid, VectorClock};
+use super::lock;
 use super::options;
 use backtrace::Backtrace;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// What a report can say about a thread, kept after the thread ends.
 pub(crate) struct ThreadInfo {
@@ -43,8 +44,7 @@ impl ThreadInfo {
 
     /// The creation stack, symbolized now (only reports call this).
     pub(crate) fn created_at(&self) -> Option<Backtrace> {
-        let bt = self.created_at.as_ref()?;
-        let mut bt = bt.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut bt = lock(self.created_at.as_ref()?);
         bt.resolve();
         Some(bt.clone())
     }
@@ -76,7 +76,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 
 fn registry() -> MutexGuard<'static, Registry> {
     // Nothing panics while holding it, but a poisoned registry must not take reports down.
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+    lock(&REGISTRY)
 }
 
 impl Registry {
@@ -415,19 +415,15 @@ impl SyncClock {
         }
     }
 
-    fn clock(&self) -> MutexGuard<'_, VectorClock> {
-        self.clock.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     pub(crate) fn release(&self) {
         if super::enabled() {
-            release(&mut self.clock());
+            release(&mut lock(&self.clock));
         }
     }
 
     pub(crate) fn acquire(&self) {
         if super::enabled() {
-            acquire(&self.clock());
+            acquire(&lock(&self.clock));
         }
     }
 }

@@ -8,6 +8,7 @@
 //! once may lose a count, which only happens in a program that races on the map (and is being
 //! reported), or that reads it from several threads under a lock, where the lock orders them.
 
+use super::lock;
 use super::map::MapShadow;
 use super::report::display_path;
 use super::site::Op;
@@ -16,9 +17,9 @@ use crate::stats::Stats;
 use std::io::Write as _;
 use std::mem::size_of;
 use std::panic::Location;
+use std::sync::Mutex;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::atomic::{AtomicPtr, AtomicU64};
-use std::sync::{Mutex, PoisonError};
 
 /// The trace's state for one map.
 #[derive(Default)]
@@ -110,10 +111,7 @@ impl MapTrace {
                 }
             }
             None => {
-                let mut more = self
-                    .more_threads
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
+                let mut more = lock(&self.more_threads);
                 if !more.contains(&thread) {
                     more.push(thread);
                 }
@@ -127,11 +125,7 @@ impl MapTrace {
             .iter()
             .map(|w| w.load(Relaxed).count_ones())
             .sum();
-        let more = self
-            .more_threads
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
+        let more = lock(&self.more_threads).len();
         u64::from(bitmap) + more as u64
     }
 

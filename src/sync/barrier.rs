@@ -8,7 +8,7 @@
 use crate::rt::clock::VectorClock;
 use crate::rt::thread;
 use std::fmt;
-use std::sync::{BarrierWaitResult, PoisonError};
+use std::sync::BarrierWaitResult;
 
 /// A barrier whose phases maprace sees. See [`std::sync::Barrier`].
 ///
@@ -62,7 +62,7 @@ impl Barrier {
             return self.inner.wait();
         }
         let generation = {
-            let mut arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut arrivals = crate::rt::lock(&self.arrivals);
             let n = self.n as u64;
             let generation = (arrivals.count / n % 2) as usize;
             if arrivals.count.is_multiple_of(n) {
@@ -74,7 +74,7 @@ impl Barrier {
             generation
         };
         let result = self.inner.wait();
-        let arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        let arrivals = crate::rt::lock(&self.arrivals);
         thread::acquire(&arrivals.clocks[generation]);
         result
     }

@@ -4,7 +4,6 @@
 use super::OnceLock;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::PoisonError;
 
 /// A value initialized on first access, whose initialization maprace sees.
 /// See [`std::sync::LazyLock`].
@@ -38,11 +37,7 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     /// See [`std::sync::LazyLock::force`].
     pub fn force(this: &LazyLock<T, F>) -> &T {
         this.once.get_or_init(|| {
-            let init = this
-                .init
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
+            let init = crate::rt::lock(&this.init).take();
             match init {
                 Some(f) => f(),
                 None => panic!("LazyLock instance has previously been poisoned"),
