@@ -10,8 +10,8 @@
 
 use super::cell::{Cell, Kind, Previous};
 use super::clock::{Epoch, Tid};
-use super::report::{Frame, user_frames_at};
 use super::site::Site;
+use super::stack::{Frame, user_frames_at};
 use super::table::ShardedTable;
 
 /// Frames kept per stack (the innermost ones, maprace's own among them).

@@ -3,15 +3,18 @@
 
 use super::cell::{Cell, Kind, Previous};
 use super::clock::Epoch;
-use super::report::{self, Current, MapLabel, Report};
+use super::race::{CurrentAccess, MapLabel, RaceReport};
 use super::site::{Op, Site};
 use super::trace::{self, MapTrace};
-use super::{history, key, stats, thread};
+use super::{history, key, report, stats, thread};
 use std::hash::{BuildHasher, Hash};
 use std::panic::Location;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
 use std::time::Instant;
+
+/// The shadow a map has whatever its size: its `MapShadow` and, traced, its `MapTrace`.
+const FIXED_SHADOW: u64 = (size_of::<MapShadow>() + size_of::<MapTrace>()) as u64;
 
 /// Per-map shadow state, kept inline in the mirror (creating a map allocates nothing).
 /// `repr(C)`, so that the fields every operation touches (the structure cell and the address)
@@ -72,7 +75,7 @@ impl MapShadow {
 
     /// The map's trace state (`trace=1`), made at the first call.
     pub(crate) fn trace(&self) -> &MapTrace {
-        MapTrace::of(&self.trace)
+        MapTrace::of(&self.trace, FIXED_SHADOW)
     }
 
     pub(crate) fn set_name(&mut self, name: &'static str) {
@@ -197,15 +200,17 @@ impl<'a> Access<'a> {
     #[inline(never)]
     fn resized_traced<V>(&self, old: usize, new: usize, len: usize) {
         let label = self.map.label();
+        // Per slot of capacity: the key's cell and its padding next to the value.
+        let slot_shadow = size_of::<Slot<V>>() - size_of::<V>();
         trace::grew(
-            self.map,
+            self.map.trace(),
             trace::Growth {
                 name: &label.name,
                 created_at: label.created_at,
                 len,
                 old_capacity: old,
                 new_capacity: new,
-                slot_shadow: size_of::<Slot<V>>() - size_of::<V>(),
+                shadow: FIXED_SHADOW + (new * slot_shadow) as u64,
             },
         );
     }
@@ -357,7 +362,7 @@ impl<'a> Access<'a> {
         previous: Previous,
         on_key: bool,
     ) {
-        let current = Current {
+        let current = CurrentAccess {
             kind,
             op: self.site.op(),
             location: self.site.location().unwrap_or(self.map.created_at),
@@ -367,9 +372,9 @@ impl<'a> Access<'a> {
         if self.mode & super::TRACE != 0 {
             self.map.trace().race();
         }
-        let report = Report::new(current, previous, on_key, self.map.label())
+        let race = RaceReport::new(current, previous, on_key, self.map.label())
             .with_previous_stack(history::find(cell, &previous));
-        report::emit(report);
+        report::emit(&race);
     }
 }
 

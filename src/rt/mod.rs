@@ -11,16 +11,21 @@ pub(crate) mod key;
 pub(crate) mod map;
 pub(crate) mod options;
 pub(crate) mod os;
+pub(crate) mod output;
 pub(crate) mod park;
+pub(crate) mod race;
 pub(crate) mod report;
 pub(crate) mod site;
+pub(crate) mod stack;
 pub(crate) mod stats;
 pub(crate) mod table;
 pub(crate) mod thread;
 pub(crate) mod trace;
 
+use options::Options;
+
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// The run-time switches every tracked operation looks at, in one byte so that one load answers
 /// all of them: `enabled=0` turns every check into this load. It starts out enabled so that
@@ -46,8 +51,52 @@ pub(crate) fn mode() -> u8 {
     MODE.load(Relaxed)
 }
 
-fn set_mode(mode: u8) {
-    MODE.store(mode, Relaxed);
+static OPTIONS: OnceLock<Options> = OnceLock::new();
+
+/// The options. The first call starts the runtime (see `start`).
+pub(crate) fn options() -> &'static Options {
+    OPTIONS.get_or_init(read_options_and_start)
+}
+
+/// Starts the runtime, once: before `main` (`os::at_start`), or earlier, at the first use of the
+/// runtime by another start-up routine.
+pub(crate) fn start() {
+    options();
+}
+
+/// Reads `MAPRACE_OPTIONS` (a malformed one ends the program here, with a message that names the
+/// bad key or value), then sets the mode and starts the stats, and with the trace on arranges
+/// its exit line.
+fn read_options_and_start() -> Options {
+    let spec = std::env::var(options::VAR).unwrap_or_default();
+    let options = Options::parse(&spec).unwrap_or_else(|bad| {
+        eprintln!("maprace: bad {}: {bad}", options::VAR);
+        os::exit_now(2)
+    });
+    MODE.store(options.mode(), Relaxed);
+    let traced = options.enabled && options.trace;
+    stats::start(traced);
+    if traced {
+        os::at_exit(at_exit);
+    }
+    options
+}
+
+/// The program exits normally, with the trace on: the trace's exit line.
+extern "C" fn at_exit() {
+    stats::exit_line();
+}
+
+/// A report let the program go on (`halt_on_error=0`): when it exits, the trace's exit line, the
+/// summary of the reports, and `exitcode`. Called once, at the first report.
+pub(crate) fn exit_with_findings_at_end() {
+    os::at_exit(at_exit_with_findings);
+}
+
+extern "C" fn at_exit_with_findings() {
+    stats::exit_line();
+    report::summary();
+    os::exit_now(options().exitcode);
 }
 
 /// The runtime cannot go on (a broken invariant of the platform, not of the user's program).

@@ -1,8 +1,8 @@
-//! `MAPRACE_OPTIONS`, read once (before `main`, see `os::at_start`) into one struct. The format
-//! is Go's `GORACE`: `key=value` pairs separated by spaces.
+//! `MAPRACE_OPTIONS` parsed into one struct, and nothing else: the runtime's start-up (`rt::start`)
+//! reads the variable once and acts on what it says. The format is Go's `GORACE`: `key=value`
+//! pairs separated by spaces.
 
 use std::fmt;
-use std::sync::OnceLock;
 
 /// The environment variable the options are read from.
 pub(crate) const VAR: &str = "MAPRACE_OPTIONS";
@@ -160,12 +160,8 @@ impl Options {
         Ok(options)
     }
 
-    pub(crate) fn assume_sync(&self) -> bool {
-        self.sync_assume
-    }
-
     /// The `MODE` bits these options turn on.
-    fn mode(&self) -> u8 {
+    pub(super) fn mode(&self) -> u8 {
         if !self.enabled {
             return 0;
         }
@@ -178,23 +174,6 @@ impl Options {
         }
         mode
     }
-}
-
-static OPTIONS: OnceLock<Options> = OnceLock::new();
-
-/// The options, parsed at the first call. A malformed `MAPRACE_OPTIONS` ends the program here,
-/// with a message that names the bad key or value.
-pub(crate) fn get() -> &'static Options {
-    OPTIONS.get_or_init(|| {
-        let spec = std::env::var(VAR).unwrap_or_default();
-        let options = Options::parse(&spec).unwrap_or_else(|bad| {
-            eprintln!("maprace: bad {VAR}: {bad}");
-            super::os::exit_now(2)
-        });
-        super::set_mode(options.mode());
-        super::stats::start(&options);
-        options
-    })
 }
 
 #[cfg(test)]

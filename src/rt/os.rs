@@ -148,10 +148,11 @@ pub(crate) unsafe extern "C" fn pthread_detach(native: pthread_t) -> c_int {
     unsafe { detach(native) }
 }
 
-/// Runs before `main` (the C runtime calls everything in `.init_array`): a malformed
-/// `MAPRACE_OPTIONS` stops the program at start, not at its first map operation.
+/// Runs before `main` (the C runtime calls everything in `.init_array`): the runtime starts
+/// there, so a malformed `MAPRACE_OPTIONS` stops the program at start, not at its first map
+/// operation.
 extern "C" fn at_start() {
-    super::options::get();
+    super::start();
 }
 
 #[used]

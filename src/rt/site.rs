@@ -1,6 +1,8 @@
 //! Where an access happened: the operation and the user's `file:line:col`, packed in one word
-//! so a shadow cell can keep it for free (no stack unwinding; `#[track_caller]` gives it).
+//! so a shadow cell can keep it for free (no stack unwinding; `#[track_caller]` gives it); and
+//! every place in the sources as reports and trace lines print it (`SourcePos`).
 
+use std::fmt;
 use std::panic::Location;
 
 macro_rules! ops {
@@ -104,6 +106,55 @@ impl Site {
         // SAFETY: a non-zero address was made by `Site::new` from a `&'static Location`.
         (addr != 0).then(|| unsafe { &*(addr as *const Location<'static>) })
     }
+}
+
+/// A place in the sources as reports and trace lines print it: `file:line:col`, with the file
+/// shown by `display_path`.
+pub(crate) struct SourcePos {
+    /// As `display_path` shows it.
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) col: u32,
+}
+
+impl SourcePos {
+    /// The place `path:line:col` (a path as the compiler or the debug info gives it).
+    pub(crate) fn new(path: &str, line: u32, col: u32) -> SourcePos {
+        SourcePos {
+            file: display_path(path),
+            line,
+            col,
+        }
+    }
+
+    pub(crate) fn of(location: &Location<'_>) -> SourcePos {
+        SourcePos::new(location.file(), location.line(), location.column())
+    }
+}
+
+impl fmt::Display for SourcePos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// A path as reports print it: relative to the current directory when under it, then with
+/// `strip_path_prefix` cut.
+fn display_path(path: &str) -> String {
+    let mut path = path;
+    let cwd = std::env::current_dir().ok();
+    let cwd = cwd.as_ref().and_then(|d| d.to_str());
+    if let Some(rest) = cwd.and_then(|cwd| path.strip_prefix(cwd)) {
+        path = rest.trim_start_matches('/');
+    }
+    if let Some(rest) = super::options()
+        .strip_path_prefix
+        .as_deref()
+        .and_then(|prefix| path.strip_prefix(prefix))
+    {
+        path = rest;
+    }
+    path.to_owned()
 }
 
 #[cfg(test)]

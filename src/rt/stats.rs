@@ -1,13 +1,13 @@
-//! The counters behind `maprace::stats()` and the trace's exit line.
+//! Every counter of the runtime (behind `maprace::stats()`): checks and their time, maps,
+//! shadow bytes, findings by kind; and the trace's exit line, which prints them.
 //!
 //! Nothing here is touched per access unless `trace=1`. Even then no counter is a shared atomic
 //! incremented per access: checks and their time are counted per thread (each thread writes only
 //! its own counters, with plain loads and stores) and summed when read; the global counters
-//! move at rare events only (a map's first traced access, a capacity change, a map's drop).
+//! move at rare events only (a map's first traced access, a capacity change, a map's drop, a
+//! report).
 
-use super::lock;
-use super::options::Options;
-use super::{os, report, thread};
+use super::{lock, output, thread};
 use crate::stats::Stats;
 use std::cell::Cell;
 use std::sync::atomic::Ordering::Relaxed;
@@ -51,12 +51,34 @@ thread_local! {
     static TIMING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Called once, when the options are read.
-pub(crate) fn start(options: &Options) {
+/// What a report is about: each kind is counted on its own, and named in the report's trailer
+/// and in the summary at exit.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum FindingKind {
+    Race,
+}
+
+impl FindingKind {
+    /// Every kind, in the order the summary at exit lists them.
+    pub(crate) const ALL: [FindingKind; 1] = [FindingKind::Race];
+
+    /// As reports name it: `stopping at the first race`, `found 2 race(s)`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FindingKind::Race => "race",
+        }
+    }
+}
+
+/// Reports printed, by kind (`FindingKind as usize`).
+static FINDINGS: [AtomicU64; FindingKind::ALL.len()] =
+    [const { AtomicU64::new(0) }; FindingKind::ALL.len()];
+
+/// Called once, at start-up: `traced` with `trace=1` (and `enabled=1`).
+pub(crate) fn start(traced: bool) {
     START.get_or_init(Instant::now);
-    if options.enabled && options.trace {
+    if traced {
         CLOCK_COST.store(clock_cost(), Relaxed);
-        os::at_exit(at_exit);
     }
 }
 
@@ -100,6 +122,18 @@ pub(crate) fn timed_check(took: Duration) {
     });
 }
 
+/// A report of `kind` was printed; returns how many reports of any kind were, this one
+/// included.
+pub(crate) fn found(kind: FindingKind) -> u64 {
+    FINDINGS[kind as usize].fetch_add(1, Relaxed);
+    FINDINGS.iter().map(|n| n.load(Relaxed)).sum()
+}
+
+/// Reports of `kind` printed so far.
+pub(crate) fn findings(kind: FindingKind) -> u64 {
+    FINDINGS[kind as usize].load(Relaxed)
+}
+
 /// A map made its first traced access.
 pub(crate) fn map_traced(shadow_bytes: u64) {
     MAPS.fetch_add(1, Relaxed);
@@ -132,7 +166,7 @@ pub(crate) fn snapshot() -> Stats {
         maps: MAPS.load(Relaxed),
         threads: thread::seen() as u64,
         checks,
-        races: report::races() as u64,
+        races: findings(FindingKind::Race),
         peak_shadow_bytes: PEAK_SHADOW.load(Relaxed),
         check_time: Duration::from_nanos(check_nanos),
         elapsed: elapsed(),
@@ -141,15 +175,27 @@ pub(crate) fn snapshot() -> Stats {
 
 static SUMMARY_PRINTED: AtomicBool = AtomicBool::new(false);
 
-/// The trace's exit line, printed once (at normal exit, or before a `halt_on_error=0` run
-/// ends with its exit code).
-pub(crate) fn exit_summary() {
+/// The trace's exit line (`trace=1`), printed once (at normal exit, or before a
+/// `halt_on_error=0` run ends with its exit code).
+pub(crate) fn exit_line() {
     if super::mode() & super::TRACE == 0 || SUMMARY_PRINTED.swap(true, Relaxed) {
         return;
     }
-    super::trace::exit_line(&snapshot());
-}
-
-extern "C" fn at_exit() {
-    exit_summary();
+    let stats = snapshot();
+    let at = stats.elapsed.as_secs_f64();
+    let text = format!("exit @{at:.3}s: {stats}");
+    tracing::info!(
+        target: "maprace::trace",
+        event = "exit",
+        at_secs = at,
+        maps = stats.maps,
+        threads = stats.threads,
+        checks = stats.checks,
+        races = stats.races,
+        peak_shadow_bytes = stats.peak_shadow_bytes,
+        check_time_ns = stats.check_time.as_nanos() as u64,
+        check_share_pct = stats.check_share(),
+        "{text}"
+    );
+    output::trace_line(&text);
 }

@@ -4,7 +4,6 @@
 
 use super::clock::{ClockCopy, Epoch, Tid, VectorClock};
 use super::lock;
-use super::options;
 use backtrace::Backtrace;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -174,7 +173,7 @@ impl Ctx {
             .unwrap_or_else(|| format!("T{}", info.serial));
         let _ = info.name.set(name);
         super::os::link();
-        Ctx::with_clock(tid, info.serial, vc, options::get().assume_sync())
+        Ctx::with_clock(tid, info.serial, vc, super::options().sync_assume)
     }
 
     fn with_clock(tid: Tid, serial: u64, mut vc: VectorClock, assume_sync: bool) -> Ctx {

@@ -1,6 +1,7 @@
 //! The stats trace (`trace=1`), a gctrace for maps: one line on stderr per event, each also a
-//! `tracing` event (target `maprace::trace`, INFO). Events: a tracked map's capacity changes;
-//! the program exits. The README documents every field.
+//! `tracing` event (target `maprace::trace`, INFO). Events: a tracked map's capacity changes
+//! (its line is made here); the program exits (the exit line is `stats`'). The README documents
+//! every field.
 //!
 //! Per map, the trace keeps a `MapTrace`, allocated at the map's first traced access (so
 //! `MapShadow::new` stays `const` and a map made with `trace=0` never has one). Its counters are
@@ -8,14 +9,8 @@
 //! once may lose a count, which only happens in a program that races on the map (and is being
 //! reported), or that reads it from several threads under a lock, where the lock orders them.
 
-use super::lock;
-use super::map::MapShadow;
-use super::report::display_path;
-use super::site::Op;
-use super::thread;
-use crate::stats::Stats;
-use std::io::Write as _;
-use std::mem::size_of;
+use super::site::{Op, SourcePos};
+use super::{lock, output, stats, thread};
 use std::panic::Location;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
@@ -41,16 +36,14 @@ pub(crate) struct MapTrace {
 
 const BITMAP_THREADS: usize = 256;
 
-/// The shadow a map has whatever its size: its `MapShadow` and, traced, its `MapTrace`.
-const FIXED_SHADOW: u64 = (size_of::<MapShadow>() + size_of::<MapTrace>()) as u64;
-
 impl MapTrace {
-    /// The map's trace state, made at its first traced access.
-    pub(crate) fn of(slot: &AtomicPtr<MapTrace>) -> &MapTrace {
+    /// The map's trace state, made at its first traced access, when the map's shadow is
+    /// `fixed_shadow` bytes (all of it but its cells).
+    pub(crate) fn of(slot: &AtomicPtr<MapTrace>, fixed_shadow: u64) -> &MapTrace {
         // Acquire: the `MapTrace` another thread installed is initialized before we read it.
         let mut ptr = slot.load(Acquire);
         if ptr.is_null() {
-            ptr = Self::install(slot);
+            ptr = Self::install(slot, fixed_shadow);
         }
         // SAFETY: a non-null pointer in the slot is a live `MapTrace`, freed only by `free` when
         // the map (which `slot` belongs to) is dropped.
@@ -58,14 +51,14 @@ impl MapTrace {
     }
 
     #[cold]
-    fn install(slot: &AtomicPtr<MapTrace>) -> *mut MapTrace {
+    fn install(slot: &AtomicPtr<MapTrace>, fixed_shadow: u64) -> *mut MapTrace {
         let fresh = Box::into_raw(Box::new(MapTrace {
-            shadow: AtomicU64::new(FIXED_SHADOW),
+            shadow: AtomicU64::new(fixed_shadow),
             ..MapTrace::default()
         }));
         match slot.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => {
-                super::stats::map_traced(FIXED_SHADOW);
+                stats::map_traced(fixed_shadow);
                 fresh
             }
             Err(theirs) => {
@@ -84,7 +77,7 @@ impl MapTrace {
         }
         // SAFETY: made by `install`; the map is being dropped, so nothing else can reach it.
         let trace = unsafe { Box::from_raw(ptr) };
-        super::stats::shadow_changed(trace.shadow.load(Relaxed), 0);
+        stats::shadow_changed(trace.shadow.load(Relaxed), 0);
     }
 
     fn bump(counter: &AtomicU64) {
@@ -164,24 +157,23 @@ pub(crate) struct Growth<'a> {
     pub(crate) len: usize,
     pub(crate) old_capacity: usize,
     pub(crate) new_capacity: usize,
-    /// Shadow bytes per slot of capacity (the key's cell and its padding next to the value).
-    pub(crate) slot_shadow: usize,
+    /// The map's shadow bytes at the new capacity.
+    pub(crate) shadow: u64,
 }
 
 /// A traced map's capacity changed: prints its line.
-pub(crate) fn grew(map: &MapShadow, growth: Growth<'_>) {
-    let trace = map.trace();
-    let shadow = FIXED_SHADOW + (growth.new_capacity * growth.slot_shadow) as u64;
+pub(crate) fn grew(trace: &MapTrace, growth: Growth<'_>) {
+    let shadow = growth.shadow;
     let old_shadow = trace.shadow.swap(shadow, Relaxed);
-    super::stats::shadow_changed(old_shadow, shadow);
+    stats::shadow_changed(old_shadow, shadow);
     let line = trace.lines.load(Relaxed) + 1;
     trace.lines.store(line, Relaxed);
     let reads = trace.reads.swap(0, Relaxed);
     let writes = trace.writes.swap(0, Relaxed);
     let threads = trace.threads();
     let races = trace.races.load(Relaxed);
-    let at = super::stats::elapsed().as_secs_f64();
-    let created_at = display_location(growth.created_at);
+    let at = stats::elapsed().as_secs_f64();
+    let created_at = SourcePos::of(growth.created_at).to_string();
     let Growth {
         name,
         len,
@@ -211,42 +203,7 @@ pub(crate) fn grew(map: &MapShadow, growth: Growth<'_>) {
         created_at = created_at.as_str(),
         "{text}"
     );
-    stderr_line(&text);
-}
-
-/// The exit line.
-pub(crate) fn exit_line(stats: &Stats) {
-    let at = stats.elapsed.as_secs_f64();
-    let text = format!("exit @{at:.3}s: {stats}");
-    tracing::info!(
-        target: "maprace::trace",
-        event = "exit",
-        at_secs = at,
-        maps = stats.maps,
-        threads = stats.threads,
-        checks = stats.checks,
-        races = stats.races,
-        peak_shadow_bytes = stats.peak_shadow_bytes,
-        check_time_ns = stats.check_time.as_nanos() as u64,
-        check_share_pct = stats.check_share(),
-        "{text}"
-    );
-    stderr_line(&text);
-}
-
-/// Trace lines go to stderr (as Go's gctrace does), whatever `log_path` says.
-fn stderr_line(text: &str) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "maprace: {text}");
-}
-
-fn display_location(location: &Location<'_>) -> String {
-    format!(
-        "{}:{}:{}",
-        display_path(location.file()),
-        location.line(),
-        location.column()
-    )
+    output::trace_line(&text);
 }
 
 #[cfg(test)]
