@@ -4,7 +4,9 @@
 
 pub(crate) mod annotate;
 pub(crate) mod atomic;
+pub(crate) mod barrier;
 pub(crate) mod cell;
+pub(crate) mod channel;
 pub(crate) mod clock;
 pub(crate) mod history;
 pub(crate) mod key;

@@ -1,10 +1,8 @@
 //! A drop-in for [`std::sync::mpsc`]: each message carries its sender's clock, released when it
-//! is sent and acquired when it is received. The edge is per message (precise): receiving one
-//! message orders the receiver after what its sender did before sending *that* message, not
-//! after everything ever sent on the channel.
+//! is sent and acquired when it is received (`rt::channel`), so receiving a message orders the
+//! receiver after what its sender did before sending it.
 
-use crate::rt::clock::VectorClock;
-use crate::rt::thread;
+use crate::rt::channel::MessageClock;
 use std::fmt;
 use std::time::Duration;
 
@@ -13,22 +11,19 @@ pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, 
 /// A value in flight, with the clock of its sender at the send.
 struct Msg<T> {
     value: T,
-    clock: VectorClock,
+    clock: MessageClock,
 }
 
 impl<T> Msg<T> {
     fn seal(value: T) -> Msg<T> {
-        let mut clock = VectorClock::new();
-        if crate::rt::enabled() {
-            thread::release(&mut clock);
+        Msg {
+            value,
+            clock: MessageClock::sent(),
         }
-        Msg { value, clock }
     }
 
     fn open(self) -> T {
-        if crate::rt::enabled() {
-            thread::acquire(&self.clock);
-        }
+        self.clock.received();
         self.value
     }
 }

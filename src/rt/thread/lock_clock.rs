@@ -1,0 +1,238 @@
+//! The clocks of synchronization objects: `SyncClock` (with a lock of its own, for any
+//! primitive) and `LockedClock` (touched only under the primitive's own exclusive lock).
+
+use super::{Ctx, Current, acquire, release};
+use crate::rt::clock::{ClockCopy, Epoch, VectorClock};
+use crate::rt::lock;
+use std::cell::UnsafeCell;
+use std::sync::Mutex;
+
+/// The clock of a synchronization object (a lock, a scope's end): releases join into it,
+/// acquires join from it. It has its own small lock, so it serves any primitive.
+#[derive(Default)]
+pub(crate) struct SyncClock {
+    clock: Mutex<VectorClock>,
+}
+
+impl SyncClock {
+    pub(crate) const fn new() -> SyncClock {
+        SyncClock {
+            clock: Mutex::new(VectorClock::new()),
+        }
+    }
+
+    pub(crate) fn release(&self) {
+        if crate::rt::enabled() {
+            release(&mut lock(&self.clock));
+        }
+    }
+
+    pub(crate) fn acquire(&self) {
+        if crate::rt::enabled() {
+            acquire(&lock(&self.clock));
+        }
+    }
+}
+
+/// The clock of an exclusive lock, touched only while the real lock is held (after locking,
+/// before unlocking): the lock itself serializes it, so it needs no lock of its own.
+///
+/// FastTrack's lock rules: a release *copies* the holder's clock (the holder acquired the lock's
+/// clock when it locked, so its clock already covers it: a copy is the join, without the
+/// comparisons), and an acquire by the thread that released last has nothing to join.
+///
+/// And one rule of its own, for code that takes a lock for every operation: the tick that must
+/// follow a release (so that the releaser's later accesses are not covered by it) is *owed*
+/// until it is needed: by the thread's next access, by a release of anything else, or because
+/// another thread has taken the lock since. When the releaser takes the lock back first, nobody
+/// has seen that release, and the thread goes on in the same epoch: its accesses under the lock
+/// stay in one epoch, and repeating one costs no store in the map's shadow. Sound because
+/// while a tick is owed, that lock is the only object holding the thread's current clock (any
+/// other release pays the tick first), and a thread that took the lock meanwhile would have
+/// released it since, changing `last_release` (unless its context was gone by then: then it
+/// makes no tracked access again, and what it saw orders nothing).
+pub(crate) struct LockedClock {
+    clock: UnsafeCell<ClockCopy>,
+    /// The releaser's epoch at the last release (`Epoch::NONE` before the first).
+    last_release: std::cell::Cell<Epoch>,
+}
+
+impl Default for LockedClock {
+    fn default() -> Self {
+        LockedClock::new()
+    }
+}
+
+// SAFETY: the fields are only reached through `release` and `acquire`, whose callers hold the
+// primitive's real lock, so no two threads ever touch them at once.
+unsafe impl Sync for LockedClock {}
+
+impl LockedClock {
+    pub(crate) const fn new() -> LockedClock {
+        LockedClock {
+            clock: UnsafeCell::new(ClockCopy::new()),
+            last_release: std::cell::Cell::new(Epoch::NONE),
+        }
+    }
+
+    /// Was the last release of this lock the current thread's, at its current clock (with the
+    /// tick still owed)? Then nobody has acquired it since.
+    #[inline]
+    fn owes_tick_to(&self, me: &Ctx) -> bool {
+        me.epoch.get() == self.last_release.get().with_flag()
+    }
+
+    /// # Safety
+    /// The caller holds the real lock this clock belongs to.
+    #[inline]
+    pub(crate) unsafe fn release(&self) {
+        if crate::rt::enabled() {
+            let Some(me) = Current::get() else { return };
+            // SAFETY: the caller's contract.
+            unsafe { self.release_by(&me) };
+        }
+    }
+
+    /// # Safety
+    /// The caller holds the real lock this clock belongs to.
+    #[inline]
+    pub(crate) unsafe fn acquire(&self) {
+        if crate::rt::enabled() {
+            let Some(me) = Current::get() else { return };
+            // SAFETY: the caller's contract.
+            unsafe { self.acquire_by(&me) };
+        }
+    }
+
+    /// # Safety
+    /// `me` holds the real lock this clock belongs to.
+    #[inline(always)]
+    unsafe fn release_by(&self, me: &Ctx) {
+        if me.epoch.get().flagged() && !self.owes_tick_to(me) {
+            me.tick(); // the current clock went to another lock: this one gets the next
+        }
+        // SAFETY: the lock is held (the caller's contract), so this is the only access.
+        let clock = unsafe { &mut *self.clock.get() };
+        clock.copy_from(me.vc());
+        let epoch = me.epoch.get().without_flag();
+        self.last_release.set(epoch);
+        me.epoch.set(epoch.with_flag()); // the tick is owed
+    }
+
+    /// # Safety
+    /// `me` holds the real lock this clock belongs to.
+    #[inline(always)]
+    unsafe fn acquire_by(&self, me: &Ctx) {
+        if self.last_release.get().tid() != me.tid {
+            // SAFETY: as in `release_by`.
+            me.update(|vc| vc.join_copy(unsafe { &*self.clock.get() }));
+        } else if self.owes_tick_to(me) {
+            // Nobody took the lock since this thread released it: the epoch goes on.
+            me.epoch.set(me.epoch.get().without_flag());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rt::clock::Tid;
+
+    /// A thread in slot `tid`, at clock 1.
+    fn thread(tid: Tid) -> Ctx {
+        let mut vc = VectorClock::new();
+        vc.set(tid, 1);
+        Ctx::for_test(tid, vc)
+    }
+
+    /// `other` has seen `me` at `clock`, and not where `me` is now: `me`'s next access would be
+    /// unordered with what `other` does next.
+    fn assert_saw_only(other: &Ctx, me: &Ctx, clock: u64) {
+        assert!(other.happens_before(Epoch::new(me.tid, clock)));
+        assert!(!other.happens_before(me.epoch()), "{:?}", me.epoch());
+    }
+
+    #[test]
+    fn the_first_access_after_a_lock_release_is_in_a_new_epoch() {
+        let (me, lock) = (thread(1), LockedClock::new());
+        // SAFETY (all `_by` calls in these tests): one test thread plays every thread in
+        // turn, so the lock's clock is never touched by two at once.
+        unsafe { lock.release_by(&me) };
+        assert_eq!(me.epoch(), Epoch::new(1, 2));
+        assert_eq!(me.vc().get(1), 2);
+    }
+
+    #[test]
+    fn a_lock_taken_back_by_its_last_releaser_keeps_the_epoch() {
+        let (me, lock) = (thread(1), LockedClock::new());
+        unsafe {
+            lock.acquire_by(&me);
+            lock.release_by(&me);
+            lock.acquire_by(&me);
+        }
+        assert_eq!(me.epoch(), Epoch::new(1, 1));
+        unsafe {
+            lock.release_by(&me);
+            lock.acquire_by(&me);
+        }
+        assert_eq!(me.epoch(), Epoch::new(1, 1), "any number of times");
+    }
+
+    #[test]
+    fn a_thread_that_took_the_lock_in_between_does_not_cover_the_releasers_next_accesses() {
+        let (me, other, lock) = (thread(1), thread(2), LockedClock::new());
+        unsafe {
+            lock.release_by(&me);
+            lock.acquire_by(&other); // `other` has seen `me` at clock 1
+            lock.release_by(&other);
+            lock.acquire_by(&me);
+            lock.release_by(&me); // not clock 1 again: `other` knows it
+            lock.acquire_by(&me); // taken back: the epoch after that release goes on
+        }
+        assert_saw_only(&other, &me, 1);
+    }
+
+    #[test]
+    fn releasing_another_lock_pays_the_owed_tick_first() {
+        let (me, other, a, b) = (thread(1), thread(2), LockedClock::new(), LockedClock::new());
+        unsafe {
+            a.release_by(&me); // clock 1 to `a`, tick owed
+            b.acquire_by(&me);
+            b.release_by(&me); // `b` must not get clock 1 too
+            a.acquire_by(&other); // `other` has seen `me` at clock 1, through `a`
+            b.acquire_by(&me); // taken back, nobody took it: its epoch goes on
+        }
+        assert_saw_only(&other, &me, 1);
+    }
+
+    #[test]
+    fn taking_back_a_lock_released_earlier_keeps_the_tick_owed_for_a_later_one() {
+        let (me, other, a, b) = (thread(1), thread(2), LockedClock::new(), LockedClock::new());
+        unsafe {
+            b.release_by(&me); // clock 1 to `b`
+            a.acquire_by(&me);
+            a.release_by(&me); // clock 2 to `a`, tick owed
+            a.acquire_by(&other); // `other` has seen `me` at clock 2
+            b.acquire_by(&me); // `b` holds clock 1, not the one owed
+        }
+        assert_saw_only(&other, &me, 2);
+    }
+
+    #[test]
+    fn a_join_keeps_an_owed_tick() {
+        let (me, other, a, b) = (thread(1), thread(2), LockedClock::new(), LockedClock::new());
+        unsafe {
+            b.release_by(&other);
+            a.release_by(&me); // tick owed
+            b.acquire_by(&me); // joins `other`'s clock
+        }
+        assert_eq!(me.epoch(), Epoch::new(1, 2), "paid at the first access");
+        assert!(me.happens_before(Epoch::new(2, 1)));
+    }
+
+    #[test]
+    fn a_lock_clock_leaves_room_for_the_lock_word_in_its_cache_line() {
+        // `sync::Mutex`'s layout: the clock, then the real lock's word, in one 64-byte line.
+        assert!(size_of::<LockedClock>() + size_of::<std::sync::Mutex<()>>() <= 64);
+    }
+}

@@ -1,0 +1,287 @@
+//! Threads as the detector sees them: a slot and a vector clock per thread (the context, `Ctx`,
+//! kept in a thread-local and reached through `Current`), and the happens-before edges of
+//! thread creation and end (`fork`, `start_child`, the end in `Owner`) and of sync objects
+//! (`acquire`, `release`). Children: `registry` (which thread held which slot, what reports say
+//! about each), `lock_clock` (the clocks of sync objects, which reach into `Ctx`).
+
+mod lock_clock;
+mod registry;
+
+pub(crate) use lock_clock::{LockedClock, SyncClock};
+pub(crate) use registry::{ThreadInfo, info, seen};
+
+use super::clock::{Epoch, Tid, VectorClock};
+use backtrace::Backtrace;
+use std::cell::{Cell, UnsafeCell};
+use std::sync::Arc;
+
+/// The current thread's view of time. It lives on the heap for the thread's life; the hot path
+/// reaches it through one thread-local pointer. Only its own thread touches it, and the runtime
+/// never calls user code while it uses it, so interior mutability is enough.
+pub(crate) struct Ctx {
+    pub(crate) tid: Tid,
+    /// `vc[tid]@tid`, cached: the stamp of every access this thread makes until its next release.
+    /// Flagged while the tick that follows a lock's release is owed (see `LockedClock`).
+    epoch: std::cell::Cell<Epoch>,
+    vc: UnsafeCell<VectorClock>,
+    /// `sync=assume`: unordered accesses are presumed ordered; only overlaps are reported.
+    pub(crate) assume_sync: bool,
+    /// The thread's `ThreadInfo::serial` (slots are shared over time, serials are not).
+    pub(crate) serial: u64,
+}
+
+impl Ctx {
+    fn new(info: Arc<ThreadInfo>, mut vc: VectorClock) -> Ctx {
+        let tid = info.tid;
+        if vc.get(tid) < info.first_clock {
+            vc.set(tid, info.first_clock);
+        }
+        // `current()` may panic once the thread's std data is gone (a first tracked operation
+        // in a late thread-local destructor, or a spawn from one): never let that reach the C
+        // caller of the spawn hook.
+        let name = std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| format!("T{}", info.serial));
+        let _ = info.name.set(name);
+        super::os::link();
+        Ctx::with_clock(tid, info.serial, vc, super::options().sync_assume)
+    }
+
+    fn with_clock(tid: Tid, serial: u64, mut vc: VectorClock, assume_sync: bool) -> Ctx {
+        vc.pad_for_copies();
+        Ctx {
+            serial,
+            tid,
+            epoch: std::cell::Cell::new(Epoch::new(tid, vc.get(tid))),
+            vc: UnsafeCell::new(vc),
+            assume_sync,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_test(tid: Tid, vc: VectorClock) -> Ctx {
+        Ctx::with_clock(tid, u64::from(tid), vc, false)
+    }
+
+    /// The stamp of an access made now: pays the tick a lock's release left owed.
+    #[inline(always)]
+    pub(crate) fn epoch(&self) -> Epoch {
+        let epoch = self.epoch.get();
+        if epoch.flagged() {
+            return self.pay_owed_tick();
+        }
+        epoch
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn pay_owed_tick(&self) -> Epoch {
+        self.tick();
+        self.epoch.get()
+    }
+
+    /// Does the access stamped `epoch` happen before what this thread does now?
+    #[inline]
+    pub(crate) fn happens_before(&self, epoch: Epoch) -> bool {
+        self.vc().happens_before(epoch)
+    }
+
+    #[inline]
+    fn vc(&self) -> &VectorClock {
+        // SAFETY: see the type's docs: no `&mut` to the clock is alive outside `update`.
+        unsafe { &*self.vc.get() }
+    }
+
+    /// Changes the clock; nothing else looks at it meanwhile (see the type's docs).
+    #[inline]
+    fn update(&self, f: impl FnOnce(&mut VectorClock)) {
+        // SAFETY: the only borrow of the clock while `f` runs; `f` is the runtime's own code.
+        f(unsafe { &mut *self.vc.get() });
+        // A join never raises the thread's own component (no other clock holds more of it), so
+        // the cached epoch, and a tick it owes, stay as they are.
+        debug_assert_eq!(self.vc().get(self.tid), self.epoch.get().clock());
+    }
+
+    /// After a release, this thread's later accesses must not be covered by what it released.
+    /// (The cached epoch is always `vc[tid]@tid`, so the next one is known without a lookup.)
+    #[inline]
+    fn tick(&self) {
+        let next = self.epoch.get().clock() + 1;
+        // SAFETY: as in `update`.
+        unsafe { &mut *self.vc.get() }.set(self.tid, next);
+        self.epoch.set(Epoch::new(self.tid, next));
+    }
+}
+
+/// A thread created through `pthread_create`, between the parent's call and the child's first
+/// tracked operation.
+pub(crate) struct Fork {
+    info: Arc<ThreadInfo>,
+    vc: VectorClock,
+}
+
+/// `CURRENT` after the thread's context was freed (the thread is ending).
+const GONE: usize = 1;
+
+thread_local! {
+    /// The current thread's context: null until its first use, `GONE` once freed.
+    static CURRENT: std::cell::Cell<*const Ctx> = const { std::cell::Cell::new(std::ptr::null()) };
+    /// Frees the context when the thread ends (the only thread-local here with a destructor,
+    /// so the hot path's `CURRENT` needs no destructor-state check).
+    static OWNER: Owner = const { Owner };
+    /// Set by the spawn hook in the child before user code runs; taken when the context is made.
+    static PENDING_FORK: Cell<Option<Box<Fork>>> = const { Cell::new(None) };
+    /// This thread was created through the spawn hook: its end is a joiner's edge.
+    static SPAWNED: Cell<bool> = const { Cell::new(false) };
+}
+
+struct Owner;
+
+impl Drop for Owner {
+    /// The thread's true end: for a thread created through the spawn hook, this destructor was
+    /// registered before any other of its thread-locals, so it runs after all of them (they run
+    /// in reverse order of registration) and whatever they did is covered by the clock the
+    /// joiner acquires here. `pthread_join` returns only after it.
+    fn drop(&mut self) {
+        let ctx = CURRENT.replace(GONE as *const Ctx);
+        let ended = if ctx as usize > GONE {
+            // SAFETY: made by `Box::into_raw` in `create`; `CURRENT` no longer points to it.
+            let ctx = unsafe { Box::from_raw(ctx.cast_mut()) };
+            Some((registry::info(ctx.epoch()), ctx.tid, ctx.vc().clone()))
+        } else {
+            // A child that never made a tracked operation ends with the clock it was born with.
+            PENDING_FORK.take().map(|fork| {
+                let tid = fork.info.tid;
+                (Some(fork.info), tid, fork.vc)
+            })
+        };
+        let Some((info, tid, clock)) = ended else {
+            return;
+        };
+        registry::ended(info.as_deref(), tid, clock.get(tid));
+        if SPAWNED.get() {
+            super::os::thread_exited(clock);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn create() -> *const Ctx {
+    let ctx = match PENDING_FORK.take() {
+        Some(fork) => Ctx::new(fork.info, fork.vc),
+        None => Ctx::new(registry::take_slot(None, None, None), VectorClock::new()),
+    };
+    let ctx = Box::into_raw(Box::new(ctx));
+    CURRENT.set(ctx);
+    OWNER.with(|_| {}); // registers the destructor that frees it
+    ctx
+}
+
+/// The current thread's context, for the length of one operation: `!Send`, and what it derefs
+/// to cannot outlive it, so it never reaches another thread or outlives its own.
+pub(crate) struct Current {
+    ctx: *const Ctx,
+}
+
+impl Current {
+    /// The context, created at the thread's first use. `None` once the thread's context is gone
+    /// (accesses from late thread-local destructors go unchecked).
+    #[inline(always)]
+    pub(crate) fn get() -> Option<Current> {
+        let mut ctx = CURRENT.get();
+        if ctx as usize <= GONE {
+            if !ctx.is_null() {
+                return None;
+            }
+            ctx = create();
+        }
+        Some(Current { ctx })
+    }
+}
+
+impl std::ops::Deref for Current {
+    type Target = Ctx;
+
+    #[inline(always)]
+    fn deref(&self) -> &Ctx {
+        // SAFETY: a live context of this thread: it is freed only by `Owner` at the thread's
+        // end, after which `get` returns `None`.
+        unsafe { &*self.ctx }
+    }
+}
+
+/// Runs `f` with the current thread's context (see `Current::get`).
+#[inline]
+pub(crate) fn with<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
+    Current::get().map(|me| f(&me))
+}
+
+/// Parent side of thread creation: a child slot whose clock has seen everything the parent did
+/// so far. The parent then ticks, so what it does next is unordered with the child.
+pub(crate) fn fork() -> Box<Fork> {
+    let created_at = Backtrace::new_unresolved();
+    with(|parent| {
+        let info = registry::take_slot(Some(parent.vc()), Some(parent.serial), Some(created_at));
+        let mut vc = parent.vc().clone();
+        vc.set(info.tid, info.first_clock);
+        parent.tick();
+        Box::new(Fork { info, vc })
+    })
+    .unwrap_or_else(|| {
+        // The parent's context is gone (a thread spawned from a thread-local destructor).
+        let info = registry::take_slot(None, None, None);
+        let mut vc = VectorClock::new();
+        vc.set(info.tid, info.first_clock);
+        Box::new(Fork { info, vc })
+    })
+}
+
+/// Child side of thread creation, before any user code runs. The fork waits for the child's
+/// first tracked operation; `Owner` is registered now, before any other thread-local of the
+/// thread, so that its destructor (the thread's end) runs last.
+pub(crate) fn start_child(fork: Box<Fork>) {
+    PENDING_FORK.set(Some(fork));
+    SPAWNED.set(true);
+    OWNER.with(|_| {});
+}
+
+/// Acquire `clock`: everything that happened before it happens before what this thread does next.
+pub(crate) fn acquire(clock: &VectorClock) {
+    with(|me| me.update(|vc| vc.join(clock)));
+}
+
+/// Release into `clock`: what this thread did so far happens before whoever acquires it.
+pub(crate) fn release(clock: &mut VectorClock) {
+    with(|me| {
+        clock.join(me.vc());
+        me.tick();
+    });
+}
+
+/// Release-store into `clock`: it becomes this thread's clock, so whoever acquires it is ordered
+/// after this thread only (not after earlier releasers), as a release store to an atomic says.
+pub(crate) fn release_store(clock: &mut VectorClock) {
+    with(|me| {
+        clock.clone_from(me.vc());
+        me.tick();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_advances_the_threads_own_component_and_epoch_only() {
+        let mut vc = VectorClock::new();
+        vc.set(0, 7);
+        vc.set(2, 3);
+        let me = Ctx::for_test(2, vc);
+        me.tick();
+        me.tick();
+        assert_eq!(me.epoch(), Epoch::new(2, 5));
+        assert_eq!((me.vc().get(0), me.vc().get(2)), (7, 5));
+    }
+}
