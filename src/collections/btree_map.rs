@@ -20,7 +20,7 @@
 //! assert_eq!(ranks.pop_first(), Some((1, "gold")));
 //! ```
 
-use crate::rt::map::{Access, InProgress, MapShadow, Slot};
+use crate::rt::map::{Access, InProgress, MapShadow, Stored};
 use crate::rt::site::Op;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -48,7 +48,7 @@ use std::ops::{Index, RangeBounds};
 #[repr(C)]
 pub struct BTreeMap<K, V> {
     shadow: MapShadow,
-    base: base::BTreeMap<K, Slot<V>>,
+    base: base::BTreeMap<K, Stored<V>>,
 }
 
 impl<K, V> BTreeMap<K, V> {
@@ -82,9 +82,9 @@ impl<K, V> BTreeMap<K, V> {
     {
         let access = access!(self, Op::Get);
         access.read_structure_of(key);
-        let slot = self.base.get(key)?;
-        access.read_key(&slot.cell, key);
-        Some(&slot.value)
+        let stored = self.base.get(key)?;
+        access.read_key(&stored.cell, key);
+        Some(&stored.value)
     }
 
     /// The key-value pair for `k` (reads the structure and the key).
@@ -98,9 +98,9 @@ impl<K, V> BTreeMap<K, V> {
     {
         let access = access!(self, Op::GetKeyValue);
         access.read_structure_of(k);
-        let (key, slot) = self.base.get_key_value(k)?;
-        access.read_key(&slot.cell, k);
-        Some((key, &slot.value))
+        let (key, stored) = self.base.get_key_value(k)?;
+        access.read_key(&stored.cell, k);
+        Some((key, &stored.value))
     }
 
     /// The first (smallest) key and its value (reads the structure and that key).
@@ -112,9 +112,9 @@ impl<K, V> BTreeMap<K, V> {
     {
         let access = access!(self, Op::FirstKeyValue);
         access.read_structure();
-        let (key, slot) = self.base.first_key_value()?;
-        access.read_key(&slot.cell, key);
-        Some((key, &slot.value))
+        let (key, stored) = self.base.first_key_value()?;
+        access.read_key(&stored.cell, key);
+        Some((key, &stored.value))
     }
 
     /// The entry of the first key, for in-place manipulation (reads the structure).
@@ -142,8 +142,8 @@ impl<K, V> BTreeMap<K, V> {
         access.read_structure();
         let (key, _) = self.base.first_key_value()?;
         let _writing = access.write_structure_of(Some(key));
-        let (key, slot) = self.base.pop_first()?;
-        Some((key, slot.value))
+        let (key, stored) = self.base.pop_first()?;
+        Some((key, stored.value))
     }
 
     /// The last (largest) key and its value (reads the structure and that key).
@@ -155,9 +155,9 @@ impl<K, V> BTreeMap<K, V> {
     {
         let access = access!(self, Op::LastKeyValue);
         access.read_structure();
-        let (key, slot) = self.base.last_key_value()?;
-        access.read_key(&slot.cell, key);
-        Some((key, &slot.value))
+        let (key, stored) = self.base.last_key_value()?;
+        access.read_key(&stored.cell, key);
+        Some((key, &stored.value))
     }
 
     /// The entry of the last key, for in-place manipulation (reads the structure).
@@ -185,8 +185,8 @@ impl<K, V> BTreeMap<K, V> {
         access.read_structure();
         let (key, _) = self.base.last_key_value()?;
         let _writing = access.write_structure_of(Some(key));
-        let (key, slot) = self.base.pop_last()?;
-        Some((key, slot.value))
+        let (key, stored) = self.base.pop_last()?;
+        Some((key, stored.value))
     }
 
     /// Whether the map has `key` (reads the structure and the key).
@@ -201,8 +201,8 @@ impl<K, V> BTreeMap<K, V> {
         let access = access!(self, Op::ContainsKey);
         access.read_structure_of(key);
         match self.base.get(key) {
-            Some(slot) => {
-                access.read_key(&slot.cell, key);
+            Some(stored) => {
+                access.read_key(&stored.cell, key);
                 true
             }
             None => false,
@@ -220,9 +220,9 @@ impl<K, V> BTreeMap<K, V> {
     {
         let access = access!(self, Op::GetMut);
         access.read_structure_of(key);
-        let slot = self.base.get_mut(key)?;
-        access.write_key(&slot.cell, key);
-        Some(&mut slot.value)
+        let stored = self.base.get_mut(key)?;
+        access.write_key(&stored.cell, key);
+        Some(&mut stored.value)
     }
 
     /// Inserts a key-value pair: over an existing key it reads the structure and writes the
@@ -239,14 +239,14 @@ impl<K, V> BTreeMap<K, V> {
         match self.base.entry(key) {
             base::Entry::Occupied(entry) => {
                 access.write_key(&entry.get().cell, entry.key());
-                let slot = entry.into_mut();
-                let _writing = access.writing(&slot.cell);
-                Some(mem::replace(&mut slot.value, value))
+                let stored = entry.into_mut();
+                let _writing = access.writing(&stored.cell);
+                Some(mem::replace(&mut stored.value, value))
             }
             base::Entry::Vacant(entry) => {
                 let _writing = access.write_structure_of(Some(entry.key()));
                 let cell = access.new_cell();
-                entry.insert(Slot { value, cell });
+                entry.insert(Stored { value, cell });
                 None
             }
         }
@@ -291,8 +291,8 @@ impl<K, V> BTreeMap<K, V> {
             return None;
         }
         let _writing = access.write_structure_of(Some(key));
-        let (key, slot) = self.base.remove_entry(key)?;
-        Some((key, slot.value))
+        let (key, stored) = self.base.remove_entry(key)?;
+        Some((key, stored.value))
     }
 
     /// Keeps only the entries for which `f` is true (writes the structure).
@@ -305,7 +305,7 @@ impl<K, V> BTreeMap<K, V> {
     {
         let access = access!(self, Op::Retain);
         let _writing = access.write_structure();
-        self.base.retain(|key, slot| f(key, &mut slot.value));
+        self.base.retain(|key, stored| f(key, &mut stored.value));
     }
 
     /// Moves every entry of `other` into `self`, leaving `other` empty; a key in both takes
@@ -320,8 +320,8 @@ impl<K, V> BTreeMap<K, V> {
         let theirs = access!(other, Op::Append);
         let _writing = mine.write_structure();
         let _emptying = theirs.write_structure();
-        for slot in other.base.values_mut() {
-            slot.cell = mine.new_cell();
+        for stored in other.base.values_mut() {
+            stored.cell = mine.new_cell();
         }
         self.base.append(&mut other.base);
     }
@@ -415,11 +415,11 @@ impl<K, V> BTreeMap<K, V> {
         F: FnMut(&K, &mut V) -> bool + 'a,
     {
         let access = access!(self, Op::ExtractIf);
-        let on_slots: SlotPredicate<'a, K, V> =
-            Box::new(move |key, slot| pred(key, &mut slot.value));
+        let on_stored: StoredPredicate<'a, K, V> =
+            Box::new(move |key, stored| pred(key, &mut stored.value));
         ExtractIf {
             _writing: access.write_structure(),
-            base: self.base.extract_if(range, on_slots),
+            base: self.base.extract_if(range, on_stored),
             _pred: PhantomData,
         }
     }
@@ -523,7 +523,7 @@ impl<K, V> BTreeMap<K, V> {
 
     /// Takes the real map out for a consuming operation, which writes the whole structure.
     #[track_caller]
-    fn into_base(self, op: Op) -> base::BTreeMap<K, Slot<V>> {
+    fn into_base(self, op: Op) -> base::BTreeMap<K, Stored<V>> {
         let this = &self;
         drop(access!(this, op).write_structure());
         let BTreeMap { base, .. } = self;
@@ -546,7 +546,7 @@ impl<K, V> BTreeMap<K, V> {
                 }
                 base::Entry::Vacant(entry) => {
                     let cell = access.new_cell();
-                    entry.insert(Slot { value, cell });
+                    entry.insert(Stored { value, cell });
                 }
             }
         }
@@ -563,7 +563,7 @@ impl<K, V> BTreeMap<K, V> {
             .into_iter()
             .map(|(key, value)| {
                 let cell = Default::default();
-                (key, Slot { value, cell })
+                (key, Stored { value, cell })
             })
             .collect();
         BTreeMap {
@@ -621,8 +621,8 @@ impl<K: Clone, V: Clone> Clone for BTreeMap<K, V> {
     fn clone(&self) -> Self {
         let access = access!(self, Op::Clone);
         access.read_structure();
-        for (key, slot) in &self.base {
-            access.read_key(&slot.cell, key);
+        for (key, stored) in &self.base {
+            access.read_key(&stored.cell, key);
         }
         BTreeMap {
             base: self.base.clone(),
@@ -662,9 +662,9 @@ where
     fn index(&self, key: &Q) -> &V {
         let access = access!(self, Op::Index);
         access.read_structure_of(key);
-        let slot = self.base.get(key).expect("no entry found for key");
-        access.read_key(&slot.cell, key);
-        &slot.value
+        let stored = self.base.get(key).expect("no entry found for key");
+        access.read_key(&stored.cell, key);
+        &stored.value
     }
 }
 
@@ -755,13 +755,13 @@ pub enum Entry<'a, K, V> {
 
 /// A view into a vacant entry. See [`std::collections::btree_map::VacantEntry`].
 pub struct VacantEntry<'a, K, V> {
-    base: base::VacantEntry<'a, K, Slot<V>>,
+    base: base::VacantEntry<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
 /// A view into an occupied entry. See [`std::collections::btree_map::OccupiedEntry`].
 pub struct OccupiedEntry<'a, K, V> {
-    base: base::OccupiedEntry<'a, K, Slot<V>>,
+    base: base::OccupiedEntry<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
@@ -798,26 +798,26 @@ impl<K: fmt::Debug + Ord, V: fmt::Debug> fmt::Debug for OccupiedEntry<'_, K, V> 
 
 /// An iterator over the entries of a `BTreeMap`. See [`std::collections::btree_map::Iter`].
 pub struct Iter<'a, K, V> {
-    base: base::Iter<'a, K, Slot<V>>,
+    base: base::Iter<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
 /// A mutable iterator over the entries of a `BTreeMap`.
 /// See [`std::collections::btree_map::IterMut`].
 pub struct IterMut<'a, K, V> {
-    base: base::IterMut<'a, K, Slot<V>>,
+    base: base::IterMut<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
 /// An owning iterator over the entries of a `BTreeMap`.
 /// See [`std::collections::btree_map::IntoIter`].
 pub struct IntoIter<K, V> {
-    base: base::IntoIter<K, Slot<V>>,
+    base: base::IntoIter<K, Stored<V>>,
 }
 
 /// An iterator over the keys of a `BTreeMap`. See [`std::collections::btree_map::Keys`].
 pub struct Keys<'a, K, V> {
-    base: base::Keys<'a, K, Slot<V>>,
+    base: base::Keys<'a, K, Stored<V>>,
 }
 
 /// An iterator over the values of a `BTreeMap`. See [`std::collections::btree_map::Values`].
@@ -834,26 +834,26 @@ pub struct ValuesMut<'a, K, V> {
 /// An owning iterator over the keys of a `BTreeMap`.
 /// See [`std::collections::btree_map::IntoKeys`].
 pub struct IntoKeys<K, V> {
-    base: base::IntoKeys<K, Slot<V>>,
+    base: base::IntoKeys<K, Stored<V>>,
 }
 
 /// An owning iterator over the values of a `BTreeMap`.
 /// See [`std::collections::btree_map::IntoValues`].
 pub struct IntoValues<K, V> {
-    base: base::IntoValues<K, Slot<V>>,
+    base: base::IntoValues<K, Stored<V>>,
 }
 
 /// An iterator over a sub-range of the entries of a `BTreeMap`.
 /// See [`std::collections::btree_map::Range`].
 pub struct Range<'a, K, V> {
-    base: base::Range<'a, K, Slot<V>>,
+    base: base::Range<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
 /// A mutable iterator over a sub-range of the entries of a `BTreeMap`.
 /// See [`std::collections::btree_map::RangeMut`].
 pub struct RangeMut<'a, K, V> {
-    base: base::RangeMut<'a, K, Slot<V>>,
+    base: base::RangeMut<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
@@ -864,13 +864,13 @@ pub struct ExtractIf<'a, K, V, R, F>
 where
     F: FnMut(&K, &mut V) -> bool,
 {
-    base: base::ExtractIf<'a, K, Slot<V>, R, SlotPredicate<'a, K, V>>,
+    base: base::ExtractIf<'a, K, Stored<V>, R, StoredPredicate<'a, K, V>>,
     _writing: Option<InProgress<'a>>,
     _pred: PhantomData<F>,
 }
 
-/// The user's predicate, applied to the value inside a slot.
-type SlotPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Slot<V>) -> bool + 'a>;
+/// The user's predicate, applied to the value of a `Stored`.
+type StoredPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Stored<V>) -> bool + 'a>;
 
 // SAFETY: the boxed predicate is the user's `F` and nothing else, and the rest is std's
 // `ExtractIf` and a borrow of the map's shadow (atomics): `Send` and `Sync` exactly when std's
@@ -885,7 +885,7 @@ unsafe impl<K: Sync, V: Sync, R: Sync, F: Sync + FnMut(&K, &mut V) -> bool> Sync
 {
 }
 
-/// `Iterator` + `DoubleEndedIterator` for an iterator whose `base` yields `(key, slot)` pairs,
+/// `Iterator` + `DoubleEndedIterator` for an iterator whose `base` yields `(key, stored)` pairs,
 /// checking each key with `$check` and handing out `$item`.
 macro_rules! checked_pairs {
     ($iter:ident, $item:ty, $check:ident, $value:ident => $out:expr) => {
@@ -929,10 +929,10 @@ macro_rules! checked_pairs {
     };
 }
 
-checked_pairs!(Iter, (&'a K, &'a V), read_key, slot => &slot.value);
-checked_pairs!(IterMut, (&'a K, &'a mut V), write_key, slot => &mut slot.value);
-checked_pairs!(Range, (&'a K, &'a V), read_key, slot => &slot.value);
-checked_pairs!(RangeMut, (&'a K, &'a mut V), write_key, slot => &mut slot.value);
+checked_pairs!(Iter, (&'a K, &'a V), read_key, stored => &stored.value);
+checked_pairs!(IterMut, (&'a K, &'a mut V), write_key, stored => &mut stored.value);
+checked_pairs!(Range, (&'a K, &'a V), read_key, stored => &stored.value);
+checked_pairs!(RangeMut, (&'a K, &'a mut V), write_key, stored => &mut stored.value);
 
 /// `Iterator` + `DoubleEndedIterator` for an iterator that needs no check per item: `$map`
 /// turns what `base` yields into the item.
@@ -976,7 +976,7 @@ macro_rules! unchecked {
 unchecked!(IntoIter<K, V>, (K, V), |pair| (pair.0, pair.1.value));
 unchecked!(Keys<'a, K, V>, &'a K, |key| key);
 unchecked!(IntoKeys<K, V>, K, |key| key);
-unchecked!(IntoValues<K, V>, V, |slot| slot.value);
+unchecked!(IntoValues<K, V>, V, |stored| stored.value);
 
 impl<'a, K, V> Iterator for Values<'a, K, V> {
     type Item = &'a V;
@@ -1053,7 +1053,7 @@ where
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
-        self.base.next().map(|(key, slot)| (key, slot.value))
+        self.base.next().map(|(key, stored)| (key, stored.value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1153,7 +1153,7 @@ debug_as_std! {
 impl<K, V: fmt::Debug> fmt::Debug for Values<'_, K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.inner.base.clone().map(|(_, slot)| &slot.value))
+            .entries(self.inner.base.clone().map(|(_, stored)| &stored.value))
             .finish()
     }
 }

@@ -4,7 +4,7 @@
 //! touches (see "What it finds" in the crate docs) before doing the real work, and is `#[track_caller]`, so a report names
 //! the line in your code that made the access.
 
-use crate::rt::map::{Access, Hashed, MapShadow, Slot};
+use crate::rt::map::{Access, Hashed, MapShadow, Stored};
 use crate::rt::site::Op;
 use std::borrow::Borrow;
 use std::collections::TryReserveError;
@@ -32,7 +32,7 @@ pub use std::collections::hash_map::{DefaultHasher, RandomState};
 #[repr(C)]
 pub struct HashMap<K, V, S = RandomState> {
     shadow: MapShadow,
-    base: base::HashMap<K, Slot<V>, S>,
+    base: base::HashMap<K, Stored<V>, S>,
 }
 
 impl<K, V> HashMap<K, V, RandomState> {
@@ -195,11 +195,11 @@ impl<K, V, S> HashMap<K, V, S> {
         F: FnMut(&K, &mut V) -> bool + 'a,
     {
         let access = access!(self, Op::ExtractIf);
-        let on_slots: SlotPredicate<'a, K, V> =
-            Box::new(move |key, slot| pred(key, &mut slot.value));
+        let on_stored: StoredPredicate<'a, K, V> =
+            Box::new(move |key, stored| pred(key, &mut stored.value));
         ExtractIf {
             _writing: access.write_structure(),
-            base: self.base.extract_if(on_slots),
+            base: self.base.extract_if(on_stored),
             _pred: std::marker::PhantomData,
         }
     }
@@ -213,7 +213,7 @@ impl<K, V, S> HashMap<K, V, S> {
     {
         let access = access!(self, Op::Retain);
         let _writing = access.write_structure();
-        self.base.retain(|key, slot| f(key, &mut slot.value));
+        self.base.retain(|key, stored| f(key, &mut stored.value));
     }
 
     /// Removes every entry (writes the structure). See [`std::collections::HashMap::clear`].
@@ -231,7 +231,7 @@ impl<K, V, S> HashMap<K, V, S> {
 
     /// Takes the real map out for a consuming operation, which writes the whole structure.
     #[track_caller]
-    fn into_base(self, op: Op) -> base::HashMap<K, Slot<V>, S> {
+    fn into_base(self, op: Op) -> base::HashMap<K, Stored<V>, S> {
         let this = &self;
         drop(access!(this, op).write_structure());
         let HashMap { base, .. } = self;
@@ -326,9 +326,9 @@ where
     {
         let access = access!(self, Op::Get);
         access.read_structure_of(Hashed(k, self.base.hasher()));
-        let slot = self.base.get(k)?;
-        access.read_key(&slot.cell, Hashed(k, self.base.hasher()));
-        Some(&slot.value)
+        let stored = self.base.get(k)?;
+        access.read_key(&stored.cell, Hashed(k, self.base.hasher()));
+        Some(&stored.value)
     }
 
     /// The key-value pair for `k` (reads the structure and the key).
@@ -342,9 +342,9 @@ where
     {
         let access = access!(self, Op::GetKeyValue);
         access.read_structure_of(Hashed(k, self.base.hasher()));
-        let (key, slot) = self.base.get_key_value(k)?;
-        access.read_key(&slot.cell, Hashed(k, self.base.hasher()));
-        Some((key, &slot.value))
+        let (key, stored) = self.base.get_key_value(k)?;
+        access.read_key(&stored.cell, Hashed(k, self.base.hasher()));
+        Some((key, &stored.value))
     }
 
     /// Mutable references to the values of `ks`, all at once (reads the structure, writes each
@@ -358,14 +358,14 @@ where
     {
         let access = access!(self, Op::GetDisjointMut);
         access.read_structure();
-        let slots = self.base.get_disjoint_mut(ks);
+        let stored = self.base.get_disjoint_mut(ks);
         let mut i = 0;
-        slots.map(|slot| {
+        stored.map(|stored| {
             let key = ks[i];
             i += 1;
-            slot.map(|slot| {
-                access.write_key(&slot.cell, key);
-                &mut slot.value
+            stored.map(|stored| {
+                access.write_key(&stored.cell, key);
+                &mut stored.value
             })
         })
     }
@@ -387,14 +387,14 @@ where
         let access = access!(self, Op::GetDisjointMut);
         access.read_structure();
         // SAFETY: the caller promises what std's method requires.
-        let slots = unsafe { self.base.get_disjoint_unchecked_mut(ks) };
+        let stored = unsafe { self.base.get_disjoint_unchecked_mut(ks) };
         let mut i = 0;
-        slots.map(|slot| {
+        stored.map(|stored| {
             let key = ks[i];
             i += 1;
-            slot.map(|slot| {
-                access.write_key(&slot.cell, key);
-                &mut slot.value
+            stored.map(|stored| {
+                access.write_key(&stored.cell, key);
+                &mut stored.value
             })
         })
     }
@@ -411,8 +411,8 @@ where
         let access = access!(self, Op::ContainsKey);
         access.read_structure_of(Hashed(k, self.base.hasher()));
         match self.base.get(k) {
-            Some(slot) => {
-                access.read_key(&slot.cell, Hashed(k, self.base.hasher()));
+            Some(stored) => {
+                access.read_key(&stored.cell, Hashed(k, self.base.hasher()));
                 true
             }
             None => false,
@@ -430,9 +430,9 @@ where
     {
         let access = access!(self, Op::GetMut);
         access.read_structure_of(Hashed(k, self.base.hasher()));
-        let slot = self.base.get_mut(k)?;
-        access.write_key(&slot.cell, k);
-        Some(&mut slot.value)
+        let stored = self.base.get_mut(k)?;
+        access.write_key(&stored.cell, k);
+        Some(&mut stored.value)
     }
 
     /// Inserts a key-value pair: over an existing key it reads the structure and writes the
@@ -444,29 +444,29 @@ where
         access.read_structure_of(Hashed(&k, self.base.hasher()));
         if self.base.len() == self.base.capacity() {
             // `entry` would grow the table before we know whether the key is new.
-            if let Some(slot) = self.base.get_mut(&k) {
-                access.write_key(&slot.cell, &k);
-                let _writing = access.writing(&slot.cell);
-                return Some(mem::replace(&mut slot.value, v));
+            if let Some(stored) = self.base.get_mut(&k) {
+                access.write_key(&stored.cell, &k);
+                let _writing = access.writing(&stored.cell);
+                return Some(mem::replace(&mut stored.value, v));
             }
             let _writing = access.write_structure_of(Some(Hashed(&k, self.base.hasher())));
             let cell = access.new_cell();
             let old = self.base.capacity();
-            self.base.insert(k, Slot { value: v, cell });
+            self.base.insert(k, Stored { value: v, cell });
             access.resized::<V>(old, self.base.capacity(), self.base.len());
             return None;
         }
         match self.base.entry(k) {
             base::Entry::Occupied(entry) => {
                 access.write_key(&entry.get().cell, entry.key());
-                let slot = entry.into_mut();
-                let _writing = access.writing(&slot.cell);
-                Some(mem::replace(&mut slot.value, v))
+                let stored = entry.into_mut();
+                let _writing = access.writing(&stored.cell);
+                Some(mem::replace(&mut stored.value, v))
             }
             base::Entry::Vacant(entry) => {
                 let _writing = access.write_structure_of(Some(entry.key()));
                 let cell = access.new_cell();
-                entry.insert(Slot { value: v, cell });
+                entry.insert(Stored { value: v, cell });
                 None
             }
         }
@@ -513,7 +513,7 @@ where
         let _writing = access.write_structure_of(Some(Hashed(k, self.base.hasher())));
         self.base
             .remove_entry(k)
-            .map(|(key, slot)| (key, slot.value))
+            .map(|(key, stored)| (key, stored.value))
     }
 }
 
@@ -528,8 +528,8 @@ where
     fn clone(&self) -> Self {
         let access = access!(self, Op::Clone);
         access.read_structure();
-        for (key, slot) in &self.base {
-            access.read_key(&slot.cell, key);
+        for (key, stored) in &self.base {
+            access.read_key(&stored.cell, key);
         }
         HashMap {
             base: self.base.clone(),
@@ -554,11 +554,11 @@ where
         if self.base.len() != other.base.len() {
             return false;
         }
-        self.base.iter().all(|(key, slot)| {
-            mine.read_key(&slot.cell, key);
+        self.base.iter().all(|(key, stored)| {
+            mine.read_key(&stored.cell, key);
             other.base.get(key).is_some_and(|their| {
                 theirs.read_key(&their.cell, key);
-                slot.value == their.value
+                stored.value == their.value
             })
         })
     }
@@ -611,9 +611,9 @@ where
     fn index(&self, key: &Q) -> &V {
         let access = access!(self, Op::Index);
         access.read_structure_of(Hashed(key, self.base.hasher()));
-        let slot = self.base.get(key).expect("no entry found for key");
-        access.read_key(&slot.cell, Hashed(key, self.base.hasher()));
-        &slot.value
+        let stored = self.base.get(key).expect("no entry found for key");
+        access.read_key(&stored.cell, Hashed(key, self.base.hasher()));
+        &stored.value
     }
 }
 
@@ -702,7 +702,7 @@ where
                 }
                 base::Entry::Vacant(entry) => {
                     let cell = access.new_cell();
-                    entry.insert(Slot { value, cell });
+                    entry.insert(Stored { value, cell });
                 }
             }
         }
@@ -755,13 +755,13 @@ pub enum Entry<'a, K, V> {
 
 /// A view into an occupied entry. See [`std::collections::hash_map::OccupiedEntry`].
 pub struct OccupiedEntry<'a, K, V> {
-    base: base::OccupiedEntry<'a, K, Slot<V>>,
+    base: base::OccupiedEntry<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
 /// A view into a vacant entry. See [`std::collections::hash_map::VacantEntry`].
 pub struct VacantEntry<'a, K, V> {
-    base: base::VacantEntry<'a, K, Slot<V>>,
+    base: base::VacantEntry<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
@@ -797,7 +797,7 @@ impl<K: fmt::Debug, V> fmt::Debug for VacantEntry<'_, K, V> {
 
 /// An iterator over the entries of a `HashMap`. See [`std::collections::hash_map::Iter`].
 pub struct Iter<'a, K, V> {
-    base: base::Iter<'a, K, Slot<V>>,
+    base: base::Iter<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
@@ -805,9 +805,9 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
     type Item = (&'a K, &'a V);
 
     fn next(&mut self) -> Option<(&'a K, &'a V)> {
-        let (key, slot) = self.base.next()?;
-        self.access.read_key(&slot.cell, key);
-        Some((key, &slot.value))
+        let (key, stored) = self.base.next()?;
+        self.access.read_key(&stored.cell, key);
+        Some((key, &stored.value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -826,7 +826,7 @@ impl<K, V> Clone for Iter<'_, K, V> {
 
 /// A mutable iterator over the entries of a `HashMap`. See [`std::collections::hash_map::IterMut`].
 pub struct IterMut<'a, K, V> {
-    base: base::IterMut<'a, K, Slot<V>>,
+    base: base::IterMut<'a, K, Stored<V>>,
     access: Access<'a>,
 }
 
@@ -834,9 +834,9 @@ impl<'a, K, V> Iterator for IterMut<'a, K, V> {
     type Item = (&'a K, &'a mut V);
 
     fn next(&mut self) -> Option<(&'a K, &'a mut V)> {
-        let (key, slot) = self.base.next()?;
-        self.access.write_key(&slot.cell, key);
-        Some((key, &mut slot.value))
+        let (key, stored) = self.base.next()?;
+        self.access.write_key(&stored.cell, key);
+        Some((key, &mut stored.value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -846,14 +846,14 @@ impl<'a, K, V> Iterator for IterMut<'a, K, V> {
 
 /// An owning iterator over the entries of a `HashMap`. See [`std::collections::hash_map::IntoIter`].
 pub struct IntoIter<K, V> {
-    base: base::IntoIter<K, Slot<V>>,
+    base: base::IntoIter<K, Stored<V>>,
 }
 
 impl<K, V> Iterator for IntoIter<K, V> {
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
-        self.base.next().map(|(key, slot)| (key, slot.value))
+        self.base.next().map(|(key, stored)| (key, stored.value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -863,7 +863,7 @@ impl<K, V> Iterator for IntoIter<K, V> {
 
 /// An iterator over the keys of a `HashMap`. See [`std::collections::hash_map::Keys`].
 pub struct Keys<'a, K, V> {
-    base: base::Keys<'a, K, Slot<V>>,
+    base: base::Keys<'a, K, Stored<V>>,
 }
 
 impl<'a, K, V> Iterator for Keys<'a, K, V> {
@@ -930,7 +930,7 @@ impl<'a, K, V> Iterator for ValuesMut<'a, K, V> {
 
 /// An owning iterator over the keys of a `HashMap`. See [`std::collections::hash_map::IntoKeys`].
 pub struct IntoKeys<K, V> {
-    base: base::IntoKeys<K, Slot<V>>,
+    base: base::IntoKeys<K, Stored<V>>,
 }
 
 impl<K, V> Iterator for IntoKeys<K, V> {
@@ -947,14 +947,14 @@ impl<K, V> Iterator for IntoKeys<K, V> {
 
 /// An owning iterator over the values of a `HashMap`. See [`std::collections::hash_map::IntoValues`].
 pub struct IntoValues<K, V> {
-    base: base::IntoValues<K, Slot<V>>,
+    base: base::IntoValues<K, Stored<V>>,
 }
 
 impl<K, V> Iterator for IntoValues<K, V> {
     type Item = V;
 
     fn next(&mut self) -> Option<V> {
-        self.base.next().map(|slot| slot.value)
+        self.base.next().map(|stored| stored.value)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -965,7 +965,7 @@ impl<K, V> Iterator for IntoValues<K, V> {
 /// A draining iterator over the entries of a `HashMap`; the map's structure is being written
 /// until it is dropped. See [`std::collections::hash_map::Drain`].
 pub struct Drain<'a, K, V> {
-    base: base::Drain<'a, K, Slot<V>>,
+    base: base::Drain<'a, K, Stored<V>>,
     _writing: Option<crate::rt::map::InProgress<'a>>,
 }
 
@@ -973,7 +973,7 @@ impl<K, V> Iterator for Drain<'_, K, V> {
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
-        self.base.next().map(|(key, slot)| (key, slot.value))
+        self.base.next().map(|(key, stored)| (key, stored.value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -987,13 +987,13 @@ pub struct ExtractIf<'a, K, V, F>
 where
     F: FnMut(&K, &mut V) -> bool,
 {
-    base: base::ExtractIf<'a, K, Slot<V>, SlotPredicate<'a, K, V>>,
+    base: base::ExtractIf<'a, K, Stored<V>, StoredPredicate<'a, K, V>>,
     _writing: Option<crate::rt::map::InProgress<'a>>,
     _pred: std::marker::PhantomData<F>,
 }
 
-/// The user's predicate, applied to the value inside a slot.
-type SlotPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Slot<V>) -> bool + 'a>;
+/// The user's predicate, applied to the value of a `Stored`.
+type StoredPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Stored<V>) -> bool + 'a>;
 
 // SAFETY: the boxed predicate is the user's `F` and nothing else, and the rest is std's
 // `ExtractIf` and a borrow of the map's shadow (atomics): `Send` and `Sync` exactly when std's
@@ -1009,7 +1009,7 @@ where
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
-        self.base.next().map(|(key, slot)| (key, slot.value))
+        self.base.next().map(|(key, stored)| (key, stored.value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1029,7 +1029,7 @@ macro_rules! exact_and_fused {
 }
 
 /// `Debug` as std prints these iterators: what they have left, from the real iterator (whose
-/// slots print as their values), without checking anything.
+/// `Stored` values print as the values), without checking anything.
 macro_rules! debug_as_std {
     ($($iter:ident<$($lt:lifetime,)? K, V> => |$it:ident| $items:expr;)*) => {$(
         impl<$($lt,)? K: fmt::Debug, V: fmt::Debug> fmt::Debug for $iter<$($lt,)? K, V> {
@@ -1051,11 +1051,11 @@ impl<I: Clone + Iterator<Item: fmt::Debug>> fmt::Debug for List<I> {
 }
 
 debug_as_std! {
-    Iter<'a, K, V> => |it| List(it.base.clone().map(|(k, slot)| (k, &slot.value)));
+    Iter<'a, K, V> => |it| List(it.base.clone().map(|(k, stored)| (k, &stored.value)));
     IterMut<'a, K, V> => |it| it.base;
     IntoIter<K, V> => |it| it.base;
     Keys<'a, K, V> => |it| it.base;
-    Values<'a, K, V> => |it| List(it.inner.base.clone().map(|(_, slot)| &slot.value));
+    Values<'a, K, V> => |it| List(it.inner.base.clone().map(|(_, stored)| &stored.value));
     IntoKeys<K, V> => |it| it.base;
     IntoValues<K, V> => |it| it.base;
     Drain<'a, K, V> => |it| it.base;

@@ -102,15 +102,15 @@ macro_rules! entry_methods {
             /// Removes the entry (writes the structure), returning its key and value.
             pub fn remove_entry(self) -> (K, V) {
                 let _writing = self.access.write_structure_of(Some(self.base.key()));
-                let (key, slot) = self.base.remove_entry();
-                (key, slot.value)
+                let (key, stored) = self.base.remove_entry();
+                (key, stored.value)
             }
 
             /// The value (reads the key).
             pub fn get(&self) -> &V {
-                let slot = self.base.get();
-                self.access.read_key(&slot.cell, self.base.key());
-                &slot.value
+                let stored = self.base.get();
+                self.access.read_key(&stored.cell, self.base.key());
+                &stored.value
             }
 
             /// The value, mutably (writes the key).
@@ -131,9 +131,9 @@ macro_rules! entry_methods {
             pub fn insert(&mut self, value: V) -> V {
                 self.access
                     .write_key(&self.base.get().cell, self.base.key());
-                let slot = self.base.get_mut();
-                let _writing = self.access.writing(&slot.cell);
-                std::mem::replace(&mut slot.value, value)
+                let stored = self.base.get_mut();
+                let _writing = self.access.writing(&stored.cell);
+                std::mem::replace(&mut stored.value, value)
             }
 
             /// Removes the entry (writes the structure), returning its value.
@@ -157,7 +157,7 @@ macro_rules! entry_methods {
             pub fn insert(self, value: V) -> &'a mut V {
                 let _writing = self.access.write_structure_of(Some(self.base.key()));
                 let cell = self.access.new_cell();
-                &mut self.base.insert($crate::rt::map::Slot { value, cell }).value
+                &mut self.base.insert($crate::rt::map::Stored { value, cell }).value
             }
 
             /// Inserts the value (writes the structure), returning the occupied entry.
@@ -165,7 +165,7 @@ macro_rules! entry_methods {
                 let _writing = self.access.write_structure_of(Some(self.base.key()));
                 let cell = self.access.new_cell();
                 OccupiedEntry {
-                    base: self.base.insert_entry($crate::rt::map::Slot { value, cell }),
+                    base: self.base.insert_entry($crate::rt::map::Stored { value, cell }),
                     access: self.access,
                 }
             }
@@ -175,9 +175,9 @@ macro_rules! entry_methods {
 
 #[cfg(maprace_detect)]
 #[cold]
-fn forget_history<'a, V: 'a>(slots: impl Iterator<Item = &'a crate::rt::map::Slot<V>>) {
-    for slot in slots {
-        slot.cell.reset();
+fn forget_history<'a, V: 'a>(stored: impl Iterator<Item = &'a crate::rt::map::Stored<V>>) {
+    for stored in stored {
+        stored.cell.reset();
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering::{self, AcqRel, Acquire, Relaxed, Release, SeqCs
 
 /// What an operation does to the variable.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
+pub(crate) enum AtomicOp {
     Load,
     Store,
     Rmw,
@@ -49,8 +49,8 @@ thread_local! {
 }
 
 /// A Relaxed store or read-modify-write made now releases the clock of an earlier Release fence.
-fn lends_fence(op: Op) -> bool {
-    op != Op::Load && FENCES.try_with(|f| f.borrow().released.is_some()) == Ok(true)
+fn lends_fence(op: AtomicOp) -> bool {
+    op != AtomicOp::Load && FENCES.try_with(|f| f.borrow().released.is_some()) == Ok(true)
 }
 
 /// The happens-before side of an atomic variable.
@@ -78,7 +78,7 @@ impl AtomicClock {
 
     /// Runs `real`, an operation of kind `op` with ordering `order`, with its edges.
     #[inline]
-    pub(crate) fn run<R>(&self, op: Op, order: Ordering, real: impl FnOnce() -> R) -> R {
+    pub(crate) fn run<R>(&self, op: AtomicOp, order: Ordering, real: impl FnOnce() -> R) -> R {
         if !super::enabled() {
             return real();
         }
@@ -94,8 +94,8 @@ impl AtomicClock {
 
     /// A release is about to store into the variable: say so *before* the real store, so that
     /// a Relaxed reader that reads the stored value also sees the mark (see `relaxed`).
-    fn mark_used(&self, op: Op, order: Ordering) {
-        if op != Op::Load && (releases(order) || lends_fence(op)) {
+    fn mark_used(&self, op: AtomicOp, order: Ordering) {
+        if op != AtomicOp::Load && (releases(order) || lends_fence(op)) {
             self.used.store(true, Relaxed);
         }
     }
@@ -105,9 +105,9 @@ impl AtomicClock {
     /// first; the fence after it orders the `used` check after the read, so a value stored by a
     /// release is never read without its clock (a real fence: free on x86, and it only makes
     /// the program more ordered, never less).
-    fn relaxed<R>(&self, op: Op, real: impl FnOnce() -> R) -> R {
+    fn relaxed<R>(&self, op: AtomicOp, real: impl FnOnce() -> R) -> R {
         let result = real();
-        if op != Op::Store {
+        if op != AtomicOp::Store {
             std::sync::atomic::fence(Acquire);
             if self.used.load(Relaxed) {
                 let clock = lock(&self.clock);
@@ -128,29 +128,29 @@ impl AtomicClock {
         if !super::enabled() {
             return real();
         }
-        if success == Relaxed && failure == Relaxed && !lends_fence(Op::Rmw) {
+        if success == Relaxed && failure == Relaxed && !lends_fence(AtomicOp::Rmw) {
             // Either way it reads; it releases nothing.
-            return self.relaxed(Op::Rmw, real);
+            return self.relaxed(AtomicOp::Rmw, real);
         }
         let mut clock = lock(&self.clock);
-        self.mark_used(Op::Rmw, success);
+        self.mark_used(AtomicOp::Rmw, success);
         let result = real();
         match result {
-            Ok(_) => self.apply(&mut clock, Op::Rmw, success),
-            Err(_) => self.apply(&mut clock, Op::Load, failure),
+            Ok(_) => self.apply(&mut clock, AtomicOp::Rmw, success),
+            Err(_) => self.apply(&mut clock, AtomicOp::Load, failure),
         }
         result
     }
 
-    fn apply(&self, clock: &mut VectorClock, op: Op, order: Ordering) {
-        if op != Op::Store {
+    fn apply(&self, clock: &mut VectorClock, op: AtomicOp, order: Ordering) {
+        if op != AtomicOp::Store {
             if acquires(order) {
                 thread::acquire(clock);
             } else {
                 let _ = FENCES.try_with(|f| f.borrow_mut().pending.join(clock));
             }
         }
-        if op != Op::Load {
+        if op != AtomicOp::Load {
             let fenced = || {
                 FENCES
                     .try_with(|f| f.borrow().released.clone())
@@ -158,9 +158,9 @@ impl AtomicClock {
                     .flatten()
             };
             match (op, releases(order)) {
-                (Op::Store, true) => thread::release_store(clock),
-                (Op::Rmw, true) => thread::release(clock),
-                (Op::Store, false) => {
+                (AtomicOp::Store, true) => thread::release_store(clock),
+                (AtomicOp::Rmw, true) => thread::release(clock),
+                (AtomicOp::Store, false) => {
                     if let Some(fence) = fenced() {
                         *clock = fence;
                     }

@@ -75,7 +75,7 @@ impl Cell {
     /// Inline, the cases a correctly synchronized program meets on every operation: a repeated
     /// read in the same epoch (nothing to store), the first read of a new epoch after a read
     /// that happens before it (FastTrack's [READ EXCLUSIVE]), and a read kept in the thread's
-    /// own slot of a shared set ([READ SHARED]). Threads that take turns at a lock are in a new
+    /// own entry of a shared set ([READ SHARED]). Threads that take turns at a lock are in a new
     /// epoch at every turn, so these are as hot as the first. The rest (a first unordered
     /// reader, a conflict, `sync=assume`) goes out of line.
     ///
@@ -101,10 +101,10 @@ impl Cell {
             } else {
                 // SAFETY: a flagged read word holds a live `ReadSet`.
                 let set = unsafe { ReadSet::from_word(read) };
-                if let Some(slot) = set.slots.get(me.tid as usize) {
-                    if slot.epoch.load(Relaxed) != epoch {
-                        slot.epoch.store(epoch, Relaxed);
-                        slot.site.store(site.bits(), Relaxed);
+                if let Some(entry) = set.entries.get(me.tid as usize) {
+                    if entry.epoch.load(Relaxed) != epoch {
+                        entry.epoch.store(epoch, Relaxed);
+                        entry.site.store(site.bits(), Relaxed);
                     }
                     return None;
                 }
@@ -227,7 +227,7 @@ impl Cell {
             return None; // program order
         }
         let in_progress = write.flagged();
-        if in_progress || (!me.assume_sync && !me.happens_before(write)) {
+        if in_progress || (!me.sync_assume && !me.happens_before(write)) {
             return Some(Previous {
                 kind: Kind::Write,
                 epoch: write.without_flag(),
@@ -240,7 +240,7 @@ impl Cell {
 
     #[cold]
     fn check_reads_since(&self, read: Epoch, me: &Ctx) -> Option<Previous> {
-        if me.assume_sync {
+        if me.sync_assume {
             return None;
         }
         let unordered = |epoch: Epoch, site: u64| {
@@ -256,12 +256,12 @@ impl Cell {
         }
         // SAFETY: a flagged read word holds a live `ReadSet` (see `ReadSet::retire`).
         let set = unsafe { ReadSet::from_word(read.bits()) };
-        set.slots.iter().find_map(|slot| {
-            let epoch = Epoch::from_bits(slot.epoch.load(Relaxed));
+        set.entries.iter().find_map(|entry| {
+            let epoch = Epoch::from_bits(entry.epoch.load(Relaxed));
             if epoch.is_none() {
                 return None;
             }
-            unordered(epoch, slot.site.load(Relaxed))
+            unordered(epoch, entry.site.load(Relaxed))
         })
     }
 
@@ -269,11 +269,11 @@ impl Cell {
         if read.flagged() {
             // SAFETY: a flagged read word holds a live `ReadSet`.
             let set = unsafe { ReadSet::from_word(read.bits()) };
-            if let Some(slot) = set.slots.get(me.tid as usize) {
-                // Each thread writes only its own slot: no read-modify-write needed.
-                if slot.epoch.load(Relaxed) != me.epoch().bits() {
-                    slot.epoch.store(me.epoch().bits(), Relaxed);
-                    slot.site.store(site.bits(), Relaxed);
+            if let Some(entry) = set.entries.get(me.tid as usize) {
+                // Each thread writes only its own entry: no read-modify-write needed.
+                if entry.epoch.load(Relaxed) != me.epoch().bits() {
+                    entry.epoch.store(me.epoch().bits(), Relaxed);
+                    entry.site.store(site.bits(), Relaxed);
                 }
                 return;
             }
@@ -282,7 +282,7 @@ impl Cell {
             self.publish_read_set(read.bits(), grown, me, site);
         } else if read.is_none()
             || read.tid() == me.tid
-            || me.assume_sync
+            || me.sync_assume
             || me.happens_before(read)
         {
             // FastTrack's [READ EXCLUSIVE]: the previous read is covered by this one.
@@ -303,7 +303,7 @@ impl Cell {
     fn publish_read_set(&self, expected: u64, set: Box<ReadSet>, me: &Ctx, site: Site) {
         let word = ReadSet::into_word(set);
         match self.read.compare_exchange(expected, word, Release, Acquire) {
-            // A set outgrown by a new reader's slot is never freed: readers that race with no
+            // A set outgrown by a new reader's entry is never freed: readers that race with no
             // one (reads do not conflict) may still be using it. This is bounded: a cell's set
             // grows only when a thread with a higher slot reads it, and slots are reused.
             Ok(_) => {}
@@ -323,7 +323,7 @@ fn write_is_ordered(write: Epoch, me: &Ctx) -> bool {
     if write.tid_and_flag() == me.tid as u64 {
         return true; // program order
     }
-    !write.flagged() && (me.assume_sync || me.happens_before(write))
+    !write.flagged() && (me.sync_assume || me.happens_before(write))
 }
 
 /// This thread has already read the cell in its current epoch.
@@ -338,9 +338,9 @@ fn read_is_recorded(read: u64, me: &Ctx) -> bool {
     }
     // SAFETY: a flagged read word holds a live `ReadSet`.
     let set = unsafe { ReadSet::from_word(read) };
-    set.slots
+    set.entries
         .get(me.tid as usize)
-        .is_some_and(|slot| slot.epoch.load(Relaxed) == epoch)
+        .is_some_and(|entry| entry.epoch.load(Relaxed) == epoch)
 }
 
 impl Drop for Cell {
@@ -352,14 +352,14 @@ impl Drop for Cell {
     }
 }
 
-/// The reads since the last write, one slot per thread, once reads from different threads are
-/// unordered with each other (FastTrack's read vector clock, with each read's site).
+/// The reads since the last write, one entry per thread slot, once reads from different threads
+/// are unordered with each other (FastTrack's read vector clock, with each read's site).
 struct ReadSet {
-    slots: Box<[ReadSlot]>,
+    entries: Box<[ReadEntry]>,
 }
 
 #[derive(Default)]
-struct ReadSlot {
+struct ReadEntry {
     epoch: AtomicU64,
     site: AtomicU64,
 }
@@ -368,13 +368,13 @@ impl ReadSet {
     fn with_capacity_for(tid: Tid) -> Box<ReadSet> {
         let len = (tid as usize + 1).next_power_of_two().max(4);
         Box::new(ReadSet {
-            slots: (0..len).map(|_| ReadSlot::default()).collect(),
+            entries: (0..len).map(|_| ReadEntry::default()).collect(),
         })
     }
 
     fn grown_for(&self, tid: Tid) -> Box<ReadSet> {
         let grown = ReadSet::with_capacity_for(tid);
-        for (new, old) in grown.slots.iter().zip(self.slots.iter()) {
+        for (new, old) in grown.entries.iter().zip(self.entries.iter()) {
             new.epoch.store(old.epoch.load(Relaxed), Relaxed);
             new.site.store(old.site.load(Relaxed), Relaxed);
         }
@@ -382,9 +382,9 @@ impl ReadSet {
     }
 
     fn record(&self, epoch: Epoch, site: Site) {
-        let slot = &self.slots[epoch.tid() as usize];
-        slot.epoch.store(epoch.bits(), Relaxed);
-        slot.site.store(site.bits(), Relaxed);
+        let entry = &self.entries[epoch.tid() as usize];
+        entry.epoch.store(epoch.bits(), Relaxed);
+        entry.site.store(site.bits(), Relaxed);
     }
 
     fn into_word(set: Box<ReadSet>) -> u64 {
@@ -440,8 +440,8 @@ mod tests {
 
     #[test]
     fn a_read_dirties_one_cache_line_of_a_u64_map_entry() {
-        // The entry of a `HashMap<u64, u64>` in the real table: the key, then the slot.
-        type Entry = (u64, super::super::map::Slot<u64>);
+        // The entry of a `HashMap<u64, u64>` in the real table: the key, then what is stored for it.
+        type Entry = (u64, super::super::map::Stored<u64>);
         let read_words = std::mem::offset_of!(Entry, 1.cell) + std::mem::offset_of!(Cell, read);
         assert_eq!((size_of::<Entry>() % 16, read_words % 16), (0, 0));
         assert_eq!(std::mem::offset_of!(Cell, read_site), 8);
@@ -505,7 +505,7 @@ mod tests {
         );
         // Even a thread whose clock covers the write (or that assumes sync) overlaps with it.
         let mut b = ctx(1, &[(0, 1), (1, 1)]);
-        b.assume_sync = true;
+        b.sync_assume = true;
         let prev = cell
             .track_read(&b, b.epoch(), site(Op::Get))
             .expect("overlap");

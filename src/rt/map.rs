@@ -200,8 +200,8 @@ impl<'a> Access<'a> {
     #[inline(never)]
     fn resized_traced<V>(&self, old: usize, new: usize, len: usize) {
         let label = self.map.label();
-        // Per slot of capacity: the key's cell and its padding next to the value.
-        let slot_shadow = size_of::<Slot<V>>() - size_of::<V>();
+        // Per entry of capacity: the key's cell and its padding next to the value.
+        let cell_shadow = size_of::<Stored<V>>() - size_of::<V>();
         trace::grew(
             self.map.trace(),
             trace::Growth {
@@ -210,7 +210,7 @@ impl<'a> Access<'a> {
                 len,
                 old_capacity: old,
                 new_capacity: new,
-                shadow: FIXED_SHADOW + (new * slot_shadow) as u64,
+                shadow: FIXED_SHADOW + (new * cell_shadow) as u64,
             },
         );
     }
@@ -328,7 +328,7 @@ impl<'a> Access<'a> {
         key: Option<impl ShowKey>,
         in_progress: bool,
     ) -> Option<Epoch> {
-        let me = thread::Current::get()?;
+        let me = thread::CtxRef::get()?;
         // Taken once (it pays the tick a lock's release may have left owed), for the cell's
         // rules and for the caller.
         let epoch = me.epoch();
@@ -408,26 +408,26 @@ impl Clone for Access<'_> {
 
 impl Copy for Access<'_> {}
 
-/// A map's value and the shadow cell of its key, side by side in the real map's entry, so the
-/// check costs no second lookup. `repr(C)`: the cell's place in the entry is chosen (see
-/// `Cell`), not left to the compiler.
+/// What the real map stores for a key: the value and the key's shadow cell, side by side in the
+/// real map's entry, so the check costs no second lookup. `repr(C)`: the cell's place in the
+/// entry is chosen (see `Cell`), not left to the compiler.
 #[repr(C)]
-pub(crate) struct Slot<V> {
+pub(crate) struct Stored<V> {
     pub(crate) value: V,
     pub(crate) cell: Cell,
 }
 
-/// As the value alone, so that std's iterators over slots print what std's over values do.
-impl<V: std::fmt::Debug> std::fmt::Debug for Slot<V> {
+/// As the value alone, so that std's iterators over `Stored`s print what std's over values do.
+impl<V: std::fmt::Debug> std::fmt::Debug for Stored<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.value.fmt(f)
     }
 }
 
-impl<V: Clone> Clone for Slot<V> {
+impl<V: Clone> Clone for Stored<V> {
     /// A clone is a new map: its keys have no history.
     fn clone(&self) -> Self {
-        Slot {
+        Stored {
             value: self.value.clone(),
             cell: Cell::default(),
         }

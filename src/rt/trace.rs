@@ -39,24 +39,24 @@ const BITMAP_THREADS: usize = 256;
 impl MapTrace {
     /// The map's trace state, made at its first traced access, when the map's shadow is
     /// `fixed_shadow` bytes (all of it but its cells).
-    pub(crate) fn of(slot: &AtomicPtr<MapTrace>, fixed_shadow: u64) -> &MapTrace {
+    pub(crate) fn of(field: &AtomicPtr<MapTrace>, fixed_shadow: u64) -> &MapTrace {
         // Acquire: the `MapTrace` another thread installed is initialized before we read it.
-        let mut ptr = slot.load(Acquire);
+        let mut ptr = field.load(Acquire);
         if ptr.is_null() {
-            ptr = Self::install(slot, fixed_shadow);
+            ptr = Self::install(field, fixed_shadow);
         }
-        // SAFETY: a non-null pointer in the slot is a live `MapTrace`, freed only by `free` when
-        // the map (which `slot` belongs to) is dropped.
+        // SAFETY: a non-null pointer in the field is a live `MapTrace`, freed only by `free` when
+        // the map (which `field` belongs to) is dropped.
         unsafe { &*ptr }
     }
 
     #[cold]
-    fn install(slot: &AtomicPtr<MapTrace>, fixed_shadow: u64) -> *mut MapTrace {
+    fn install(field: &AtomicPtr<MapTrace>, fixed_shadow: u64) -> *mut MapTrace {
         let fresh = Box::into_raw(Box::new(MapTrace {
             shadow: AtomicU64::new(fixed_shadow),
             ..MapTrace::default()
         }));
-        match slot.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
+        match field.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => {
                 stats::map_traced(fixed_shadow);
                 fresh
@@ -70,8 +70,8 @@ impl MapTrace {
     }
 
     /// Frees the map's trace state (the map is dropped).
-    pub(crate) fn free(slot: &mut AtomicPtr<MapTrace>) {
-        let ptr = *slot.get_mut();
+    pub(crate) fn free(field: &mut AtomicPtr<MapTrace>) {
+        let ptr = *field.get_mut();
         if ptr.is_null() {
             return;
         }

@@ -7,7 +7,7 @@
 //! Not mirrored: `from_ptr` (a maprace atomic is bigger than the plain integer, so it cannot be
 //! conjured from one), and methods newer than maprace's minimum Rust version.
 
-use crate::rt::atomic::{AtomicClock, Op};
+use crate::rt::atomic::{AtomicClock, AtomicOp};
 use std::fmt;
 
 pub use std::sync::atomic::{Ordering, compiler_fence};
@@ -45,21 +45,22 @@ macro_rules! common {
         /// Loads the value; Acquire (or stronger) acquires the atomic's clock.
         #[doc = concat!("See [`", stringify!($std), "::load`].")]
         pub fn load(&self, order: Ordering) -> $v {
-            self.clock.run(Op::Load, order, || self.inner.load(order))
+            self.clock
+                .run(AtomicOp::Load, order, || self.inner.load(order))
         }
 
         /// Stores a value; Release (or stronger) releases into the atomic's clock.
         #[doc = concat!("See [`", stringify!($std), "::store`].")]
         pub fn store(&self, val: $v, order: Ordering) {
             self.clock
-                .run(Op::Store, order, || self.inner.store(val, order))
+                .run(AtomicOp::Store, order, || self.inner.store(val, order))
         }
 
         /// Stores a value, returning the previous one.
         #[doc = concat!("See [`", stringify!($std), "::swap`].")]
         pub fn swap(&self, val: $v, order: Ordering) -> $v {
             self.clock
-                .run(Op::Rmw, order, || self.inner.swap(val, order))
+                .run(AtomicOp::Rmw, order, || self.inner.swap(val, order))
         }
 
         /// Stores `new` if the value is `current`; the edges are those of `success` if it
@@ -126,7 +127,7 @@ macro_rules! rmw {
     ($std:ty, $v:ty, $($name:ident),*) => {$(
         #[doc = concat!("A read-modify-write with its edges. See [`", stringify!($std), "::", stringify!($name), "`].")]
         pub fn $name(&self, val: $v, order: Ordering) -> $v {
-            self.clock.run(Op::Rmw, order, || self.inner.$name(val, order))
+            self.clock.run(AtomicOp::Rmw, order, || self.inner.$name(val, order))
         }
     )*};
 }
@@ -271,7 +272,7 @@ impl AtomicBool {
     /// See [`std::sync::atomic::AtomicBool::fetch_not`].
     pub fn fetch_not(&self, order: Ordering) -> bool {
         self.clock
-            .run(Op::Rmw, order, || self.inner.fetch_not(order))
+            .run(AtomicOp::Rmw, order, || self.inner.fetch_not(order))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The clocks of synchronization objects: `SyncClock` (with a lock of its own, for any
 //! primitive) and `LockedClock` (touched only under the primitive's own exclusive lock).
 
-use super::{Ctx, Current, acquire, release};
+use super::{Ctx, CtxRef, acquire, release};
 use crate::rt::clock::{ClockCopy, Epoch, VectorClock};
 use crate::rt::lock;
 use std::cell::UnsafeCell;
@@ -87,7 +87,7 @@ impl LockedClock {
     #[inline]
     pub(crate) unsafe fn release(&self) {
         if crate::rt::enabled() {
-            let Some(me) = Current::get() else { return };
+            let Some(me) = CtxRef::get() else { return };
             // SAFETY: the caller's contract.
             unsafe { self.release_by(&me) };
         }
@@ -98,7 +98,7 @@ impl LockedClock {
     #[inline]
     pub(crate) unsafe fn acquire(&self) {
         if crate::rt::enabled() {
-            let Some(me) = Current::get() else { return };
+            let Some(me) = CtxRef::get() else { return };
             // SAFETY: the caller's contract.
             unsafe { self.acquire_by(&me) };
         }

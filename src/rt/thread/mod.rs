@@ -1,5 +1,5 @@
 //! Threads as the detector sees them: a slot and a vector clock per thread (the context, `Ctx`,
-//! kept in a thread-local and reached through `Current`), and the happens-before edges of
+//! kept in a thread-local and reached through `CtxRef`), and the happens-before edges of
 //! thread creation and end (`fork`, `start_child`, the end in `Owner`) and of sync objects
 //! (`acquire`, `release`). Children: `registry` (which thread held which slot, what reports say
 //! about each), `lock_clock` (the clocks of sync objects, which reach into `Ctx`).
@@ -25,7 +25,7 @@ pub(crate) struct Ctx {
     epoch: std::cell::Cell<Epoch>,
     vc: UnsafeCell<VectorClock>,
     /// `sync=assume`: unordered accesses are presumed ordered; only overlaps are reported.
-    pub(crate) assume_sync: bool,
+    pub(crate) sync_assume: bool,
     /// The thread's `ThreadInfo::serial` (slots are shared over time, serials are not).
     pub(crate) serial: u64,
 }
@@ -48,14 +48,14 @@ impl Ctx {
         Ctx::with_clock(tid, info.serial, vc, super::options().sync_assume)
     }
 
-    fn with_clock(tid: Tid, serial: u64, mut vc: VectorClock, assume_sync: bool) -> Ctx {
+    fn with_clock(tid: Tid, serial: u64, mut vc: VectorClock, sync_assume: bool) -> Ctx {
         vc.pad_for_copies();
         Ctx {
             serial,
             tid,
             epoch: std::cell::Cell::new(Epoch::new(tid, vc.get(tid))),
             vc: UnsafeCell::new(vc),
-            assume_sync,
+            sync_assume,
         }
     }
 
@@ -181,15 +181,15 @@ fn create() -> *const Ctx {
 
 /// The current thread's context, for the length of one operation: `!Send`, and what it derefs
 /// to cannot outlive it, so it never reaches another thread or outlives its own.
-pub(crate) struct Current {
+pub(crate) struct CtxRef {
     ctx: *const Ctx,
 }
 
-impl Current {
+impl CtxRef {
     /// The context, created at the thread's first use. `None` once the thread's context is gone
     /// (accesses from late thread-local destructors go unchecked).
     #[inline(always)]
-    pub(crate) fn get() -> Option<Current> {
+    pub(crate) fn get() -> Option<CtxRef> {
         let mut ctx = CURRENT.get();
         if ctx as usize <= GONE {
             if !ctx.is_null() {
@@ -197,11 +197,11 @@ impl Current {
             }
             ctx = create();
         }
-        Some(Current { ctx })
+        Some(CtxRef { ctx })
     }
 }
 
-impl std::ops::Deref for Current {
+impl std::ops::Deref for CtxRef {
     type Target = Ctx;
 
     #[inline(always)]
@@ -212,10 +212,10 @@ impl std::ops::Deref for Current {
     }
 }
 
-/// Runs `f` with the current thread's context (see `Current::get`).
+/// Runs `f` with the current thread's context (see `CtxRef::get`).
 #[inline]
 pub(crate) fn with<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
-    Current::get().map(|me| f(&me))
+    CtxRef::get().map(|me| f(&me))
 }
 
 /// Parent side of thread creation: a child slot whose clock has seen everything the parent did
