@@ -885,164 +885,16 @@ unsafe impl<K: Sync, V: Sync, R: Sync, F: Sync + FnMut(&K, &mut V) -> bool> Sync
 {
 }
 
-/// `Iterator` + `DoubleEndedIterator` for an iterator whose `base` yields `(key, stored)` pairs,
-/// checking each key with `$check` and handing out `$item`.
-macro_rules! checked_pairs {
-    ($iter:ident, $item:ty, $check:ident, $value:ident => $out:expr) => {
-        impl<'a, K, V> Iterator for $iter<'a, K, V> {
-            type Item = $item;
-
-            fn next(&mut self) -> Option<$item> {
-                let (key, $value) = self.base.next()?;
-                self.access.$check(&$value.cell, key);
-                Some((key, $out))
-            }
-
-            fn size_hint(&self) -> (usize, Option<usize>) {
-                self.base.size_hint()
-            }
-
-            fn last(mut self) -> Option<$item> {
-                self.next_back()
-            }
-        }
-
-        impl<'a, K, V> DoubleEndedIterator for $iter<'a, K, V> {
-            fn next_back(&mut self) -> Option<$item> {
-                let (key, $value) = self.base.next_back()?;
-                self.access.$check(&$value.cell, key);
-                Some((key, $out))
-            }
-        }
-
-        impl<K, V> FusedIterator for $iter<'_, K, V> {}
-
-        impl<K, V> Default for $iter<'_, K, V> {
-            /// An empty iterator, like std's.
-            fn default() -> Self {
-                $iter {
-                    base: Default::default(),
-                    access: Access::detached(),
-                }
-            }
-        }
-    };
-}
-
-checked_pairs!(Iter, (&'a K, &'a V), read_key, stored => &stored.value);
-checked_pairs!(IterMut, (&'a K, &'a mut V), write_key, stored => &mut stored.value);
-checked_pairs!(Range, (&'a K, &'a V), read_key, stored => &stored.value);
-checked_pairs!(RangeMut, (&'a K, &'a mut V), write_key, stored => &mut stored.value);
-
-/// `Iterator` + `DoubleEndedIterator` for an iterator that needs no check per item: `$map`
-/// turns what `base` yields into the item.
-macro_rules! unchecked {
-    ($iter:ident<$($lt:lifetime,)? K, V>, $item:ty, |$x:ident| $map:expr) => {
-        impl<$($lt,)? K, V> Iterator for $iter<$($lt,)? K, V> {
-            type Item = $item;
-
-            fn next(&mut self) -> Option<$item> {
-                self.base.next().map(|$x| $map)
-            }
-
-            fn size_hint(&self) -> (usize, Option<usize>) {
-                self.base.size_hint()
-            }
-
-            fn last(mut self) -> Option<$item> {
-                self.next_back()
-            }
-        }
-
-        impl<$($lt,)? K, V> DoubleEndedIterator for $iter<$($lt,)? K, V> {
-            fn next_back(&mut self) -> Option<$item> {
-                self.base.next_back().map(|$x| $map)
-            }
-        }
-
-        impl<$($lt,)? K, V> FusedIterator for $iter<$($lt,)? K, V> {}
-
-        impl<$($lt,)? K, V> Default for $iter<$($lt,)? K, V> {
-            /// An empty iterator, like std's.
-            fn default() -> Self {
-                $iter {
-                    base: Default::default(),
-                }
-            }
-        }
-    };
-}
-
-unchecked!(IntoIter<K, V>, (K, V), |pair| (pair.0, pair.1.value));
-unchecked!(Keys<'a, K, V>, &'a K, |key| key);
-unchecked!(IntoKeys<K, V>, K, |key| key);
-unchecked!(IntoValues<K, V>, V, |stored| stored.value);
-
-impl<'a, K, V> Iterator for Values<'a, K, V> {
-    type Item = &'a V;
-
-    fn next(&mut self) -> Option<&'a V> {
-        self.inner.next().map(|(_, v)| v)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-
-    fn last(mut self) -> Option<&'a V> {
-        self.next_back()
-    }
-}
-
-impl<K, V> DoubleEndedIterator for Values<'_, K, V> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back().map(|(_, v)| v)
-    }
-}
-
-impl<K, V> FusedIterator for Values<'_, K, V> {}
-
-impl<K, V> Default for Values<'_, K, V> {
-    /// An empty iterator, like std's.
-    fn default() -> Self {
-        Values {
-            inner: Default::default(),
-        }
-    }
-}
-
-impl<'a, K, V> Iterator for ValuesMut<'a, K, V> {
-    type Item = &'a mut V;
-
-    fn next(&mut self) -> Option<&'a mut V> {
-        self.inner.next().map(|(_, v)| v)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-
-    fn last(mut self) -> Option<&'a mut V> {
-        self.next_back()
-    }
-}
-
-impl<K, V> DoubleEndedIterator for ValuesMut<'_, K, V> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back().map(|(_, v)| v)
-    }
-}
-
-impl<K, V> FusedIterator for ValuesMut<'_, K, V> {}
-
-impl<K, V> Default for ValuesMut<'_, K, V> {
-    /// An empty iterator, like std's.
-    fn default() -> Self {
-        ValuesMut {
-            inner: Default::default(),
-        }
-    }
-}
+checked_iter!(double_ended Iter => (&'a K, &'a V), read_key, |stored| &stored.value);
+checked_iter!(double_ended IterMut => (&'a K, &'a mut V), write_key, |stored| &mut stored.value);
+checked_iter!(double_ended Range => (&'a K, &'a V), read_key, |stored| &stored.value);
+checked_iter!(double_ended RangeMut => (&'a K, &'a mut V), write_key, |stored| &mut stored.value);
+mapped_iter!(double_ended IntoIter<K, V>.base => (K, V), |(key, stored)| (key, stored.value));
+mapped_iter!(double_ended Keys<'a, K, V>.base => &'a K, |key| key);
+mapped_iter!(double_ended Values<'a, K, V>.inner => &'a V, |(_, value)| value);
+mapped_iter!(double_ended ValuesMut<'a, K, V>.inner => &'a mut V, |(_, value)| value);
+mapped_iter!(double_ended IntoKeys<K, V>.base => K, |key| key);
+mapped_iter!(double_ended IntoValues<K, V>.base => V, |stored| stored.value);
 
 impl<K, V, R, F> Iterator for ExtractIf<'_, K, V, R, F>
 where
@@ -1061,25 +913,6 @@ where
     }
 }
 
-impl<K, V, R, F> FusedIterator for ExtractIf<'_, K, V, R, F>
-where
-    K: Ord,
-    R: RangeBounds<K>,
-    F: FnMut(&K, &mut V) -> bool,
-{
-}
-
-/// `len` from the exact `size_hint` of std's iterator.
-macro_rules! exact_size {
-    ($($iter:ident<$($lt:lifetime,)? K, V>),*) => {$(
-        impl<$($lt,)? K, V> ExactSizeIterator for $iter<$($lt,)? K, V> {
-            fn len(&self) -> usize {
-                self.size_hint().0
-            }
-        }
-    )*};
-}
-
 exact_size!(
     Iter<'a, K, V>,
     IterMut<'a, K, V>,
@@ -1088,55 +921,48 @@ exact_size!(
     Values<'a, K, V>,
     ValuesMut<'a, K, V>,
     IntoKeys<K, V>,
-    IntoValues<K, V>
+    IntoValues<K, V>,
 );
 
-impl<K, V> Clone for Iter<'_, K, V> {
-    fn clone(&self) -> Self {
-        Iter {
-            base: self.base.clone(),
-            access: self.access,
-        }
-    }
+fused!(
+    Iter<'a, K, V>,
+    IterMut<'a, K, V>,
+    IntoIter<K, V>,
+    Keys<'a, K, V>,
+    Values<'a, K, V>,
+    ValuesMut<'a, K, V>,
+    IntoKeys<K, V>,
+    IntoValues<K, V>,
+    Range<'a, K, V>,
+    RangeMut<'a, K, V>,
+);
+
+impl<K, V, R, F> FusedIterator for ExtractIf<'_, K, V, R, F>
+where
+    K: Ord,
+    R: RangeBounds<K>,
+    F: FnMut(&K, &mut V) -> bool,
+{
 }
 
-impl<K, V> Clone for Range<'_, K, V> {
-    fn clone(&self) -> Self {
-        Range {
-            base: self.base.clone(),
-            access: self.access,
-        }
-    }
+clone_as_std! {
+    Iter { base, access };
+    Range { base, access };
+    Keys { base };
+    Values { inner };
 }
 
-impl<K, V> Clone for Keys<'_, K, V> {
-    fn clone(&self) -> Self {
-        Keys {
-            base: self.base.clone(),
-        }
-    }
-}
-
-impl<K, V> Clone for Values<'_, K, V> {
-    fn clone(&self) -> Self {
-        Values {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-/// `Debug` as std's: the entries (keys, values) not yet yielded.
-macro_rules! debug_as_std {
-    ($($iter:ident<$($lt:lifetime,)? K, V> where $($bound:ident: Debug),*;)*) => {$(
-        impl<$($lt,)? K, V> fmt::Debug for $iter<$($lt,)? K, V>
-        where
-            $($bound: fmt::Debug,)*
-        {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&self.base, f)
-            }
-        }
-    )*};
+default_as_std! {
+    Iter<'a, K, V> => Iter { base: Default::default(), access: Access::detached() };
+    IterMut<'a, K, V> => IterMut { base: Default::default(), access: Access::detached() };
+    Range<'a, K, V> => Range { base: Default::default(), access: Access::detached() };
+    RangeMut<'a, K, V> => RangeMut { base: Default::default(), access: Access::detached() };
+    IntoIter<K, V> => IntoIter { base: Default::default() };
+    Keys<'a, K, V> => Keys { base: Default::default() };
+    Values<'a, K, V> => Values { inner: Default::default() };
+    ValuesMut<'a, K, V> => ValuesMut { inner: Default::default() };
+    IntoKeys<K, V> => IntoKeys { base: Default::default() };
+    IntoValues<K, V> => IntoValues { base: Default::default() };
 }
 
 debug_as_std! {
@@ -1150,19 +976,7 @@ debug_as_std! {
     RangeMut<'a, K, V> where K: Debug, V: Debug;
 }
 
-impl<K, V: fmt::Debug> fmt::Debug for Values<'_, K, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.inner.base.clone().map(|(_, stored)| &stored.value))
-            .finish()
-    }
-}
-
-impl<K, V: fmt::Debug> fmt::Debug for ValuesMut<'_, K, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ValuesMut").finish_non_exhaustive()
-    }
-}
+debug_values!();
 
 impl<K, V, R, F> fmt::Debug for ExtractIf<'_, K, V, R, F>
 where

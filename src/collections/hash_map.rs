@@ -793,35 +793,13 @@ impl<K: fmt::Debug, V> fmt::Debug for VacantEntry<'_, K, V> {
 
 // ---------------------------------------------------------------------------------------------
 // Iterators. Those that borrow the map check each key as they reach it, with the site of the
-// call that made the iterator.
+// call that made the iterator. Their `Debug` prints what is left, as std's does, without
+// checking.
 
 /// An iterator over the entries of a `HashMap`. See [`std::collections::hash_map::Iter`].
 pub struct Iter<'a, K, V> {
     base: base::Iter<'a, K, Stored<V>>,
     access: Access<'a>,
-}
-
-impl<'a, K, V> Iterator for Iter<'a, K, V> {
-    type Item = (&'a K, &'a V);
-
-    fn next(&mut self) -> Option<(&'a K, &'a V)> {
-        let (key, stored) = self.base.next()?;
-        self.access.read_key(&stored.cell, key);
-        Some((key, &stored.value))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.base.size_hint()
-    }
-}
-
-impl<K, V> Clone for Iter<'_, K, V> {
-    fn clone(&self) -> Self {
-        Iter {
-            base: self.base.clone(),
-            access: self.access,
-        }
-    }
 }
 
 /// A mutable iterator over the entries of a `HashMap`. See [`std::collections::hash_map::IterMut`].
@@ -830,35 +808,9 @@ pub struct IterMut<'a, K, V> {
     access: Access<'a>,
 }
 
-impl<'a, K, V> Iterator for IterMut<'a, K, V> {
-    type Item = (&'a K, &'a mut V);
-
-    fn next(&mut self) -> Option<(&'a K, &'a mut V)> {
-        let (key, stored) = self.base.next()?;
-        self.access.write_key(&stored.cell, key);
-        Some((key, &mut stored.value))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.base.size_hint()
-    }
-}
-
 /// An owning iterator over the entries of a `HashMap`. See [`std::collections::hash_map::IntoIter`].
 pub struct IntoIter<K, V> {
     base: base::IntoIter<K, Stored<V>>,
-}
-
-impl<K, V> Iterator for IntoIter<K, V> {
-    type Item = (K, V);
-
-    fn next(&mut self) -> Option<(K, V)> {
-        self.base.next().map(|(key, stored)| (key, stored.value))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.base.size_hint()
-    }
 }
 
 /// An iterator over the keys of a `HashMap`. See [`std::collections::hash_map::Keys`].
@@ -866,49 +818,9 @@ pub struct Keys<'a, K, V> {
     base: base::Keys<'a, K, Stored<V>>,
 }
 
-impl<'a, K, V> Iterator for Keys<'a, K, V> {
-    type Item = &'a K;
-
-    fn next(&mut self) -> Option<&'a K> {
-        self.base.next()
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.base.size_hint()
-    }
-}
-
-impl<K, V> Clone for Keys<'_, K, V> {
-    fn clone(&self) -> Self {
-        Keys {
-            base: self.base.clone(),
-        }
-    }
-}
-
 /// An iterator over the values of a `HashMap`. See [`std::collections::hash_map::Values`].
 pub struct Values<'a, K, V> {
     inner: Iter<'a, K, V>,
-}
-
-impl<'a, K, V> Iterator for Values<'a, K, V> {
-    type Item = &'a V;
-
-    fn next(&mut self) -> Option<&'a V> {
-        self.inner.next().map(|(_, v)| v)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-}
-
-impl<K, V> Clone for Values<'_, K, V> {
-    fn clone(&self) -> Self {
-        Values {
-            inner: self.inner.clone(),
-        }
-    }
 }
 
 /// A mutable iterator over the values of a `HashMap`. See [`std::collections::hash_map::ValuesMut`].
@@ -916,33 +828,9 @@ pub struct ValuesMut<'a, K, V> {
     inner: IterMut<'a, K, V>,
 }
 
-impl<'a, K, V> Iterator for ValuesMut<'a, K, V> {
-    type Item = &'a mut V;
-
-    fn next(&mut self) -> Option<&'a mut V> {
-        self.inner.next().map(|(_, v)| v)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-}
-
 /// An owning iterator over the keys of a `HashMap`. See [`std::collections::hash_map::IntoKeys`].
 pub struct IntoKeys<K, V> {
     base: base::IntoKeys<K, Stored<V>>,
-}
-
-impl<K, V> Iterator for IntoKeys<K, V> {
-    type Item = K;
-
-    fn next(&mut self) -> Option<K> {
-        self.base.next()
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.base.size_hint()
-    }
 }
 
 /// An owning iterator over the values of a `HashMap`. See [`std::collections::hash_map::IntoValues`].
@@ -950,35 +838,11 @@ pub struct IntoValues<K, V> {
     base: base::IntoValues<K, Stored<V>>,
 }
 
-impl<K, V> Iterator for IntoValues<K, V> {
-    type Item = V;
-
-    fn next(&mut self) -> Option<V> {
-        self.base.next().map(|stored| stored.value)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.base.size_hint()
-    }
-}
-
 /// A draining iterator over the entries of a `HashMap`; the map's structure is being written
 /// until it is dropped. See [`std::collections::hash_map::Drain`].
 pub struct Drain<'a, K, V> {
     base: base::Drain<'a, K, Stored<V>>,
     _writing: Option<crate::rt::map::InProgress<'a>>,
-}
-
-impl<K, V> Iterator for Drain<'_, K, V> {
-    type Item = (K, V);
-
-    fn next(&mut self) -> Option<(K, V)> {
-        self.base.next().map(|(key, stored)| (key, stored.value))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.base.size_hint()
-    }
 }
 
 /// An iterator that removes and yields the entries matching a predicate; the map's structure
@@ -1002,6 +866,16 @@ unsafe impl<K: Send, V: Send, F: Send + FnMut(&K, &mut V) -> bool> Send for Extr
 // SAFETY: as for `Send`.
 unsafe impl<K: Sync, V: Sync, F: Sync + FnMut(&K, &mut V) -> bool> Sync for ExtractIf<'_, K, V, F> {}
 
+checked_iter!(Iter => (&'a K, &'a V), read_key, |stored| &stored.value);
+checked_iter!(IterMut => (&'a K, &'a mut V), write_key, |stored| &mut stored.value);
+mapped_iter!(IntoIter<K, V>.base => (K, V), |(key, stored)| (key, stored.value));
+mapped_iter!(Keys<'a, K, V>.base => &'a K, |key| key);
+mapped_iter!(Values<'a, K, V>.inner => &'a V, |(_, value)| value);
+mapped_iter!(ValuesMut<'a, K, V>.inner => &'a mut V, |(_, value)| value);
+mapped_iter!(IntoKeys<K, V>.base => K, |key| key);
+mapped_iter!(IntoValues<K, V>.base => V, |stored| stored.value);
+mapped_iter!(Drain<'a, K, V>.base => (K, V), |(key, stored)| (key, stored.value));
+
 impl<K, V, F> Iterator for ExtractIf<'_, K, V, F>
 where
     F: FnMut(&K, &mut V) -> bool,
@@ -1017,67 +891,36 @@ where
     }
 }
 
-macro_rules! exact_and_fused {
-    ($($iter:ident<$($lt:lifetime,)? K, V>),*) => {$(
-        impl<$($lt,)? K, V> ExactSizeIterator for $iter<$($lt,)? K, V> {
-            fn len(&self) -> usize {
-                self.size_hint().0
-            }
-        }
-        impl<$($lt,)? K, V> FusedIterator for $iter<$($lt,)? K, V> {}
-    )*};
-}
+exact_size!(
+    Iter<'a, K, V>,
+    IterMut<'a, K, V>,
+    IntoIter<K, V>,
+    Keys<'a, K, V>,
+    Values<'a, K, V>,
+    ValuesMut<'a, K, V>,
+    IntoKeys<K, V>,
+    IntoValues<K, V>,
+    Drain<'a, K, V>,
+);
 
-/// `Debug` as std prints these iterators: what they have left, from the real iterator (whose
-/// `Stored` values print as the values), without checking anything.
-macro_rules! debug_as_std {
-    ($($iter:ident<$($lt:lifetime,)? K, V> => |$it:ident| $items:expr;)*) => {$(
-        impl<$($lt,)? K: fmt::Debug, V: fmt::Debug> fmt::Debug for $iter<$($lt,)? K, V> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let $it = self;
-                $items.fmt(f)
-            }
-        }
-    )*};
-}
+fused!(
+    Iter<'a, K, V>,
+    IterMut<'a, K, V>,
+    IntoIter<K, V>,
+    Keys<'a, K, V>,
+    Values<'a, K, V>,
+    ValuesMut<'a, K, V>,
+    IntoKeys<K, V>,
+    IntoValues<K, V>,
+    Drain<'a, K, V>,
+);
 
-/// A list, for `Debug`.
-struct List<I>(I);
+impl<K, V, F> FusedIterator for ExtractIf<'_, K, V, F> where F: FnMut(&K, &mut V) -> bool {}
 
-impl<I: Clone + Iterator<Item: fmt::Debug>> fmt::Debug for List<I> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.clone()).finish()
-    }
-}
-
-debug_as_std! {
-    Iter<'a, K, V> => |it| List(it.base.clone().map(|(k, stored)| (k, &stored.value)));
-    IterMut<'a, K, V> => |it| it.base;
-    IntoIter<K, V> => |it| it.base;
-    Keys<'a, K, V> => |it| it.base;
-    Values<'a, K, V> => |it| List(it.inner.base.clone().map(|(_, stored)| &stored.value));
-    IntoKeys<K, V> => |it| it.base;
-    IntoValues<K, V> => |it| it.base;
-    Drain<'a, K, V> => |it| it.base;
-}
-
-impl<K, V: fmt::Debug> fmt::Debug for ValuesMut<'_, K, V> {
-    /// Unlike std's, it does not list the values: the iterator it wraps cannot be looked into
-    /// without advancing it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ValuesMut").finish_non_exhaustive()
-    }
-}
-
-macro_rules! default_as_std {
-    ($($iter:ident<$($lt:lifetime,)? K, V> => $value:expr;)*) => {$(
-        impl<$($lt,)? K, V> Default for $iter<$($lt,)? K, V> {
-            /// An empty iterator, as std's.
-            fn default() -> Self {
-                $value
-            }
-        }
-    )*};
+clone_as_std! {
+    Iter { base, access };
+    Keys { base };
+    Values { inner };
 }
 
 default_as_std! {
@@ -1091,19 +934,17 @@ default_as_std! {
     IntoValues<K, V> => IntoValues { base: Default::default() };
 }
 
-exact_and_fused!(
-    Iter<'a, K, V>,
-    IterMut<'a, K, V>,
-    IntoIter<K, V>,
-    Keys<'a, K, V>,
-    Values<'a, K, V>,
-    ValuesMut<'a, K, V>,
-    IntoKeys<K, V>,
-    IntoValues<K, V>,
-    Drain<'a, K, V>
-);
+debug_as_std! {
+    Iter<'a, K, V> where K: Debug, V: Debug;
+    IterMut<'a, K, V> where K: Debug, V: Debug;
+    IntoIter<K, V> where K: Debug, V: Debug;
+    Keys<'a, K, V> where K: Debug;
+    IntoKeys<K, V> where K: Debug;
+    IntoValues<K, V> where V: Debug;
+    Drain<'a, K, V> where K: Debug, V: Debug;
+}
 
-impl<K, V, F> FusedIterator for ExtractIf<'_, K, V, F> where F: FnMut(&K, &mut V) -> bool {}
+debug_values!();
 
 impl<K, V, F> fmt::Debug for ExtractIf<'_, K, V, F>
 where

@@ -433,3 +433,12 @@ impl<V: Clone> Clone for Stored<V> {
         }
     }
 }
+
+/// Forgets the history of a moved map's key cells: everything before the move happens before
+/// what comes next.
+#[cold]
+pub(crate) fn forget_history<'a, V: 'a>(values: impl Iterator<Item = &'a Stored<V>>) {
+    for stored in values {
+        stored.cell.reset();
+    }
+}
