@@ -4,8 +4,10 @@
 //! the mutex orders nothing, in std either).
 
 use super::mutex::MutexGuard;
+use super::poison::wrap;
+use crate::rt::thread::LockedClock;
 use std::fmt;
-use std::sync::{LockResult, PoisonError, WaitTimeoutResult};
+use std::sync::{LockResult, WaitTimeoutResult};
 use std::time::Duration;
 
 /// A condition variable whose waits maprace sees. See [`std::sync::Condvar`].
@@ -35,32 +37,38 @@ pub struct Condvar {
 
 /// The guard back from std's wait, with the relock's acquire edge, poisoned or not.
 fn relocked<'a, T: ?Sized>(
-    clock: &'a crate::rt::thread::LockedClock,
+    clock: &'a LockedClock,
     result: LockResult<std::sync::MutexGuard<'a, T>>,
 ) -> LockResult<MutexGuard<'a, T>> {
-    match result {
-        Ok(inner) => Ok(MutexGuard::from_std(clock, inner)),
-        Err(poisoned) => Err(PoisonError::new(MutexGuard::from_std(
-            clock,
-            poisoned.into_inner(),
-        ))),
-    }
+    wrap(result, |inner| MutexGuard::from_std(clock, inner))
 }
 
 /// `relocked` for the timed waits, which also return whether they timed out.
 fn relocked_timeout<'a, T: ?Sized>(
-    clock: &'a crate::rt::thread::LockedClock,
+    clock: &'a LockedClock,
     result: LockResult<(std::sync::MutexGuard<'a, T>, WaitTimeoutResult)>,
 ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
-    match result {
-        Ok((inner, timeout)) => Ok((MutexGuard::from_std(clock, inner), timeout)),
-        Err(poisoned) => {
-            let (inner, timeout) = poisoned.into_inner();
-            Err(PoisonError::new((
-                MutexGuard::from_std(clock, inner),
-                timeout,
-            )))
+    wrap(result, |(inner, timeout)| {
+        (MutexGuard::from_std(clock, inner), timeout)
+    })
+}
+
+/// The condition of a `wait_*while`, with the mutex's edges: std calls it with the lock held,
+/// after each relock, so it acquires before it reads the data, and releases before std waits
+/// (unlocks) again.
+fn with_edges<T: ?Sized>(
+    clock: &LockedClock,
+    mut condition: impl FnMut(&mut T) -> bool,
+) -> impl FnMut(&mut T) -> bool {
+    move |value| {
+        // SAFETY: std calls the condition with the lock held.
+        unsafe { clock.acquire() };
+        let wait = condition(value);
+        if wait {
+            // SAFETY: as above.
+            unsafe { clock.release() };
         }
+        wait
     }
 }
 
@@ -85,24 +93,13 @@ impl Condvar {
     pub fn wait_while<'a, T, F>(
         &self,
         guard: MutexGuard<'a, T>,
-        mut condition: F,
+        condition: F,
     ) -> LockResult<MutexGuard<'a, T>>
     where
         F: FnMut(&mut T) -> bool,
     {
         let (clock, inner) = guard.into_std();
-        // std calls the condition with the lock held, after each relock: acquire before it
-        // reads the data, and release before std waits (unlocks) again.
-        let result = self.inner.wait_while(inner, |value| {
-            // SAFETY: std calls the condition with the lock held.
-            unsafe { clock.acquire() };
-            let wait = condition(value);
-            if wait {
-                // SAFETY: as above.
-                unsafe { clock.release() };
-            }
-            wait
-        });
+        let result = self.inner.wait_while(inner, with_edges(clock, condition));
         relocked(clock, result)
     }
 
@@ -124,22 +121,15 @@ impl Condvar {
         &self,
         guard: MutexGuard<'a, T>,
         dur: Duration,
-        mut condition: F,
+        condition: F,
     ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)>
     where
         F: FnMut(&mut T) -> bool,
     {
         let (clock, inner) = guard.into_std();
-        let result = self.inner.wait_timeout_while(inner, dur, |value| {
-            // SAFETY: std calls the condition with the lock held.
-            unsafe { clock.acquire() };
-            let wait = condition(value);
-            if wait {
-                // SAFETY: as above.
-                unsafe { clock.release() };
-            }
-            wait
-        });
+        let result = self
+            .inner
+            .wait_timeout_while(inner, dur, with_edges(clock, condition));
         relocked_timeout(clock, result)
     }
 

@@ -24,6 +24,8 @@ mod once;
 #[cfg(maprace_detect)]
 mod once_lock;
 #[cfg(maprace_detect)]
+mod poison;
+#[cfg(maprace_detect)]
 mod rwlock;
 
 #[cfg(maprace_detect)]

@@ -4,11 +4,12 @@
 //! real lock held, so it is a `LockedClock` (no lock of its own: measured in
 //! `benches/lock_per_op.rs`, a second lock per operation cost more than the map check).
 
+use super::poison::{try_wrap, wrap};
 use crate::rt::thread::LockedClock;
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+use std::sync::{LockResult, TryLockResult};
 
 /// A mutual exclusion primitive whose lock and unlock maprace sees.
 /// See [`std::sync::Mutex`]; the API, poisoning and result types are std's.
@@ -75,22 +76,13 @@ impl<T: ?Sized> Mutex<T> {
     /// Blocks until the lock is held. See [`std::sync::Mutex::lock`].
     #[inline]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
-        match self.inner.lock() {
-            Ok(inner) => Ok(self.guard(inner)),
-            Err(poisoned) => Err(PoisonError::new(self.guard(poisoned.into_inner()))),
-        }
+        wrap(self.inner.lock(), |inner| self.guard(inner))
     }
 
     /// Takes the lock if it is free. See [`std::sync::Mutex::try_lock`].
     #[inline]
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
-        match self.inner.try_lock() {
-            Ok(inner) => Ok(self.guard(inner)),
-            Err(TryLockError::Poisoned(poisoned)) => Err(TryLockError::Poisoned(PoisonError::new(
-                self.guard(poisoned.into_inner()),
-            ))),
-            Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
-        }
+        try_wrap(self.inner.try_lock(), |inner| self.guard(inner))
     }
 
     /// Whether a thread panicked while holding the lock. See [`std::sync::Mutex::is_poisoned`].

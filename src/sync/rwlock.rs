@@ -3,10 +3,11 @@
 //! not after other readers); a writer acquires both (it is ordered after every earlier writer
 //! and every earlier reader). Releases happen before the real unlock, acquires after the lock.
 
+use super::poison::{try_wrap, wrap};
 use crate::rt::thread::SyncClock;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+use std::sync::{LockResult, TryLockResult};
 
 /// A reader-writer lock whose locking maprace sees. See [`std::sync::RwLock`].
 ///
@@ -42,25 +43,6 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     writes: &'a SyncClock,
     inner: std::sync::RwLockWriteGuard<'a, T>,
-}
-
-/// Rewraps std's lock result (poisoned or not) into maprace's guard.
-fn wrap<G, W>(result: LockResult<G>, guard: impl FnOnce(G) -> W) -> LockResult<W> {
-    match result {
-        Ok(inner) => Ok(guard(inner)),
-        Err(poisoned) => Err(PoisonError::new(guard(poisoned.into_inner()))),
-    }
-}
-
-/// `wrap` for the `try_*` methods.
-fn try_wrap<G, W>(result: TryLockResult<G>, guard: impl FnOnce(G) -> W) -> TryLockResult<W> {
-    match result {
-        Ok(inner) => Ok(guard(inner)),
-        Err(TryLockError::Poisoned(poisoned)) => Err(TryLockError::Poisoned(PoisonError::new(
-            guard(poisoned.into_inner()),
-        ))),
-        Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
-    }
 }
 
 impl<T> RwLock<T> {
