@@ -73,14 +73,21 @@ impl fmt::Display for BadOption {
     }
 }
 
-fn flag(key: &str, value: &str) -> Result<bool, BadOption> {
-    match value {
-        "0" => Ok(false),
-        "1" => Ok(true),
-        _ => Err(BadOption(format!(
-            "bad value `{value}` for `{key}` (expected 0 or 1)"
-        ))),
+/// What `value` names among `choices` (name, meaning), for `key`.
+fn one_of<T: Copy>(key: &str, value: &str, choices: &[(&str, T)]) -> Result<T, BadOption> {
+    if let Some(&(_, meaning)) = choices.iter().find(|(name, _)| *name == value) {
+        return Ok(meaning);
     }
+    let names: Vec<&str> = choices.iter().map(|&(name, _)| name).collect();
+    let (last, others) = names.split_last().unwrap_or((&"", &[]));
+    Err(BadOption(format!(
+        "bad value `{value}` for `{key}` (expected {} or {last})",
+        others.join(", ")
+    )))
+}
+
+fn flag(key: &str, value: &str) -> Result<bool, BadOption> {
+    one_of(key, value, &[("0", false), ("1", true)])
 }
 
 fn text(key: &str, value: &str) -> Result<Option<String>, BadOption> {
@@ -113,42 +120,24 @@ impl Options {
                     })?
                 }
                 "action" => {
-                    options.action = match value {
-                        "exit" => Action::Exit,
-                        "abort" => Action::Abort,
-                        "panic" => Action::Panic,
-                        _ => {
-                            return Err(BadOption(format!(
-                                "bad value `{value}` for `action` (expected exit, abort or panic)"
-                            )));
-                        }
-                    }
+                    let actions = [
+                        ("exit", Action::Exit),
+                        ("abort", Action::Abort),
+                        ("panic", Action::Panic),
+                    ];
+                    options.action = one_of(key, value, &actions)?;
                 }
                 "log_path" => options.log_path = text(key, value)?,
                 "strip_path_prefix" => options.strip_path_prefix = text(key, value)?,
                 "sync" => {
-                    options.sync_assume = match value {
-                        "visible" => false,
-                        "assume" => true,
-                        _ => {
-                            return Err(BadOption(format!(
-                                "bad value `{value}` for `sync` (expected visible or assume)"
-                            )));
-                        }
-                    }
+                    options.sync_assume =
+                        one_of(key, value, &[("visible", false), ("assume", true)])?
                 }
                 "enabled" => options.enabled = flag(key, value)?,
                 "trace" => options.trace = flag(key, value)?,
                 "history" => {
-                    options.history_full = match value {
-                        "location" => false,
-                        "full" => true,
-                        _ => {
-                            return Err(BadOption(format!(
-                                "bad value `{value}` for `history` (expected location or full)"
-                            )));
-                        }
-                    }
+                    options.history_full =
+                        one_of(key, value, &[("location", false), ("full", true)])?
                 }
                 _ => {
                     return Err(BadOption(format!(
