@@ -358,16 +358,7 @@ where
     {
         let access = access!(self, Op::GetDisjointMut);
         access.read_structure();
-        let stored = self.base.get_disjoint_mut(ks);
-        let mut i = 0;
-        stored.map(|stored| {
-            let key = ks[i];
-            i += 1;
-            stored.map(|stored| {
-                access.write_key(&stored.cell, key);
-                &mut stored.value
-            })
-        })
+        written_values(&access, ks, self.base.get_disjoint_mut(ks))
     }
 
     /// [`get_disjoint_mut`](Self::get_disjoint_mut) without the check that keys are distinct.
@@ -387,16 +378,8 @@ where
         let access = access!(self, Op::GetDisjointMut);
         access.read_structure();
         // SAFETY: the caller promises what std's method requires.
-        let stored = unsafe { self.base.get_disjoint_unchecked_mut(ks) };
-        let mut i = 0;
-        stored.map(|stored| {
-            let key = ks[i];
-            i += 1;
-            stored.map(|stored| {
-                access.write_key(&stored.cell, key);
-                &mut stored.value
-            })
-        })
+        let found = unsafe { self.base.get_disjoint_unchecked_mut(ks) };
+        written_values(&access, ks, found)
     }
 
     /// Whether the map has `k` (reads the structure and the key).
@@ -515,6 +498,23 @@ where
             .remove_entry(k)
             .map(|(key, stored)| (key, stored.value))
     }
+}
+
+/// The values `get_disjoint_*mut` found for `ks`, each key written (through the `&mut V`).
+fn written_values<'a, Q: ?Sized, V, const N: usize>(
+    access: &Access<'_>,
+    ks: [&Q; N],
+    found: [Option<&'a mut Stored<V>>; N],
+) -> [Option<&'a mut V>; N] {
+    let mut i = 0;
+    found.map(|stored| {
+        let key = ks[i];
+        i += 1;
+        stored.map(|stored| {
+            access.write_key(&stored.cell, key);
+            &mut stored.value
+        })
+    })
 }
 
 impl<K, V, S> Clone for HashMap<K, V, S>
