@@ -1,5 +1,5 @@
 //! Decides once whether the detector is compiled in, and says so with one cfg, `maprace_detect`,
-//! so the rest of the crate never repeats the rule (DESIGN §1):
+//! so the rest of the crate never repeats the rule (the README's "Switching it on and off"):
 //! on with the `detect` feature in builds with debug assertions, or with `detect-in-release`.
 
 use std::env;

@@ -1,6 +1,59 @@
 //! The detector's runtime: clocks, shadow cells, threads and reports. Nothing outside the crate
-//! can reach it; the public mirrors (`collections`, `sync`, `thread`) call in through `Access`,
-//! `SyncClock` and the thread hooks, and do no bookkeeping of their own.
+//! can reach it; the public mirrors (`collections`, `sync`, `thread`) call in through
+//! `map::Access`, the clocks of the sync objects and the thread hooks, and do no bookkeeping of
+//! their own.
+//!
+//! This file starts the runtime (`start`: the options read, the mode set, the stats started)
+//! and stops it (the exit handlers); it holds the `MODE` byte that every operation reads and the
+//! options, and two helpers for every room (`lock`, `fatal`). It calls the rooms only to start
+//! and to stop them (`options`, `stats`, `os`, `report`'s summary at exit).
+//!
+//! The rooms, callers first. Each calls only rooms listed below it (and this file), except the
+//! one natural pair named at the end.
+//!
+//! - `map`: a map's shadow (`MapShadow`: its structure cell, name, address) and `Access`, the
+//!   handle through which a mirror's method checks each cell it touches; makes the race report
+//!   when a check finds a conflict. Calls the rooms of the check (`cell`, `thread`, `history`,
+//!   `trace`, `stats`) and of the report (`race`, `report`, `key`, `site`).
+//! - `race`: the race report, a value with `Display` that implements `report::Finding`. Calls
+//!   `report`, `stack`, `site`, `thread` (who the threads are), `cell` and `clock` (types).
+//! - `report`: what every finding shares: the policy (`emit`: `halt_on_error`, `action`,
+//!   `exitcode`, one report at a time, each printed once, the summary at exit) and the pieces of
+//!   text of every report (`RULE`, `ThreadLabel`). A new kind of finding is a new room beside
+//!   `race` and a new `stats::FindingKind`. Calls `stats`, `output`, `thread`.
+//! - `history`: the stack of each access, kept beside the shadow with `history=full`. Calls
+//!   `table`, `stack`, `cell` and `site` (types).
+//! - `trace`: a map's trace state and its growth lines (`trace=1`). Calls `stats`, `output`,
+//!   `site`, `thread` (who is counting).
+//! - `stats`: every counter (checks and their time, maps, shadow bytes, findings by kind) and
+//!   the trace's exit line. Calls `output`, `thread` (threads seen).
+//! - `cell`: a shadow cell (one key's, or a map's structure) and the rules that check it
+//!   (`track_read`, `track_write`), with its read sets. Calls `thread` (the context), `clock`,
+//!   `site`.
+//! - `annotate`, `atomic`, `barrier`, `channel`, `park`: the clocks of annotated addresses, of
+//!   atomics and fences, of a barrier's generations, of a channel's messages, of park tokens.
+//!   Call `thread` (acquire, release), `clock`; `annotate` also `table`.
+//! - `stack`: stacks in reports, captured unresolved and symbolized when printed, cut to the
+//!   user's frames. Calls `site`.
+//! - `site`: `Site` (a map operation, `Op`, and its `file:line:col` in one word) and every
+//!   location format (`SourcePos`). Calls no room (reads `strip_path_prefix` here).
+//! - `key`: how a key is shown in a report. Calls no room.
+//! - `table`: a table shared by all threads, in shards with a lock each. Calls no room.
+//! - `output`: where text goes: reports to stderr or `log_path`, trace lines to stderr. Calls
+//!   no room (reads `log_path` here).
+//! - `options`: `MAPRACE_OPTIONS` parsed into `Options`, and nothing else. Calls no room.
+//! - `thread`: each thread's context (`Ctx`: its slot, vector clock and epoch, reached through
+//!   `CtxRef`) and the happens-before edges of thread creation and end and of sync objects;
+//!   children `registry` (which thread held which slot, what reports say about it) and
+//!   `lock_clock` (`SyncClock`, `LockedClock`). Calls `clock`, `os`.
+//! - `os`: everything that talks to the C library: the `pthread_*` hooks, the start-up hook,
+//!   process exit. Calls `thread` (the natural pair below), `clock`.
+//! - `clock`: epochs and vector clocks, plain values. Calls no room.
+//!
+//! The natural pair: `thread` and `os` call each other, because the `pthread_*` hooks in `os`
+//! are thread creation and join seen from below (they call `thread::fork`, `start_child`,
+//! `acquire`), and a thread's end (in `thread`) hands its final clock to its joiner through
+//! them (`os::thread_exited`; `os::link` keeps the hooks linked in).
 
 pub(crate) mod annotate;
 pub(crate) mod atomic;

@@ -33,10 +33,10 @@ pub struct Outcome {
     pub stderr: String,
 }
 
-/// One side of an expected race: the report's words for the access and the thread's name.
 /// The thread a scenario starts on (named after the test).
 pub const TEST_THREAD: &str = "<the test's thread>";
 
+/// One side of an expected race: the report's words for the access and the thread's name.
 pub struct Side<'a> {
     /// E.g. `"Write (insert) of key 1"` for the current access, or `"read (get)"` for the
     /// previous one (the report writes `Previous read (get) ...`).
