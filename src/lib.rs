@@ -6,6 +6,10 @@ mod rt;
 
 pub mod annotate;
 pub mod collections;
+#[cfg(feature = "crossbeam-channel")]
+pub mod crossbeam_channel;
+#[cfg(feature = "parking_lot")]
+pub mod parking_lot;
 mod stats;
 pub mod sync;
 pub mod thread;

@@ -2,45 +2,25 @@
 //! is sent and acquired when it is received (`rt::channel`), so receiving a message orders the
 //! receiver after what its sender did before sending it.
 
-use crate::rt::channel::MessageClock;
+use crate::rt::channel::Message;
 use std::fmt;
 use std::time::Duration;
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-/// A value in flight, with the clock of its sender at the send.
-struct Msg<T> {
-    value: T,
-    clock: MessageClock,
-}
-
-impl<T> Msg<T> {
-    fn seal(value: T) -> Msg<T> {
-        Msg {
-            value,
-            clock: MessageClock::sent(),
-        }
-    }
-
-    fn open(self) -> T {
-        self.clock.received();
-        self.value
-    }
-}
-
 /// The sending half of a [`channel`]. See [`std::sync::mpsc::Sender`].
 pub struct Sender<T> {
-    inner: std::sync::mpsc::Sender<Msg<T>>,
+    inner: std::sync::mpsc::Sender<Message<T>>,
 }
 
 /// The sending half of a [`sync_channel`]. See [`std::sync::mpsc::SyncSender`].
 pub struct SyncSender<T> {
-    inner: std::sync::mpsc::SyncSender<Msg<T>>,
+    inner: std::sync::mpsc::SyncSender<Message<T>>,
 }
 
 /// The receiving half of a channel. See [`std::sync::mpsc::Receiver`].
 pub struct Receiver<T> {
-    inner: std::sync::mpsc::Receiver<Msg<T>>,
+    inner: std::sync::mpsc::Receiver<Message<T>>,
 }
 
 /// Creates an unbounded channel whose messages order the receiver after the sender.
@@ -83,8 +63,8 @@ impl<T> Sender<T> {
     /// Sends a value; fails only if the receiver is gone. See [`std::sync::mpsc::Sender::send`].
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
         self.inner
-            .send(Msg::seal(t))
-            .map_err(|SendError(msg)| SendError(msg.value))
+            .send(Message::seal(t))
+            .map_err(|SendError(msg)| SendError(msg.undelivered()))
     }
 }
 
@@ -107,15 +87,15 @@ impl<T> SyncSender<T> {
     /// See [`std::sync::mpsc::SyncSender::send`].
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
         self.inner
-            .send(Msg::seal(t))
-            .map_err(|SendError(msg)| SendError(msg.value))
+            .send(Message::seal(t))
+            .map_err(|SendError(msg)| SendError(msg.undelivered()))
     }
 
     /// Sends a value if there is room. See [`std::sync::mpsc::SyncSender::try_send`].
     pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
-        self.inner.try_send(Msg::seal(t)).map_err(|e| match e {
-            TrySendError::Full(msg) => TrySendError::Full(msg.value),
-            TrySendError::Disconnected(msg) => TrySendError::Disconnected(msg.value),
+        self.inner.try_send(Message::seal(t)).map_err(|e| match e {
+            TrySendError::Full(msg) => TrySendError::Full(msg.undelivered()),
+            TrySendError::Disconnected(msg) => TrySendError::Disconnected(msg.undelivered()),
         })
     }
 }
@@ -137,17 +117,17 @@ impl<T> fmt::Debug for SyncSender<T> {
 impl<T> Receiver<T> {
     /// A value if one is waiting. See [`std::sync::mpsc::Receiver::try_recv`].
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.inner.try_recv().map(Msg::open)
+        self.inner.try_recv().map(Message::open)
     }
 
     /// Blocks for a value. See [`std::sync::mpsc::Receiver::recv`].
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.inner.recv().map(Msg::open)
+        self.inner.recv().map(Message::open)
     }
 
     /// Blocks for a value, at most `timeout`. See [`std::sync::mpsc::Receiver::recv_timeout`].
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.inner.recv_timeout(timeout).map(Msg::open)
+        self.inner.recv_timeout(timeout).map(Message::open)
     }
 
     /// An iterator that blocks for each value. See [`std::sync::mpsc::Receiver::iter`].
