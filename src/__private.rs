@@ -25,3 +25,39 @@ impl<K, V> Nameable for std::collections::BTreeMap<K, V> {
     #[inline]
     fn set_name(&mut self, _: &'static str) {}
 }
+
+// `#[maprace::track]` cannot see maprace's features, so for an item that names parking_lot's or
+// crossbeam-channel's paths it expands to both versions of the item, rewritten with and without
+// those rows, inside these macros: compiled with maprace's features, each keeps the one that
+// matches them. `{ with } { without }` → `with` when the feature is on, `without` when it is off.
+
+#[cfg(feature = "parking_lot")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __maprace_if_parking_lot {
+    ({ $($with:tt)* } { $($without:tt)* }) => { $($with)* };
+}
+
+#[cfg(not(feature = "parking_lot"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __maprace_if_parking_lot {
+    ({ $($with:tt)* } { $($without:tt)* }) => { $($without)* };
+}
+
+#[cfg(feature = "crossbeam-channel")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __maprace_if_crossbeam_channel {
+    ({ $($with:tt)* } { $($without:tt)* }) => { $($with)* };
+}
+
+#[cfg(not(feature = "crossbeam-channel"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __maprace_if_crossbeam_channel {
+    ({ $($with:tt)* } { $($without:tt)* }) => { $($without)* };
+}
+
+pub use crate::__maprace_if_crossbeam_channel as if_crossbeam_channel;
+pub use crate::__maprace_if_parking_lot as if_parking_lot;

@@ -543,3 +543,32 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+scenario!(
+    a_map_ordered_by_parking_lots_own_mutex_is_reported_and_the_diagnosis_names_the_mirror,
+    {
+        let lock = parking_lot::Mutex::new(());
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            |m| {
+                let _held = lock.lock();
+                at!("previous", m.insert(1, 1));
+            },
+            |m| {
+                let _held = lock.lock();
+                at!("current", m.get(&1).copied());
+            },
+        );
+    },
+    |out| {
+        out.assert_get_after_insert();
+        if maprace::COMPILED_IN {
+            assert!(
+                out.stderr
+                    .contains("visible as maprace::parking_lot, which #[maprace::track]"),
+                "{out}"
+            );
+        }
+    }
+);

@@ -4,10 +4,11 @@
 //! the `#[maprace(...)]` field attributes removed, as they are not real attributes), so the user
 //! sees one error and not a cascade from a missing item.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::{Item, ItemMod};
 
+use crate::table::Families;
 use crate::{args, names, rewrite};
 
 /// Expands `#[maprace::track(args)] item`.
@@ -27,9 +28,79 @@ pub(crate) fn track(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(fields) => fields,
         Err(error) => return with_error(error, parsed.into_token_stream()),
     };
-    let bare = rewrite::rewrite(&mut parsed, &args, &fields);
-    let keep_imports_used = rewrite::keep_imports_used(&mut parsed, &bare);
-    quote!(#parsed #keep_imports_used)
+    let families = if args.maps_only {
+        Families::default()
+    } else {
+        Families::ALL
+    };
+    let mut probe = parsed.clone();
+    let rewritten = rewrite::rewrite(&mut probe, &args, &fields, families);
+    let switches: Vec<Switch> = SWITCHES
+        .iter()
+        .copied()
+        .filter(|switch| (switch.used)(rewritten.used))
+        .collect();
+    if switches.is_empty() {
+        let keep_imports_used = rewrite::keep_imports_used(&mut probe, &rewritten.bare);
+        return quote!(#probe #keep_imports_used);
+    }
+    select(&parsed, &args, &fields, families, &switches)
+}
+
+/// A family of rows that only maprace's features can decide: whether maprace was built with
+/// `parking_lot` (or `crossbeam-channel`) is a cfg of maprace's, which a proc-macro crate cannot
+/// see. So the expansion has both versions of the item, rewritten with and without those rows,
+/// and a `macro_rules!` of maprace's, defined for maprace's features, keeps one of them. (A
+/// feature forwarded to this crate would do the same where both crates are built together with
+/// one feature set; maprace's own macro is right by construction.)
+#[derive(Clone, Copy)]
+struct Switch {
+    /// The macro in `maprace::__private`: `{ with } { without }` → one of them.
+    selector: &'static str,
+    /// Whether the rewrite used the family.
+    used: fn(Families) -> bool,
+    /// The families without this one.
+    without: fn(Families) -> Families,
+}
+
+const SWITCHES: &[Switch] = &[
+    Switch {
+        selector: "if_parking_lot",
+        used: |f| f.parking_lot,
+        without: |f| Families {
+            parking_lot: false,
+            ..f
+        },
+    },
+    Switch {
+        selector: "if_crossbeam_channel",
+        used: |f| f.crossbeam,
+        without: |f| Families {
+            crossbeam: false,
+            ..f
+        },
+    },
+];
+
+/// The item rewritten with `families`, each of `switches` deciding between its version with and
+/// without its family.
+fn select(
+    item: &Item,
+    args: &args::Args,
+    fields: &names::FieldNames,
+    families: Families,
+    switches: &[Switch],
+) -> TokenStream {
+    let Some((switch, rest)) = switches.split_first() else {
+        let mut item = item.clone();
+        let rewritten = rewrite::rewrite(&mut item, args, fields, families);
+        let keep_imports_used = rewrite::keep_imports_used(&mut item, &rewritten.bare);
+        return quote!(#item #keep_imports_used);
+    };
+    let with = select(item, args, fields, families, rest);
+    let without = select(item, args, fields, (switch.without)(families), rest);
+    let selector = Ident::new(switch.selector, Span::call_site());
+    quote!(::maprace::__private::#selector! { { #with } { #without } })
 }
 
 fn with_error(error: syn::Error, item: TokenStream) -> TokenStream {

@@ -26,18 +26,33 @@ use syn::{
 
 use crate::args::Args;
 use crate::names::FieldNames;
-use crate::table;
+use crate::table::{self, Families};
 
-/// Rewrites `item` in place, and returns the bare names it rewrote that the user imports from
-/// outside the item (for [`keep_imports_used`]).
-pub(crate) fn rewrite(item: &mut Item, args: &Args, fields: &FieldNames) -> BTreeMap<String, Span> {
+/// What a rewrite did.
+pub(crate) struct Rewritten {
+    /// The bare names it rewrote that the user imports from outside the item (for
+    /// [`keep_imports_used`]).
+    pub(crate) bare: BTreeMap<String, Span>,
+    /// The families whose rows matched somewhere in the item.
+    pub(crate) used: Families,
+}
+
+/// Rewrites `item` in place with the rows of `families`.
+pub(crate) fn rewrite(
+    item: &mut Item,
+    args: &Args,
+    fields: &FieldNames,
+    families: Families,
+) -> Rewritten {
     let mut shadows = Shadows {
-        maps_only: args.maps_only,
+        families,
         names: HashSet::new(),
     };
     shadows.visit_item_mut(item);
     let mut rewriter = Rewriter {
         args,
+        families,
+        used: Families::default(),
         fields,
         shadowed: shadows.names,
         name: None,
@@ -54,7 +69,10 @@ pub(crate) fn rewrite(item: &mut Item, args: &Args, fields: &FieldNames) -> BTre
         // A bare name may come from the glob, which the code outside the item cannot see.
         names.clear();
     }
-    names
+    Rewritten {
+        bare: names,
+        used: rewriter.used,
+    }
 }
 
 /// After the rewrite, `HashMap` in `use std::collections::HashMap; #[maprace::track] struct S {
@@ -87,7 +105,7 @@ pub(crate) fn keep_imports_used(item: &mut Item, names: &BTreeMap<String, Span>)
 /// The pre-pass: bare names of rows that the item defines itself (`struct Mutex`) or imports from
 /// elsewhere (`use parking_lot::Mutex;`). A bare path with such a name is not rewritten.
 struct Shadows {
-    maps_only: bool,
+    families: Families,
     names: HashSet<String>,
 }
 
@@ -116,12 +134,22 @@ impl Shadows {
             UseTree::Name(n) => (use_path(prefix, &n.ident, leading_colon), &n.ident),
             UseTree::Rename(r) => (use_path(prefix, &r.ident, leading_colon), &r.rename),
         };
-        // A module (`use std::collections::hash_map;`) counts as ours if an item inside it is.
-        let mut inside = path;
-        inside
-            .segments
-            .push(PathSegment::from(Ident::new("item", local.span())));
-        if table::find(&inside, self.maps_only, &|_| false).is_none() {
+        // The import leaves the bare name ours when it imports what the bare name's row is
+        // rewritten to anyway (`use std::sync::Mutex;`, and a module, `use
+        // std::collections::hash_map;`, when an item inside it is). Anything else shadows it: an
+        // import from elsewhere, or one rewritten to another mirror (`use parking_lot::Mutex;`
+        // becomes `use ::maprace::parking_lot::Mutex;`, and the bare `Mutex` is that import).
+        let inside = |mut path: Path| {
+            path.segments
+                .push(PathSegment::from(Ident::new("item", local.span())));
+            path
+        };
+        let bare = Path::from(PathSegment::from(local.clone()));
+        let imported = table::find(&inside(path), self.families, &|_| false);
+        let as_bare = table::find(&inside(bare), self.families, &|_| false);
+        let same =
+            matches!((imported, as_bare), (Some(a), Some(b)) if a.row.target == b.row.target);
+        if !same {
             self.define(local);
         }
     }
@@ -162,6 +190,10 @@ fn use_path(prefix: &[Ident], ident: &Ident, leading_colon: bool) -> Path {
 
 struct Rewriter<'a> {
     args: &'a Args,
+    /// The rows applied.
+    families: Families,
+    /// The families whose rows matched.
+    used: Families,
     fields: &'a FieldNames,
     shadowed: HashSet<String>,
     /// The name the nearest context gives to a map constructed here (binding, field, static).
@@ -298,12 +330,14 @@ impl Rewriter<'_> {
 
     fn rewrite_path(&mut self, path: &mut Path) -> bool {
         let shadowed = |name: &str| self.shadowed.contains(name);
-        let Some(found) = table::find(path, self.args.maps_only, &shadowed) else {
+        let Some(found) = table::find(path, self.families, &shadowed) else {
             return false;
         };
-        // `HashMap::new`, `thread::spawn`: the first segment comes from the user's scope.
+        self.used.add(found.row.family);
+        // `HashMap::new`, `thread::spawn`: the first segment comes from the user's scope (not
+        // `std::`, `parking_lot::`: a crate's name).
         let first = &path.segments[0].ident;
-        if path.leading_colon.is_none() && first != "std" {
+        if path.leading_colon.is_none() && !table::is_crate(first) {
             self.bare.entry(first.to_string()).or_insert(first.span());
         }
         table::apply(path, found);

@@ -11,13 +11,65 @@ use proc_macro2::Ident;
 use syn::punctuated::Punctuated;
 use syn::{Path, PathSegment, Token};
 
-/// Which switch governs a row: maps are always rewritten, sync rows not under `maps_only`.
+/// Which switch governs a row: maps are always rewritten, the others not under `maps_only`,
+/// and the parking_lot and crossbeam-channel rows only where maprace has those features (the
+/// expansion asks maprace, see `expand`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Family {
     /// Map types and the map modules (`HashMap`, `hash_map::Entry`).
     Map,
-    /// Synchronization and threads (`Mutex`, `mpsc::channel`, `thread::spawn`).
+    /// std's synchronization and threads (`Mutex`, `mpsc::channel`, `thread::spawn`).
     Sync,
+    /// parking_lot's locks (`parking_lot::Mutex`), mirrored by `maprace::parking_lot`.
+    ParkingLot,
+    /// crossbeam-channel's channels (`crossbeam_channel::unbounded`), mirrored by
+    /// `maprace::crossbeam_channel`.
+    Crossbeam,
+}
+
+/// The families a rewrite applies (maps always).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Families {
+    pub(crate) sync: bool,
+    pub(crate) parking_lot: bool,
+    pub(crate) crossbeam: bool,
+}
+
+impl Families {
+    /// Every family.
+    pub(crate) const ALL: Families = Families {
+        sync: true,
+        parking_lot: true,
+        crossbeam: true,
+    };
+
+    /// Whether rows of `family` apply.
+    pub(crate) fn has(self, family: Family) -> bool {
+        match family {
+            Family::Map => true,
+            Family::Sync => self.sync,
+            Family::ParkingLot => self.parking_lot,
+            Family::Crossbeam => self.crossbeam,
+        }
+    }
+
+    /// Adds `family` (for recording which families a rewrite used).
+    pub(crate) fn add(&mut self, family: Family) {
+        match family {
+            Family::Map => {}
+            Family::Sync => self.sync = true,
+            Family::ParkingLot => self.parking_lot = true,
+            Family::Crossbeam => self.crossbeam = true,
+        }
+    }
+}
+
+/// The crates whose paths rows match, which may stand after a leading `::`.
+const CRATES: &[&str] = &["std", "parking_lot", "crossbeam_channel", "crossbeam"];
+
+/// Whether `ident` is the name of a crate a row matches (`std`, `parking_lot`, ...).
+pub(crate) fn is_crate(ident: &Ident) -> bool {
+    CRATES.iter().any(|name| ident == name)
 }
 
 /// One rewritten name.
@@ -26,7 +78,7 @@ pub(crate) struct Row {
     /// The segment that names the item, as the user writes it.
     pub(crate) ident: &'static str,
     /// The segments that may stand before `ident` (`&[]`: the bare name). A leading `::` is
-    /// accepted only before a prefix that starts with `std`.
+    /// accepted only before a prefix that starts with a crate's name (`std`, `parking_lot`).
     pub(crate) prefixes: &'static [&'static [&'static str]],
     /// The replacement, after `::maprace::`.
     pub(crate) target: &'static [&'static str],
@@ -86,8 +138,22 @@ const COLLECTIONS: &[&[&str]] = &[&[], &["std", "collections"], &["collections"]
 const SYNC: &[&[&str]] = &[&[], &["sync"], &["std", "sync"]];
 const MPSC: &[&[&str]] = &[&["mpsc"], &["sync", "mpsc"], &["std", "sync", "mpsc"]];
 const THREAD: &[&[&str]] = &[&["thread"], &["std", "thread"]];
+const PARKING_LOT: &[&[&str]] = &[&["parking_lot"]];
+// `crossbeam::channel` is the `crossbeam` crate's re-export of crossbeam-channel.
+const CROSSBEAM: &[&[&str]] = &[&["crossbeam_channel"], &["crossbeam", "channel"]];
 
-use Family::{Map, Sync};
+use Family::{Crossbeam, Map, ParkingLot, Sync};
+
+/// A parking_lot row: `parking_lot::<ident>` becomes `maprace::parking_lot::<ident>`.
+const fn parking_lot(ident: &'static str, target: &'static [&'static str]) -> Row {
+    item(ident, PARKING_LOT, target, ParkingLot)
+}
+
+/// A crossbeam-channel row: `crossbeam_channel::<ident>` becomes
+/// `maprace::crossbeam_channel::<ident>`.
+const fn crossbeam(ident: &'static str, target: &'static [&'static str]) -> Row {
+    item(ident, CROSSBEAM, target, Crossbeam)
+}
 
 /// Every rewritten name; the first row that matches wins, so items come before their modules.
 /// Adding a type is one line.
@@ -117,6 +183,50 @@ pub(crate) const ROWS: &[Row] = &[
     item("spawn", THREAD, &["thread", "spawn"], Sync),
     item("scope", THREAD, &["thread", "scope"], Sync),
     item("Builder", THREAD, &["thread", "Builder"], Sync),
+    parking_lot("Mutex", &["parking_lot", "Mutex"]),
+    parking_lot("MutexGuard", &["parking_lot", "MutexGuard"]),
+    parking_lot("MappedMutexGuard", &["parking_lot", "MappedMutexGuard"]),
+    parking_lot("RawMutex", &["parking_lot", "RawMutex"]),
+    parking_lot("const_mutex", &["parking_lot", "const_mutex"]),
+    parking_lot("RwLock", &["parking_lot", "RwLock"]),
+    parking_lot("RwLockReadGuard", &["parking_lot", "RwLockReadGuard"]),
+    parking_lot("RwLockWriteGuard", &["parking_lot", "RwLockWriteGuard"]),
+    parking_lot(
+        "RwLockUpgradableReadGuard",
+        &["parking_lot", "RwLockUpgradableReadGuard"],
+    ),
+    parking_lot(
+        "MappedRwLockReadGuard",
+        &["parking_lot", "MappedRwLockReadGuard"],
+    ),
+    parking_lot(
+        "MappedRwLockWriteGuard",
+        &["parking_lot", "MappedRwLockWriteGuard"],
+    ),
+    parking_lot("RawRwLock", &["parking_lot", "RawRwLock"]),
+    parking_lot("const_rwlock", &["parking_lot", "const_rwlock"]),
+    parking_lot("Condvar", &["parking_lot", "Condvar"]),
+    parking_lot("Once", &["parking_lot", "Once"]),
+    parking_lot("ReentrantMutex", &["parking_lot", "ReentrantMutex"]),
+    parking_lot(
+        "ReentrantMutexGuard",
+        &["parking_lot", "ReentrantMutexGuard"],
+    ),
+    parking_lot(
+        "MappedReentrantMutexGuard",
+        &["parking_lot", "MappedReentrantMutexGuard"],
+    ),
+    parking_lot(
+        "const_reentrant_mutex",
+        &["parking_lot", "const_reentrant_mutex"],
+    ),
+    crossbeam("unbounded", &["crossbeam_channel", "unbounded"]),
+    crossbeam("bounded", &["crossbeam_channel", "bounded"]),
+    crossbeam("Sender", &["crossbeam_channel", "Sender"]),
+    crossbeam("Receiver", &["crossbeam_channel", "Receiver"]),
+    crossbeam("Iter", &["crossbeam_channel", "Iter"]),
+    crossbeam("TryIter", &["crossbeam_channel", "TryIter"]),
+    crossbeam("IntoIter", &["crossbeam_channel", "IntoIter"]),
 ];
 
 /// The associated functions that construct a map (`HashMap::new()`, ...): a call to one of them
@@ -140,12 +250,17 @@ pub(crate) struct Match {
     pub(crate) at: usize,
 }
 
-/// The first row that `path` matches. `shadowed` says whether a bare name is defined or imported
-/// from elsewhere inside the item (then the bare name is not ours to rewrite).
-pub(crate) fn find(path: &Path, maps_only: bool, shadowed: &dyn Fn(&str) -> bool) -> Option<Match> {
+/// The first row of the `families` that `path` matches. `shadowed` says whether a bare name is
+/// defined or imported from elsewhere inside the item (then the bare name is not ours to
+/// rewrite).
+pub(crate) fn find(
+    path: &Path,
+    families: Families,
+    shadowed: &dyn Fn(&str) -> bool,
+) -> Option<Match> {
     let segments: Vec<&PathSegment> = path.segments.iter().collect();
     ROWS.iter()
-        .filter(|row| !(maps_only && row.family == Family::Sync))
+        .filter(|row| families.has(row.family))
         .find_map(|row| {
             row.prefixes.iter().find_map(|prefix| {
                 let at = prefix.len();
@@ -155,7 +270,8 @@ pub(crate) fn find(path: &Path, maps_only: bool, shadowed: &dyn Fn(&str) -> bool
                         .iter()
                         .zip(prefix.iter())
                         .all(|(seg, want)| seg.ident == want && seg.arguments.is_none())
-                    && (path.leading_colon.is_none() || prefix.first() == Some(&"std"))
+                    && (path.leading_colon.is_none()
+                        || prefix.first().is_some_and(|first| CRATES.contains(first)))
                     && !(at == 0 && path.leading_colon.is_none() && shadowed(row.ident));
                 matches.then_some(Match { row, at })
             })

@@ -109,17 +109,20 @@ impl RaceReport {
                 self.previous.site.op().name()
             );
         }
-        let general = "maprace saw no synchronization between these two accesses. If something does order\n\
+        let general = format!(
+            "maprace saw no synchronization between these two accesses. If something does order\n\
              them, make it visible: use maprace::sync and maprace::thread (or put #[maprace::track]\n\
-             on the item that declares the lock), mark it with maprace::annotate::{release, acquire},\n\
-             or run with MAPRACE_OPTIONS=sync=assume to report only accesses that overlap in time.";
+             on the item that declares the lock), mark it with maprace::annotate::{{release, acquire}},\n\
+             or run with MAPRACE_OPTIONS=sync=assume to report only accesses that overlap in time.{}",
+            MIRRORS_HINT
+        );
         let other_info = thread::info(other);
         let created_here = other_info
             .as_ref()
             .zip(thread::info(self.current.epoch))
             .is_some_and(|(other, me)| other.parent() == Some(me.serial));
         if !created_here && !other_info.is_some_and(|t| t.has_ended()) {
-            return general.to_owned();
+            return general;
         }
         let how = if created_here {
             "was created by this thread"
@@ -242,3 +245,27 @@ impl fmt::Display for RaceReport {
         writeln!(f, "{RULE}")
     }
 }
+
+/// The diagnosis's sentence about the mirrors of other crates that maprace was built with: the
+/// program then depends on those crates, and a lock maprace saw nothing of is likely theirs.
+const MIRRORS_HINT: &str = match (
+    cfg!(feature = "parking_lot"),
+    cfg!(feature = "crossbeam-channel"),
+) {
+    (true, true) => {
+        "\nThis program uses parking_lot and crossbeam-channel (maprace has both features): their\n\
+         locks and channels are visible as maprace::parking_lot and maprace::crossbeam_channel,\n\
+         which #[maprace::track] puts in place of parking_lot:: and crossbeam_channel:: paths."
+    }
+    (true, false) => {
+        "\nThis program uses parking_lot (maprace has its parking_lot feature): its locks are\n\
+         visible as maprace::parking_lot, which #[maprace::track] puts in place of parking_lot::\n\
+         paths."
+    }
+    (false, true) => {
+        "\nThis program uses crossbeam-channel (maprace has its crossbeam-channel feature): its\n\
+         channels are visible as maprace::crossbeam_channel, which #[maprace::track] puts in\n\
+         place of crossbeam_channel:: paths."
+    }
+    (false, false) => "",
+};

@@ -4,15 +4,32 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
 use crate::expand::track;
+use crate::table::Families;
 use crate::{args, names};
 
 /// Rewrites `#[maprace::track(args)] item` and compares it with `want`, both printed from the
 /// parsed item so that spacing does not matter. The keep-alive `use`s are tested on their own.
+/// This is the rewrite where maprace has neither the `parking_lot` nor the
+/// `crossbeam-channel` feature (`check_with_mirrors` has them).
 fn check(args: TokenStream, item: TokenStream, want: TokenStream) {
+    check_families(args, item, want, false);
+}
+
+/// `check` where maprace has the `parking_lot` and `crossbeam-channel` features.
+fn check_with_mirrors(args: TokenStream, item: TokenStream, want: TokenStream) {
+    check_families(args, item, want, true);
+}
+
+fn check_families(args: TokenStream, item: TokenStream, want: TokenStream, mirrors: bool) {
     let args = args::parse(args).expect("the arguments parse");
     let mut item: syn::Item = syn::parse2(item).expect("the item parses");
     let fields = names::collect(&mut item).expect("the field attributes parse");
-    super::rewrite(&mut item, &args, &fields);
+    let families = Families {
+        sync: !args.maps_only,
+        parking_lot: mirrors && !args.maps_only,
+        crossbeam: mirrors && !args.maps_only,
+    };
+    super::rewrite(&mut item, &args, &fields, families);
     let want = syn::parse2::<syn::Item>(want).expect("the expected item parses");
     assert_eq!(
         item.to_token_stream().to_string(),
@@ -605,4 +622,132 @@ fn an_inline_mod_is_rewritten_at_any_depth() {
             }
         },
     );
+}
+
+#[test]
+fn parking_lot_and_crossbeam_paths_become_the_mirrors_where_maprace_has_them() {
+    let item = quote! {
+        fn f() {
+            let m: parking_lot::Mutex<HashMap<u8, u8>> = parking_lot::Mutex::new(HashMap::new());
+            let r = ::parking_lot::RwLock::new(0);
+            let g: Option<parking_lot::RwLockUpgradableReadGuard<'_, u8>> = None;
+            static C: parking_lot::Mutex<u8> = parking_lot::const_mutex(0);
+            let (tx, rx): (crossbeam_channel::Sender<u8>, crossbeam_channel::Receiver<u8>) =
+                crossbeam_channel::unbounded();
+            let (btx, brx) = crossbeam::channel::bounded::<u8>(1);
+            let fair = parking_lot::FairMutex::new(0);
+            let tick = crossbeam_channel::tick(d);
+        }
+    };
+    check_with_mirrors(
+        quote!(),
+        item.clone(),
+        quote! {
+            fn f() {
+                let m: ::maprace::parking_lot::Mutex<::maprace::HashMap<u8, u8>> = ::maprace::parking_lot::Mutex::new(::maprace::__private::named(::maprace::HashMap::new(), "m"));
+                let r = ::maprace::parking_lot::RwLock::new(0);
+                let g: Option<::maprace::parking_lot::RwLockUpgradableReadGuard<'_, u8>> = None;
+                static C: ::maprace::parking_lot::Mutex<u8> = ::maprace::parking_lot::const_mutex(0);
+                let (tx, rx): (::maprace::crossbeam_channel::Sender<u8>, ::maprace::crossbeam_channel::Receiver<u8>) =
+                    ::maprace::crossbeam_channel::unbounded();
+                let (btx, brx) = ::maprace::crossbeam_channel::bounded::<u8>(1);
+                let fair = parking_lot::FairMutex::new(0);
+                let tick = crossbeam_channel::tick(d);
+            }
+        },
+    );
+    // Without the features, and with `maps_only`: left as written.
+    let maps_rewritten = quote! {
+        fn f() {
+            let m: parking_lot::Mutex<::maprace::HashMap<u8, u8>> = parking_lot::Mutex::new(::maprace::__private::named(::maprace::HashMap::new(), "m"));
+            let r = ::parking_lot::RwLock::new(0);
+            let g: Option<parking_lot::RwLockUpgradableReadGuard<'_, u8>> = None;
+            static C: parking_lot::Mutex<u8> = parking_lot::const_mutex(0);
+            let (tx, rx): (crossbeam_channel::Sender<u8>, crossbeam_channel::Receiver<u8>) =
+                crossbeam_channel::unbounded();
+            let (btx, brx) = crossbeam::channel::bounded::<u8>(1);
+            let fair = parking_lot::FairMutex::new(0);
+            let tick = crossbeam_channel::tick(d);
+        }
+    };
+    check(quote!(), item.clone(), maps_rewritten.clone());
+    check_with_mirrors(quote!(maps_only), item, maps_rewritten);
+}
+
+#[test]
+fn a_parking_lot_use_in_the_item_is_rewritten_and_its_bare_names_follow_it() {
+    check_with_mirrors(
+        quote!(),
+        quote! {
+            mod m {
+                use parking_lot::{Mutex, FairMutex, RwLock as Lock};
+                use crossbeam_channel::{unbounded, Sender, select};
+                struct S { a: Mutex<u8>, b: Lock<u8>, c: Sender<u8>, d: Condvar }
+                fn f() { let (tx, rx) = unbounded::<u8>(); }
+            }
+        },
+        quote! {
+            mod m {
+                use parking_lot::{FairMutex};
+                #[allow(unused_imports)] use ::maprace::parking_lot::Mutex;
+                #[allow(unused_imports)] use ::maprace::parking_lot::RwLock as Lock;
+                use crossbeam_channel::{select};
+                #[allow(unused_imports)] use ::maprace::crossbeam_channel::unbounded;
+                #[allow(unused_imports)] use ::maprace::crossbeam_channel::Sender;
+                struct S { a: Mutex<u8>, b: Lock<u8>, c: Sender<u8>, d: ::maprace::sync::Condvar }
+                fn f() { let (tx, rx) = unbounded::<u8>(); }
+            }
+        },
+    );
+}
+
+/// `check_expansion` for an expansion inside a macro call, whose tokens do not parse as items
+/// (so the comparison ignores spacing, which `quote!` prints differently there: `> >`).
+fn check_expansion_tokens(item: TokenStream, want: TokenStream) {
+    let got = track(TokenStream::new(), item).to_string().replace(' ', "");
+    assert_eq!(got, want.to_string().replace(' ', ""));
+}
+
+#[test]
+fn an_item_with_mirror_paths_expands_to_one_version_per_feature_combination() {
+    check_expansion_tokens(
+        quote! { struct S { m: parking_lot::Mutex<HashMap<u8, u8>> } },
+        quote! {
+            ::maprace::__private::if_parking_lot! {
+                {
+                    struct S { m: ::maprace::parking_lot::Mutex<::maprace::HashMap<u8, u8>> }
+                    #[allow(unused_imports)] use HashMap as _;
+                }
+                {
+                    struct S { m: parking_lot::Mutex<::maprace::HashMap<u8, u8>> }
+                    #[allow(unused_imports)] use HashMap as _;
+                }
+            }
+        },
+    );
+    check_expansion_tokens(
+        quote! { fn f() { parking_lot::Mutex::new(crossbeam_channel::unbounded::<u8>()); } },
+        quote! {
+            ::maprace::__private::if_parking_lot! {
+                {
+                    ::maprace::__private::if_crossbeam_channel! {
+                        { fn f() { ::maprace::parking_lot::Mutex::new(::maprace::crossbeam_channel::unbounded::<u8>()); } }
+                        { fn f() { ::maprace::parking_lot::Mutex::new(crossbeam_channel::unbounded::<u8>()); } }
+                    }
+                }
+                {
+                    ::maprace::__private::if_crossbeam_channel! {
+                        { fn f() { parking_lot::Mutex::new(::maprace::crossbeam_channel::unbounded::<u8>()); } }
+                        { fn f() { parking_lot::Mutex::new(crossbeam_channel::unbounded::<u8>()); } }
+                    }
+                }
+            }
+        },
+    );
+    // `maps_only`: no mirror rows, one version.
+    let out = track(
+        quote!(maps_only),
+        quote! { struct S { m: parking_lot::Mutex<u8> } },
+    );
+    assert!(!out.to_string().contains("if_parking_lot"), "{out}");
 }
