@@ -3,9 +3,13 @@
 //! operation (3 gets to 1 insert, over 1k keys), with nothing to do between operations: the
 //! lock changes hands as often as it can. Target: ≤ 2.0.
 //!
+//! With the `parking_lot` feature, a second row: `maprace::parking_lot::Mutex<maprace::HashMap>`
+//! against `parking_lot::Mutex<std::collections::HashMap>` (DESIGN's lock-per-op target, 1.5).
+//!
 //! ```text
-//! cargo bench --bench lock_per_op --features detect-in-release   # the detector compiled in
-//! cargo bench --bench lock_per_op                                # compiled out: ratio ~1.0
+//! cargo bench --bench lock_per_op --features detect-in-release               # compiled in
+//! cargo bench --bench lock_per_op --features detect-in-release,parking_lot   # + parking_lot
+//! cargo bench --bench lock_per_op                                            # compiled out: ~1.0
 //! ```
 //!
 //! Contended hand-offs are noisy (who gets the lock next, and how far apart the two cores are,
@@ -24,10 +28,17 @@ const ROUNDS: usize = 25;
 
 /// One round on one side: both threads start together, and the round lasts until both are done.
 macro_rules! round {
-    ($new_lock:path, $new_map:path) => {{
+    ($new_lock:path, $new_map:path) => {
+        round!($new_lock, $new_map, |map| map.lock().unwrap())
+    };
+    ($new_lock:path, $new_map:path, |$m:ident| $lock:expr) => {{
         let map = Arc::new($new_lock($new_map()));
         for k in 0..KEYS {
-            map.lock().unwrap().insert(k, k);
+            {
+                let $m = &*map;
+                $lock
+            }
+            .insert(k, k);
         }
         let start = Arc::new(Barrier::new(THREADS as usize + 1));
         let threads: Vec<_> = (0..THREADS)
@@ -42,9 +53,20 @@ macro_rules! round {
                         x ^= x << 17;
                         let key = x % KEYS;
                         if i % 4 == 0 {
-                            map.lock().unwrap().insert(key, i);
+                            {
+                                let $m = &*map;
+                                $lock
+                            }
+                            .insert(key, i);
                         } else {
-                            black_box(map.lock().unwrap().get(&key).copied());
+                            black_box(
+                                {
+                                    let $m = &*map;
+                                    $lock
+                                }
+                                .get(&key)
+                                .copied(),
+                            );
                         }
                     }
                 })
@@ -67,12 +89,31 @@ fn plain() -> Duration {
     round!(std::sync::Mutex::new, std::collections::HashMap::new)
 }
 
+#[cfg(feature = "parking_lot")]
+fn tracked_parking_lot() -> Duration {
+    round!(
+        maprace::parking_lot::Mutex::new,
+        maprace::HashMap::new,
+        |map| map.lock()
+    )
+}
+
+#[cfg(feature = "parking_lot")]
+fn plain_parking_lot() -> Duration {
+    round!(
+        parking_lot::Mutex::new,
+        std::collections::HashMap::new,
+        |map| map.lock()
+    )
+}
+
 /// The value at fraction `q` of the sorted `xs`.
 fn quantile(xs: &[f64], q: f64) -> f64 {
     xs[((xs.len() - 1) as f64 * q).round() as usize]
 }
 
-fn main() {
+/// Runs `ROUNDS` interleaved rounds of the two sides and prints the medians.
+fn compare(row: &str, target: f64, tracked: fn() -> Duration, plain: fn() -> Duration) {
     let (mut ratios, mut tracked_ns, mut plain_ns) = (Vec::new(), Vec::new(), Vec::new());
     let per_op = |d: Duration| d.as_nanos() as f64 / (THREADS * OPS_PER_THREAD) as f64;
     for round in 0..ROUNDS {
@@ -92,9 +133,9 @@ fn main() {
         xs.sort_by(f64::total_cmp);
     }
     println!(
-        "lock_per_op ({THREADS} threads, {} ops per round, {KEYS} keys, {ROUNDS} rounds): \
-         maprace {:.1} ns/op, std {:.1} ns/op (medians); ratio {:.2} (median of per-round \
-         ratios; quartiles {:.2}..{:.2}; target <= 2.0; detector compiled in: {})",
+        "lock_per_op, {row} ({THREADS} threads, {} ops per round, {KEYS} keys, {ROUNDS} rounds): \
+         maprace {:.1} ns/op, plain {:.1} ns/op (medians); ratio {:.2} (median of per-round \
+         ratios; quartiles {:.2}..{:.2}; target <= {target}; detector compiled in: {})",
         THREADS * OPS_PER_THREAD,
         quantile(&tracked_ns, 0.5),
         quantile(&plain_ns, 0.5),
@@ -102,5 +143,16 @@ fn main() {
         quantile(&ratios, 0.25),
         quantile(&ratios, 0.75),
         maprace::COMPILED_IN,
+    );
+}
+
+fn main() {
+    compare("std::sync::Mutex", 2.0, tracked, plain);
+    #[cfg(feature = "parking_lot")]
+    compare(
+        "parking_lot::Mutex",
+        1.5,
+        tracked_parking_lot,
+        plain_parking_lot,
     );
 }

@@ -228,7 +228,6 @@ scenario!(
             &mut map,
             |m| {
                 // A writer, then a reader of key 1.
-                lock.write();
                 let _w = lock.write();
                 m.insert(2, 2);
                 drop(_w);
