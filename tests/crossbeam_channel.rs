@@ -42,7 +42,7 @@ scenario!(
             },
             |m| {
                 rx.recv().unwrap();
-                at!("current", m.get(&1).copied());
+                at!("current", m.get(&1));
             },
         );
     },
@@ -69,7 +69,7 @@ scenario!(
                     .unwrap();
                 assert_eq!(rx.iter().take(2).collect::<Vec<_>>(), [1, 2]);
                 assert!(rx.try_recv().is_err());
-                at!("current", m.get(&1).copied());
+                at!("current", m.get(&1));
             },
         );
     },

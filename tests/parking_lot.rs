@@ -556,7 +556,7 @@ scenario!(
             },
             |m| {
                 let _held = lock.lock();
-                at!("current", m.get(&1).copied());
+                at!("current", m.get(&1));
             },
         );
     },

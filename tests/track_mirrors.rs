@@ -54,13 +54,13 @@ mod pipeline {
     use std::collections::HashMap;
     use std::sync::Arc;
 
-    pub type Job = (u32, Arc<HashMap<u32, u32>>);
+    pub(crate) type Job = (u32, Arc<HashMap<u32, u32>>);
 
-    pub fn channel() -> (Sender<Job>, Receiver<Job>) {
+    pub(crate) fn channel() -> (Sender<Job>, Receiver<Job>) {
         unbounded()
     }
 
-    pub fn results() -> (
+    pub(crate) fn results() -> (
         crossbeam_channel::Sender<u64>,
         crossbeam_channel::Receiver<u64>,
     ) {
@@ -69,7 +69,7 @@ mod pipeline {
 
     /// A table filled where it will stay (in its `Arc`): a map filled and then moved would be
     /// ordered by the move.
-    pub fn job(n: u32) -> Job {
+    pub(crate) fn job(n: u32) -> Job {
         let mut table = Arc::new(HashMap::new());
         let filling = Arc::get_mut(&mut table).expect("not shared yet");
         for k in 0..64 {
