@@ -563,9 +563,14 @@ scenario!(
     |out| {
         out.assert_get_after_insert();
         if maprace::COMPILED_IN {
+            let diagnosis = out
+                .stderr
+                .split("Map map#1 created at")
+                .nth(1)
+                .unwrap_or("");
+            assert!(diagnosis.contains("maprace::parking_lot"), "{out}");
             assert!(
-                out.stderr
-                    .contains("visible as maprace::parking_lot, which #[maprace::track]"),
+                diagnosis.contains("puts in place of parking_lot::"),
                 "{out}"
             );
         }
