@@ -1,8 +1,9 @@
-// What the attribute leaves as written, and how it shows: paths qualified with another crate, the
+// What the attribute leaves as written, and how it shows: paths qualified with another crate (one
+// without a maprace mirror: `parking_lot::` paths are rewritten where maprace has the feature), the
 // bodies of macro calls, and a type alias declared outside the item.
 use std::collections::HashMap;
 
-mod parking_lot {
+mod tokio {
     pub struct Mutex<T>(pub T);
 }
 
@@ -11,13 +12,13 @@ mod parking_lot {
 type StdMap = std::collections::HashMap<u8, u8>;
 
 #[maprace::track]
-fn build() -> (parking_lot::Mutex<u8>, Vec<StdMap>, Vec<HashMap<u8, u8>>) {
+fn build() -> (tokio::Mutex<u8>, Vec<StdMap>, Vec<HashMap<u8, u8>>) {
     // `vec![..]` is an opaque token stream: the `HashMap::new()` inside it stays std's, so it
     // must be typed as std's (here through the alias).
     let untouched: Vec<StdMap> = vec![HashMap::new()];
     // Outside a macro call the same constructor is rewritten (and named "tracked").
     let tracked = Vec::from([HashMap::new()]);
-    (parking_lot::Mutex(3), untouched, tracked)
+    (tokio::Mutex(3), untouched, tracked)
 }
 
 // Outside any annotated item: the first takes std's maps only, the second maprace's (the same
