@@ -188,12 +188,150 @@ scenario!(
 
 /// Runs this test binary with `MAPRACE_OPTIONS=options` and no test to run: the options are
 /// read before `main`, so a bad one stops the process before any test starts.
-fn start_with(options: &str) -> std::process::Output {
+fn start_with(options: impl AsRef<std::ffi::OsStr>) -> std::process::Output {
     std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "no_such_test"])
         .env("MAPRACE_OPTIONS", options)
         .output()
         .unwrap()
+}
+
+/// A new, empty directory for one test.
+fn fresh_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("maprace-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The names of the files in `dir`.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect()
+}
+
+/// The program stopped at start with exit code 2 and `maprace: bad MAPRACE_OPTIONS: <message>`,
+/// before any test ran.
+fn assert_stopped_at_start(out: &std::process::Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("maprace: bad MAPRACE_OPTIONS: {message}")),
+        "expected {message:?}: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no test ran: {stderr}");
+}
+
+#[test]
+fn options_that_are_not_utf8_stop_the_program_at_start() {
+    use std::os::unix::ffi::OsStrExt;
+    // Ignored as a whole, `enabled=0` would be lost and the detector left on.
+    let out = start_with(std::ffi::OsStr::from_bytes(b"enabled=0 \xff"));
+    if maprace::COMPILED_IN {
+        assert_stopped_at_start(&out, r#""enabled=0 \xFF" is not valid UTF-8"#);
+    } else {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "compiled out, options are ignored"
+        );
+    }
+}
+
+#[test]
+fn a_control_character_in_the_options_stops_the_program_and_is_shown_escaped() {
+    for (options, shown) in [
+        ("log_path=races\u{1b}[2J", r"`log_path=races\u{1b}[2J`"),
+        ("ha\u{1b}lt=1", r"`ha\u{1b}lt=1`"),
+    ] {
+        let out = start_with(options);
+        if !maprace::COMPILED_IN {
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "compiled out, options are ignored"
+            );
+            continue;
+        }
+        assert_stopped_at_start(&out, &format!("{shown} contains a control character"));
+        assert!(
+            !out.stderr.contains(&0x1b),
+            "the escape character reached the terminal: {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_log_path_that_cannot_be_opened_stops_the_program_at_start() {
+    let dir = fresh_dir("unwritable-log");
+    let missing = dir.join("no-such-directory").join("races");
+    let out = start_with(format!("log_path={}", missing.display()));
+    if maprace::COMPILED_IN {
+        // The child's pid is not known here: the message up to it, then the reason.
+        assert_stopped_at_start(
+            &out,
+            &format!("cannot open log_path `{}.", missing.display()),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("No such file or directory"), "{stderr}");
+    } else {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "compiled out, options are ignored"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `log_path_child` (a race) with `MAPRACE_OPTIONS=log_path=<stream>` in an empty
+/// directory: the report is on that stream, and no file is made.
+fn log_to_stream(stream: &str) -> common::Outcome {
+    let dir = fresh_dir(&format!("log-{stream}"));
+    let options = format!("log_path={stream}");
+    let out = common::child_with(
+        "log_path_child",
+        &options,
+        |c| {
+            c.current_dir(&dir);
+        },
+        || {},
+    )
+    .unwrap();
+    assert_eq!(files_in(&dir), Vec::<String>::new(), "no file\n{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    out
+}
+
+#[test]
+fn log_path_stdout_writes_the_reports_to_stdout() {
+    let out = log_to_stream("stdout");
+    if !maprace::COMPILED_IN {
+        return out.assert_clean();
+    }
+    assert_eq!(out.code, Some(66), "{out}");
+    assert!(!out.stderr.contains("WARNING: MAP RACE"), "{out}");
+    // The report on stdout, as `assert_sides` reads it from stderr.
+    let on_stdout = common::Outcome {
+        stderr: out.stdout.clone(),
+        test: out.test.clone(),
+        code: out.code,
+        signal: out.signal,
+        stdout: out.stdout.clone(),
+    };
+    on_stdout.assert_report_shape(66, "stopping at the first race (exit code 66)");
+    let (current, previous) = common::get_after_insert();
+    on_stdout.assert_sides(current, previous);
+}
+
+#[test]
+fn log_path_stderr_writes_the_reports_to_stderr() {
+    let out = log_to_stream("stderr");
+    let (current, previous) = common::get_after_insert();
+    out.assert_race(current, previous);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! This file starts the runtime (`start`: the options read, the mode set, the stats started)
 //! and stops it (the exit handlers); it holds the `MODE` byte that every operation reads and the
 //! options, and two helpers for every room (`lock`, `fatal`). It calls the rooms only to start
-//! and to stop them (`options`, `stats`, `os`, `report`'s summary at exit).
+//! and to stop them (`options`, `output`, `stats`, `os`, `report`'s summary at exit).
 //!
 //! The rooms, callers first. Each calls only rooms listed below it (and this file), except the
 //! one natural pair named at the end.
@@ -39,8 +39,8 @@
 //!   location format (`SourcePos`). Calls no room (reads `strip_path_prefix` here).
 //! - `key`: how a key is shown in a report. Calls no room.
 //! - `table`: a table shared by all threads, in shards with a lock each. Calls no room.
-//! - `output`: where text goes: reports to stderr or `log_path`, trace lines to stderr. Calls
-//!   no room (reads `log_path` here).
+//! - `output`: where text goes: reports to stderr, stdout or the `log_path` file (opened at
+//!   start), trace lines to stderr. Calls no room (reads `log_path` here).
 //! - `options`: `MAPRACE_OPTIONS` parsed into `Options`, and nothing else. Calls no room.
 //! - `thread`: each thread's context (`Ctx`: its slot, vector clock and epoch, reached through
 //!   `CtxRef`) and the happens-before edges of thread creation and end and of sync objects;
@@ -119,15 +119,19 @@ pub(crate) fn start() {
     options();
 }
 
-/// Reads `MAPRACE_OPTIONS` (a malformed one ends the program here, with a message that names the
-/// bad key or value), then sets the mode and starts the stats, and with the trace on arranges
-/// its exit line.
+/// Reads `MAPRACE_OPTIONS` and opens `log_path` (a malformed value, or a log file that cannot
+/// be opened, ends the program here with exit code 2 and a message that names it), then sets
+/// the mode and starts the stats, and with the trace on arranges its exit line.
 fn read_options_and_start() -> Options {
-    let spec = std::env::var(options::VAR).unwrap_or_default();
-    let options = Options::parse(&spec).unwrap_or_else(|bad| {
-        eprintln!("maprace: bad {}: {bad}", options::VAR);
+    let bad = |why: &dyn std::fmt::Display| -> ! {
+        eprintln!("maprace: bad {}: {why}", options::VAR);
         os::exit_now(2)
-    });
+    };
+    let options = Options::from_env(std::env::var_os(options::VAR).as_deref())
+        .unwrap_or_else(|why| bad(&why));
+    if options.enabled {
+        output::open(&options.log_path).unwrap_or_else(|why| bad(&why));
+    }
     MODE.store(options.mode(), Relaxed);
     let traced = options.enabled && options.trace;
     stats::start(traced);

@@ -2,6 +2,7 @@
 //! reads the variable once and acts on what it says. The format is Go's `GORACE`: `key=value`
 //! pairs separated by spaces.
 
+use std::ffi::OsStr;
 use std::fmt;
 
 /// The environment variable the options are read from.
@@ -18,6 +19,17 @@ pub(crate) enum Action {
     Panic,
 }
 
+/// Where reports go (`log_path`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LogPath {
+    /// `stderr`, the default.
+    Stderr,
+    /// `log_path=stdout`.
+    Stdout,
+    /// Any other `log_path`: a file, `<path>.<pid>`.
+    File(String),
+}
+
 /// Every option, by the key that sets it (the README's "Options" table).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Options {
@@ -27,8 +39,8 @@ pub(crate) struct Options {
     pub(crate) exitcode: i32,
     /// `action`: `exit`, `abort` or `panic`.
     pub(crate) action: Action,
-    /// `log_path`: reports go to `<log_path>.<pid>` instead of stderr.
-    pub(crate) log_path: Option<String>,
+    /// `log_path`: reports go to stderr, stdout, or the file `<log_path>.<pid>`.
+    pub(crate) log_path: LogPath,
     /// `strip_path_prefix`: cut from the file paths printed in reports.
     pub(crate) strip_path_prefix: Option<String>,
     /// `sync`: `visible` (false) or `assume` (true): unordered accesses are presumed ordered and
@@ -49,7 +61,7 @@ impl Default for Options {
             halt_on_error: true,
             exitcode: 66,
             action: Action::Exit,
-            log_path: None,
+            log_path: LogPath::Stderr,
             strip_path_prefix: None,
             sync_assume: false,
             enabled: true,
@@ -98,11 +110,32 @@ fn text(key: &str, value: &str) -> Result<Option<String>, BadOption> {
 }
 
 impl Options {
+    /// Parses the value of `MAPRACE_OPTIONS` as the environment holds it (`None`: unset), which
+    /// must be valid UTF-8: bytes that are not are rejected, not skipped (ignoring the whole
+    /// value would leave `enabled=0 \xff` with the detector on).
+    pub(crate) fn from_env(value: Option<&OsStr>) -> Result<Options, BadOption> {
+        let Some(value) = value else {
+            return Ok(Options::default());
+        };
+        match value.to_str() {
+            Some(spec) => Options::parse(spec),
+            None => Err(BadOption(format!("{value:?} is not valid UTF-8"))),
+        }
+    }
+
     /// Parses the contents of `MAPRACE_OPTIONS`.
     pub(crate) fn parse(spec: &str) -> Result<Options, BadOption> {
         let mut options = Options::default();
         let mut seen = Vec::new();
         for pair in spec.split_ascii_whitespace() {
+            // Echoed raw, a control character would reach the terminal (an escape sequence);
+            // in a path it is almost surely a mistake. Spaces, tabs and newlines separate pairs.
+            if pair.chars().any(char::is_control) {
+                return Err(BadOption(format!(
+                    "`{}` contains a control character",
+                    pair.escape_debug()
+                )));
+            }
             let Some((key, value)) = pair.split_once('=') else {
                 return Err(BadOption(format!("`{pair}` is not of the form key=value")));
             };
@@ -127,7 +160,13 @@ impl Options {
                     ];
                     options.action = one_of(key, value, &actions)?;
                 }
-                "log_path" => options.log_path = text(key, value)?,
+                "log_path" => {
+                    options.log_path = match value {
+                        "stderr" => LogPath::Stderr,
+                        "stdout" => LogPath::Stdout,
+                        _ => LogPath::File(text(key, value)?.unwrap_or_default()),
+                    }
+                }
                 "strip_path_prefix" => options.strip_path_prefix = text(key, value)?,
                 "sync" => {
                     options.sync_assume =
@@ -185,12 +224,47 @@ mod tests {
         assert!(!o.halt_on_error);
         assert_eq!(o.exitcode, 7);
         assert_eq!(o.action, Action::Panic);
-        assert_eq!(o.log_path.as_deref(), Some("races"));
+        assert_eq!(o.log_path, LogPath::File("races".into()));
         assert_eq!(o.strip_path_prefix.as_deref(), Some("/src/"));
         assert!(o.sync_assume);
         assert!(!o.enabled);
         assert!(o.trace);
         assert!(o.history_full);
+    }
+
+    #[test]
+    fn log_path_stdout_and_stderr_name_those_streams() {
+        let log = |s: &str| Options::parse(s).unwrap().log_path;
+        assert_eq!(log(""), LogPath::Stderr);
+        assert_eq!(log("log_path=stderr"), LogPath::Stderr);
+        assert_eq!(log("log_path=stdout"), LogPath::Stdout);
+        assert_eq!(log("log_path=./stdout"), LogPath::File("./stdout".into()));
+    }
+
+    #[test]
+    fn options_that_are_not_utf8_are_rejected() {
+        use std::os::unix::ffi::OsStrExt;
+        let spec = OsStr::from_bytes(b"enabled=0 \xff");
+        let err = Options::from_env(Some(spec)).unwrap_err().to_string();
+        assert_eq!(err, r#""enabled=0 \xFF" is not valid UTF-8"#);
+        assert_eq!(Options::from_env(None).unwrap(), Options::default());
+        let ok = Options::from_env(Some(OsStr::new("enabled=0"))).unwrap();
+        assert!(!ok.enabled);
+    }
+
+    #[test]
+    fn a_control_character_is_rejected_and_shown_escaped() {
+        let err = |s: &str| Options::parse(s).unwrap_err().to_string();
+        assert_eq!(
+            err("log_path=races\u{1b}[2J"),
+            r"`log_path=races\u{1b}[2J` contains a control character"
+        );
+        assert_eq!(
+            err("halt_on_error=1 k\u{7f}=1"),
+            r"`k\u{7f}=1` contains a control character"
+        );
+        // Whitespace between pairs is not part of a pair.
+        assert!(Options::parse("halt_on_error=0\ttrace=1\n").is_ok());
     }
 
     #[test]

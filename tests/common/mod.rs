@@ -93,17 +93,30 @@ pub fn mark(label: &str, file: &str, line: u32) {
 /// In the child (the process started for `name`): runs `scenario`, prints `DONE` and exits 0.
 /// In the parent: starts the child and returns its outcome.
 pub fn child(name: &str, options: &str, scenario: impl FnOnce()) -> Option<Outcome> {
+    child_with(name, options, |_| {}, scenario)
+}
+
+/// `child`, with the child's command changed by `configure` first (its directory, say).
+pub fn child_with(
+    name: &str,
+    options: &str,
+    configure: impl FnOnce(&mut Command),
+    scenario: impl FnOnce(),
+) -> Option<Outcome> {
     if std::env::var(CHILD).as_deref() == Ok(name) {
         scenario();
         println!("{DONE}");
         std::process::exit(0);
     }
     let exe = std::env::current_exe().expect("the test binary's path");
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, name)
         .env("MAPRACE_OPTIONS", options)
-        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_BACKTRACE");
+    configure(&mut command);
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
