@@ -374,3 +374,84 @@ fn good_options_let_the_program_start() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+scenario!(
+    a_forked_child_reports_to_a_log_file_of_its_own,
+    {
+        // SAFETY: the child only makes a race (threads, a map) and exits; it does not return
+        // into the test harness.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            race_on_key_one(); // stops the child with exit code 66
+            // SAFETY: _exit has no preconditions.
+            unsafe { libc::_exit(0) };
+        }
+        let mut status = 0;
+        // SAFETY: `pid` is this process's child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status));
+        println!("forked child {pid} exited {}", libc::WEXITSTATUS(status));
+    },
+    |out| {
+        // Run by `forked_children_log_to_their_own_file` with a log_path; on its own, the
+        // child's report is on the stderr both processes share, and the parent goes on.
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        assert_eq!(out.code, Some(0), "{out}");
+        assert!(out.stdout.contains(common::DONE), "{out}");
+        assert!(out.stdout.contains(" exited 66"), "{out}");
+        assert_eq!(out.stderr.matches("WARNING: MAP RACE").count(), 1, "{out}");
+    }
+);
+
+#[test]
+fn forked_children_log_to_their_own_file() {
+    let dir = fresh_dir("log-fork");
+    let options = format!("log_path={}", dir.join("races").display());
+    let out = common::child(
+        "a_forked_child_reports_to_a_log_file_of_its_own",
+        &options,
+        || {},
+    )
+    .unwrap();
+    out.assert_clean();
+    let child: u32 = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("forked child "))
+        .and_then(|rest| rest.split_once(' '))
+        .map(|(pid, _)| pid.parse().unwrap())
+        .unwrap_or_else(|| panic!("the child's pid\n{out}"));
+    let mut logs = files_in(&dir);
+    logs.sort();
+    if !maprace::COMPILED_IN {
+        assert!(logs.is_empty(), "{logs:?}");
+        assert!(
+            out.stdout
+                .contains(&format!("forked child {child} exited 0"))
+        );
+        return std::fs::remove_dir_all(&dir).unwrap();
+    }
+    assert!(
+        out.stdout
+            .contains(&format!("forked child {child} exited 66")),
+        "{out}"
+    );
+    // The parent's file, opened at start and empty, and the child's, with the report.
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    let child_log = std::fs::read_to_string(dir.join(format!("races.{child}"))).unwrap();
+    assert!(child_log.contains("WARNING: MAP RACE"), "{child_log}");
+    assert!(
+        child_log.contains(&format!(" at {}:", out.site("current"))),
+        "{child_log}"
+    );
+    let parent_log = logs
+        .iter()
+        .find(|l| **l != format!("races.{child}"))
+        .unwrap();
+    let parent_log = std::fs::read_to_string(dir.join(parent_log)).unwrap();
+    assert_eq!(parent_log, "", "the parent reported nothing");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
