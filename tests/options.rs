@@ -68,7 +68,7 @@ scenario!(
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
         });
-        println!("caught: {message:?}");
+        println!("caught:\n{}\nend of caught", message.unwrap_or_default());
         // The map and the detector are still usable after the panic.
         let mut map = Map::new();
         map.insert(3, 3);
@@ -79,13 +79,28 @@ scenario!(
             return out.assert_clean();
         }
         out.assert_clean_exit_after_report();
-        assert!(
-            out.stdout
-                .contains("caught: Some(\"maprace: map race (see the report above)\")"),
-            "{out}"
-        );
         let (current, previous) = common::get_after_insert();
         out.assert_sides(current, previous);
+        // The panic's message is the kind, then the whole report as it was printed, so that a
+        // test harness shows it under the failing test.
+        let (_, caught) = out.stdout.split_once("caught:\n").expect("the message");
+        let (message, _) = caught.split_once("\nend of caught").expect("its end");
+        let report = message
+            .strip_prefix("maprace: map race\n")
+            .unwrap_or_else(|| panic!("the message starts with the kind\n{out}"));
+        assert!(
+            report.starts_with("==================\nWARNING: MAP RACE\n"),
+            "{out}"
+        );
+        assert!(report.ends_with("==================\n"), "{out}");
+        let printed = out
+            .stderr
+            .find(report)
+            .expect("the message is the printed report");
+        assert!(
+            !out.stderr[..printed].contains("WARNING: MAP RACE"),
+            "printed before the panic\n{out}"
+        );
     }
 );
 

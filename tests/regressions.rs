@@ -177,7 +177,13 @@ scenario!(
         }
         assert_eq!(out.code, Some(0), "{out}");
         assert!(out.stdout.contains(common::DONE), "{out}");
-        assert_eq!(out.stderr.matches("WARNING: MAP RACE").count(), 2, "{out}");
+        // Each printed, and raised as the message of the panic that was caught.
+        assert_eq!(out.stderr.matches("WARNING: MAP RACE").count(), 4, "{out}");
+        assert_eq!(
+            out.stderr.matches(common::PANICKED_WITH_REPORT).count(),
+            2,
+            "{out}"
+        );
         assert!(out.stderr.contains("Read (get) of key 1 in map#1"), "{out}");
         assert!(out.stderr.contains("Read (len) of map#2"), "{out}");
     }

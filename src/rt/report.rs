@@ -99,7 +99,9 @@ pub(crate) fn emit(finding: &dyn Finding) {
             drop(printed);
             // A second panic while unwinding would abort the process, not fail one test.
             if !std::thread::panicking() {
-                panic!("maprace: map {kind} (see the report above)");
+                // The whole report in the message: a test harness shows it under the failing
+                // test (libtest captures what the panic hook prints, not a write to stderr).
+                std::panic::panic_any(panic_message(kind, &text));
             }
         }
         Action::Exit => {
@@ -108,6 +110,11 @@ pub(crate) fn emit(finding: &dyn Finding) {
             }
         }
     }
+}
+
+/// The message of the panic `action=panic` raises: the kind, then the report as printed.
+fn panic_message(kind: &str, report: &str) -> String {
+    format!("maprace: map {kind}\n{report}")
 }
 
 thread_local! {

@@ -33,6 +33,9 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+/// How the message of a panic raised by `action=panic` starts: the kind, then the report.
+pub const PANICKED_WITH_REPORT: &str = "maprace: map race\n==================\nWARNING: MAP RACE\n";
+
 /// The thread a scenario starts on (named after the test).
 pub const TEST_THREAD: &str = "<the test's thread>";
 
@@ -264,8 +267,9 @@ impl Outcome {
         }
     }
 
-    /// One report was printed, and the program went on to the end of the scenario and exited 0
-    /// (`action=panic`: the panic was caught).
+    /// One report was printed and raised as a panic's message (`action=panic`), which the panic
+    /// hook printed too; the panic was caught, and the program went on to the end of the
+    /// scenario and exited 0.
     pub fn assert_clean_exit_after_report(&self) {
         assert_eq!(self.code, Some(0), "exit code\n{self}");
         assert!(
@@ -273,9 +277,14 @@ impl Outcome {
             "the scenario did not finish\n{self}"
         );
         assert_eq!(
-            self.stderr.matches("WARNING: MAP RACE").count(),
+            self.stderr.matches(PANICKED_WITH_REPORT).count(),
             1,
-            "one report\n{self}"
+            "one panic carrying the report\n{self}"
+        );
+        assert_eq!(
+            self.stderr.matches("WARNING: MAP RACE").count(),
+            2,
+            "one report, printed and in the panic's message\n{self}"
         );
     }
 
