@@ -1,38 +1,92 @@
 //! How a key is shown in a report. The maps only require `Hash + Eq` of their keys, so the value
 //! is printed when the key's type is one maprace knows how to print, and otherwise the key's
 //! hash (by the map's own hasher) with its type name.
+//!
+//! A type is known by its `TypeId`, never by its name: `type_name` is not a unique identifier
+//! (a test crate named `alloc` can define an `alloc::string::String` of its own). The keys are
+//! not `'static`, so the `TypeId` is that of the key's type with its lifetimes erased
+//! (`erased_type_id`).
 
-use std::any::type_name;
-use std::mem::size_of;
+use std::any::{TypeId, type_name};
+use std::marker::PhantomData;
 
-/// The key's value for integers, strings, `char` and `bool`; `None` for other types.
+/// The `TypeId` of `T` with its lifetimes erased: the same for `&'a str` as for `&'static str`.
+///
+/// `TypeId::of` requires `T: 'static`, which std's map bounds do not give. The call below is
+/// made through a trait object whose lifetime bound is transmuted to `'static`: the method reads
+/// no data (the object is a zero-sized `PhantomData`), and a `TypeId` does not depend on
+/// lifetimes (the compiler computes it after erasing them), so the value is `T`'s, modulo
+/// lifetimes. What two equal results tell, then, is that two types are the same up to their
+/// lifetimes, which is all `value` and `tuple::value` rely on.
+fn erased_type_id<T: ?Sized>() -> TypeId {
+    trait ErasedTypeId {
+        fn type_id(&self) -> TypeId
+        where
+            Self: 'static;
+    }
+    impl<T: ?Sized> ErasedTypeId for PhantomData<T> {
+        fn type_id(&self) -> TypeId
+        where
+            Self: 'static,
+        {
+            TypeId::of::<T>()
+        }
+    }
+    let object: &dyn ErasedTypeId = &PhantomData::<T>;
+    // SAFETY: only the trait object's lifetime bound changes (the two pointer types have the
+    // same layout), and the one method called through it reads no data and returns a value
+    // that no lifetime enters: nothing outlives what it borrows.
+    let object: &(dyn ErasedTypeId + 'static) =
+        unsafe { std::mem::transmute::<&dyn ErasedTypeId, &(dyn ErasedTypeId + 'static)>(object) };
+    object.type_id()
+}
+
+/// The key's value for integers, strings, `char` and `bool` (and tuples of them); `None` for
+/// other types.
 pub(crate) fn value<Q: ?Sized>(key: &Q) -> Option<String> {
+    let id = erased_type_id::<Q>();
     macro_rules! known {
         ($($ty:ty),*) => {$(
-            // `type_name` is the only identity a non-`'static` type has; the size check keeps the
-            // cast sound for the unsized case too.
-            if type_name::<Q>() == type_name::<$ty>() && size_of::<&Q>() == size_of::<&$ty>() {
-                // SAFETY: `Q` is `$ty` (same type name, and the primitives' names are unique:
-                // a user type is always printed with its path).
+            if id == TypeId::of::<$ty>() {
+                // SAFETY: `Q` is `$ty` up to lifetimes (equal `TypeId`s), so `&Q` is a `&$ty`:
+                // the same layout (thin, or a `str`'s fat pointer), the same value. The one
+                // `$ty` with a lifetime, `&'static str`, is read here as the `&'a str` it is,
+                // within the borrow of `key`.
                 let key = unsafe { *(&key as *const &Q as *const &$ty) };
                 return Some(format!("{key:?}"));
             }
         )*};
     }
     known!(
-        u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, char, bool, str, &str,
+        u8,
+        u16,
+        u32,
+        u64,
+        u128,
+        usize,
+        i8,
+        i16,
+        i32,
+        i64,
+        i128,
+        isize,
+        char,
+        bool,
+        str,
+        &'static str,
         String
     );
     tuple::value(key)
 }
 
 /// Tuples of 2 or 3 printable values. A generic function cannot name them one by one, so the
-/// tuple's type name is split into its elements' names and each element read at its offset, from
-/// tables the compiler computed for every combination (`offset_of!`). Pairs take any of the 16
-/// printable types; triples the 8 most common key types (the first 8 below): rustc's time for
-/// the table grows faster than the number of types, and 16³ triples cost a minute and a half.
+/// key's `TypeId` is looked up in tables of every pair's and triple's, and each element read at
+/// its offset, from tables the compiler computed for every combination (`offset_of!`). Pairs
+/// take any of the 16 printable types; triples the 8 most common key types (the first 8 below):
+/// rustc's time for the tables grows faster than the number of types, and 16³ triples cost a
+/// minute and a half.
 mod tuple {
-    use std::any::type_name;
+    use std::any::TypeId;
     use std::fmt::Debug;
     use std::mem::{offset_of, size_of, size_of_val};
 
@@ -54,12 +108,12 @@ mod tuple {
 
     macro_rules! printers {
         ([$($ty:ty),*]) => {
-            [$((type_name::<$ty>, show::<$ty>),)*]
+            [$(show::<$ty> as Printer,)*]
         };
     }
 
-    /// Per element: its type's name, and how to print a value of it given its address.
-    type Printer = (fn() -> &'static str, unsafe fn(*const u8) -> String);
+    /// Per element: how to print a value of it given its address.
+    type Printer = unsafe fn(*const u8) -> String;
     const PRINTERS: [Printer; 16] = elements!(printers!());
 
     /// # Safety
@@ -69,15 +123,21 @@ mod tuple {
         format!("{:?}", unsafe { &*at.cast::<T>() })
     }
 
+    /// A tuple's `TypeId`, made when asked (a table of these is a table of function pointers).
+    type Id = fn() -> TypeId;
+
     macro_rules! pairs {
         ([$($a:ty),*]) => { pairs!(@rows [$($a),*] [$($a),*]) };
         (@rows [$($a:ty),*] $all:tt) => { [$(pairs!(@row $a; $all),)*] };
         (@row $a:ty; [$($b:ty),*]) => {
-            [$([
-                offset_of!(($a, $b), 0) as u8,
-                offset_of!(($a, $b), 1) as u8,
-                size_of::<($a, $b)>() as u8,
-            ],)*]
+            [$((
+                TypeId::of::<($a, $b)> as Id,
+                [
+                    offset_of!(($a, $b), 0) as u8,
+                    offset_of!(($a, $b), 1) as u8,
+                    size_of::<($a, $b)>() as u8,
+                ],
+            ),)*]
         };
     }
 
@@ -86,37 +146,56 @@ mod tuple {
         (@a [$($a:ty),*] $all:tt) => { [$(triples!(@b $a; $all; $all),)*] };
         (@b $a:ty; [$($b:ty),*]; $all:tt) => { [$(triples!(@c $a, $b; $all),)*] };
         (@c $a:ty, $b:ty; [$($c:ty),*]) => {
-            [$([
-                offset_of!(($a, $b, $c), 0) as u8,
-                offset_of!(($a, $b, $c), 1) as u8,
-                offset_of!(($a, $b, $c), 2) as u8,
-                size_of::<($a, $b, $c)>() as u8,
-            ],)*]
+            [$((
+                TypeId::of::<($a, $b, $c)> as Id,
+                [
+                    offset_of!(($a, $b, $c), 0) as u8,
+                    offset_of!(($a, $b, $c), 1) as u8,
+                    offset_of!(($a, $b, $c), 2) as u8,
+                    size_of::<($a, $b, $c)>() as u8,
+                ],
+            ),)*]
         };
     }
 
-    /// `[a][b]`: offsets of the two fields of `(a, b)`, then its size.
-    static PAIRS: [[[u8; 3]; 16]; 16] = elements!(pairs!());
-    /// `[a][b][c]`: offsets of the three fields of `(a, b, c)`, then its size.
-    static TRIPLES: [[[[u8; 4]; TRIPLE_ELEMENTS]; TRIPLE_ELEMENTS]; TRIPLE_ELEMENTS] =
+    /// A pair's `TypeId`, then the offsets of its two fields and its size.
+    type Pair = (Id, [u8; 3]);
+    /// A triple's `TypeId`, then the offsets of its three fields and its size.
+    type Triple = (Id, [u8; 4]);
+
+    /// `[a][b]`: `(a, b)`.
+    static PAIRS: [[Pair; 16]; 16] = elements!(pairs!());
+    /// `[a][b][c]`: `(a, b, c)`.
+    static TRIPLES: [[[Triple; TRIPLE_ELEMENTS]; TRIPLE_ELEMENTS]; TRIPLE_ELEMENTS] =
         triple_elements!(triples!());
 
-    pub(super) fn value<Q: ?Sized>(key: &Q) -> Option<String> {
-        let name = type_name::<Q>();
-        let inner = name.strip_prefix('(')?.strip_suffix(')')?;
-        let mut elements = [0usize; 3];
-        let mut count = 0;
-        for part in inner.split(", ") {
-            let index = PRINTERS.iter().position(|(name, _)| name() == part)?;
-            *elements.get_mut(count)? = index;
-            count += 1;
+    /// The elements' indices in `PRINTERS` (the first 8 are the triples' elements, in the same
+    /// order) and the layout (offsets, then size) of the printable pair or triple whose `TypeId`
+    /// is `id`.
+    fn lookup(id: TypeId) -> Option<([usize; 3], &'static [u8])> {
+        for (a, row) in PAIRS.iter().enumerate() {
+            for (b, (pair, layout)) in row.iter().enumerate() {
+                if pair() == id {
+                    return Some(([a, b, 0], layout));
+                }
+            }
         }
-        let [a, b, c] = elements;
-        let layout: &[u8] = match count {
-            2 => &PAIRS[a][b],
-            3 => TRIPLES.get(a)?.get(b)?.get(c)?,
-            _ => return None,
-        };
+        for (a, plane) in TRIPLES.iter().enumerate() {
+            for (b, row) in plane.iter().enumerate() {
+                for (c, (triple, layout)) in row.iter().enumerate() {
+                    if triple() == id {
+                        return Some(([a, b, c], layout));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    pub(super) fn value<Q: ?Sized>(key: &Q) -> Option<String> {
+        let id = super::erased_type_id::<Q>();
+        let (elements, layout) = lookup(id)?;
+        let count = layout.len() - 1;
         let (offsets, size) = layout.split_at(count);
         if size_of_val(key) != usize::from(size[0]) {
             return None;
@@ -126,10 +205,10 @@ mod tuple {
             .iter()
             .zip(offsets)
             .map(|(&element, &offset)| {
-                // SAFETY: `Q` is the tuple whose elements' type names these are (a tuple's type
-                // name is its elements', and the names matched are primitives' or std's, which
-                // no other type has), so each element of type `element` lives at `offset`.
-                unsafe { (PRINTERS[element].1)(base.add(usize::from(offset))) }
+                // SAFETY: `Q` is the tuple whose `TypeId` (up to lifetimes) is in the table at
+                // these elements' indices, so each element, of type `element`, lives at
+                // `offset`, as `offset_of!` computed for that tuple type.
+                unsafe { PRINTERS[element](base.add(usize::from(offset))) }
             })
             .collect();
         Some(format!("({})", shown.join(", ")))
@@ -176,6 +255,31 @@ mod tests {
         assert_eq!(value(&String::from("ab")).as_deref(), Some("\"ab\""));
         assert_eq!(value("ab").as_deref(), Some("\"ab\""));
         assert_eq!(value(&"ab").as_deref(), Some("\"ab\""));
+    }
+
+    #[test]
+    fn borrowed_strings_are_known_whatever_their_lifetime() {
+        let owned = String::from("short-lived");
+        let borrowed: &str = &owned;
+        assert_eq!(value(&borrowed).as_deref(), Some("\"short-lived\""));
+        assert_eq!(
+            value(&(borrowed, 7u8)).as_deref(),
+            Some("(\"short-lived\", 7)")
+        );
+        assert_eq!(
+            value(&(1u32, borrowed, String::from("v"))).as_deref(),
+            Some("(1, \"short-lived\", \"v\")")
+        );
+    }
+
+    #[test]
+    fn a_type_is_known_by_its_id_not_its_name() {
+        // Same names as the known types' own, different types.
+        #[allow(non_camel_case_types)]
+        struct u64;
+        assert_eq!(value(&u64), None);
+        assert_ne!(erased_type_id::<u64>(), TypeId::of::<std::primitive::u64>());
+        assert_eq!(erased_type_id::<&str>(), TypeId::of::<&'static str>());
     }
 
     #[test]
