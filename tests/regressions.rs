@@ -188,3 +188,49 @@ scenario!(
         assert!(out.stderr.contains("Read (len) of map#2"), "{out}");
     }
 );
+
+/// A key whose `Hash` panics once `HASHES_LEFT` calls have been made (it starts unlimited).
+#[derive(PartialEq, Eq)]
+struct PanicsWhenHashed(u32);
+
+static HASHES_LEFT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MAX);
+
+impl std::hash::Hash for PanicsWhenHashed {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if HASHES_LEFT.fetch_sub(1, Relaxed) <= 0 {
+            panic!("the key's Hash panics");
+        }
+        self.0.hash(state);
+    }
+}
+
+scenario!(
+    issue_10_5_a_key_whose_hash_panics_while_the_report_is_made_still_gets_its_report,
+    {
+        let mut map = maprace::HashMap::new();
+        common::unordered(
+            &mut map,
+            |m| at!("previous", m.insert(PanicsWhenHashed(1), 1)),
+            |m| {
+                // `get` checks the map's structure before its lookup hashes the key: the next
+                // hash is the report's, and it panics. (Compiled out, no report hashes it.)
+                let left = if maprace::COMPILED_IN { 0 } else { i64::MAX };
+                HASHES_LEFT.store(left, std::sync::atomic::Ordering::Relaxed);
+                at!("current", m.get(&PanicsWhenHashed(1)).copied())
+            },
+        );
+    },
+    |out| {
+        out.assert_race(
+            common::Side {
+                access: "Read (get) of key <unprintable: its Hash panicked> (PanicsWhenHashed) in map#1",
+                thread: common::TEST_THREAD,
+            },
+            common::Side {
+                access: "write (insert) of the map's structure",
+                thread: "writer",
+            },
+        );
+    }
+);

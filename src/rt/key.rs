@@ -215,15 +215,20 @@ mod tuple {
     }
 }
 
-/// `value`, or `<hash 0x...> (Type)` when the type is not printable.
+/// `value`, or `<hash 0x...> (Type)` when the type is not printable. `hash` runs the key's own
+/// `Hash`, user code that may panic: then the key is shown as unprintable, and the report that
+/// asked goes on (a report lost to the user's panic would let the program end as if nothing
+/// had been found).
 pub(crate) fn describe<Q: ?Sized>(key: &Q, hash: impl FnOnce() -> Option<u64>) -> String {
-    value(key).unwrap_or_else(|| match hash() {
-        Some(hash) => format!(
-            "<hash {hash:#018x}> ({})",
-            short_type_name(type_name::<Q>())
-        ),
-        None => format!("<{}>", short_type_name(type_name::<Q>())),
-    })
+    if let Some(value) = value(key) {
+        return value;
+    }
+    let type_name = short_type_name(type_name::<Q>());
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(hash)) {
+        Ok(Some(hash)) => format!("<hash {hash:#018x}> ({type_name})"),
+        Ok(None) => format!("<{type_name}>"),
+        Err(_) => format!("<unprintable: its Hash panicked> ({type_name})"),
+    }
 }
 
 /// `std::collections::HashMap<alloc::string::String, u64>` → `HashMap<String, u64>`.
@@ -320,6 +325,15 @@ mod tests {
         assert_eq!(
             describe(&Point, || Some(0xab)),
             "<hash 0x00000000000000ab> (Point)"
+        );
+    }
+
+    #[test]
+    fn a_key_whose_hash_panics_is_shown_as_unprintable() {
+        struct Point;
+        assert_eq!(
+            describe(&Point, || panic!("the key's Hash panics")),
+            "<unprintable: its Hash panicked> (Point)"
         );
     }
 
