@@ -1,4 +1,5 @@
-//! Support for the code `#[maprace::track]` generates. Not a public API.
+//! Support for the code `#[maprace::track]` generates, and for maprace's own tests. Not a
+//! public API.
 
 /// A map that can carry a name for reports.
 pub trait Nameable {
@@ -61,3 +62,12 @@ macro_rules! __maprace_if_crossbeam_channel {
 
 pub use crate::__maprace_if_crossbeam_channel as if_crossbeam_channel;
 pub use crate::__maprace_if_parking_lot as if_parking_lot;
+
+/// How many race reports the detector has made (each captures and symbolizes a stack): a race
+/// that repeats must not make one each time. For maprace's own tests.
+pub fn race_reports_made() -> u64 {
+    #[cfg(maprace_detect)]
+    return crate::rt::race::reports_made();
+    #[cfg(not(maprace_detect))]
+    0
+}

@@ -234,3 +234,39 @@ scenario!(
         );
     }
 );
+
+scenario!(
+    issue_10_9_a_race_repeated_10k_times_is_reported_once_and_made_once,
+    options = "halt_on_error=0",
+    {
+        const N: usize = 10_000;
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            |m| at!("previous", m.insert(1, 1)),
+            // The same two sites each time: one race, made into a report once.
+            |m| at!("current", (0..N).filter(|_| m.contains_key(&1)).count()),
+        );
+        println!("reports made: {}", maprace::__private::race_reports_made());
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        assert_eq!(out.code, Some(66), "{out}");
+        assert!(out.stdout.contains(common::DONE), "{out}");
+        out.assert_sides(
+            common::Side {
+                access: "Read (contains_key) of key 1 in map#1",
+                thread: common::TEST_THREAD,
+            },
+            common::get_after_insert().1,
+        );
+        assert_eq!(out.stderr.matches("WARNING: MAP RACE").count(), 1, "{out}");
+        assert!(
+            out.stderr.trim_end().ends_with("maprace: found 1 race(s)"),
+            "{out}"
+        );
+        assert!(out.stdout.contains("reports made: 1\n"), "{out}");
+    }
+);

@@ -3,8 +3,9 @@
 
 use super::cell::{Cell, Kind, Previous};
 use super::clock::Epoch;
-use super::race::{CurrentAccess, MapLabel, RaceReport};
+use super::race::{self, CurrentAccess, MapLabel, RaceReport};
 use super::site::{Op, Site};
+use super::stats::FindingKind;
 use super::trace::{self, MapTrace};
 use super::{history, key, report, stats, thread};
 use std::hash::{BuildHasher, Hash};
@@ -362,10 +363,15 @@ impl<'a> Access<'a> {
         previous: Previous,
         on_key: bool,
     ) {
+        let location = self.site.location().unwrap_or(self.map.created_at);
+        let site = Site::new(self.site.op(), location);
+        if !report::is_new(FindingKind::Race, race::identity(site, previous.site)) {
+            return; // reported already: nothing more to do, and nothing costly
+        }
         let current = CurrentAccess {
             kind,
             op: self.site.op(),
-            location: self.site.location().unwrap_or(self.map.created_at),
+            location,
             key: key.map(|k| k.show()),
             epoch,
         };

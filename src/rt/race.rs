@@ -11,6 +11,7 @@ use super::thread;
 use backtrace::Backtrace;
 use std::fmt;
 use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// The map an access was made on, as a report names it.
 pub(crate) struct MapLabel {
@@ -44,6 +45,20 @@ pub(crate) struct RaceReport {
     pub(crate) previous_stack: Option<Vec<Frame>>,
 }
 
+/// A race's identity (see `Finding::identity`): the two sites. Known before the report is
+/// made, so `report::is_new` can be asked first.
+pub(crate) fn identity(current: Site, previous: Site) -> [u64; 3] {
+    [current.bits(), previous.bits(), 0]
+}
+
+/// Race reports made, each with its stack captured and symbolized (`reports_made`).
+static MADE: AtomicU64 = AtomicU64::new(0);
+
+/// How many race reports were made: a repeated race must not make one (the tests count).
+pub(crate) fn reports_made() -> u64 {
+    MADE.load(Relaxed)
+}
+
 fn kind_word(kind: Kind) -> &'static str {
     match kind {
         Kind::Read => "read",
@@ -58,6 +73,7 @@ impl RaceReport {
         on_key: bool,
         map: MapLabel,
     ) -> RaceReport {
+        MADE.fetch_add(1, Relaxed);
         RaceReport {
             current,
             previous,
@@ -145,8 +161,10 @@ impl Finding for RaceReport {
 
     /// Two accesses that the same operation site makes over and over are one race.
     fn identity(&self) -> [u64; 3] {
-        let here = Site::new(self.current.op, self.current.location).bits();
-        [here, self.previous.site.bits(), 0]
+        identity(
+            Site::new(self.current.op, self.current.location),
+            self.previous.site,
+        )
     }
 
     fn event(&self) {

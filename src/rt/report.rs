@@ -43,6 +43,17 @@ static PRINTED: Mutex<Option<HashSet<Printed>>> = Mutex::new(None);
 /// A finding as `PRINTED` remembers it: its kind and identity.
 type Printed = (FindingKind, [u64; 3]);
 
+/// Would a finding of `kind` with `identity` be printed? Not if it was printed already, or if
+/// this thread is reporting (see `emit`). Asked before a finding is made, so that one that
+/// repeats (a racy loop with `halt_on_error=0`) costs this lookup, not a stack capture, its
+/// symbols and its text each time.
+pub(crate) fn is_new(kind: FindingKind, identity: [u64; 3]) -> bool {
+    !REPORTING.get()
+        && lock(&PRINTED)
+            .as_ref()
+            .is_none_or(|printed| !printed.contains(&(kind, identity)))
+}
+
 /// Prints `finding` and applies the policy of `halt_on_error` and `action`.
 #[cold]
 #[inline(never)]
