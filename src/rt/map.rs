@@ -7,7 +7,7 @@ use super::race::{self, CurrentAccess, MapLabel, RaceReport};
 use super::site::{Op, Site};
 use super::stats::FindingKind;
 use super::trace::{self, MapTrace};
-use super::{history, key, report, stats, thread};
+use super::{history, key, report, stack, stats, thread};
 use std::hash::{BuildHasher, Hash};
 use std::panic::Location;
 use std::sync::atomic::Ordering::Relaxed;
@@ -43,9 +43,12 @@ impl Drop for MapShadow {
     /// no `Drop` and the borrow checker treats them at drop time as it treats std's (which may
     /// hold references that die first). Not checked while the thread unwinds: that drop is
     /// cleanup after a failure under way, and a second panic (`action=panic`) would abort.
+    ///
+    /// Drop glue has no caller location: the site is left unknown, and a report takes the
+    /// user's line from the stack (see `report_drop`).
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            let (access, _) = self.access(Op::Drop);
+            let (access, _) = self.access_at(Op::Drop, Site::unlocated(Op::Drop));
             drop(access.write_structure());
         }
         MapTrace::free(&mut self.trace);
@@ -121,6 +124,12 @@ impl MapShadow {
     #[inline(always)]
     #[track_caller]
     pub(crate) fn access(&self, op: Op) -> (Access<'_>, bool) {
+        self.access_at(op, Site::new(op, Location::caller()))
+    }
+
+    /// `access`, made at `site`.
+    #[inline(always)]
+    fn access_at(&self, op: Op, site: Site) -> (Access<'_>, bool) {
         // The shadow lives inside the map: its address moves with the map.
         let address = self as *const MapShadow as *const ();
         let mode = super::mode();
@@ -131,7 +140,7 @@ impl MapShadow {
         let moved = active && self.address.load(Relaxed) != address as usize && self.moved(address);
         let access = Access {
             map: self,
-            site: Site::new(op, Location::caller()),
+            site,
             mode,
         };
         (access, moved)
@@ -363,24 +372,32 @@ impl<'a> Access<'a> {
         previous: Previous,
         on_key: bool,
     ) {
-        let location = self.site.location().unwrap_or(self.map.created_at);
-        let site = Site::new(self.site.op(), location);
-        if !report::is_new(FindingKind::Race, race::identity(site, previous.site)) {
+        let identity = race::identity(self.identity_site(), previous.site);
+        if !report::is_new(FindingKind::Race, identity) {
             return; // reported already: nothing more to do, and nothing costly
         }
+        let mut stack = stack::capture();
+        stack.resolve();
         let current = CurrentAccess {
             kind,
             op: self.site.op(),
-            location,
+            location: self.site.location(),
             key: key.map(|k| k.show()),
             epoch,
         };
         if self.mode & super::TRACE != 0 {
             self.map.trace().race();
         }
-        let race = RaceReport::new(current, previous, on_key, self.map.label())
+        let race = RaceReport::new(current, previous, on_key, self.map.label(), &stack)
             .with_previous_stack(history::find(cell, &previous));
         report::emit(&race);
+    }
+
+    /// The site that stands for this access in a race's identity: its own, or, for a drop
+    /// (whose line is not known without its stack), the map's creation site.
+    fn identity_site(&self) -> Site {
+        let location = self.site.location().unwrap_or(self.map.created_at);
+        Site::new(self.site.op(), location)
     }
 }
 

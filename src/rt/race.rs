@@ -24,7 +24,8 @@ pub(crate) struct MapLabel {
 pub(crate) struct CurrentAccess {
     pub(crate) kind: Kind,
     pub(crate) op: Op,
-    pub(crate) location: &'static Location<'static>,
+    /// Where it was made, when the call site is known (a drop's is not: see `current_site`).
+    pub(crate) location: Option<&'static Location<'static>>,
     /// The key it was made with, if any (`len` has none).
     pub(crate) key: Option<String>,
     /// The epoch of the access: its thread's slot and clock (slots are reused over time).
@@ -67,11 +68,13 @@ fn kind_word(kind: Kind) -> &'static str {
 }
 
 impl RaceReport {
+    /// The report of `current`, whose stack is `stack`.
     pub(crate) fn new(
         current: CurrentAccess,
         previous: Previous,
         on_key: bool,
         map: MapLabel,
+        stack: &Backtrace,
     ) -> RaceReport {
         MADE.fetch_add(1, Relaxed);
         RaceReport {
@@ -79,7 +82,7 @@ impl RaceReport {
             previous,
             on_key,
             map,
-            stack: stack::user_frames(&Backtrace::new()),
+            stack: stack::user_frames(stack),
             previous_stack: None,
         }
     }
@@ -91,21 +94,25 @@ impl RaceReport {
     }
 
     /// Where the current access happened. `#[track_caller]` does not cross the standard
-    /// library's dynamic calls (`Debug` through `format!`, drop glue): then the user's line is
-    /// the stack's first.
+    /// library's dynamic calls (`Debug` through `format!`), and drop glue has no caller
+    /// location at all: then the user's line is the stack's first (for a drop, the frame that
+    /// dropped the map, at the line the compiler attributes the drop to: the end of the scope,
+    /// the assignment, the `drop_in_place` call).
     fn current_site(&self) -> String {
         let location = self.current.location;
-        if !stack::is_std_source(location.file()) {
+        if let Some(location) = location.filter(|l| !stack::is_std_source(l.file())) {
             return SourcePos::of(location).to_string();
         }
-        self.stack
+        let from_stack = self
+            .stack
             .iter()
             .filter(|frame| frame.is_user())
-            .find_map(|frame| frame.file.as_ref())
-            .map_or_else(
-                || SourcePos::of(location).to_string(),
-                |pos| pos.to_string(),
-            )
+            .find_map(|frame| frame.file.as_ref());
+        match (from_stack, location) {
+            (Some(pos), _) => pos.to_string(),
+            (None, Some(location)) => SourcePos::of(location).to_string(),
+            (None, None) => "an unknown site".to_owned(),
+        }
     }
 
     /// Where the previous access happened.
@@ -161,10 +168,8 @@ impl Finding for RaceReport {
 
     /// Two accesses that the same operation site makes over and over are one race.
     fn identity(&self) -> [u64; 3] {
-        identity(
-            Site::new(self.current.op, self.current.location),
-            self.previous.site,
-        )
+        let location = self.current.location.unwrap_or(self.map.created_at);
+        identity(Site::new(self.current.op, location), self.previous.site)
     }
 
     fn event(&self) {

@@ -40,6 +40,12 @@ pub(crate) fn user_frames_at(addresses: &[usize]) -> Vec<Frame> {
     select_user(symbols.into_iter())
 }
 
+/// The stack of the access a report is about, unresolved (`Backtrace::resolve` before it is
+/// printed).
+pub(crate) fn capture() -> Backtrace {
+    Backtrace::new_unresolved()
+}
+
 type Symbol = (Option<String>, Option<(String, (Option<u32>, Option<u32>))>);
 
 fn select_user(symbols: impl Iterator<Item = Symbol>) -> Vec<Frame> {
