@@ -377,6 +377,20 @@ impl<'a> Access<'a> {
             return; // reported already: nothing more to do, and nothing costly
         }
         let mut stack = stack::capture();
+        // No drop that safe code can make is reported. A map freed by the last `Arc` to it
+        // was used through clones whose drops the reference count orders before this one;
+        // maprace does not see that edge, but the stack shows the path. A drop in place
+        // through a raw pointer does not go through `Arc::drop_slow`, and stays a race. Some
+        // races look the same (another thread's raw pointer into an `Arc`'s map), and when the
+        // stack has no symbols nothing can be told: then nothing is reported either. An
+        // overlap is always reported: no thread is inside an operation on a map whose last
+        // reference is going away, unless it reached the map without a reference.
+        if self.site.op() == Op::Drop
+            && !previous.in_progress
+            && stack::drop_path(&stack) != stack::DropPath::Other
+        {
+            return;
+        }
         stack.resolve();
         let current = CurrentAccess {
             kind,

@@ -2,9 +2,12 @@
 //! report prints them, and cut to the user's part (maprace's own frames, the standard library's
 //! and the unwinder's go).
 
+use super::lock;
 use super::site::SourcePos;
 use backtrace::Backtrace;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 
 /// One symbolized stack frame.
 pub(crate) struct Frame {
@@ -44,6 +47,89 @@ pub(crate) fn user_frames_at(addresses: &[usize]) -> Vec<Frame> {
 /// printed).
 pub(crate) fn capture() -> Backtrace {
     Backtrace::new_unresolved()
+}
+
+/// How a map's drop was reached, as the stack of the drop tells.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum DropPath {
+    /// Through the last `Arc` to the map going away (`Arc::drop_slow`, which std never
+    /// inlines): the reference count synchronized every access made through any clone (each
+    /// clone's drop releases, the last one acquires), so they all happen before this drop.
+    LastArc,
+    /// Any other way: the end of a scope, an assignment, `drop_in_place`, `Rc`'s last reference
+    /// (whose clones never leave their thread, so it orders no other thread's access), ...
+    Other,
+    /// The stack has no symbols (a stripped binary): it cannot tell.
+    Unknown,
+}
+
+/// What a return address in a drop's stack is, as `drop_path` needs it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum FrameIs {
+    ArcDropSlow,
+    Named,
+    Unnamed,
+}
+
+/// Each return address `drop_path` has met, resolved once: a program that frees snapshots
+/// through the last `Arc` over and over meets the same few, and symbolizing a whole stack
+/// costs milliseconds. Bounded by the code's size.
+static SEEN_FRAMES: Mutex<Option<HashMap<usize, FrameIs>>> = Mutex::new(None);
+
+/// How the drop whose stack (resolved or not) is `stack` was reached.
+pub(crate) fn drop_path(stack: &Backtrace) -> DropPath {
+    let mut seen = lock(&SEEN_FRAMES);
+    let seen = seen.get_or_insert_with(HashMap::new);
+    let frames = stack.frames().iter().map(|frame| {
+        let ip = frame.ip() as usize;
+        *seen.entry(ip).or_insert_with(|| {
+            let mut names = Vec::new();
+            // A return address is one past its call: look up the call's own byte.
+            backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |symbol| {
+                names.push(symbol.name().map(|name| format!("{name:#}")));
+            });
+            match drop_path_of(names.iter().map(Option::as_deref)) {
+                DropPath::LastArc => FrameIs::ArcDropSlow,
+                DropPath::Other => FrameIs::Named,
+                DropPath::Unknown => FrameIs::Unnamed,
+            }
+        })
+    });
+    let mut named = false;
+    for frame in frames {
+        match frame {
+            FrameIs::ArcDropSlow => return DropPath::LastArc,
+            FrameIs::Named => named = true,
+            FrameIs::Unnamed => {}
+        }
+    }
+    if named {
+        DropPath::Other
+    } else {
+        DropPath::Unknown
+    }
+}
+
+/// `drop_path`, from the stack's function names (`None`: a frame without a symbol).
+fn drop_path_of<'a>(names: impl Iterator<Item = Option<&'a str>>) -> DropPath {
+    let mut named = false;
+    for name in names.flatten() {
+        named = true;
+        // `alloc::sync::Arc<T,A>::drop_slow` (legacy mangling) or
+        // `<alloc::sync::Arc<..>>::drop_slow` (v0).
+        if name
+            .trim_start_matches('<')
+            .starts_with("alloc::sync::Arc<")
+            && name.ends_with("::drop_slow")
+        {
+            return DropPath::LastArc;
+        }
+    }
+    if named {
+        DropPath::Other
+    } else {
+        DropPath::Unknown
+    }
 }
 
 type Symbol = (Option<String>, Option<(String, (Option<u32>, Option<u32>))>);
@@ -122,5 +208,33 @@ impl fmt::Display for Stack<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drop_through_the_last_arc_is_known_by_arc_drop_slow() {
+        let path = |names: &[Option<&str>]| drop_path_of(names.iter().copied());
+        let inner = [
+            Some("maprace::rt::map::Access::report"),
+            Some("<maprace::rt::map::MapShadow as core::ops::drop::Drop>::drop"),
+            Some("core::ptr::drop_in_place<maprace::rt::map::MapShadow>"),
+        ];
+        for arc in [
+            "alloc::sync::Arc<T,A>::drop_slow",
+            "<alloc::sync::Arc<maprace::HashMap<u32, u32>>>::drop_slow",
+        ] {
+            let stack = [&inner[..], &[Some(arc), Some("app::main")]].concat();
+            assert_eq!(path(&stack), DropPath::LastArc, "{arc}");
+        }
+        let scope_end = [&inner[..], &[Some("app::main")]].concat();
+        assert_eq!(path(&scope_end), DropPath::Other);
+        let rc = [&inner[..], &[Some("alloc::rc::Rc<T,A>::drop_slow")]].concat();
+        assert_eq!(path(&rc), DropPath::Other);
+        assert_eq!(path(&[Some("app::Arc<T>::drop_slow")]), DropPath::Other);
+        assert_eq!(path(&[None, None, None]), DropPath::Unknown);
     }
 }
