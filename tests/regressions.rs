@@ -1,5 +1,8 @@
 //! False reports and hangs found in review, each kept as the program that showed it.
 
+// With the detector compiled out, the iterators these tests leak are std's, some without `Drop`.
+#![allow(clippy::forget_non_drop)]
+
 mod common;
 
 use common::Shared;
@@ -269,4 +272,131 @@ scenario!(
         );
         assert!(out.stdout.contains("reports made: 1\n"), "{out}");
     }
+);
+
+/// Leaks an iterator that writes the map as it goes (`mem::forget`, safe code), then reads the
+/// map's length on a thread spawned afterwards (ordered after the leak by the spawn).
+fn leak_then_len_on_a_later_thread<M: Sync>(
+    map: &mut M,
+    leak: impl FnOnce(&mut M),
+    len: fn(&M) -> usize,
+) -> usize {
+    leak(map);
+    let map = &*map;
+    maprace::thread::scope(|s| s.spawn(|| len(map)).join().unwrap())
+}
+
+type Tree = maprace::BTreeMap<u32, u32>;
+
+scenario!(
+    issue_10_2_a_forgotten_hash_map_drain_leaves_the_map_usable,
+    {
+        let mut map = Map::from([(1, 1), (2, 2)]);
+        let leak = |m: &mut Map| {
+            let mut drain = m.drain();
+            drain.next();
+            std::mem::forget(drain);
+        };
+        // std's drain leaves the map empty when leaked.
+        assert_eq!(leak_then_len_on_a_later_thread(&mut map, leak, Map::len), 0);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    issue_10_2_a_forgotten_hash_map_extract_if_leaves_the_map_usable,
+    {
+        let mut map = Map::from([(1, 1), (2, 2)]);
+        let leak = |m: &mut Map| std::mem::forget(m.extract_if(|_, _| true));
+        assert_eq!(leak_then_len_on_a_later_thread(&mut map, leak, Map::len), 2);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    issue_10_2_a_forgotten_btree_map_extract_if_leaves_the_map_usable,
+    {
+        let mut map = Tree::from([(1, 1), (2, 2)]);
+        let leak = |m: &mut Tree| {
+            let mut extract = m.extract_if(.., |_, _| true);
+            extract.next();
+            std::mem::forget(extract);
+        };
+        assert_eq!(
+            leak_then_len_on_a_later_thread(&mut map, leak, Tree::len),
+            1
+        );
+    },
+    |out| out.assert_clean()
+);
+
+/// The race each of the leaks above would be without the spawn's order: the test thread's
+/// `len` against the writer's `op`, made by the leaked iterator.
+fn assert_len_after_leak_race(out: &common::Outcome, map: &str, op: &str) {
+    out.assert_race(
+        common::Side {
+            access: &format!("Read (len) of map#1 ({map})"),
+            thread: common::TEST_THREAD,
+        },
+        common::Side {
+            access: &format!("write ({op}) of the map's structure at"),
+            thread: "writer",
+        },
+    );
+}
+
+scenario!(
+    issue_10_2_a_forgotten_drain_unordered_with_a_later_access_is_still_a_race,
+    {
+        let mut map = Map::from([(1, 1)]);
+        common::unordered(
+            &mut map,
+            |m| at!("previous", std::mem::forget(m.drain())),
+            |m| at!("current", m.len()),
+        );
+    },
+    |out| assert_len_after_leak_race(&out, "HashMap<u32, u32>", "drain")
+);
+
+scenario!(
+    issue_10_2_a_forgotten_btree_extract_if_unordered_with_a_later_access_is_still_a_race,
+    {
+        let mut map = Tree::from([(1, 1)]);
+        common::unordered(
+            &mut map,
+            |m| at!("previous", std::mem::forget(m.extract_if(.., |_, _| true))),
+            |m| at!("current", m.len()),
+        );
+    },
+    |out| assert_len_after_leak_race(&out, "BTreeMap<u32, u32>", "extract_if")
+);
+
+scenario!(
+    issue_10_2_an_access_between_two_steps_of_a_live_extract_if_is_a_race,
+    {
+        // The writer makes an `extract_if` and takes one step, then the test's thread reads the
+        // length (a std channel between them: no edge for maprace) while the iterator lives.
+        let mut map = Tree::from([(1, 1), (2, 2)]);
+        let shared = Shared(&mut map as *mut Tree);
+        let (stepped, took_a_step) = std::sync::mpsc::channel();
+        let (read, was_read) = std::sync::mpsc::channel::<()>();
+        let writer = std::thread::Builder::new()
+            .name("writer".into())
+            .spawn(move || {
+                let shared = shared;
+                // Each step's write is made at the site of the `extract_if` call.
+                let mut extract = at!("previous", shared.get().extract_if(.., |_, _| true));
+                extract.next();
+                stepped.send(()).unwrap();
+                let _ = was_read.recv();
+                extract.next();
+            })
+            .unwrap();
+        took_a_step.recv().unwrap();
+        assert_eq!(at!("current", shared.get().len()), 1);
+        drop(read);
+        writer.join().unwrap();
+    },
+    // Unordered with the write of the writer's step, which is over (not "in progress").
+    |out| assert_len_after_leak_race(&out, "BTreeMap<u32, u32>", "extract_if")
 );

@@ -20,7 +20,7 @@
 //! assert_eq!(ranks.pop_first(), Some((1, "gold")));
 //! ```
 
-use crate::rt::map::{Access, InProgress, MapShadow, Stored};
+use crate::rt::map::{Access, MapShadow, Stored, WritingIter};
 use crate::rt::site::Op;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -402,8 +402,8 @@ impl<K, V> BTreeMap<K, V> {
         }
     }
 
-    /// Removes and yields the entries in `range` for which `pred` is true, in order. The
-    /// structure is being written until the iterator is dropped.
+    /// Removes and yields the entries in `range` for which `pred` is true, in order. Making
+    /// the iterator, each step and its drop write the structure.
     /// See [`std::collections::BTreeMap::extract_if`].
     ///
     /// (Unlike std's, `pred` must outlive the borrow of the map: it is kept behind a pointer.)
@@ -418,7 +418,7 @@ impl<K, V> BTreeMap<K, V> {
         let on_stored: StoredPredicate<'a, K, V> =
             Box::new(move |key, stored| pred(key, &mut stored.value));
         ExtractIf {
-            _writing: access.write_structure(),
+            writing: access.writing_iter(),
             base: self.base.extract_if(range, on_stored),
             _pred: PhantomData,
         }
@@ -857,15 +857,16 @@ pub struct RangeMut<'a, K, V> {
     access: Access<'a>,
 }
 
-/// An iterator that removes and yields the entries in a range that match a predicate; the
-/// map's structure is being written until it is dropped.
+/// An iterator that removes and yields the entries in a range that match a predicate; each
+/// step writes the map's structure, as its creation and its drop do.
 /// See [`std::collections::btree_map::ExtractIf`].
 pub struct ExtractIf<'a, K, V, R, F>
 where
     F: FnMut(&K, &mut V) -> bool,
 {
+    // First: dropped before the real iterator (see `WritingIter`).
+    writing: WritingIter<'a>,
     base: base::ExtractIf<'a, K, Stored<V>, R, StoredPredicate<'a, K, V>>,
-    _writing: Option<InProgress<'a>>,
     _pred: PhantomData<F>,
 }
 
@@ -905,6 +906,7 @@ where
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
+        let _writing = self.writing.step();
         self.base.next().map(|(key, stored)| (key, stored.value))
     }
 

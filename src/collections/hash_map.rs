@@ -4,7 +4,7 @@
 //! touches (see "What it finds" in the crate docs) before doing the real work, and is `#[track_caller]`, so a report names
 //! the line in your code that made the access.
 
-use crate::rt::map::{Access, Hashed, MapShadow, Stored};
+use crate::rt::map::{Access, Hashed, MapShadow, Stored, WritingIter};
 use crate::rt::site::Op;
 use std::borrow::Borrow;
 use std::collections::TryReserveError;
@@ -176,19 +176,19 @@ impl<K, V, S> HashMap<K, V, S> {
         self.base.is_empty()
     }
 
-    /// Removes every entry, returning them in an iterator. The structure is being written until
-    /// the iterator is dropped. See [`std::collections::HashMap::drain`].
+    /// Removes every entry, returning them in an iterator. Making it, each step and its drop
+    /// write the structure. See [`std::collections::HashMap::drain`].
     #[track_caller]
     pub fn drain(&mut self) -> Drain<'_, K, V> {
         let access = access!(self, Op::Drain);
         Drain {
-            _writing: access.write_structure(),
+            writing: access.writing_iter(),
             base: self.base.drain(),
         }
     }
 
-    /// Removes and yields the entries for which `pred` is true. The structure is being written
-    /// until the iterator is dropped. See [`std::collections::HashMap::extract_if`].
+    /// Removes and yields the entries for which `pred` is true. Making it, each step and its
+    /// drop write the structure. See [`std::collections::HashMap::extract_if`].
     #[track_caller]
     pub fn extract_if<'a, F>(&'a mut self, mut pred: F) -> ExtractIf<'a, K, V, F>
     where
@@ -198,7 +198,7 @@ impl<K, V, S> HashMap<K, V, S> {
         let on_stored: StoredPredicate<'a, K, V> =
             Box::new(move |key, stored| pred(key, &mut stored.value));
         ExtractIf {
-            _writing: access.write_structure(),
+            writing: access.writing_iter(),
             base: self.base.extract_if(on_stored),
             _pred: std::marker::PhantomData,
         }
@@ -838,21 +838,24 @@ pub struct IntoValues<K, V> {
     base: base::IntoValues<K, Stored<V>>,
 }
 
-/// A draining iterator over the entries of a `HashMap`; the map's structure is being written
-/// until it is dropped. See [`std::collections::hash_map::Drain`].
+/// A draining iterator over the entries of a `HashMap`; each step writes the map's structure,
+/// as its creation and its drop do. See [`std::collections::hash_map::Drain`].
 pub struct Drain<'a, K, V> {
+    // First: dropped before the real iterator (see `WritingIter`).
+    writing: WritingIter<'a>,
     base: base::Drain<'a, K, Stored<V>>,
-    _writing: Option<crate::rt::map::InProgress<'a>>,
 }
 
-/// An iterator that removes and yields the entries matching a predicate; the map's structure
-/// is being written until it is dropped. See [`std::collections::hash_map::ExtractIf`].
+/// An iterator that removes and yields the entries matching a predicate; each step writes the
+/// map's structure, as its creation and its drop do.
+/// See [`std::collections::hash_map::ExtractIf`].
 pub struct ExtractIf<'a, K, V, F>
 where
     F: FnMut(&K, &mut V) -> bool,
 {
+    // First: dropped before the real iterator (see `WritingIter`).
+    writing: WritingIter<'a>,
     base: base::ExtractIf<'a, K, Stored<V>, StoredPredicate<'a, K, V>>,
-    _writing: Option<crate::rt::map::InProgress<'a>>,
     _pred: std::marker::PhantomData<F>,
 }
 
@@ -874,7 +877,19 @@ mapped_iter!(Values<'a, K, V>.inner => &'a V, |(_, value)| value);
 mapped_iter!(ValuesMut<'a, K, V>.inner => &'a mut V, |(_, value)| value);
 mapped_iter!(IntoKeys<K, V>.base => K, |key| key);
 mapped_iter!(IntoValues<K, V>.base => V, |stored| stored.value);
-mapped_iter!(Drain<'a, K, V>.base => (K, V), |(key, stored)| (key, stored.value));
+
+impl<K, V> Iterator for Drain<'_, K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        let _writing = self.writing.step();
+        self.base.next().map(|(key, stored)| (key, stored.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
 
 impl<K, V, F> Iterator for ExtractIf<'_, K, V, F>
 where
@@ -883,6 +898,7 @@ where
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
+        let _writing = self.writing.step();
         self.base.next().map(|(key, stored)| (key, stored.value))
     }
 

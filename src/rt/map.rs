@@ -168,7 +168,42 @@ impl Drop for InProgress<'_> {
     }
 }
 
+/// The structure write of an iterator that changes the map as it goes (`drain`, `extract_if`):
+/// a write checked when the iterator is made, at each step and when it is dropped, each in
+/// progress only while it runs. Not one write in progress for the iterator's whole life: safe
+/// code may leak the iterator (`mem::forget`), and the map must not stay busy forever after
+/// (std's own iterators leave the map usable: `HashMap::drain`'s empty, `extract_if`'s with what
+/// it has not yet removed). Each step records the write at the thread's epoch of that step, so
+/// another thread's access between two steps, or after a leak, is still checked against the
+/// latest write by happens-before.
+pub(crate) struct WritingIter<'a> {
+    access: Access<'a>,
+}
+
+impl<'a> WritingIter<'a> {
+    /// One step of the iterator (`next`): the structure is written until the guard drops.
+    #[inline]
+    pub(crate) fn step(&self) -> Option<InProgress<'a>> {
+        self.access.write_structure()
+    }
+}
+
+impl Drop for WritingIter<'_> {
+    /// The iterator's drop is its last write (`HashMap::drain`'s puts the emptied table back):
+    /// declared before the real iterator, this runs just before its drop, in the same epoch.
+    fn drop(&mut self) {
+        drop(self.access.write_structure());
+    }
+}
+
 impl<'a> Access<'a> {
+    /// The structure write of an iterator that changes the map as it goes, made now (the
+    /// iterator's creation is its first write).
+    pub(crate) fn writing_iter(self) -> WritingIter<'a> {
+        drop(self.write_structure());
+        WritingIter { access: self }
+    }
+
     /// Is the detector on for this operation (`enabled=1`)?
     #[inline(always)]
     fn active(&self) -> bool {
