@@ -14,7 +14,8 @@
 //! - `map`: a map's shadow (`MapShadow`: its structure cell, name, address) and `Access`, the
 //!   handle through which a mirror's method checks each cell it touches; makes the race report
 //!   when a check finds a conflict. Calls the rooms of the check (`cell`, `thread`, `history`,
-//!   `trace`, `stats`) and of the report (`race`, `report`, `key`, `site`).
+//!   `trace`, `stats`) and of the report (`race`, `report`, `key`, `site`, `stack`: a drop's
+//!   conflict asks the stack how the map was dropped).
 //! - `race`: the race report, a value with `Display` that implements `report::Finding`. Calls
 //!   `report`, `stack`, `site`, `thread` (who the threads are), `cell` and `clock` (types).
 //! - `report`: what every finding shares: the policy (`emit`: `halt_on_error`, `action`,
@@ -34,7 +35,8 @@
 //!   atomics and fences, of a barrier's generations, of a channel's messages, of park tokens.
 //!   Call `thread` (acquire, release), `clock`; `annotate` also `table`.
 //! - `stack`: stacks in reports, captured unresolved and symbolized when printed, cut to the
-//!   user's frames. Calls `site`.
+//!   user's frames; and how a map's drop was reached (`drop_path`: the last `Arc`, or not).
+//!   Calls `site`.
 //! - `site`: `Site` (a map operation, `Op`, and its `file:line:col` in one word) and every
 //!   location format (`SourcePos`). Calls no room (reads `strip_path_prefix` here).
 //! - `key`: how a key is shown in a report. Calls no room.
