@@ -8,6 +8,17 @@
 //! ```
 //!
 //! The `enabled=0` row runs in a child process of this benchmark, since options are read once.
+//!
+//! Single-thread costs are decided with instruction counts, which are stable on a shared
+//! machine where timings are not: `--callgrind <workload> <std|tracked>` sets a workload up and
+//! runs one batch of one side inside `measured`, so that callgrind counts only that batch:
+//!
+//! ```text
+//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' \
+//!     target/release/deps/overhead-<hash> --callgrind get_small tracked
+//! ```
+//!
+//! (the batch's operation count is printed, to divide by; `--callgrind list` names the workloads).
 
 use std::collections::HashMap as StdMap;
 use std::hint::black_box;
@@ -20,7 +31,11 @@ const ROUNDS: usize = 31;
 /// A map operation workload, run on both map types.
 trait Workload {
     const NAME: &'static str;
+    /// The name `--callgrind` knows it by.
+    const KEY: &'static str;
     const TARGET: f64;
+    /// Map operations in one batch.
+    const OPS: u64;
     fn std(&mut self) -> Duration;
     fn tracked(&mut self) -> Duration;
 }
@@ -98,6 +113,8 @@ macro_rules! get_loop {
 struct GetSmall(Get);
 impl Workload for GetSmall {
     const NAME: &'static str = "get, 1k keys (cache-resident)";
+    const KEY: &'static str = "get_small";
+    const OPS: u64 = 20 * 1_000;
     const TARGET: f64 = 1.15;
     fn std(&mut self) -> Duration {
         get_loop!(self.0.std, &self.0.keys)
@@ -111,6 +128,8 @@ impl Workload for GetSmall {
 struct GetDisabled(Get);
 impl Workload for GetDisabled {
     const NAME: &'static str = "get, 1k keys, enabled=0";
+    const KEY: &'static str = "get_disabled";
+    const OPS: u64 = 20 * 1_000;
     const TARGET: f64 = 1.05;
     fn std(&mut self) -> Duration {
         get_loop!(self.0.std, &self.0.keys)
@@ -123,6 +142,8 @@ impl Workload for GetDisabled {
 struct GetLarge(Get);
 impl Workload for GetLarge {
     const NAME: &'static str = "get, 1M keys";
+    const KEY: &'static str = "get_large";
+    const OPS: u64 = 20 * 100_000;
     const TARGET: f64 = 1.20;
     fn std(&mut self) -> Duration {
         let keys = &self.0.keys[..100_000];
@@ -137,6 +158,8 @@ impl Workload for GetLarge {
 struct Overwrite(Get);
 impl Workload for Overwrite {
     const NAME: &'static str = "insert over an existing key, 1k keys";
+    const KEY: &'static str = "overwrite";
+    const OPS: u64 = 20 * 1_000;
     const TARGET: f64 = 1.25;
     fn std(&mut self) -> Duration {
         let Get { keys, std, .. } = &mut self.0;
@@ -163,7 +186,9 @@ impl Workload for Overwrite {
 struct InsertRemove(Get);
 impl Workload for InsertRemove {
     const NAME: &'static str = "insert new + remove, 1k keys";
-    const TARGET: f64 = 1.35;
+    const KEY: &'static str = "insert_remove";
+    const OPS: u64 = 20 * 2_000;
+    const TARGET: f64 = 1.30;
     fn std(&mut self) -> Duration {
         let Get { keys, std, .. } = &mut self.0;
         timed(|| {
@@ -197,6 +222,8 @@ impl Workload for InsertRemove {
 struct SharedReads(std::sync::Arc<Get>);
 impl Workload for SharedReads {
     const NAME: &'static str = "2 threads reading the same 1k keys";
+    const KEY: &'static str = "shared_reads";
+    const OPS: u64 = 2 * 20 * 1_000;
     const TARGET: f64 = 1.3;
     fn std(&mut self) -> Duration {
         let g = &*self.0;
@@ -220,6 +247,81 @@ impl Workload for SharedReads {
     }
 }
 
+/// Building a map of 1M keys from empty, growth included (the map is dropped outside the timing).
+struct Build {
+    keys: Vec<u64>,
+}
+
+impl Workload for Build {
+    const NAME: &'static str = "build a 1M-key map from empty";
+    const KEY: &'static str = "build_large";
+    const OPS: u64 = 1_000_000;
+    const TARGET: f64 = 1.30;
+    fn std(&mut self) -> Duration {
+        let mut map = StdMap::new();
+        let t = timed(|| {
+            for &k in &self.keys {
+                map.insert(black_box(k), k);
+            }
+        });
+        black_box(&map);
+        t
+    }
+    fn tracked(&mut self) -> Duration {
+        let mut map = Tracked::new();
+        let t = timed(|| {
+            for &k in &self.keys {
+                map.insert(black_box(k), k);
+            }
+        });
+        black_box(&map);
+        t
+    }
+}
+
+/// One batch of one side, alone in a function that callgrind can be told to count.
+#[inline(never)]
+fn measured<W: Workload>(w: &mut W, tracked: bool) -> Duration {
+    if tracked { w.tracked() } else { w.std() }
+}
+
+/// `--callgrind <workload> <std|tracked>`: one warm-up batch, then one batch in `measured`.
+fn callgrind_batch<W: Workload>(mut w: W, side: &str) {
+    let tracked = side == "tracked";
+    measured(&mut w, tracked); // warm-up: the thread's context, allocations
+    measured(&mut w, tracked);
+    println!(
+        "{} {side}: {} operations in the measured batch",
+        W::KEY,
+        W::OPS
+    );
+}
+
+fn callgrind(args: &[String]) {
+    let (workload, side) = match args {
+        [w, s] if s == "std" || s == "tracked" => (w.as_str(), s.as_str()),
+        _ => ("list", ""),
+    };
+    let small = || Get::new(1_000);
+    match workload {
+        "get_small" => callgrind_batch(GetSmall(small()), side),
+        "get_disabled" => callgrind_batch(GetDisabled(small()), side),
+        "overwrite" => callgrind_batch(Overwrite(small()), side),
+        "insert_remove" => callgrind_batch(InsertRemove(small()), side),
+        "get_large" => callgrind_batch(GetLarge(Get::new(1_000_000)), side),
+        "build_large" => callgrind_batch(
+            Build {
+                keys: keys(1_000_000),
+            },
+            side,
+        ),
+        _ => println!(
+            "--callgrind <get_small|get_disabled|overwrite|insert_remove|get_large|build_large> <std|tracked>\n\
+             (get_disabled: run it with MAPRACE_OPTIONS=enabled=0)"
+        ),
+    }
+}
+
 fn row<W: Workload>(w: &mut W) {
     let (base, ratio) = measure(w);
     let verdict = if ratio <= W::TARGET { "ok" } else { "OVER" };
@@ -233,8 +335,12 @@ fn row<W: Workload>(w: &mut W) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
         return; // `cargo bench -- --list` and test harness probes
+    }
+    if let Some(at) = args.iter().position(|a| a == "--callgrind") {
+        return callgrind(&args[at + 1..]);
     }
     let child = std::env::var("MAPRACE_BENCH_CHILD").is_ok();
     if !child {
@@ -257,6 +363,9 @@ fn main() {
     row(&mut Overwrite(small()));
     row(&mut InsertRemove(small()));
     row(&mut GetLarge(Get::new(1_000_000)));
+    row(&mut Build {
+        keys: keys(1_000_000),
+    });
     row(&mut SharedReads(std::sync::Arc::new(small())));
 
     if maprace::COMPILED_IN {
