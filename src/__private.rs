@@ -71,3 +71,13 @@ pub fn race_reports_made() -> u64 {
     #[cfg(not(maprace_detect))]
     0
 }
+
+/// Read sets alive now (memory the shadow holds for cells read by unordered threads): what the
+/// tests of bounded shadow memory measure. 0 with the detector compiled out.
+#[doc(hidden)]
+pub fn live_read_sets() -> usize {
+    #[cfg(maprace_detect)]
+    return crate::rt::read_set::live();
+    #[cfg(not(maprace_detect))]
+    0
+}

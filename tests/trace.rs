@@ -135,8 +135,8 @@ scenario!(
             assert!(grow.len <= grow.new && grow.len > grow.old, "{grow:?}");
             assert_eq!((grow.threads, grow.races), (1, 0), "{grow:?}");
             assert!(
-                grow.shadow >= 32 * grow.new,
-                "a 32-byte cell per slot: {grow:?}"
+                grow.shadow >= 16 * grow.new,
+                "a 16-byte cell per slot: {grow:?}"
             );
             let created = format!("{}:", out.site("created"));
             assert!(grow.created_at.starts_with(&created), "{grow:?}");

@@ -1,19 +1,29 @@
 //! A shadow cell: the access history of one key (or of a map's structure), checked with the
-//! FastTrack rules. 32 bytes, kept next to the entry it describes (see `Cell`'s layout).
+//! FastTrack rules. 16 bytes, two words, kept next to the entry it describes:
 //!
-//! The words are atomics accessed with plain loads and stores, never read-modify-write: in a
-//! correctly synchronized program the synchronization itself orders them, and in a racy one a
-//! lost update can only hide a race that the next access finds, never invent one. A repeated
-//! access in the same epoch writes nothing.
+//! - the write word, `[in progress:1][spare:1][slot:14][clock:32][site:16]`: the last write
+//!   (an epoch, see `clock::Epoch`, and an interned site, see `site::SiteId`), flagged while it
+//!   is in progress;
+//! - the read word: the last read since that write, `[0][covered:1][slot:14][clock:32][site:16]`
+//!   (0: none), or, when reads from several threads are unordered with each other, a
+//!   `read_set::SetRef` (`[1][covered:1]...`). A *covered* read is one a later write happens
+//!   after: it orders nothing any more, and is kept, marked, for check-then-act.
+//!
+//! The words are atomics accessed with plain loads and stores, with no read-modify-write on the
+//! paths a correctly synchronized program takes: there the synchronization itself orders them.
+//! In a racy one, an access that stores a new epoch into one word is followed by a store-load
+//! fence before it loads the other, so that of two first accesses at the same instant (a read
+//! and a write, each storing then loading), at least one sees the other (no store buffering).
+//! A repeated access in the same epoch stores nothing and needs no fence. The rare paths that
+//! replace what another thread may be replacing too (making or growing a read set, taking one
+//! out of its cell) use compare-and-swap, so that a set is published and retired exactly once.
 
-use super::clock::{Epoch, Tid};
-use super::lock;
-use super::site::Site;
+use super::clock::Epoch;
+use super::read_set::{self, SetRef};
+use super::site::{Site, SiteId};
 use super::thread::Ctx;
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicU64, fence};
 
 /// Is the access a read or a write of the cell?
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -32,206 +42,226 @@ pub(crate) struct Previous {
     pub(crate) in_progress: bool,
 }
 
-/// `repr(C)`, the read words first: a read in a new epoch stores those two and only loads the
-/// rest. In the entry of a `u64 -> u64` map (key, value, cell: 48 bytes, 16-byte aligned in the
-/// table) they are then 16-byte aligned and never straddle two cache lines: a read dirties one
-/// line, which the other core must fetch back at its next access to that entry.
+/// `repr(C)`, the read word first (a read in a new epoch stores it and only loads the other).
+/// In the entry of a `u64 -> u64` map (key, value, cell: 32 bytes) the cell is 16-byte aligned
+/// in the table, so a check touches one cache line, the one the lookup touched.
 #[derive(Default)]
 #[repr(C)]
 pub(crate) struct Cell {
-    /// Epoch of the last read (`Epoch::NONE` after a write), or, with the flag set, the address
-    /// of a `ReadSet` when reads from several threads are unordered with each other.
     read: AtomicU64,
-    read_site: AtomicU64,
-    /// Epoch of the last write; its flag is set while that write is in progress.
     write: AtomicU64,
-    write_site: AtomicU64,
+}
+
+/// A word's epoch is `stamp`'s, unflagged, whatever its site: the same thread in the same epoch.
+#[inline(always)]
+fn same_epoch(word: u64, stamp: u64) -> bool {
+    (word ^ stamp) < 1 << Epoch::SITE_BITS
+}
+
+/// A read word with no read that orders anything: none since the write, or a covered one.
+#[inline(always)]
+fn no_live_read(read: u64) -> bool {
+    read == 0 || read & (Epoch::FLAG | Epoch::FLAG2) == Epoch::FLAG2
 }
 
 impl Cell {
     /// A cell with no history (`Default`, usable in a `const` map constructor).
     pub(crate) const fn new() -> Cell {
         Cell {
-            write: AtomicU64::new(0),
             read: AtomicU64::new(0),
-            write_site: AtomicU64::new(0),
-            read_site: AtomicU64::new(0),
+            write: AtomicU64::new(0),
         }
     }
 
-    /// The cell of a key that has just been inserted, at `epoch`, by the current access.
+    /// The cell of a key that has just been inserted by the current access (its write word,
+    /// `Access::word`: the epoch and the site).
     #[inline]
-    pub(crate) fn written(epoch: Epoch, site: Site) -> Cell {
+    pub(crate) fn written(word: u64) -> Cell {
         Cell {
-            write: AtomicU64::new(epoch.bits()),
             read: AtomicU64::new(0),
-            write_site: AtomicU64::new(site.bits()),
-            read_site: AtomicU64::new(0),
+            write: AtomicU64::new(word),
         }
     }
 
     /// Read rule: a read conflicts with the last write unless that write happens before it.
     ///
     /// Inline, the cases a correctly synchronized program meets on every operation: a repeated
-    /// read in the same epoch (nothing to store), the first read of a new epoch after a read
-    /// that happens before it (FastTrack's [READ EXCLUSIVE]), and a read kept in the thread's
-    /// own entry of a shared set ([READ SHARED]). Threads that take turns at a lock are in a new
-    /// epoch at every turn, so these are as hot as the first. The rest (a first unordered
+    /// read in the same epoch (one load, nothing stored), the first read of a new epoch after a
+    /// read that happens before it (FastTrack's [READ EXCLUSIVE]), and a read kept in the
+    /// thread's own entry of a read set ([READ SHARED]). Threads that take turns at a lock are in
+    /// a new epoch at every turn, so these are as hot as the first. The rest (a first unordered
     /// reader, a conflict, `sync=assume`) goes out of line.
     ///
     /// `epoch` is `me.epoch()`, which the caller has already taken.
     #[inline(always)]
     pub(crate) fn track_read(&self, me: &Ctx, epoch: Epoch, site: Site) -> Option<Previous> {
-        let write = Epoch::from_bits(self.write.load(Relaxed));
+        let stamp = epoch.bits();
         let read = self.read.load(Acquire);
-        if write_is_ordered(write, me) {
-            let epoch = epoch.bits();
-            if read == epoch {
-                return None; // [READ SAME EPOCH]
+        if same_epoch(read, stamp) {
+            return None; // [READ SAME EPOCH]
+        }
+        self.read_new_epoch(me, epoch, read, site)
+    }
+
+    #[inline(always)]
+    fn read_new_epoch(&self, me: &Ctx, epoch: Epoch, read: u64, site: Site) -> Option<Previous> {
+        if read & Epoch::FLAG == 0 {
+            // (One test for this thread's own reads too, whose epochs its clock covers: on a
+            // key read and written at random, a branch on whose read it was mispredicts.)
+            if no_live_read(read) || me.happens_before(Epoch::of_word(read)) {
+                // [READ EXCLUSIVE]: the previous read is covered by this one.
+                self.read.store(epoch.bits() | site.id().bits(), Relaxed);
+                return self.then_check_write(me, epoch);
             }
-            let last = Epoch::from_bits(read);
-            if !last.flagged() {
-                // (One test for this thread's own reads too, whose epochs its clock covers: on
-                // a key read and written at random, a branch on whose read it was mispredicts.)
-                if me.happens_before(last) {
-                    self.read.store(epoch, Relaxed);
-                    self.read_site.store(site.bits(), Relaxed);
-                    return None;
-                }
-            } else {
-                // SAFETY: a flagged read word holds a live `ReadSet`.
-                let set = unsafe { ReadSet::from_word(read) };
-                if let Some(entry) = set.entries.get(me.tid as usize) {
-                    if entry.epoch.load(Relaxed) != epoch {
-                        entry.epoch.store(epoch, Relaxed);
-                        entry.site.store(site.bits(), Relaxed);
-                    }
-                    return None;
-                }
+        } else {
+            let set = SetRef::of_word(read);
+            if set.has(epoch) {
+                return None; // [READ SAME EPOCH], in the thread's entry of the set
+            }
+            if (epoch.tid() as usize) < set.capacity() {
+                // [READ SHARED]: each thread writes only its own entry.
+                set.record(epoch, site.id());
+                return self.then_check_write(me, epoch);
             }
         }
-        self.read_slow(me, site)
+        self.read_slow(me, epoch, site)
+    }
+
+    /// After a read stored a new epoch: the fence, then the last write's check.
+    #[inline(always)]
+    fn then_check_write(&self, me: &Ctx, epoch: Epoch) -> Option<Previous> {
+        fence(SeqCst);
+        if write_is_ordered(self.write.load(Relaxed), epoch, me) {
+            return None;
+        }
+        self.check_last_write(me, epoch)
     }
 
     #[inline(never)]
-    fn read_slow(&self, me: &Ctx, site: Site) -> Option<Previous> {
-        let conflict = self.check_last_write(me);
-        let read = self.read.load(Acquire);
-        if !read_is_recorded(read, me) {
-            self.record_read(Epoch::from_bits(read), me, site);
+    fn read_slow(&self, me: &Ctx, epoch: Epoch, site: Site) -> Option<Previous> {
+        if epoch.tid() != Epoch::UNRECORDED {
+            self.record_read(me, epoch, site.id());
         }
-        conflict
+        fence(SeqCst);
+        self.check_last_write(me, epoch)
     }
 
     /// Write rule: a write conflicts with the last write and with every read since, unless they
     /// happen before it. With `in_progress`, the cell says so until `end_write`, and any access
     /// another thread starts meanwhile is an overlap.
     ///
-    /// Inline, as for reads: a repeated write in the same epoch, and a write in a new epoch after
-    /// a write and at most one read that happen before it ([WRITE EXCLUSIVE]).
+    /// Inline, as for reads: a repeated write in the same epoch (the marks stored, no fence),
+    /// and a write in a new epoch after a write and at most one read that happen before it
+    /// ([WRITE EXCLUSIVE]). `word` is the access's `Access::word` (epoch and site).
     #[inline(always)]
     pub(crate) fn track_write(
         &self,
         me: &Ctx,
         epoch: Epoch,
-        site: Site,
+        word: u64,
         in_progress: bool,
     ) -> Option<Previous> {
         let mark = if in_progress {
-            epoch.with_flag().bits()
+            word | Epoch::FLAG
         } else {
-            epoch.bits()
+            word
         };
-        let epoch = epoch.bits();
+        let stamp = epoch.bits();
         let write = self.write.load(Relaxed);
         let read = self.read.load(Acquire);
         // [WRITE SAME EPOCH] with no read since but this thread's: only the marks change.
-        if write == epoch && (read == 0 || read == epoch) {
-            if in_progress {
+        if same_epoch(write, stamp) && (read == 0 || same_epoch(read, stamp)) {
+            if write != mark {
                 self.write.store(mark, Relaxed);
             }
-            if self.write_site.load(Relaxed) != site.bits() {
-                self.write_site.store(site.bits(), Relaxed);
-            }
             return None;
         }
-        let last = Epoch::from_bits(read);
-        if write_is_ordered(Epoch::from_bits(write), me)
-            && !last.flagged()
-            && me.happens_before(last)
+        if write_is_ordered(write, epoch, me)
+            && read & Epoch::FLAG == 0
+            && (no_live_read(read) || me.happens_before(Epoch::of_word(read)))
         {
-            // The read, if any, is covered by this write from now on.
-            if read != 0 {
-                self.read.store(0, Relaxed);
-            }
+            // [WRITE EXCLUSIVE]
             self.write.store(mark, Relaxed);
-            self.write_site.store(site.bits(), Relaxed);
-            return None;
+            fence(SeqCst);
+            if self.read.load(Acquire) == read {
+                if !no_live_read(read) {
+                    // The read is covered by this write from now on (kept, marked).
+                    self.read.store(read | Epoch::FLAG2, Relaxed);
+                }
+                return None;
+            }
+            // A read came in between the loads and the fence: check it out of line.
         }
-        self.write_slow(me, site, in_progress)
+        self.write_slow(me, epoch, mark)
     }
 
     #[inline(never)]
-    fn write_slow(&self, me: &Ctx, site: Site, in_progress: bool) -> Option<Previous> {
-        let conflict = self.check_last_write(me);
-        let epoch = me.epoch();
-        let read = self.read.load(Acquire);
-        let conflict = if read != epoch.bits() && read != 0 {
-            let read_conflict = self.check_reads_since(Epoch::from_bits(read), me);
-            // FastTrack's [WRITE SHARED]: reads before a write are covered by it from now on.
-            self.read.store(0, Relaxed);
-            if Epoch::from_bits(read).flagged() {
-                ReadSet::retire(read);
+    fn write_slow(&self, me: &Ctx, epoch: Epoch, mark: u64) -> Option<Previous> {
+        let conflict = self.check_last_write(me, epoch);
+        self.write.store(mark, Relaxed);
+        fence(SeqCst);
+        loop {
+            let read = self.read.load(Acquire);
+            if no_live_read(read) || same_epoch(read, epoch.bits()) {
+                return conflict;
             }
-            conflict.or(read_conflict)
-        } else {
-            conflict
-        };
-        let mark = if in_progress {
-            epoch.with_flag()
-        } else {
-            epoch
-        };
-        self.write.store(mark.bits(), Relaxed);
-        self.write_site.store(site.bits(), Relaxed);
-        conflict
+            let read_conflict = self.check_reads_since(read, me, epoch);
+            // FastTrack's [WRITE SHARED]: the reads are covered by this write from now on. A
+            // set leaves the cell (taken out by this one thread, then recycled); one read is
+            // kept, marked.
+            let covered = if read & Epoch::FLAG != 0 {
+                0
+            } else {
+                read | Epoch::FLAG2
+            };
+            if self
+                .read
+                .compare_exchange(read, covered, Acquire, Relaxed)
+                .is_ok()
+            {
+                if read & Epoch::FLAG != 0 {
+                    read_set::retire(SetRef::of_word(read));
+                }
+                return conflict.or(read_conflict);
+            }
+        }
     }
 
-    /// A write already checked by `track_write` is in progress until `end_write`.
+    /// Marks a write already checked by `track_write` in progress, until `end_write`.
     #[inline]
-    pub(crate) fn begin_write(&self, me: Epoch) {
-        self.write.store(me.with_flag().bits(), Relaxed);
+    pub(crate) fn begin_write(&self, word: u64) {
+        self.write.store(word | Epoch::FLAG, Relaxed);
     }
 
     /// The write begun by `track_write(.., in_progress = true)` or `begin_write` is over.
     #[inline]
-    pub(crate) fn end_write(&self, me: Epoch) {
-        self.write.store(me.bits(), Relaxed);
+    pub(crate) fn end_write(&self, word: u64) {
+        self.write.store(word & !Epoch::FLAG, Relaxed);
     }
 
     /// Forgets all history (the map moved: everything before happens before what comes next).
     pub(crate) fn reset(&self) {
         self.write.store(0, Relaxed);
-        self.write_site.store(0, Relaxed);
-        self.read_site.store(0, Relaxed);
         let read = self.read.swap(0, Relaxed);
-        if Epoch::from_bits(read).flagged() {
-            ReadSet::retire(read);
+        if read & Epoch::FLAG != 0 {
+            read_set::retire(SetRef::of_word(read));
         }
     }
 
+    /// The last write, if it conflicts with this access (a write in progress always does).
     #[inline]
-    fn check_last_write(&self, me: &Ctx) -> Option<Previous> {
-        let write = Epoch::from_bits(self.write.load(Relaxed));
-        if write.tid() == me.tid {
+    fn check_last_write(&self, me: &Ctx, epoch: Epoch) -> Option<Previous> {
+        let write = self.write.load(Relaxed);
+        let last = Epoch::of_word(write);
+        if last.tid() == epoch.tid() {
             return None; // program order
         }
-        let in_progress = write.flagged();
-        if in_progress || (!me.sync_assume && !me.happens_before(write)) {
+        let in_progress = write & Epoch::FLAG != 0;
+        if in_progress || (!me.sync_assume && !me.happens_before(last)) {
             return Some(Previous {
                 kind: Kind::Write,
-                epoch: write.without_flag(),
-                site: Site::from_bits(self.write_site.load(Relaxed)),
+                epoch: last,
+                site: SiteId::of_word(write).site(),
                 in_progress,
             });
         }
@@ -239,78 +269,79 @@ impl Cell {
     }
 
     #[cold]
-    fn check_reads_since(&self, read: Epoch, me: &Ctx) -> Option<Previous> {
+    fn check_reads_since(&self, read: u64, me: &Ctx, epoch: Epoch) -> Option<Previous> {
         if me.sync_assume {
             return None;
         }
-        let unordered = |epoch: Epoch, site: u64| {
-            (epoch.tid() != me.tid && !me.happens_before(epoch)).then(|| Previous {
+        let unordered = |other: Epoch, site: SiteId| {
+            (other.tid() != epoch.tid() && !me.happens_before(other)).then(|| Previous {
                 kind: Kind::Read,
-                epoch,
-                site: Site::from_bits(site),
+                epoch: other,
+                site: site.site(),
                 in_progress: false,
             })
         };
-        if !read.flagged() {
-            return unordered(read, self.read_site.load(Relaxed));
+        if read & Epoch::FLAG == 0 {
+            return unordered(Epoch::of_word(read), SiteId::of_word(read));
         }
-        // SAFETY: a flagged read word holds a live `ReadSet` (see `ReadSet::retire`).
-        let set = unsafe { ReadSet::from_word(read.bits()) };
-        set.entries.iter().find_map(|entry| {
-            let epoch = Epoch::from_bits(entry.epoch.load(Relaxed));
-            if epoch.is_none() {
-                return None;
-            }
-            unordered(epoch, entry.site.load(Relaxed))
-        })
+        SetRef::of_word(read)
+            .reads()
+            .find_map(|r| unordered(r.epoch, r.site))
     }
 
-    fn record_read(&self, read: Epoch, me: &Ctx, site: Site) {
-        if read.flagged() {
-            // SAFETY: a flagged read word holds a live `ReadSet`.
-            let set = unsafe { ReadSet::from_word(read.bits()) };
-            if let Some(entry) = set.entries.get(me.tid as usize) {
-                // Each thread writes only its own entry: no read-modify-write needed.
-                if entry.epoch.load(Relaxed) != me.epoch().bits() {
-                    entry.epoch.store(me.epoch().bits(), Relaxed);
-                    entry.site.store(site.bits(), Relaxed);
+    /// Records a read that the inline rules did not: the read word is another thread's
+    /// unordered read (the two share a set from now on), a set without an entry for this
+    /// thread's slot (a grown copy replaces it), or the inline case that a race left to here.
+    fn record_read(&self, me: &Ctx, epoch: Epoch, site: SiteId) {
+        let stamp = epoch.bits();
+        loop {
+            let read = self.read.load(Acquire);
+            let (set, replaced) = if read & Epoch::FLAG != 0 {
+                let set = SetRef::of_word(read);
+                if set.has(epoch) {
+                    return;
                 }
+                if (epoch.tid() as usize) < set.capacity() {
+                    set.record(epoch, site);
+                    return;
+                }
+                // A reader in a higher slot than the set has: a grown copy replaces it.
+                let grown = read_set::alloc(epoch.tid());
+                for r in set.reads() {
+                    grown.record(r.epoch, r.site);
+                }
+                (grown, Some(set))
+            } else if same_epoch(read, stamp) {
                 return;
-            }
-            let grown = set.grown_for(me.tid);
-            grown.record(me.epoch(), site);
-            self.publish_read_set(read.bits(), grown, me, site);
-        } else if read.is_none()
-            || read.tid() == me.tid
-            || me.sync_assume
-            || me.happens_before(read)
-        {
-            // FastTrack's [READ EXCLUSIVE]: the previous read is covered by this one.
-            self.read.store(me.epoch().bits(), Relaxed);
-            self.read_site.store(site.bits(), Relaxed);
-        } else {
-            // [READ SHARE]: two unordered readers; remember both.
-            let set = ReadSet::with_capacity_for(read.tid().max(me.tid));
-            set.record(read, Site::from_bits(self.read_site.load(Relaxed)));
-            set.record(me.epoch(), site);
-            self.publish_read_set(read.bits(), set, me, site);
-        }
-    }
-
-    /// Installs `set` in place of `expected`. This is the one compare-and-swap of the cell, on
-    /// the path where reads become shared (at most once per reader per cell and write).
-    #[cold]
-    fn publish_read_set(&self, expected: u64, set: Box<ReadSet>, me: &Ctx, site: Site) {
-        let word = ReadSet::into_word(set);
-        match self.read.compare_exchange(expected, word, Release, Acquire) {
-            // A set outgrown by a new reader's entry is never freed: readers that race with no
-            // one (reads do not conflict) may still be using it. This is bounded: a cell's set
-            // grows only when a thread with a higher slot reads it, and slots are reused.
-            Ok(_) => {}
-            Err(now) => {
-                // Another reader changed the word first: take its state as the starting point.
-                ReadSet::free(word);
-                self.record_read(Epoch::from_bits(now), me, site);
+            } else if no_live_read(read)
+                || me.sync_assume
+                || me.happens_before(Epoch::of_word(read))
+            {
+                // FastTrack's [READ EXCLUSIVE]: the previous read is covered by this one.
+                self.read.store(stamp | site.bits(), Relaxed);
+                return;
+            } else {
+                // [READ SHARE]: two unordered readers; remember both.
+                let other = Epoch::of_word(read);
+                let set = read_set::alloc(other.tid().max(epoch.tid()));
+                set.record(other, SiteId::of_word(read));
+                (set, None)
+            };
+            set.record(epoch, site);
+            // The one compare-and-swap of a read: the set is published once (it was written
+            // before, and readers load the word with `Acquire`).
+            match self
+                .read
+                .compare_exchange(read, set.word(), Release, Relaxed)
+            {
+                Ok(_) => {
+                    if let Some(replaced) = replaced {
+                        read_set::retire(replaced);
+                    }
+                    return;
+                }
+                // Another thread changed the word first: the new set was never seen by anyone.
+                Err(_) => read_set::retire(set),
             }
         }
     }
@@ -319,112 +350,28 @@ impl Cell {
 /// The last write is this thread's, or happens before what it does now (or, with
 /// `sync=assume`, is presumed to); and no write is in progress in another thread.
 #[inline(always)]
-fn write_is_ordered(write: Epoch, me: &Ctx) -> bool {
-    if write.tid_and_flag() == me.tid as u64 {
+fn write_is_ordered(write: u64, epoch: Epoch, me: &Ctx) -> bool {
+    if Epoch::from_bits(write).tid_and_flag() == u64::from(epoch.tid()) {
         return true; // program order
     }
-    !write.flagged() && (me.sync_assume || me.happens_before(write))
-}
-
-/// This thread has already read the cell in its current epoch.
-#[inline(always)]
-fn read_is_recorded(read: u64, me: &Ctx) -> bool {
-    let epoch = me.epoch().bits();
-    if read == epoch {
-        return true;
-    }
-    if !Epoch::from_bits(read).flagged() {
-        return false;
-    }
-    // SAFETY: a flagged read word holds a live `ReadSet`.
-    let set = unsafe { ReadSet::from_word(read) };
-    set.entries
-        .get(me.tid as usize)
-        .is_some_and(|entry| entry.epoch.load(Relaxed) == epoch)
+    write & Epoch::FLAG == 0 && (me.sync_assume || me.happens_before(Epoch::of_word(write)))
 }
 
 impl Drop for Cell {
     fn drop(&mut self) {
         let read = *self.read.get_mut();
-        if Epoch::from_bits(read).flagged() {
-            ReadSet::retire(read);
-        }
-    }
-}
-
-/// The reads since the last write, one entry per thread slot, once reads from different threads
-/// are unordered with each other (FastTrack's read vector clock, with each read's site).
-struct ReadSet {
-    entries: Box<[ReadEntry]>,
-}
-
-#[derive(Default)]
-struct ReadEntry {
-    epoch: AtomicU64,
-    site: AtomicU64,
-}
-
-impl ReadSet {
-    fn with_capacity_for(tid: Tid) -> Box<ReadSet> {
-        let len = (tid as usize + 1).next_power_of_two().max(4);
-        Box::new(ReadSet {
-            entries: (0..len).map(|_| ReadEntry::default()).collect(),
-        })
-    }
-
-    fn grown_for(&self, tid: Tid) -> Box<ReadSet> {
-        let grown = ReadSet::with_capacity_for(tid);
-        for (new, old) in grown.entries.iter().zip(self.entries.iter()) {
-            new.epoch.store(old.epoch.load(Relaxed), Relaxed);
-            new.site.store(old.site.load(Relaxed), Relaxed);
-        }
-        grown
-    }
-
-    fn record(&self, epoch: Epoch, site: Site) {
-        let entry = &self.entries[epoch.tid() as usize];
-        entry.epoch.store(epoch.bits(), Relaxed);
-        entry.site.store(site.bits(), Relaxed);
-    }
-
-    fn into_word(set: Box<ReadSet>) -> u64 {
-        Box::into_raw(set) as u64 | Epoch::FLAG
-    }
-
-    /// # Safety
-    /// `word` came from `into_word` and was not freed.
-    unsafe fn from_word<'a>(word: u64) -> &'a ReadSet {
-        // SAFETY: per the contract, the address is a live `ReadSet`.
-        unsafe { &*((word & !Epoch::FLAG) as *const ReadSet) }
-    }
-
-    fn free(word: u64) {
-        // SAFETY: only called on a word that was never published.
-        drop(unsafe { Box::from_raw((word & !Epoch::FLAG) as *mut ReadSet) });
-    }
-
-    /// A set replaced in its cell may still be read for a moment by a thread that loaded the
-    /// word before (only in a racy program, which is being reported): it waits in quarantine
-    /// before it is freed, as ThreadSanitizer does with freed memory.
-    fn retire(word: u64) {
-        const QUARANTINE: usize = 1024;
-        static RETIRED: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
-        let mut retired = lock(&RETIRED);
-        retired.push_back(word as usize);
-        if retired.len() > QUARANTINE {
-            let oldest = retired.pop_front().unwrap_or_default();
-            ReadSet::free(oldest as u64);
+        if read & Epoch::FLAG != 0 {
+            read_set::retire(SetRef::of_word(read));
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::clock::VectorClock;
+    use super::super::clock::{Tid, VectorClock};
     use super::super::site::Op;
     use super::*;
     use std::panic::Location;
-    use std::sync::Arc;
 
     fn ctx(tid: Tid, clocks: &[(Tid, u64)]) -> Ctx {
         let mut vc = VectorClock::new();
@@ -434,33 +381,46 @@ mod tests {
         Ctx::for_test(tid, vc)
     }
 
+    #[track_caller]
     fn site(op: Op) -> Site {
         Site::new(op, Location::caller())
     }
 
+    fn read(cell: &Cell, me: &Ctx, op: Op) -> Option<Previous> {
+        cell.track_read(me, me.epoch(), site(op))
+    }
+
+    fn write(cell: &Cell, me: &Ctx, op: Op, in_progress: bool) -> Option<Previous> {
+        let word = me.epoch().bits() | site(op).id().bits();
+        cell.track_write(me, me.epoch(), word, in_progress)
+    }
+
+    fn written(me: &Ctx, op: Op) -> Cell {
+        Cell::written(me.epoch().bits() | site(op).id().bits())
+    }
+
     #[test]
-    fn a_read_dirties_one_cache_line_of_a_u64_map_entry() {
+    fn a_cell_is_16_bytes_and_a_u64_map_entry_32_with_the_cell_16_byte_aligned() {
         // The entry of a `HashMap<u64, u64>` in the real table: the key, then what is stored for it.
         type Entry = (u64, super::super::map::Stored<u64>);
-        let read_words = std::mem::offset_of!(Entry, 1.cell) + std::mem::offset_of!(Cell, read);
-        assert_eq!((size_of::<Entry>() % 16, read_words % 16), (0, 0));
-        assert_eq!(std::mem::offset_of!(Cell, read_site), 8);
+        assert_eq!(size_of::<Cell>(), 16);
+        assert_eq!(size_of::<Entry>(), 32);
+        let cell = std::mem::offset_of!(Entry, 1.cell);
+        assert_eq!((cell % 16, std::mem::offset_of!(Cell, read)), (0, 0));
     }
 
     #[test]
     fn unordered_write_then_read_conflicts_and_ordered_does_not() {
         let a = ctx(0, &[(0, 1)]);
-        let cell = Cell::written(a.epoch(), site(Op::Insert));
+        let cell = written(&a, Op::Insert);
         let b = ctx(1, &[(1, 1)]);
-        let prev = cell
-            .track_read(&b, b.epoch(), site(Op::Get))
-            .expect("unordered read");
+        let prev = read(&cell, &b, Op::Get).expect("unordered read");
         assert_eq!(
             (prev.kind, prev.epoch.tid(), prev.site.op()),
             (Kind::Write, 0, Op::Insert)
         );
         let c = ctx(2, &[(0, 1), (2, 1)]);
-        assert!(cell.track_read(&c, c.epoch(), site(Op::Get)).is_none());
+        assert!(read(&cell, &c, Op::Get).is_none());
     }
 
     #[test]
@@ -468,62 +428,55 @@ mod tests {
         let cell = Cell::default();
         let a = ctx(0, &[(0, 3)]);
         let b = ctx(1, &[(1, 5)]);
-        assert!(cell.track_read(&a, a.epoch(), site(Op::Get)).is_none());
-        assert!(cell.track_read(&b, b.epoch(), site(Op::Get)).is_none());
+        assert!(read(&cell, &a, Op::Get).is_none());
+        assert!(read(&cell, &b, Op::Get).is_none());
         assert!(
-            Epoch::from_bits(cell.read.load(Relaxed)).flagged(),
+            cell.read.load(Relaxed) & Epoch::FLAG != 0,
             "reads are shared"
         );
         // A write ordered after one reader only conflicts with the other reader.
         let w = ctx(2, &[(0, 3), (2, 1)]);
-        let prev = cell
-            .track_write(&w, w.epoch(), site(Op::Insert), false)
-            .expect("b's read is unordered");
-        assert_eq!((prev.kind, prev.epoch.tid()), (Kind::Read, 1));
+        let prev = write(&cell, &w, Op::Insert, false).expect("b's read is unordered");
+        assert_eq!(
+            (prev.kind, prev.epoch.tid(), prev.site.op()),
+            (Kind::Read, 1, Op::Get)
+        );
+        assert_eq!(cell.read.load(Relaxed), 0, "the set left the cell");
     }
 
     #[test]
     fn repeated_reads_in_one_epoch_write_nothing() {
         let cell = Cell::default();
         let a = ctx(0, &[(0, 1)]);
-        cell.track_read(&a, a.epoch(), site(Op::Get));
-        let before = (cell.read.load(Relaxed), cell.read_site.load(Relaxed));
-        cell.track_read(&a, a.epoch(), site(Op::ContainsKey));
-        assert_eq!(
-            before,
-            (cell.read.load(Relaxed), cell.read_site.load(Relaxed))
-        );
+        read(&cell, &a, Op::Get);
+        let before = cell.read.load(Relaxed);
+        read(&cell, &a, Op::ContainsKey);
+        assert_eq!(before, cell.read.load(Relaxed));
     }
 
     #[test]
     fn a_write_in_progress_makes_any_other_access_an_overlap() {
         let a = ctx(0, &[(0, 1)]);
         let cell = Cell::default();
-        assert!(
-            cell.track_write(&a, a.epoch(), site(Op::Insert), true)
-                .is_none()
-        );
+        assert!(write(&cell, &a, Op::Insert, true).is_none());
         // Even a thread whose clock covers the write (or that assumes sync) overlaps with it.
         let mut b = ctx(1, &[(0, 1), (1, 1)]);
         b.sync_assume = true;
-        let prev = cell
-            .track_read(&b, b.epoch(), site(Op::Get))
-            .expect("overlap");
+        let prev = read(&cell, &b, Op::Get).expect("overlap");
         assert!(prev.in_progress);
-        cell.end_write(a.epoch());
-        assert!(cell.track_read(&b, b.epoch(), site(Op::Get)).is_none());
+        assert_eq!(prev.site.op(), Op::Insert);
+        cell.end_write(cell.write.load(Relaxed));
+        let c = ctx(2, &[(0, 1), (2, 1)]);
+        assert!(read(&cell, &c, Op::Get).is_none());
     }
 
     #[test]
     fn reset_forgets_history() {
         let a = ctx(0, &[(0, 1)]);
-        let cell = Cell::written(a.epoch(), site(Op::Insert));
+        let cell = written(&a, Op::Insert);
         cell.reset();
         let b = ctx(1, &[(1, 1)]);
-        assert!(
-            cell.track_write(&b, b.epoch(), site(Op::Insert), false)
-                .is_none()
-        );
+        assert!(write(&cell, &b, Op::Insert, false).is_none());
     }
 
     #[test]
@@ -531,40 +484,113 @@ mod tests {
         let cell = Cell::default();
         let a = ctx(1, &[(1, 1)]);
         let b = ctx(2, &[(1, 1), (2, 1)]); // ordered after a's read
-        assert!(cell.track_read(&a, a.epoch(), site(Op::Get)).is_none());
-        assert!(cell.track_read(&b, b.epoch(), site(Op::Get)).is_none());
-        assert_eq!(cell.read.load(Relaxed), Epoch::new(2, 1).bits());
+        assert!(read(&cell, &a, Op::Get).is_none());
+        assert!(read(&cell, &b, Op::Get).is_none());
+        assert_eq!(
+            Epoch::of_word(cell.read.load(Relaxed)),
+            Epoch::new(2, 1),
+            "one read, b's"
+        );
         // A write ordered after b's read (so after a's) is not a race; one that is not, is.
         let w = ctx(3, &[(1, 1), (2, 1), (3, 1)]);
-        assert!(
-            cell.track_write(&w, w.epoch(), site(Op::Insert), false)
-                .is_none()
+        assert!(write(&cell, &w, Op::Insert, false).is_none());
+        let covered = cell.read.load(Relaxed);
+        assert_eq!(
+            (covered & Epoch::FLAG2 != 0, Epoch::of_word(covered)),
+            (true, Epoch::new(2, 1)),
+            "the read is kept, covered by the write"
         );
         let b_again = ctx(2, &[(1, 1), (2, 2), (3, 1)]);
-        assert!(
-            cell.track_read(&b_again, b_again.epoch(), site(Op::Get))
-                .is_none()
-        );
+        assert!(read(&cell, &b_again, Op::Get).is_none());
         let late = ctx(3, &[(1, 1), (2, 1), (3, 2)]);
-        let prev = cell
-            .track_write(&late, late.epoch(), site(Op::Remove), false)
+        let prev = write(&cell, &late, Op::Remove, false)
             .expect("b's second read is unordered with the write");
         assert_eq!((prev.kind, prev.epoch), (Kind::Read, Epoch::new(2, 2)));
     }
 
     #[test]
     fn read_sets_grow_for_late_threads() {
-        let cell = Arc::new(Cell::default());
+        let cell = Cell::default();
         let a = ctx(0, &[(0, 1)]);
         let b = ctx(1, &[(1, 1)]);
         let late = ctx(40, &[(40, 1)]);
         for t in [&a, &b, &late] {
-            assert!(cell.track_read(t, t.epoch(), site(Op::Get)).is_none());
+            assert!(read(&cell, t, Op::Get).is_none());
         }
         let w = ctx(41, &[(0, 1), (1, 1), (41, 1)]);
-        let prev = cell
-            .track_write(&w, w.epoch(), site(Op::Remove), false)
-            .expect("late read");
-        assert_eq!(prev.epoch.tid(), 40);
+        let prev = write(&cell, &w, Op::Remove, false).expect("late read");
+        assert_eq!((prev.epoch.tid(), prev.site.op()), (40, Op::Get));
+    }
+
+    /// Issue 13: the packing at its limits gives the verdicts an unbounded one would.
+    #[test]
+    fn verdicts_stay_right_at_the_limits_of_the_epoch_and_site_packing() {
+        // A clock at the last value its bits hold: the next release moves the thread to a
+        // fresh slot, and its clock keeps the old slot's component.
+        let old_slot = 1_000; // a slot the registry has not handed out in this test process
+        let t = ctx(old_slot, &[(old_slot, Epoch::MAX_CLOCK)]);
+        let before = written(&t, Op::Insert);
+        let seen_before = ctx(5, &[(old_slot, Epoch::MAX_CLOCK), (5, 1)]); // acquired t's release
+        t.tick_for_test();
+        let new_slot = t.epoch().tid();
+        assert_ne!(new_slot, old_slot);
+        assert_eq!(
+            (t.epoch().clock(), t.vc_for_test().get(old_slot)),
+            (1, Epoch::MAX_CLOCK)
+        );
+        assert!(
+            read(&before, &t, Op::Get).is_none(),
+            "its own earlier write"
+        );
+        assert!(
+            read(&before, &seen_before, Op::Get).is_none(),
+            "ordered by the release"
+        );
+        let after = written(&t, Op::Insert);
+        assert!(
+            read(&after, &seen_before, Op::Get).is_some(),
+            "a write after the release is not ordered before what acquired it"
+        );
+        let seen_after = ctx(6, &[(old_slot, Epoch::MAX_CLOCK), (new_slot, 1), (6, 1)]);
+        assert!(read(&after, &seen_after, Op::Get).is_none());
+
+        // A thread with no slot: checked, and what it stores orders before everything.
+        let unrecorded = ctx(Epoch::UNRECORDED, &[]);
+        assert_eq!(unrecorded.epoch(), Epoch::unrecorded());
+        unrecorded.tick_for_test();
+        assert_eq!(unrecorded.epoch(), Epoch::unrecorded(), "nothing to tick");
+        let other = ctx(7, &[(7, 4)]);
+        let by_other = written(&other, Op::Insert);
+        let prev = read(&by_other, &unrecorded, Op::Get).expect("its accesses are checked");
+        assert_eq!(prev.epoch, Epoch::new(7, 4));
+        let by_unrecorded = Cell::default();
+        assert!(write(&by_unrecorded, &unrecorded, Op::Insert, false).is_none());
+        assert!(
+            read(&by_unrecorded, &other, Op::Get).is_none(),
+            "never a false report"
+        );
+        assert!(write(&by_unrecorded, &other, Op::Insert, false).is_none());
+        // An unrecorded reader next to a recorded one makes no read set.
+        let shared = Cell::default();
+        assert!(read(&shared, &other, Op::Get).is_none());
+        assert!(read(&shared, &unrecorded, Op::Get).is_none());
+        assert_eq!(shared.read.load(Relaxed) & Epoch::FLAG, 0);
+
+        // Every site id round-trips through a word, the unknown one included, and a site that
+        // could not be interned changes no verdict: the report says "an unknown site".
+        for id in (0..1u64 << Epoch::SITE_BITS).step_by(7) {
+            let word = Epoch::new(Epoch::MAX_TID, Epoch::MAX_CLOCK).bits() | id;
+            assert_eq!(SiteId::of_word(word).bits(), id);
+            assert_eq!(
+                Epoch::of_word(word),
+                Epoch::new(Epoch::MAX_TID, Epoch::MAX_CLOCK)
+            );
+        }
+        let unknown = Cell::written(Epoch::new(1, 9).bits() | SiteId::UNKNOWN.bits());
+        let reader = ctx(2, &[(2, 1)]);
+        let prev = read(&unknown, &reader, Op::Get).expect("the race is still reported");
+        assert_eq!((prev.site, prev.site.location()), (Site::UNKNOWN, None));
+        let ordered = ctx(4, &[(1, 9), (4, 1)]);
+        assert!(read(&unknown, &ordered, Op::Get).is_none());
     }
 }

@@ -8,31 +8,70 @@
 /// slot's previous holder, see `thread::Registry`).
 pub(crate) type Tid = u32;
 
-/// `clock@tid` packed in a `u64`, with one flag bit whose meaning belongs to the word holding
-/// it (a write in progress, or a read word that points to a shared read set).
+/// `clock@tid` packed in a `u64`, laid out as a shadow cell's words are (see `cell::Cell`), with
+/// the site bits zero: a cell word is an epoch, its flags and an interned site id.
 ///
-/// Layout: `[flag:1][tid:23][clock:40]`. 2^40 releases per thread and 2^23 threads per process.
+/// Layout: `[flag:1][flag2:1][tid:14][clock:32][site:16]`. The flags' meaning belongs to the word
+/// holding them: in a thread's cached epoch, `FLAG` says a tick is owed; in a write word, a write
+/// in progress (`FLAG2` spare); in a read word, a read set (`FLAG`) and a covered read (`FLAG2`).
+///
+/// The widths, and what happens past each (never a wrong verdict):
+/// - 14 bits of slot: 16,383 threads alive at once hold a slot each (16,382 slots and one that
+///   means "none"); a thread that finds none left runs checked but unrecorded (`UNRECORDED`:
+///   its accesses are checked against others' and stamped clock 0, which every thread has
+///   seen; it carries and passes on clocks, so no edge is lost; races where its access comes
+///   first are missed). Slots are reused (see `thread::Registry`), so this bounds the threads
+///   alive, not the threads of a run.
+/// - 32 bits of clock: 4.29 billion releases per slot. A thread whose clock would pass
+///   `MAX_CLOCK` moves to a fresh slot (its vector clock keeps the old slot's component at its
+///   last value, so its own earlier accesses stay ordered before its later ones); the old slot
+///   is never used again. At one release every 20 ns, a slot lasts 86 s of nothing but releases.
+/// - 16 bits of site: 49,151 distinct call sites (three quarters of the id space, so that
+///   interning stays a short probe); later sites are recorded as unknown, and a report says so
+///   (see `site::SiteId`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Epoch(u64);
 
 impl Epoch {
-    const CLOCK_BITS: u32 = 40;
-    const TID_BITS: u32 = 23;
+    pub(crate) const SITE_BITS: u32 = 16;
+    const CLOCK_BITS: u32 = 32;
+    const TID_BITS: u32 = 14;
+    const TID_SHIFT: u32 = Self::SITE_BITS + Self::CLOCK_BITS;
     pub(crate) const FLAG: u64 = 1 << 63;
-    const CLOCK_MASK: u64 = (1 << Self::CLOCK_BITS) - 1;
-    pub(crate) const MAX_TID: Tid = (1 << Self::TID_BITS) - 1;
+    pub(crate) const FLAG2: u64 = 1 << 62;
+    /// The bits of a word that are its epoch (slot and clock).
+    pub(crate) const MASK: u64 =
+        ((1 << (Self::TID_BITS + Self::CLOCK_BITS)) - 1) << Self::SITE_BITS;
+    pub(crate) const MAX_CLOCK: u64 = (1 << Self::CLOCK_BITS) - 1;
+    const TID_MASK: u64 = (1 << Self::TID_BITS) - 1;
+    /// The highest slot a thread can hold.
+    pub(crate) const MAX_TID: Tid = (1 << Self::TID_BITS) - 2;
+    /// The slot of a thread that could not get one (see the type's docs).
+    pub(crate) const UNRECORDED: Tid = (1 << Self::TID_BITS) - 1;
     /// No access (clock 0: every thread's clock starts at 1 or more).
     pub(crate) const NONE: Epoch = Epoch(0);
 
     #[inline]
     pub(crate) fn new(tid: Tid, clock: u64) -> Epoch {
-        debug_assert!(tid <= Self::MAX_TID && clock <= Self::CLOCK_MASK);
-        Epoch(((tid as u64) << Self::CLOCK_BITS) | clock)
+        debug_assert!(tid <= Self::UNRECORDED && clock <= Self::MAX_CLOCK);
+        Epoch(((tid as u64) << Self::TID_SHIFT) | (clock << Self::SITE_BITS))
     }
 
+    /// The epoch of a thread that holds no slot: clock 0, which every clock covers.
+    pub(crate) const fn unrecorded() -> Epoch {
+        Epoch((Self::UNRECORDED as u64) << Self::TID_SHIFT)
+    }
+
+    /// The word as it is (flags and site bits included).
     #[inline]
     pub(crate) fn from_bits(bits: u64) -> Epoch {
         Epoch(bits)
+    }
+
+    /// The epoch of a cell word: its flags and site cleared.
+    #[inline]
+    pub(crate) fn of_word(word: u64) -> Epoch {
+        Epoch(word & Self::MASK)
     }
 
     #[inline]
@@ -42,18 +81,18 @@ impl Epoch {
 
     #[inline]
     pub(crate) fn tid(self) -> Tid {
-        ((self.0 & !Self::FLAG) >> Self::CLOCK_BITS) as Tid
+        ((self.0 >> Self::TID_SHIFT) & Self::TID_MASK) as Tid
     }
 
-    /// The thread slot with the flag bit above it: equal to a bare `Tid` only when unflagged.
+    /// The thread slot with the flag bits above it: equal to a bare `Tid` only when unflagged.
     #[inline]
     pub(crate) fn tid_and_flag(self) -> u64 {
-        self.0 >> Self::CLOCK_BITS
+        self.0 >> Self::TID_SHIFT
     }
 
     #[inline]
     pub(crate) fn clock(self) -> u64 {
-        self.0 & Self::CLOCK_MASK
+        (self.0 >> Self::SITE_BITS) & Self::MAX_CLOCK
     }
 
     #[inline]
@@ -69,11 +108,6 @@ impl Epoch {
     #[inline]
     pub(crate) fn without_flag(self) -> Epoch {
         Epoch(self.0 & !Self::FLAG)
-    }
-
-    #[inline]
-    pub(crate) fn is_none(self) -> bool {
-        self.without_flag().clock() == 0
     }
 }
 
@@ -238,15 +272,20 @@ mod tests {
 
     #[test]
     fn epoch_packs_tid_clock_and_flag_independently() {
-        let e = Epoch::new(Epoch::MAX_TID, 123_456_789_012);
+        let e = Epoch::new(Epoch::MAX_TID, Epoch::MAX_CLOCK);
         assert_eq!(e.tid(), Epoch::MAX_TID);
-        assert_eq!(e.clock(), 123_456_789_012);
+        assert_eq!(e.clock(), Epoch::MAX_CLOCK);
+        assert_eq!(e.bits() & !Epoch::MASK, 0, "no flag or site bit");
+        let word = e.bits() | Epoch::FLAG | Epoch::FLAG2 | 0xffff;
+        assert_eq!(Epoch::of_word(word), e);
+        assert_eq!(Epoch::from_bits(word).tid(), Epoch::MAX_TID);
+        assert_eq!(Epoch::from_bits(word).clock(), Epoch::MAX_CLOCK);
+        assert_eq!(Epoch::unrecorded().clock(), 0, "covered by every clock");
+        assert_eq!(Epoch::unrecorded().tid(), Epoch::UNRECORDED);
         let busy = e.with_flag();
         assert!(busy.flagged());
         assert_eq!(busy.tid(), Epoch::MAX_TID);
         assert_eq!(busy.without_flag(), e);
-        assert!(Epoch::from_bits(0).is_none());
-        assert!(!Epoch::new(0, 1).is_none());
     }
 
     #[test]

@@ -159,12 +159,13 @@ pub(crate) struct Access<'a> {
 /// operation unwinds, e.g. from a panicking `Hash`), so a cell is never left marked busy.
 pub(crate) struct InProgress<'a> {
     cell: &'a Cell,
-    epoch: Epoch,
+    /// The write's word in the cell (its epoch and site).
+    word: u64,
 }
 
 impl Drop for InProgress<'_> {
     fn drop(&mut self) {
-        self.cell.end_write(self.epoch);
+        self.cell.end_write(self.word);
     }
 }
 
@@ -215,7 +216,7 @@ impl<'a> Access<'a> {
         static NO_MAP: MapShadow = MapShadow::new(|| "");
         Access {
             map: &NO_MAP,
-            site: Site::from_bits(0),
+            site: Site::UNKNOWN,
             mode: 0,
         }
     }
@@ -266,10 +267,10 @@ impl<'a> Access<'a> {
         if !self.active() {
             return None;
         }
-        let epoch = self.check(&self.map.structure, Kind::Write, key, true)?;
+        let word = self.check(&self.map.structure, Kind::Write, key, true)?;
         Some(InProgress {
             cell: &self.map.structure,
-            epoch,
+            word,
         })
     }
 
@@ -303,9 +304,9 @@ impl<'a> Access<'a> {
         if !self.active() {
             return None;
         }
-        let epoch = thread::with(|me| me.epoch())?;
-        cell.begin_write(epoch);
-        Some(InProgress { cell, epoch })
+        let word = self.word(thread::with(|me| me.epoch())?);
+        cell.begin_write(word);
+        Some(InProgress { cell, word })
     }
 
     /// The cell of a key this access inserts.
@@ -321,10 +322,17 @@ impl<'a> Access<'a> {
             // The cell's address is not known before it is in the table: found by its access.
             history::record(None, Kind::Write, epoch, self.site);
         }
-        Cell::written(epoch, self.site)
+        Cell::written(self.word(epoch))
     }
 
-    /// Checks and records the access; returns the epoch it was recorded with.
+    /// What a write of this access stores in a cell's write word: the epoch and the site.
+    #[inline(always)]
+    fn word(&self, epoch: Epoch) -> u64 {
+        epoch.bits() | self.site.id().bits()
+    }
+
+    /// Checks and records the access; returns the word a write was recorded with (for a read,
+    /// the epoch's bits).
     #[inline(always)]
     fn check(
         &self,
@@ -332,7 +340,7 @@ impl<'a> Access<'a> {
         kind: Kind,
         key: Option<impl ShowKey>,
         in_progress: bool,
-    ) -> Option<Epoch> {
+    ) -> Option<u64> {
         if self.mode & (super::TRACE | super::HISTORY) != 0 {
             return self.check_observed(cell, kind, key, in_progress);
         }
@@ -347,7 +355,7 @@ impl<'a> Access<'a> {
         kind: Kind,
         key: Option<impl ShowKey>,
         in_progress: bool,
-    ) -> Option<Epoch> {
+    ) -> Option<u64> {
         let mode = self.mode;
         if mode & super::HISTORY != 0 {
             // Kept before the cell records the access, so that a thread that finds it (even
@@ -358,11 +366,11 @@ impl<'a> Access<'a> {
         }
         let timed = mode & super::TRACE != 0 && stats::count_check();
         let start = timed.then(Instant::now);
-        let epoch = self.check_only(cell, kind, key, in_progress);
+        let word = self.check_only(cell, kind, key, in_progress);
         if let Some(start) = start {
             stats::timed_check(start.elapsed());
         }
-        epoch
+        word
     }
 
     #[inline(always)]
@@ -372,28 +380,31 @@ impl<'a> Access<'a> {
         kind: Kind,
         key: Option<impl ShowKey>,
         in_progress: bool,
-    ) -> Option<Epoch> {
+    ) -> Option<u64> {
         let me = thread::CtxRef::get()?;
         // Taken once (it pays the tick a lock's release may have left owed), for the cell's
         // rules and for the caller.
         let epoch = me.epoch();
-        let conflict = match kind {
-            Kind::Read => cell.track_read(&me, epoch, self.site),
-            Kind::Write => cell.track_write(&me, epoch, self.site, in_progress),
+        let (conflict, word) = match kind {
+            Kind::Read => (cell.track_read(&me, epoch, self.site), epoch.bits()),
+            Kind::Write => {
+                let word = self.word(epoch);
+                (cell.track_write(&me, epoch, word, in_progress), word)
+            }
         };
         if let Some(previous) = conflict {
             if in_progress {
                 // The report may panic (`action=panic`) before the caller's `InProgress` guard
                 // exists: the cell must not stay marked busy.
-                cell.end_write(epoch);
+                cell.end_write(word);
             }
             let on_key = !std::ptr::eq(cell, &self.map.structure);
             self.report(cell, kind, key, epoch, previous, on_key);
             if in_progress {
-                cell.begin_write(epoch);
+                cell.begin_write(word);
             }
         }
-        Some(epoch)
+        Some(word)
     }
 
     #[cold]

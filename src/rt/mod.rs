@@ -28,9 +28,12 @@
 //!   `site`, `thread` (who is counting).
 //! - `stats`: every counter (checks and their time, maps, shadow bytes, findings by kind) and
 //!   the trace's exit line. Calls `output`, `thread` (threads seen).
-//! - `cell`: a shadow cell (one key's, or a map's structure) and the rules that check it
-//!   (`track_read`, `track_write`), with its read sets. Calls `thread` (the context), `clock`,
+//! - `cell`: a shadow cell (one key's, or a map's structure: two words) and the rules that
+//!   check it (`track_read`, `track_write`). Calls `read_set`, `thread` (the context), `clock`,
 //!   `site`.
+//! - `read_set`: the reads of a cell from threads unordered with each other, in storage that is
+//!   never freed and recycled by generation (what a flagged read word refers to). Calls `clock`,
+//!   `site` (types).
 //! - `annotate`, `atomic`, `barrier`, `channel`, `park`: the clocks of annotated addresses, of
 //!   atomics and fences, of a barrier's generations, of a channel's messages, of park tokens.
 //!   Call `thread` (acquire, release), `clock`; `annotate` also `table`.
@@ -71,6 +74,7 @@ pub(crate) mod os;
 pub(crate) mod output;
 pub(crate) mod park;
 pub(crate) mod race;
+pub(crate) mod read_set;
 pub(crate) mod report;
 pub(crate) mod site;
 pub(crate) mod stack;

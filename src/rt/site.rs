@@ -1,9 +1,13 @@
 //! Where an access happened: the operation and the user's `file:line:col`, packed in one word
-//! so a shadow cell can keep it for free (no stack unwinding; `#[track_caller]` gives it); and
-//! every place in the sources as reports and trace lines print it (`SourcePos`).
+//! (`Site`: no stack unwinding, `#[track_caller]` gives it), interned into 16 bits so that a
+//! shadow cell's words can hold it (`SiteId`); and every place in the sources as reports and
+//! trace lines print it (`SourcePos`).
 
+use super::clock::Epoch;
 use std::fmt;
 use std::panic::Location;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 macro_rules! ops {
     ($($op:ident => $name:literal,)*) => {
@@ -71,6 +75,7 @@ ops! {
     PartialCmp => "partial_cmp",
     Hash => "hash",
     Drop => "drop",
+    Unknown => "unknown operation",
 }
 
 /// `op << 56 | &'static Location`: user-space addresses fit in 56 bits on every 64-bit target
@@ -81,6 +86,9 @@ pub(crate) struct Site(u64);
 const OP_SHIFT: u32 = 56;
 
 impl Site {
+    /// No site: an access whose site was not recorded (see `SiteId::UNKNOWN`).
+    pub(crate) const UNKNOWN: Site = Site((Op::Unknown as u64) << OP_SHIFT);
+
     #[inline]
     pub(crate) fn new(op: Op, location: &'static Location<'static>) -> Site {
         let addr = location as *const Location<'static> as u64;
@@ -94,10 +102,6 @@ impl Site {
         Site((op as u64) << OP_SHIFT)
     }
 
-    pub(crate) fn from_bits(bits: u64) -> Site {
-        Site(bits)
-    }
-
     #[inline]
     pub(crate) fn bits(self) -> u64 {
         self.0
@@ -109,8 +113,103 @@ impl Site {
 
     pub(crate) fn location(self) -> Option<&'static Location<'static>> {
         let addr = self.0 & ((1 << OP_SHIFT) - 1);
-        // SAFETY: a non-zero address was made by `Site::new` from a `&'static Location`.
+        // SAFETY: a `Site` is only made by `Site::new`, from a `&'static Location` (`UNKNOWN`
+        // has address 0), and `SiteId::site` gives back only values `Site::bits` made.
         (addr != 0).then(|| unsafe { &*(addr as *const Location<'static>) })
+    }
+
+    /// The site's id in a cell word. Inline, the common case: the site sits in its home slot
+    /// (its `Location`'s address, in units of 8 bytes, modulo the table). Otherwise interned.
+    #[inline(always)]
+    pub(crate) fn id(self) -> SiteId {
+        let home = (self.0 >> 3) as u16;
+        // Slot 0 is never filled (it is `UNKNOWN`), so a site whose home is 0 takes the probe.
+        if SITES.slots[home as usize].load(Relaxed) == self.0 {
+            return SiteId(home);
+        }
+        SITES.intern(self.0)
+    }
+}
+
+/// A site interned into a cell word's 16 site bits; `UNKNOWN` (0) once the table is full.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct SiteId(u16);
+
+impl SiteId {
+    /// A site that could not be interned (or an access with none): reports say "an unknown site".
+    pub(crate) const UNKNOWN: SiteId = SiteId(0);
+
+    #[inline]
+    pub(crate) fn bits(self) -> u64 {
+        u64::from(self.0)
+    }
+
+    /// The id in the low bits of a cell word.
+    #[inline]
+    pub(crate) fn of_word(word: u64) -> SiteId {
+        SiteId(word as u16)
+    }
+
+    /// The site this id was given to.
+    pub(crate) fn site(self) -> Site {
+        match SITES.slots[self.0 as usize].load(Acquire) {
+            0 => Site::UNKNOWN,
+            bits => Site(bits),
+        }
+    }
+}
+
+/// The process's site table: open addressing, the slot index is the id. Slots are written
+/// once (0 to a site's bits, by compare-and-swap), so a slot read with `Acquire` that holds a
+/// site holds it forever. Filled to three quarters at most, so probes stay short.
+struct Interner {
+    slots: [AtomicU64; 1 << Epoch::SITE_BITS],
+    /// Sites interned (the count may overshoot by one per thread racing at the limit).
+    len: AtomicUsize,
+}
+
+/// Sites the table takes before later ones are `UNKNOWN`.
+const SITE_CAPACITY: usize = (1 << Epoch::SITE_BITS) / 4 * 3 - 1;
+
+static SITES: Interner = Interner::new();
+
+impl Interner {
+    const fn new() -> Interner {
+        Interner {
+            slots: [const { AtomicU64::new(0) }; 1 << Epoch::SITE_BITS],
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// The id of `bits` (never 0), interning it if it has none, or `UNKNOWN` if the table is
+    /// full. Out of line: once per site and thread whose home slot another site holds.
+    #[cold]
+    #[inline(never)]
+    fn intern(&self, bits: u64) -> SiteId {
+        let mask = self.slots.len() - 1;
+        let mut slot = (bits >> 3) as usize & mask;
+        loop {
+            if slot != 0 {
+                match self.slots[slot].load(Acquire) {
+                    0 => {
+                        if self.len.load(Relaxed) >= SITE_CAPACITY {
+                            return SiteId::UNKNOWN;
+                        }
+                        match self.slots[slot].compare_exchange(0, bits, Acquire, Acquire) {
+                            Ok(_) => {
+                                self.len.fetch_add(1, Relaxed);
+                                return SiteId(slot as u16);
+                            }
+                            Err(taken) if taken == bits => return SiteId(slot as u16),
+                            Err(_) => {} // another site took it: go on probing
+                        }
+                    }
+                    taken if taken == bits => return SiteId(slot as u16),
+                    _ => {}
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
     }
 }
 
@@ -173,9 +272,46 @@ mod tests {
         let site = Site::new(Op::Drop, here);
         assert_eq!(site.op(), Op::Drop);
         assert_eq!(site.location(), Some(here));
-        assert_eq!(Site::from_bits(site.bits()), site);
-        assert_eq!(Site::from_bits(0).location(), None);
         let drop = Site::unlocated(Op::Drop);
         assert_eq!((drop.op(), drop.location()), (Op::Drop, None));
+        assert_eq!(drop.id().site(), drop, "interned too");
+        assert_eq!(site.id().site(), site);
+        assert_eq!(site.id(), site.id(), "interned once");
+        assert_eq!(Site::UNKNOWN.location(), None);
+        assert_eq!(Site::UNKNOWN.op(), Op::Unknown);
+        assert_eq!(SiteId::UNKNOWN.site(), Site::UNKNOWN);
+    }
+
+    #[test]
+    fn sites_past_the_tables_capacity_are_unknown_and_the_others_keep_their_ids() {
+        // A table of its own, fed with keys as `Site::bits` makes them (8-aligned addresses,
+        // clustered as a binary's `Location`s are, with an op in the top byte).
+        static TABLE: Interner = Interner::new();
+        let table = &TABLE;
+        let key = |n: u64| ((n % 48) << OP_SHIFT) | (0x5555_0000_0000 + 24 * n);
+        let ids: Vec<SiteId> = (0..SITE_CAPACITY as u64)
+            .map(|n| table.intern(key(n)))
+            .collect();
+        assert!(
+            ids.iter().all(|&id| id != SiteId::UNKNOWN),
+            "every site below the capacity"
+        );
+        let mut distinct = ids.iter().map(|id| id.0).collect::<Vec<_>>();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), SITE_CAPACITY, "one id per site");
+        for extra in 0..1_000 {
+            let n = SITE_CAPACITY as u64 + extra;
+            assert_eq!(
+                table.intern(key(n)),
+                SiteId::UNKNOWN,
+                "site {n} is past the capacity"
+            );
+        }
+        // Sites interned before the table filled keep their ids.
+        for (n, &id) in ids.iter().enumerate().step_by(97) {
+            assert_eq!(table.intern(key(n as u64)), id);
+            assert_eq!(table.slots[id.0 as usize].load(Relaxed), key(n as u64));
+        }
     }
 }

@@ -123,7 +123,7 @@ impl LockedClock {
     /// `me` holds the real lock this clock belongs to.
     #[inline(always)]
     unsafe fn acquire_by(&self, me: &Ctx) {
-        if self.last_release.get().tid() != me.tid {
+        if self.last_release.get().tid() != me.tid() {
             // SAFETY: as in `release_by`.
             me.update(|vc| vc.join_copy(unsafe { &*self.clock.get() }));
         } else if self.owes_tick_to(me) {
@@ -148,7 +148,7 @@ mod tests {
     /// `other` has seen `me` at `clock`, and not where `me` is now: `me`'s next access would be
     /// unordered with what `other` does next.
     fn assert_saw_only(other: &Ctx, me: &Ctx, clock: u64) {
-        assert!(other.happens_before(Epoch::new(me.tid, clock)));
+        assert!(other.happens_before(Epoch::new(me.tid(), clock)));
         assert!(!other.happens_before(me.epoch()), "{:?}", me.epoch());
     }
 

@@ -19,7 +19,9 @@ use std::sync::Arc;
 /// reaches it through one thread-local pointer. Only its own thread touches it, and the runtime
 /// never calls user code while it uses it, so interior mutability is enough.
 pub(crate) struct Ctx {
-    pub(crate) tid: Tid,
+    /// The thread's slot: changes only when its clock outgrows an epoch's clock bits (see
+    /// `tick_past_the_limit`); `Epoch::UNRECORDED` for a thread that could not get one.
+    tid: Cell<Tid>,
     /// `vc[tid]@tid`, cached: the stamp of every access this thread makes until its next release.
     /// Flagged while the tick that follows a lock's release is owed (see `LockedClock`).
     epoch: std::cell::Cell<Epoch>,
@@ -33,7 +35,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     fn new(info: Arc<ThreadInfo>, mut vc: VectorClock) -> Ctx {
         let tid = info.tid;
-        if vc.get(tid) < info.first_clock {
+        if tid != Epoch::UNRECORDED && vc.get(tid) < info.first_clock {
             vc.set(tid, info.first_clock);
         }
         // `current()` may panic once the thread's std data is gone (a first tracked operation
@@ -50,10 +52,15 @@ impl Ctx {
 
     fn with_clock(tid: Tid, serial: u64, mut vc: VectorClock, sync_assume: bool) -> Ctx {
         vc.pad_for_copies();
+        let epoch = if tid == Epoch::UNRECORDED {
+            Epoch::unrecorded()
+        } else {
+            Epoch::new(tid, vc.get(tid))
+        };
         Ctx {
             serial,
-            tid,
-            epoch: std::cell::Cell::new(Epoch::new(tid, vc.get(tid))),
+            tid: Cell::new(tid),
+            epoch: std::cell::Cell::new(epoch),
             vc: UnsafeCell::new(vc),
             sync_assume,
         }
@@ -62,6 +69,23 @@ impl Ctx {
     #[cfg(test)]
     pub(crate) fn for_test(tid: Tid, vc: VectorClock) -> Ctx {
         Ctx::with_clock(tid, u64::from(tid), vc, false)
+    }
+
+    /// A release's tick, for tests of what follows one.
+    #[cfg(test)]
+    pub(crate) fn tick_for_test(&self) {
+        self.tick();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn vc_for_test(&self) -> &VectorClock {
+        self.vc()
+    }
+
+    /// The thread's slot in vector clocks.
+    #[inline]
+    pub(crate) fn tid(&self) -> Tid {
+        self.tid.get()
     }
 
     /// The stamp of an access made now: pays the tick a lock's release left owed.
@@ -100,17 +124,46 @@ impl Ctx {
         f(unsafe { &mut *self.vc.get() });
         // A join never raises the thread's own component (no other clock holds more of it), so
         // the cached epoch, and a tick it owes, stay as they are.
-        debug_assert_eq!(self.vc().get(self.tid), self.epoch.get().clock());
+        debug_assert!(
+            self.tid() == Epoch::UNRECORDED
+                || self.vc().get(self.tid()) == self.epoch.get().clock()
+        );
     }
 
     /// After a release, this thread's later accesses must not be covered by what it released.
     /// (The cached epoch is always `vc[tid]@tid`, so the next one is known without a lookup.)
     #[inline]
     fn tick(&self) {
-        let next = self.epoch.get().clock() + 1;
+        let epoch = self.epoch.get();
+        let next = epoch.clock() + 1;
+        if next > Epoch::MAX_CLOCK || epoch.tid() == Epoch::UNRECORDED {
+            return self.tick_past_the_limit();
+        }
         // SAFETY: as in `update`.
-        unsafe { &mut *self.vc.get() }.set(self.tid, next);
-        self.epoch.set(Epoch::new(self.tid, next));
+        unsafe { &mut *self.vc.get() }.set(self.tid(), next);
+        self.epoch.set(Epoch::new(self.tid(), next));
+    }
+
+    /// The tick that an epoch cannot hold: the slot's clock is used up, so the thread moves to a
+    /// fresh slot. Its clock keeps the old slot's component (at its last value, which covers all
+    /// the thread's earlier accesses, so program order stays), and so does every clock it
+    /// releases into; the old slot is never used again. With no slot left, or for a thread that
+    /// had none, the thread goes on unrecorded (see `Epoch`).
+    #[cold]
+    #[inline(never)]
+    fn tick_past_the_limit(&self) {
+        if self.tid() == Epoch::UNRECORDED {
+            return; // nothing of its own to tick: it stamps clock 0
+        }
+        let tid = registry::take_fresh_slot(self.epoch.get().without_flag());
+        self.tid.set(tid);
+        if tid == Epoch::UNRECORDED {
+            self.epoch.set(Epoch::unrecorded());
+            return;
+        }
+        // SAFETY: as in `update`.
+        unsafe { &mut *self.vc.get() }.set(tid, 1);
+        self.epoch.set(Epoch::new(tid, 1));
     }
 }
 
@@ -148,7 +201,7 @@ impl Drop for Owner {
         let ended = if ctx as usize > GONE {
             // SAFETY: made by `Box::into_raw` in `create`; `CURRENT` no longer points to it.
             let ctx = unsafe { Box::from_raw(ctx.cast_mut()) };
-            Some((registry::info(ctx.epoch()), ctx.tid, ctx.vc().clone()))
+            Some((registry::info(ctx.epoch()), ctx.tid(), ctx.vc().clone()))
         } else {
             // A child that never made a tracked operation ends with the clock it was born with.
             PENDING_FORK.take().map(|fork| {
@@ -225,7 +278,9 @@ pub(crate) fn fork() -> Box<Fork> {
     with(|parent| {
         let info = registry::take_slot(Some(parent.vc()), Some(parent.serial), Some(created_at));
         let mut vc = parent.vc().clone();
-        vc.set(info.tid, info.first_clock);
+        if info.tid != Epoch::UNRECORDED {
+            vc.set(info.tid, info.first_clock);
+        }
         parent.tick();
         Box::new(Fork { info, vc })
     })
@@ -233,7 +288,9 @@ pub(crate) fn fork() -> Box<Fork> {
         // The parent's context is gone (a thread spawned from a thread-local destructor).
         let info = registry::take_slot(None, None, None);
         let mut vc = VectorClock::new();
-        vc.set(info.tid, info.first_clock);
+        if info.tid != Epoch::UNRECORDED {
+            vc.set(info.tid, info.first_clock);
+        }
         Box::new(Fork { info, vc })
     })
 }

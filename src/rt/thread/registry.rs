@@ -63,12 +63,15 @@ struct Registry {
     free: Vec<(Tid, u64)>,
     /// Threads seen.
     serials: u64,
+    /// The highest slot a thread can hold (`Epoch::MAX_TID`; smaller in tests).
+    max_tid: Tid,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     slots: Vec::new(),
     free: Vec::new(),
     serials: 0,
+    max_tid: Epoch::MAX_TID,
 });
 
 fn registry() -> MutexGuard<'static, Registry> {
@@ -104,16 +107,11 @@ impl Registry {
                 let (tid, end) = self.free.swap_remove(i);
                 (tid, end + 1)
             }
-            None => {
-                let tid = Tid::try_from(self.slots.len())
-                    .ok()
-                    .filter(|&tid| tid <= Epoch::MAX_TID)
-                    .unwrap_or_else(|| {
-                        crate::rt::fatal("more than 8 million threads alive in one process")
-                    });
-                self.slots.push(Vec::new());
-                (tid, 1)
-            }
+            None => match self.fresh_slot() {
+                Some(tid) => (tid, 1),
+                // No slot left: the thread runs unrecorded (see `Epoch`).
+                None => (Epoch::UNRECORDED, 0),
+            },
         };
         self.serials += 1;
         let info = Arc::new(ThreadInfo {
@@ -125,8 +123,32 @@ impl Registry {
             ended: AtomicBool::new(false),
             parent,
         });
-        self.slots[tid as usize].push(info.clone());
+        if let Some(holders) = self.slots.get_mut(tid as usize) {
+            holders.push(info.clone());
+        }
         info
+    }
+
+    /// A slot no thread has held yet, if any is left.
+    fn fresh_slot(&mut self) -> Option<Tid> {
+        let tid = Tid::try_from(self.slots.len())
+            .ok()
+            .filter(|&tid| tid <= self.max_tid)?;
+        self.slots.push(Vec::new());
+        Some(tid)
+    }
+
+    /// A fresh slot for the thread of `epoch`, whose clock in its slot is used up; the thread
+    /// holds it from clock 1 on (being its first holder, it is found for every clock of it).
+    fn take_fresh_slot(&mut self, epoch: Epoch) -> Tid {
+        let holder = self.holder(epoch);
+        match self.fresh_slot() {
+            Some(tid) => {
+                self.slots[tid as usize].extend(holder);
+                tid
+            }
+            None => Epoch::UNRECORDED,
+        }
     }
 }
 
@@ -149,12 +171,21 @@ pub(super) fn take_slot(
     registry().take_slot(seen, parent, created_at)
 }
 
-/// A thread ended, leaving its slot `tid` at clock `end`: a later thread may take the slot over.
+/// A fresh slot for the thread of `epoch`, whose slot's clock is used up (`UNRECORDED` if none
+/// is left).
+pub(super) fn take_fresh_slot(epoch: Epoch) -> Tid {
+    registry().take_fresh_slot(epoch)
+}
+
+/// A thread ended, leaving its slot `tid` at clock `end`: a later thread may take the slot over
+/// (unless its clock is used up: then no thread can go on from it).
 pub(super) fn ended(info: Option<&ThreadInfo>, tid: Tid, end: u64) {
     if let Some(info) = info {
         info.ended.store(true, Relaxed);
     }
-    registry().free.push((tid, end));
+    if tid != Epoch::UNRECORDED && end < Epoch::MAX_CLOCK {
+        registry().free.push((tid, end));
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +197,7 @@ mod tests {
             slots: Vec::new(),
             free: Vec::new(),
             serials: 0,
+            max_tid: Epoch::MAX_TID,
         }
     }
 

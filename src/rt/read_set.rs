@@ -1,0 +1,317 @@
+//! Read sets: the reads of one cell since its last write, one entry per thread slot, once reads
+//! from different threads are unordered with each other (FastTrack's read vector clock, with
+//! each read's site). A flagged read word holds a `SetRef`: an index into storage that is never
+//! returned to the allocator, and the generation the set was handed out with.
+//!
+//! Why this is sound in a racy program, where a reader may load a cell's read word, be
+//! preempted, and write its entry after the set was retired and handed to another cell: the
+//! memory is still a read set (type-stable: chunks are leaked, never freed), and every entry
+//! word carries the generation it was written under, so a checker of the new owner ignores it.
+//! The verdict (generation and clock) is one word, written whole; the entry's site is a second
+//! word, evidence only, tagged with the low bits of the generation (a site written under another
+//! generation is shown as unknown). Retired sets are recycled at once, so memory is bounded by
+//! the read sets alive at one time, not by how many were ever made.
+
+use super::clock::{Epoch, Tid};
+use super::lock;
+use super::site::SiteId;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+
+/// Size classes: class `k` holds `4 << k` entries, up to one per possible thread slot.
+const CLASSES: usize = 13;
+const _: () = assert!(4 << (CLASSES - 1) > Epoch::MAX_TID as usize);
+/// Index bits of a `SetRef`; chunk `j` of class `k` holds `first_chunk(k) << j` sets.
+const INDEX_BITS: u32 = 26;
+const CHUNKS: usize = INDEX_BITS as usize + 1;
+
+/// The first chunk of a class: 64 KiB of entries (a single set from class 10 on), so that
+/// the first set of a large class does not make megabytes at once.
+#[inline]
+const fn first_chunk(class: usize) -> usize {
+    let sets = 1024 >> class;
+    if sets == 0 { 1 } else { sets }
+}
+
+/// The chunk that holds set `index` of `class`, and the set's place in it.
+#[inline]
+fn chunk_of(class: usize, index: usize) -> (usize, usize) {
+    let first = first_chunk(class);
+    // Chunk `j` holds the sets from `first * (2^j - 1)` on.
+    let j = (usize::BITS - 1 - (index / first + 1).leading_zeros()) as usize;
+    (j, index - first * ((1 << j) - 1))
+}
+
+/// A reference to a read set, as a flagged read word holds it:
+/// `[FLAG:1][0:1][class:4][index:26][generation:32]`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct SetRef(u64);
+
+/// One thread slot's read: `[generation:32][clock:32]` (the slot is the entry's index), and
+/// its site, `[generation's low 16 bits:16][site:16]`.
+#[derive(Default)]
+pub(crate) struct ReadEntry {
+    word: AtomicU64,
+    site: AtomicU32,
+}
+
+/// A read found in a set: its thread's epoch and its site.
+pub(crate) struct SetRead {
+    pub(crate) epoch: Epoch,
+    pub(crate) site: SiteId,
+}
+
+impl SetRef {
+    /// The set a flagged read word holds.
+    #[inline]
+    pub(crate) fn of_word(word: u64) -> SetRef {
+        debug_assert!(word & Epoch::FLAG != 0);
+        SetRef(word)
+    }
+
+    #[inline]
+    pub(crate) fn word(self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn class(self) -> usize {
+        ((self.0 >> (32 + INDEX_BITS)) & 0xf) as usize
+    }
+
+    #[inline]
+    fn index(self) -> usize {
+        ((self.0 >> 32) & ((1 << INDEX_BITS) - 1)) as usize
+    }
+
+    #[inline]
+    fn generation(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// How many thread slots the set has an entry for.
+    #[inline]
+    pub(crate) fn capacity(self) -> usize {
+        4 << self.class()
+    }
+
+    /// The entry of slot `tid`, if the set has one.
+    #[inline]
+    fn entry(self, tid: Tid) -> Option<&'static ReadEntry> {
+        let capacity = self.capacity();
+        if tid as usize >= capacity {
+            return None;
+        }
+        let (j, offset) = chunk_of(self.class(), self.index());
+        let chunk = STORAGE[self.class()].chunks.get(j)?.load(Acquire);
+        if chunk.is_null() {
+            return None; // never happens: an index is handed out after its chunk is made
+        }
+        // SAFETY: a non-null chunk pointer was stored once, by `Class::chunk_for`, from a leaked
+        // (never freed) slice of `(first_chunk(class) << j) * capacity` entries; `chunk_of`
+        // gives an `offset` below `first_chunk(class) << j`, and `tid` is below `capacity`.
+        Some(unsafe { &*chunk.add(offset * capacity + tid as usize) })
+    }
+
+    /// The read slot `tid` recorded in this generation of the set, if any.
+    #[inline]
+    pub(crate) fn read_of(self, tid: Tid) -> Option<SetRead> {
+        let entry = self.entry(tid)?;
+        let word = entry.word.load(Acquire);
+        if (word >> 32) as u32 != self.generation() || word as u32 == 0 {
+            return None;
+        }
+        let site = entry.site.load(Relaxed);
+        let site = if site >> 16 == self.generation() & 0xffff {
+            SiteId::of_word(u64::from(site))
+        } else {
+            SiteId::UNKNOWN
+        };
+        Some(SetRead {
+            epoch: Epoch::new(tid, u64::from(word as u32)),
+            site,
+        })
+    }
+
+    /// Does slot `tid`'s entry hold this generation's read at `epoch`?
+    #[inline(always)]
+    pub(crate) fn has(self, epoch: Epoch) -> bool {
+        let Some(entry) = self.entry(epoch.tid()) else {
+            return false;
+        };
+        entry.word.load(Relaxed) == self.entry_word(epoch)
+    }
+
+    #[inline(always)]
+    fn entry_word(self, epoch: Epoch) -> u64 {
+        (u64::from(self.generation()) << 32) | epoch.clock()
+    }
+
+    /// Records the read at `epoch` in its slot's entry (the set has one: see `capacity`).
+    /// Entries are written by their slot's thread, or, before the set is published, by the
+    /// thread that makes it.
+    #[inline(always)]
+    pub(crate) fn record(self, epoch: Epoch, site: SiteId) {
+        if let Some(entry) = self.entry(epoch.tid()) {
+            entry.site.store(
+                ((self.generation() & 0xffff) << 16) | site.bits() as u32,
+                Relaxed,
+            );
+            entry.word.store(self.entry_word(epoch), Release);
+        }
+    }
+
+    /// The reads recorded in this generation, in slot order.
+    pub(crate) fn reads(self) -> impl Iterator<Item = SetRead> {
+        (0..self.capacity() as Tid).filter_map(move |tid| self.read_of(tid))
+    }
+}
+
+/// The storage of one size class: chunks that are never freed, and the sets free for reuse.
+struct Class {
+    chunks: [AtomicPtr<ReadEntry>; CHUNKS],
+    pool: Mutex<Pool>,
+}
+
+struct Pool {
+    /// Retired sets: index, and the generation to hand it out with next.
+    free: Vec<(u32, u32)>,
+    /// Sets ever made in this class.
+    made: usize,
+}
+
+static STORAGE: [Class; CLASSES] = [const {
+    Class {
+        chunks: [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS],
+        pool: Mutex::new(Pool {
+            free: Vec::new(),
+            made: 0,
+        }),
+    }
+}; CLASSES];
+
+/// Read sets handed out and not retired.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Read sets alive now (a test's measure of memory: each holds `16 * capacity` bytes).
+pub(crate) fn live() -> usize {
+    LIVE.load(Relaxed)
+}
+
+/// A set with an entry for every slot up to `tid`, in a generation none of its entries has.
+pub(crate) fn alloc(tid: Tid) -> SetRef {
+    let capacity = (tid as usize + 1).next_power_of_two().max(4);
+    let class = capacity.trailing_zeros() as usize - 2;
+    let mut pool = lock(&STORAGE[class].pool);
+    let (index, generation) = match pool.free.pop() {
+        Some(reused) => reused,
+        None => {
+            let index = pool.made;
+            if index >= 1 << INDEX_BITS {
+                drop(pool);
+                super::fatal("more than 67 million read sets alive in one size class");
+            }
+            pool.made += 1;
+            STORAGE[class].chunk_for(class, index, capacity);
+            (index as u32, 1)
+        }
+    };
+    drop(pool);
+    LIVE.fetch_add(1, Relaxed);
+    SetRef(
+        Epoch::FLAG
+            | ((class as u64) << (32 + INDEX_BITS))
+            | (u64::from(index) << 32)
+            | u64::from(generation),
+    )
+}
+
+/// The set is no longer in any cell: it may be handed out again, in its next generation. A
+/// thread that loaded the cell's word before may still write its entry; that entry carries this
+/// generation and is ignored from the next one on. The caller is the one thread that took the
+/// set out of its cell (by compare-and-swap, or holding the cell exclusively).
+pub(crate) fn retire(set: SetRef) {
+    LIVE.fetch_sub(1, Relaxed);
+    // A set whose generations are used up is not reused (one per 4 billion reuses).
+    if let Some(next) = set.generation().checked_add(1) {
+        lock(&STORAGE[set.class()].pool)
+            .free
+            .push((set.index() as u32, next));
+    }
+}
+
+impl Class {
+    /// Makes the chunk that holds set `index`, if it does not exist yet (under the pool's lock).
+    fn chunk_for(&self, class: usize, index: usize, capacity: usize) {
+        let (j, _) = chunk_of(class, index);
+        if self.chunks[j].load(Relaxed).is_null() {
+            let entries: Box<[ReadEntry]> = (0..(first_chunk(class) << j) * capacity)
+                .map(|_| ReadEntry::default())
+                .collect();
+            // Never freed: a set's memory must stay a set for any thread that still holds it.
+            let chunk = Box::leak(entries).as_mut_ptr();
+            self.chunks[j].store(chunk, Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_records_one_read_per_slot_and_a_new_generation_sees_none_of_them() {
+        // (A size class no other test uses, so that the retired set is the next one out.)
+        let set = alloc(200);
+        assert_eq!(set.capacity(), 256);
+        let site = SiteId::of_word(7);
+        set.record(Epoch::new(1, 10), site);
+        set.record(Epoch::new(200, 3), site);
+        assert!(set.has(Epoch::new(200, 3)));
+        assert!(!set.has(Epoch::new(200, 4)));
+        let reads: Vec<(Tid, u64)> = set
+            .reads()
+            .map(|r| (r.epoch.tid(), r.epoch.clock()))
+            .collect();
+        assert_eq!(reads, [(1, 10), (200, 3)]);
+        assert_eq!(set.read_of(1).map(|r| r.site), Some(site));
+
+        // Retired and handed out again: the same memory, in the next generation.
+        retire(set);
+        let again = alloc(200);
+        assert_eq!(again.index(), set.index(), "recycled at once");
+        assert_eq!(again.generation(), set.generation() + 1);
+        assert_eq!(
+            again.reads().count(),
+            0,
+            "the old generation's reads are ignored"
+        );
+        // A late write under the old generation (a thread that loaded the old word) is too.
+        set.record(Epoch::new(1, 99), site);
+        assert!(again.read_of(1).is_none());
+        again.record(Epoch::new(1, 11), site);
+        assert_eq!(again.read_of(1).map(|r| r.epoch), Some(Epoch::new(1, 11)));
+    }
+
+    #[test]
+    fn sets_past_the_first_chunk_and_for_high_slots_have_their_own_entries() {
+        for tid in [100, Epoch::MAX_TID] {
+            let class = (tid as usize + 1).next_power_of_two().trailing_zeros() as usize - 2;
+            let count = 3 * first_chunk(class) + 1; // three chunks
+            let sets: Vec<SetRef> = (0..count).map(|_| alloc(tid)).collect();
+            for (n, set) in sets.iter().enumerate() {
+                set.record(Epoch::new(tid, n as u64 + 1), SiteId::UNKNOWN);
+                set.record(Epoch::new(0, n as u64 + 7), SiteId::UNKNOWN);
+            }
+            for (n, set) in sets.iter().enumerate() {
+                let read = set.read_of(tid).expect("recorded");
+                assert_eq!(read.epoch.clock(), n as u64 + 1);
+                assert_eq!(set.read_of(0).map(|r| r.epoch.clock()), Some(n as u64 + 7));
+            }
+            for set in sets {
+                retire(set);
+            }
+        }
+    }
+}
