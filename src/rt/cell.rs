@@ -9,14 +9,18 @@
 //!   `read_set::SetRef` (`[1][covered:1]...`). A *covered* read is one a later write happens
 //!   after: it orders nothing any more, and is kept, marked, for check-then-act.
 //!
-//! The words are atomics accessed with plain loads and stores, with no read-modify-write on the
-//! paths a correctly synchronized program takes: there the synchronization itself orders them.
-//! In a racy one, an access that stores a new epoch into one word is followed by a store-load
-//! fence before it loads the other, so that of two first accesses at the same instant (a read
-//! and a write, each storing then loading), at least one sees the other (no store buffering).
-//! A repeated access in the same epoch stores nothing and needs no fence. The rare paths that
-//! replace what another thread may be replacing too (making or growing a read set, taking one
-//! out of its cell) use compare-and-swap, so that a set is published and retired exactly once.
+//! A repeated access in the same epoch loads the words and stores nothing, or (a write) stores
+//! its marks: no fence, no read-modify-write. An access that stores a *new* epoch must see any
+//! other thread's access made at the same instant, even one that neither thread follows with
+//! another (issue 10, point 7): each stores its word, then loads the other's, and without a
+//! store-load barrier in between both loads may run before either store is visible (store
+//! buffering). So these stores are full barriers, sequentially consistent: a read replaces
+//! the read word by compare-and-swap (so that a read stored meanwhile by another thread, which
+//! a plain store would overwrite unseen, is kept), a write swaps the write word (and sees a
+//! write stored meanwhile), and each then loads the other word. On x86 a locked instruction
+//! is the cheapest store-load barrier there is (a `fence(SeqCst)` is an `mfence`, no cheaper),
+//! so the read-modify-write costs nothing that certainty does not. A read kept in a read set
+//! stores its own entry (no other thread writes it) and then fences.
 
 use super::clock::Epoch;
 use super::read_set::{self, SetRef};
@@ -110,8 +114,16 @@ impl Cell {
             // key read and written at random, a branch on whose read it was mispredicts.)
             if no_live_read(read) || me.happens_before(Epoch::of_word(read)) {
                 // [READ EXCLUSIVE]: the previous read is covered by this one.
-                self.read.store(epoch.bits() | site.id().bits(), Relaxed);
-                return self.then_check_write(me, epoch);
+                let new = epoch.bits() | site.id().bits();
+                if self
+                    .read
+                    .compare_exchange(read, new, SeqCst, Relaxed)
+                    .is_ok()
+                {
+                    return self.then_check_write(me, epoch);
+                }
+                // Another thread's read came in first: out of line.
+                return self.read_slow(me, epoch, site);
             }
         } else {
             let set = SetRef::of_word(read);
@@ -121,20 +133,21 @@ impl Cell {
             if (epoch.tid() as usize) < set.capacity() {
                 // [READ SHARED]: each thread writes only its own entry.
                 set.record(epoch, site.id());
+                fence(SeqCst);
                 return self.then_check_write(me, epoch);
             }
         }
         self.read_slow(me, epoch, site)
     }
 
-    /// After a read stored a new epoch: the fence, then the last write's check.
+    /// After a read stored a new epoch with a full barrier: the last write's check.
     #[inline(always)]
     fn then_check_write(&self, me: &Ctx, epoch: Epoch) -> Option<Previous> {
-        fence(SeqCst);
-        if write_is_ordered(self.write.load(Relaxed), epoch, me) {
+        let write = self.write.load(SeqCst);
+        if write_is_ordered(write, epoch, me) {
             return None;
         }
-        self.check_last_write(me, epoch)
+        self.check_write(write, me, epoch)
     }
 
     #[inline(never)]
@@ -143,7 +156,7 @@ impl Cell {
             self.record_read(me, epoch, site.id());
         }
         fence(SeqCst);
-        self.check_last_write(me, epoch)
+        self.check_write(self.write.load(SeqCst), me, epoch)
     }
 
     /// Write rule: a write conflicts with the last write and with every read since, unless they
@@ -181,25 +194,36 @@ impl Cell {
             && (no_live_read(read) || me.happens_before(Epoch::of_word(read)))
         {
             // [WRITE EXCLUSIVE]
-            self.write.store(mark, Relaxed);
-            fence(SeqCst);
-            if self.read.load(Acquire) == read {
+            let replaced = self.write.swap(mark, SeqCst);
+            if replaced == write && self.read.load(SeqCst) == read {
                 if !no_live_read(read) {
-                    // The read is covered by this write from now on (kept, marked).
+                    // The read is covered by this write from now on (kept, marked). A read
+                    // stored meanwhile and overwritten here was made after the swap above, in
+                    // the barriers' order, so its own load of the write word sees this write.
                     self.read.store(read | Epoch::FLAG2, Relaxed);
                 }
                 return None;
             }
-            // A read came in between the loads and the fence: check it out of line.
+            // Another write, or a read, came in since the loads: check them out of line.
+            return self.write_checked(me, epoch, self.check_write(replaced, me, epoch));
         }
         self.write_slow(me, epoch, mark)
     }
 
     #[inline(never)]
     fn write_slow(&self, me: &Ctx, epoch: Epoch, mark: u64) -> Option<Previous> {
-        let conflict = self.check_last_write(me, epoch);
-        self.write.store(mark, Relaxed);
-        fence(SeqCst);
+        let replaced = self.write.swap(mark, SeqCst);
+        self.write_checked(me, epoch, self.check_write(replaced, me, epoch))
+    }
+
+    /// A write stored (by a swap): `conflict` is the last write's verdict; now the reads since.
+    #[inline(never)]
+    fn write_checked(
+        &self,
+        me: &Ctx,
+        epoch: Epoch,
+        conflict: Option<Previous>,
+    ) -> Option<Previous> {
         loop {
             let read = self.read.load(Acquire);
             if no_live_read(read) || same_epoch(read, epoch.bits()) {
@@ -248,10 +272,9 @@ impl Cell {
         }
     }
 
-    /// The last write, if it conflicts with this access (a write in progress always does).
+    /// The last write, `write`, if it conflicts with this access (one in progress always does).
     #[inline]
-    fn check_last_write(&self, me: &Ctx, epoch: Epoch) -> Option<Previous> {
-        let write = self.write.load(Relaxed);
+    fn check_write(&self, write: u64, me: &Ctx, epoch: Epoch) -> Option<Previous> {
         let last = Epoch::of_word(write);
         if last.tid() == epoch.tid() {
             return None; // program order
@@ -317,9 +340,17 @@ impl Cell {
                 || me.sync_assume
                 || me.happens_before(Epoch::of_word(read))
             {
-                // FastTrack's [READ EXCLUSIVE]: the previous read is covered by this one.
-                self.read.store(stamp | site.bits(), Relaxed);
-                return;
+                // FastTrack's [READ EXCLUSIVE]: the previous read is covered by this one (unless
+                // another thread's read came in meanwhile: then again, with it).
+                let new = stamp | site.bits();
+                if self
+                    .read
+                    .compare_exchange(read, new, SeqCst, Relaxed)
+                    .is_ok()
+                {
+                    return;
+                }
+                continue;
             } else {
                 // [READ SHARE]: two unordered readers; remember both.
                 let other = Epoch::of_word(read);

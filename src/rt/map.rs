@@ -109,13 +109,18 @@ impl MapShadow {
         }
     }
 
-    /// The map is at a new address: forget the structure's history (the caller forgets the
-    /// keys').
+    /// The map is not where its last access found it (`last`): if it was moved, forget the
+    /// structure's history, and tell the caller to forget the keys'. A first access (`last` 0)
+    /// has no history to forget, and must not clear what another thread's first access, at the
+    /// same instant, is recording (that would hide the race between the two).
     #[cold]
     #[inline(never)]
-    fn moved(&self, address: *const ()) -> bool {
-        self.structure.reset();
+    fn moved(&self, last: usize, address: *const ()) -> bool {
         self.address.store(address as usize, Relaxed);
+        if last == 0 {
+            return false;
+        }
+        self.structure.reset();
         true
     }
 
@@ -137,7 +142,8 @@ impl MapShadow {
         if mode & super::TRACE != 0 {
             self.count(op);
         }
-        let moved = active && self.address.load(Relaxed) != address as usize && self.moved(address);
+        let last = self.address.load(Relaxed);
+        let moved = active && last != address as usize && self.moved(last, address);
         let access = Access {
             map: self,
             site,
