@@ -12,7 +12,7 @@ mod common;
 
 use proptest::prelude::*;
 use std::collections::HashMap as StdMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 #[derive(Debug, Clone)]
@@ -72,66 +72,128 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
-/// Applies `op` to both maps and returns both results, rendered as text.
-fn apply(
+/// A key type for the tests: `u8`, or a key that counts the calls made to its `Hash` and `Eq`.
+trait Key: Copy + Eq + Hash + Ord + std::fmt::Debug + From<u8> {}
+
+impl Key for u8 {}
+
+/// A key whose `Hash` and `Eq` calls are counted (per thread): how many a map makes is part of
+/// the behaviour a panicking or counting `Eq` sees (issue 10, point 18).
+#[derive(Clone, Copy, PartialOrd, Ord, Debug)]
+struct Counted(u8);
+
+thread_local! {
+    static CALLS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+impl From<u8> for Counted {
+    fn from(k: u8) -> Counted {
+        Counted(k)
+    }
+}
+
+impl Hash for Counted {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (hashes, eqs) = CALLS.get();
+        CALLS.set((hashes + 1, eqs));
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for Counted {
+    fn eq(&self, other: &Counted) -> bool {
+        let (hashes, eqs) = CALLS.get();
+        CALLS.set((hashes, eqs + 1));
+        self.0 == other.0
+    }
+}
+
+impl Eq for Counted {}
+
+impl Key for Counted {}
+
+/// Runs `f` and says what it returned, with the `Hash` and `Eq` calls it made.
+fn counting(f: impl FnOnce() -> String) -> String {
+    let (hashes, eqs) = CALLS.get();
+    let result = f();
+    let (after_hashes, after_eqs) = CALLS.get();
+    format!(
+        "{result} (hash calls {}, eq calls {})",
+        after_hashes - hashes,
+        after_eqs - eqs
+    )
+}
+
+/// Applies `op` to both maps and returns both results, rendered as text with the `Hash` and
+/// `Eq` calls each map made.
+fn apply<K: Key, S: BuildHasher + Clone>(
     op: &Op,
-    std: &mut StdMap<u8, u16>,
-    ours: &mut maprace::HashMap<u8, u16>,
+    std: &mut StdMap<K, u16, S>,
+    ours: &mut maprace::HashMap<K, u16, S>,
 ) -> (String, String) {
     macro_rules! both {
         (|$m:ident| $e:expr) => {{
-            let a = {
+            let a = counting(|| {
                 let $m = &mut *std;
                 format!("{:?}", $e)
-            };
-            let b = {
+            });
+            let b = counting(|| {
                 let $m = &mut *ours;
                 format!("{:?}", $e)
-            };
+            });
             (a, b)
         }};
     }
+    let key = K::from;
     match *op {
-        Op::Insert(k, v) => both!(|m| m.insert(k, v)),
-        Op::Get(k) => both!(|m| m.get(&k).copied()),
-        Op::GetMut(k, v) => both!(|m| m.get_mut(&k).map(|x| std::mem::replace(x, v))),
-        Op::GetKeyValue(k) => both!(|m| m.get_key_value(&k).map(|(a, b)| (*a, *b))),
-        Op::ContainsKey(k) => both!(|m| m.contains_key(&k)),
-        Op::Remove(k) => both!(|m| m.remove(&k)),
-        Op::RemoveEntry(k) => both!(|m| m.remove_entry(&k)),
-        Op::EntryOrInsert(k, v) => both!(|m| *m.entry(k).or_insert(v)),
+        Op::Insert(k, v) => both!(|m| m.insert(key(k), v)),
+        Op::Get(k) => both!(|m| m.get(&key(k)).copied()),
+        Op::GetMut(k, v) => both!(|m| m.get_mut(&key(k)).map(|x| std::mem::replace(x, v))),
+        Op::GetKeyValue(k) => both!(|m| m.get_key_value(&key(k)).map(|(a, b)| (*a, *b))),
+        Op::ContainsKey(k) => both!(|m| m.contains_key(&key(k))),
+        Op::Remove(k) => both!(|m| m.remove(&key(k))),
+        Op::RemoveEntry(k) => both!(|m| m.remove_entry(&key(k))),
+        Op::EntryOrInsert(k, v) => both!(|m| *m.entry(key(k)).or_insert(v)),
         Op::EntryAndModify(k) => both!(|m| *m
-            .entry(k)
+            .entry(key(k))
             .and_modify(|x| *x = x.wrapping_add(1))
             .or_default()),
         Op::EntryInsertEntry(k, v) => both!(|m| {
-            let e = m.entry(k).insert_entry(v);
+            let e = m.entry(key(k)).insert_entry(v);
             (*e.key(), *e.get())
         }),
         Op::OccupiedRemove(k) => (
-            format!(
-                "{:?}",
-                match std.entry(k) {
-                    std::collections::hash_map::Entry::Occupied(o) => Some(o.remove_entry()),
-                    std::collections::hash_map::Entry::Vacant(v) => Some((v.into_key(), 0)),
-                }
-            ),
-            format!(
-                "{:?}",
-                match ours.entry(k) {
-                    maprace::collections::hash_map::Entry::Occupied(o) => Some(o.remove_entry()),
-                    maprace::collections::hash_map::Entry::Vacant(v) => Some((v.into_key(), 0)),
-                }
-            ),
+            counting(|| {
+                format!(
+                    "{:?}",
+                    match std.entry(key(k)) {
+                        std::collections::hash_map::Entry::Occupied(o) => Some(o.remove_entry()),
+                        std::collections::hash_map::Entry::Vacant(v) => Some((v.into_key(), 0)),
+                    }
+                )
+            }),
+            counting(|| {
+                format!(
+                    "{:?}",
+                    match ours.entry(key(k)) {
+                        maprace::collections::hash_map::Entry::Occupied(o) => {
+                            Some(o.remove_entry())
+                        }
+                        maprace::collections::hash_map::Entry::Vacant(v) => {
+                            Some((v.into_key(), 0))
+                        }
+                    }
+                )
+            }),
         ),
         Op::GetDisjointMut(a, b) if a != b => both!(|m| {
-            let [x, y] = m.get_disjoint_mut([&a, &b]);
+            let [x, y] = m.get_disjoint_mut([&key(a), &key(b)]);
             (x.map(|v| *v), y.map(|v| *v))
         }),
         Op::GetDisjointMut(..) => (String::new(), String::new()),
         Op::Retain(t) => both!(|m| m.retain(|_, v| *v < t)),
         Op::ExtractIf(t) => both!(|m| sorted(m.extract_if(|_, v| *v > t).collect::<Vec<_>>())),
-        Op::Extend(ref items) => both!(|m| m.extend(items.iter().copied())),
+        Op::Extend(ref items) => both!(|m| m.extend(items.iter().map(|&(k, v)| (key(k), v)))),
         Op::Drain => both!(|m| sorted(m.drain().collect::<Vec<_>>())),
         Op::Clear => both!(|m| m.clear()),
         Op::Reserve(n) => both!(|m| m.reserve(n as usize)),
@@ -144,29 +206,48 @@ fn apply(
     }
 }
 
+/// Runs `ops` on std's map and the tracked one, each with the hasher `S::default()`: the same
+/// results, the same `Hash` and `Eq` calls, the same length and capacity after each, and the
+/// same contents at the end. (With `RandomState` the two maps hash differently, so which keys
+/// collide, and the `Eq` calls that follow, differ: call counts are compared with one hasher.)
+fn same_as_std<K: Key, S: BuildHasher + Default + Clone>(ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut std: StdMap<K, u16, S> = StdMap::with_hasher(S::default());
+    let mut ours = maprace::HashMap::with_hasher(S::default());
+    for op in ops {
+        let (expected, got) = apply(op, &mut std, &mut ours);
+        prop_assert_eq!(&expected, &got, "after {:?}", op);
+        prop_assert_eq!(std.len(), ours.len());
+        prop_assert_eq!(std.capacity(), ours.capacity(), "capacity after {:?}", op);
+    }
+    let mut expected: Vec<_> = std.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut got: Vec<_> = ours.iter().map(|(k, v)| (*k, *v)).collect();
+    expected.sort();
+    got.sort();
+    prop_assert_eq!(&expected, &got);
+    let mut keys: Vec<_> = ours.keys().copied().collect();
+    keys.sort();
+    prop_assert_eq!(keys, expected.iter().map(|(k, _)| *k).collect::<Vec<_>>());
+    let mut owned: Vec<_> = ours.into_iter().collect();
+    owned.sort();
+    prop_assert_eq!(owned, expected);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn random_operation_sequences_give_std_results(ops in prop::collection::vec(op(), 1..60)) {
-        let mut std = StdMap::new();
-        let mut ours = maprace::HashMap::new();
-        for op in &ops {
-            let (expected, got) = apply(op, &mut std, &mut ours);
-            prop_assert_eq!(&expected, &got, "after {:?}", op);
-            prop_assert_eq!(std.len(), ours.len());
-        }
-        let mut expected: Vec<_> = std.iter().map(|(k, v)| (*k, *v)).collect();
-        let mut got: Vec<_> = ours.iter().map(|(k, v)| (*k, *v)).collect();
-        expected.sort();
-        got.sort();
-        prop_assert_eq!(&expected, &got);
-        let mut keys: Vec<_> = ours.keys().copied().collect();
-        keys.sort();
-        prop_assert_eq!(keys, expected.iter().map(|(k, _)| *k).collect::<Vec<_>>());
-        let mut owned: Vec<_> = ours.into_iter().collect();
-        owned.sort();
-        prop_assert_eq!(owned, expected);
+        same_as_std::<u8, std::hash::RandomState>(&ops)?;
+    }
+
+    /// Issue 10, point 18: the same calls to the key's `Hash` and `Eq` as std's map, and the
+    /// same capacities (a full table grows on an insert even over a present key, as std's).
+    #[test]
+    fn random_operation_sequences_make_std_calls_and_capacities(
+        ops in prop::collection::vec(op(), 1..60)
+    ) {
+        same_as_std::<Counted, BuildHasherDefault<DefaultHasher>>(&ops)?;
     }
 }
 

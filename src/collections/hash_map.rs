@@ -1,14 +1,19 @@
 //! The tracked mirror of [`std::collections::hash_map`].
 //!
 //! [`HashMap`] has std's API, generics and behaviour; each method checks the shadow cells it
-//! touches (see "What it finds" in the crate docs) before doing the real work, and is `#[track_caller]`, so a report names
-//! the line in your code that made the access.
+//! touches (see "What it finds" in the crate docs) before doing the real work, and is
+//! `#[track_caller]`, so a report names the line in your code that made the access.
+//!
+//! The table is hashbrown's `HashTable` (std's own implementation) of `(key, Stored)` pairs
+//! and the hasher, driven as std drives it: the same hashes, `Eq` calls, probes and capacities,
+//! and one hash per operation.
 
+use super::hash_table::Table;
 use crate::rt::map::{Access, Hashed, MapShadow, Stored, WritingIter};
 use crate::rt::site::Op;
+use hashbrown::hash_table::{self, HashTable};
 use std::borrow::Borrow;
 use std::collections::TryReserveError;
-use std::collections::hash_map as base;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::iter::FusedIterator;
@@ -16,6 +21,9 @@ use std::mem;
 use std::ops::Index;
 
 pub use std::collections::hash_map::{DefaultHasher, RandomState};
+
+/// What the table holds for each key.
+type Pair<K, V> = (K, Stored<V>);
 
 /// A hash map whose concurrent misuse is reported, with std's API.
 ///
@@ -32,7 +40,43 @@ pub use std::collections::hash_map::{DefaultHasher, RandomState};
 #[repr(C)]
 pub struct HashMap<K, V, S = RandomState> {
     shadow: MapShadow,
-    base: base::HashMap<K, Stored<V>, S>,
+    table: Table<Pair<K, V>>,
+    hash_builder: S,
+}
+
+/// Rehashes a pair as std's map does: its key with the map's hasher.
+#[inline]
+fn hasher<K: Hash, V, S: BuildHasher>(hash_builder: &S) -> impl Fn(&Pair<K, V>) -> u64 + '_ {
+    move |(key, _)| hash_builder.hash_one(key)
+}
+
+/// The pairs of the table as the shadow sees them, to forget their history after a move.
+fn stored<K, V>(table: &HashTable<Pair<K, V>>) -> impl Iterator<Item = &Stored<V>> {
+    table.iter().map(|(_, stored)| stored)
+}
+
+/// One hot operation on a map, dispatched on the run-time mode once: `$on` with the detector on
+/// (its checks inline, the mode known to the compiler), std's code alone (`$off`) with
+/// `enabled=0`, and `$on` out of line with `trace=1` or `history=full`.
+macro_rules! hot {
+    ($map:ident, $op:expr, |$access:ident| $on:expr, off: $off:expr) => {{
+        let $access = $map.shadow.access($op);
+        if $access.mode() == crate::rt::ENABLED {
+            if $access.begin() {
+                crate::rt::map::forget_history(stored(&$map.table));
+            }
+            $on
+        } else if $access.mode() == 0 {
+            $off
+        } else {
+            crate::rt::map::observed(|| {
+                if $access.begin() {
+                    crate::rt::map::forget_history(stored(&$map.table));
+                }
+                $on
+            })
+        }
+    }};
 }
 
 impl<K, V> HashMap<K, V, RandomState> {
@@ -59,8 +103,9 @@ impl<K, V, S> HashMap<K, V, S> {
     #[track_caller]
     pub const fn with_hasher(hash_builder: S) -> HashMap<K, V, S> {
         HashMap {
-            base: base::HashMap::with_hasher(hash_builder),
             shadow: MapShadow::new(std::any::type_name::<Self>),
+            table: Table::new(HashTable::new()),
+            hash_builder,
         }
     }
 
@@ -70,25 +115,26 @@ impl<K, V, S> HashMap<K, V, S> {
     #[track_caller]
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> HashMap<K, V, S> {
         HashMap {
-            base: base::HashMap::with_capacity_and_hasher(capacity, hasher),
             shadow: MapShadow::new(std::any::type_name::<Self>),
+            table: Table::new(HashTable::with_capacity(capacity)),
+            hash_builder: hasher,
         }
     }
 
     /// The number of elements the map can hold without reallocating (reads the structure).
     #[track_caller]
     pub fn capacity(&self) -> usize {
-        access!(self, Op::Capacity).read_structure();
-        self.base.capacity()
+        access!(self, Op::Capacity, stored(&self.table)).read_structure();
+        self.table.capacity()
     }
 
     /// An iterator over the keys (reads the structure; keys never change in place, so no value
     /// is read). See [`std::collections::HashMap::keys`].
     #[track_caller]
     pub fn keys(&self) -> Keys<'_, K, V> {
-        access!(self, Op::Keys).read_structure();
+        access!(self, Op::Keys, stored(&self.table)).read_structure();
         Keys {
-            base: self.base.keys(),
+            base: self.table.iter(),
         }
     }
 
@@ -96,7 +142,7 @@ impl<K, V, S> HashMap<K, V, S> {
     #[track_caller]
     pub fn into_keys(self) -> IntoKeys<K, V> {
         IntoKeys {
-            base: self.into_base(Op::IntoKeys).into_keys(),
+            base: self.into_table(Op::IntoKeys).into_iter(),
         }
     }
 
@@ -122,7 +168,7 @@ impl<K, V, S> HashMap<K, V, S> {
     #[track_caller]
     pub fn into_values(self) -> IntoValues<K, V> {
         IntoValues {
-            base: self.into_base(Op::IntoValues).into_values(),
+            base: self.into_table(Op::IntoValues).into_iter(),
         }
     }
 
@@ -135,10 +181,10 @@ impl<K, V, S> HashMap<K, V, S> {
 
     #[track_caller]
     fn iter_with(&self, op: Op) -> Iter<'_, K, V> {
-        let access = access!(self, op);
+        let access = access!(self, op, stored(&self.table));
         access.read_structure();
         Iter {
-            base: self.base.iter(),
+            base: self.table.iter(),
             access,
         }
     }
@@ -152,10 +198,10 @@ impl<K, V, S> HashMap<K, V, S> {
 
     #[track_caller]
     fn iter_mut_with(&mut self, op: Op) -> IterMut<'_, K, V> {
-        let access = access!(self, op);
+        let access = access!(self, op, stored(&self.table));
         access.read_structure();
         IterMut {
-            base: self.base.iter_mut(),
+            base: self.table.iter_mut(),
             access,
         }
     }
@@ -164,26 +210,26 @@ impl<K, V, S> HashMap<K, V, S> {
     #[inline]
     #[track_caller]
     pub fn len(&self) -> usize {
-        access!(self, Op::Len).read_structure();
-        self.base.len()
+        access!(self, Op::Len, stored(&self.table)).read_structure();
+        self.table.len()
     }
 
     /// Whether the map is empty (reads the structure).
     #[inline]
     #[track_caller]
     pub fn is_empty(&self) -> bool {
-        access!(self, Op::IsEmpty).read_structure();
-        self.base.is_empty()
+        access!(self, Op::IsEmpty, stored(&self.table)).read_structure();
+        self.table.is_empty()
     }
 
     /// Removes every entry, returning them in an iterator. Making it, each step and its drop
     /// write the structure. See [`std::collections::HashMap::drain`].
     #[track_caller]
     pub fn drain(&mut self) -> Drain<'_, K, V> {
-        let access = access!(self, Op::Drain);
+        let access = access!(self, Op::Drain, stored(&self.table));
         Drain {
             writing: access.writing_iter(),
-            base: self.base.drain(),
+            base: self.table.drain(),
         }
     }
 
@@ -194,12 +240,12 @@ impl<K, V, S> HashMap<K, V, S> {
     where
         F: FnMut(&K, &mut V) -> bool + 'a,
     {
-        let access = access!(self, Op::ExtractIf);
+        let access = access!(self, Op::ExtractIf, stored(&self.table));
         let on_stored: StoredPredicate<'a, K, V> =
-            Box::new(move |key, stored| pred(key, &mut stored.value));
+            Box::new(move |(key, stored)| pred(key, &mut stored.value));
         ExtractIf {
             writing: access.writing_iter(),
-            base: self.base.extract_if(on_stored),
+            base: self.table.extract_if(on_stored),
             _pred: std::marker::PhantomData,
         }
     }
@@ -211,32 +257,67 @@ impl<K, V, S> HashMap<K, V, S> {
     where
         F: FnMut(&K, &mut V) -> bool,
     {
-        let access = access!(self, Op::Retain);
+        let access = access!(self, Op::Retain, stored(&self.table));
         let _writing = access.write_structure();
-        self.base.retain(|key, stored| f(key, &mut stored.value));
+        self.table.retain(|(key, stored)| f(key, &mut stored.value));
     }
 
     /// Removes every entry (writes the structure). See [`std::collections::HashMap::clear`].
     #[track_caller]
     pub fn clear(&mut self) {
-        let access = access!(self, Op::Clear);
+        let access = access!(self, Op::Clear, stored(&self.table));
         let _writing = access.write_structure();
-        self.base.clear();
+        self.table.clear();
     }
 
     /// The map's hasher. See [`std::collections::HashMap::hasher`].
     pub fn hasher(&self) -> &S {
-        self.base.hasher()
+        &self.hash_builder
     }
 
-    /// Takes the real map out for a consuming operation, which writes the whole structure.
+    /// Takes the table out for a consuming operation, which writes the whole structure.
     #[track_caller]
-    fn into_base(self, op: Op) -> base::HashMap<K, Stored<V>, S> {
+    fn into_table(self, op: Op) -> HashTable<Pair<K, V>> {
         let this = &self;
-        drop(access!(this, op).write_structure());
-        let HashMap { base, .. } = self;
-        base
+        drop(access!(this, op, stored(&this.table)).write_structure());
+        let HashMap { table, .. } = self;
+        table.into_inner()
     }
+
+    /// The pair of `k`, found as std's map finds it (an empty map hashes nothing).
+    #[inline(always)]
+    fn find<Q>(&self, k: &Q) -> Option<&Pair<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        S: BuildHasher,
+    {
+        if self.table.is_empty() {
+            return None;
+        }
+        let hash = self.hash_builder.hash_one(k);
+        self.table.find(hash, |(key, _)| k == key.borrow())
+    }
+}
+
+/// `HashMap::find`, for a mutable pair (a function of the fields, so that the map's shadow stays
+/// borrowed by the operation's `Access` meanwhile).
+#[inline(always)]
+fn find_mut<'t, K, V, Q, S>(
+    table: &'t mut HashTable<Pair<K, V>>,
+    hash_builder: &S,
+    k: &Q,
+) -> Option<&'t mut Pair<K, V>>
+where
+    K: Borrow<Q>,
+    Q: Hash + Eq + ?Sized,
+    S: BuildHasher,
+{
+    if table.is_empty() {
+        return None;
+    }
+    let hash = hash_builder.hash_one(k);
+    table.find_mut(hash, |(key, _)| k == key.borrow())
 }
 
 impl<K, V, S> HashMap<K, V, S>
@@ -248,71 +329,79 @@ where
     /// See [`std::collections::HashMap::reserve`].
     #[track_caller]
     pub fn reserve(&mut self, additional: usize) {
-        let access = access!(self, Op::Reserve);
+        let access = access!(self, Op::Reserve, stored(&self.table));
         let _writing = access.write_structure();
-        let old = self.base.capacity();
-        self.base.reserve(additional);
-        access.resized::<V>(old, self.base.capacity(), self.base.len());
+        let old = self.table.capacity();
+        self.table.reserve(additional, hasher(&self.hash_builder));
+        access.resized::<V>(old, self.table.capacity(), self.table.len());
     }
 
     /// Tries to reserve room for at least `additional` more elements (writes the structure).
     /// See [`std::collections::HashMap::try_reserve`].
     #[track_caller]
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
-        let access = access!(self, Op::TryReserve);
+        let access = access!(self, Op::TryReserve, stored(&self.table));
         let _writing = access.write_structure();
-        let old = self.base.capacity();
-        let result = self.base.try_reserve(additional);
-        access.resized::<V>(old, self.base.capacity(), self.base.len());
-        result
+        let old = self.table.capacity();
+        let result = self
+            .table
+            .try_reserve(additional, hasher(&self.hash_builder));
+        access.resized::<V>(old, self.table.capacity(), self.table.len());
+        result.map_err(std_reserve_error)
     }
 
     /// Shrinks the capacity as much as possible (writes the structure).
     /// See [`std::collections::HashMap::shrink_to_fit`].
     #[track_caller]
     pub fn shrink_to_fit(&mut self) {
-        let access = access!(self, Op::ShrinkToFit);
+        let access = access!(self, Op::ShrinkToFit, stored(&self.table));
         let _writing = access.write_structure();
-        let old = self.base.capacity();
-        self.base.shrink_to_fit();
-        access.resized::<V>(old, self.base.capacity(), self.base.len());
+        let old = self.table.capacity();
+        self.table.shrink_to(0, hasher(&self.hash_builder));
+        access.resized::<V>(old, self.table.capacity(), self.table.len());
     }
 
     /// Shrinks the capacity with a lower limit (writes the structure).
     /// See [`std::collections::HashMap::shrink_to`].
     #[track_caller]
     pub fn shrink_to(&mut self, min_capacity: usize) {
-        let access = access!(self, Op::ShrinkTo);
+        let access = access!(self, Op::ShrinkTo, stored(&self.table));
         let _writing = access.write_structure();
-        let old = self.base.capacity();
-        self.base.shrink_to(min_capacity);
-        access.resized::<V>(old, self.base.capacity(), self.base.len());
+        let old = self.table.capacity();
+        self.table
+            .shrink_to(min_capacity, hasher(&self.hash_builder));
+        access.resized::<V>(old, self.table.capacity(), self.table.len());
     }
 
     /// The entry for `key`, for in-place manipulation. Reads the structure, and writes it if
-    /// making room for a vacant entry grows the table. See [`std::collections::HashMap::entry`].
+    /// making room for a vacant entry grows the table (std grows a full table before it returns
+    /// a vacant entry). See [`std::collections::HashMap::entry`].
     #[inline]
     #[track_caller]
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
-        let access = access!(self, Op::Entry);
-        access.read_structure_of(Hashed(&key, self.base.hasher()));
-        // std's `entry` grows a full table before it returns a vacant entry: done here, as a
-        // write of the structure (and so that the trace sees the new capacity).
-        let growing = if self.base.len() == self.base.capacity() && !self.base.contains_key(&key) {
-            let growing = access.write_structure_of(Some(Hashed(&key, self.base.hasher())));
-            let old = self.base.capacity();
-            self.base.reserve(1);
-            access.resized::<V>(old, self.base.capacity(), self.base.len());
-            growing
-        } else {
-            None
+        let access = access!(self, Op::Entry, stored(&self.table));
+        let hash = self.hash_builder.hash_one(&key);
+        access.read_structure_of(Hashed(&key, &self.hash_builder));
+        // As std's: a lookup, then, for a vacant entry, room for one more.
+        let table = match self.table.find_entry(hash, |(k, _)| *k == key) {
+            Ok(base) => {
+                return Entry::Occupied(OccupiedEntry {
+                    base: TableOccupied(base),
+                    access,
+                });
+            }
+            Err(absent) => absent.into_table(),
         };
-        let entry = match self.base.entry(key) {
-            base::Entry::Occupied(base) => Entry::Occupied(OccupiedEntry { base, access }),
-            base::Entry::Vacant(base) => Entry::Vacant(VacantEntry { base, access }),
-        };
-        drop(growing);
-        entry
+        if table.len() == table.capacity() {
+            let _growing = access.write_structure_of(Some(Hashed(&key, &self.hash_builder)));
+            let old = table.capacity();
+            table.reserve(1, hasher(&self.hash_builder));
+            access.resized::<V>(old, table.capacity(), table.len());
+        }
+        Entry::Vacant(VacantEntry {
+            base: TableVacant { table, hash, key },
+            access,
+        })
     }
 
     /// The value for `k` (reads the structure and the key).
@@ -324,11 +413,16 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let access = access!(self, Op::Get);
-        access.read_structure_of(Hashed(k, self.base.hasher()));
-        let stored = self.base.get(k)?;
-        access.read_key(&stored.cell, Hashed(k, self.base.hasher()));
-        Some(&stored.value)
+        hot!(self, Op::Get, |access| {
+            access.read_structure_of(Hashed(k, &self.hash_builder));
+            match self.find(k) {
+                Some((_, stored)) => {
+                    access.read_key(&stored.cell, Hashed(k, &self.hash_builder));
+                    Some(&stored.value)
+                }
+                None => None,
+            }
+        }, off: self.find(k).map(|(_, stored)| &stored.value))
     }
 
     /// The key-value pair for `k` (reads the structure and the key).
@@ -340,11 +434,16 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let access = access!(self, Op::GetKeyValue);
-        access.read_structure_of(Hashed(k, self.base.hasher()));
-        let (key, stored) = self.base.get_key_value(k)?;
-        access.read_key(&stored.cell, Hashed(k, self.base.hasher()));
-        Some((key, &stored.value))
+        hot!(self, Op::GetKeyValue, |access| {
+            access.read_structure_of(Hashed(k, &self.hash_builder));
+            match self.find(k) {
+                Some((key, stored)) => {
+                    access.read_key(&stored.cell, Hashed(k, &self.hash_builder));
+                    Some((key, &stored.value))
+                }
+                None => None,
+            }
+        }, off: self.find(k).map(|(key, stored)| (key, &stored.value)))
     }
 
     /// Mutable references to the values of `ks`, all at once (reads the structure, writes each
@@ -356,9 +455,13 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let access = access!(self, Op::GetDisjointMut);
+        let access = access!(self, Op::GetDisjointMut, stored(&self.table));
         access.read_structure();
-        written_values(&access, ks, self.base.get_disjoint_mut(ks))
+        let hashes = ks.map(|k| self.hash_builder.hash_one(k));
+        let found = self
+            .table
+            .get_disjoint_mut(hashes, |i, (key, _)| ks[i] == key.borrow());
+        written_values(&access, ks, found)
     }
 
     /// [`get_disjoint_mut`](Self::get_disjoint_mut) without the check that keys are distinct.
@@ -375,10 +478,14 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let access = access!(self, Op::GetDisjointMut);
+        let access = access!(self, Op::GetDisjointMut, stored(&self.table));
         access.read_structure();
-        // SAFETY: the caller promises what std's method requires.
-        let found = unsafe { self.base.get_disjoint_unchecked_mut(ks) };
+        let hashes = ks.map(|k| self.hash_builder.hash_one(k));
+        // SAFETY: the caller promises what std's method requires (the keys are distinct).
+        let found = unsafe {
+            self.table
+                .get_disjoint_unchecked_mut(hashes, |i, (key, _)| ks[i] == key.borrow())
+        };
         written_values(&access, ks, found)
     }
 
@@ -391,15 +498,16 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let access = access!(self, Op::ContainsKey);
-        access.read_structure_of(Hashed(k, self.base.hasher()));
-        match self.base.get(k) {
-            Some(stored) => {
-                access.read_key(&stored.cell, Hashed(k, self.base.hasher()));
-                true
+        hot!(self, Op::ContainsKey, |access| {
+            access.read_structure_of(Hashed(k, &self.hash_builder));
+            match self.find(k) {
+                Some((_, stored)) => {
+                    access.read_key(&stored.cell, Hashed(k, &self.hash_builder));
+                    true
+                }
+                None => false,
             }
-            None => false,
-        }
+        }, off: self.find(k).is_some())
     }
 
     /// A mutable reference to the value of `k` (reads the structure, writes the key).
@@ -411,11 +519,16 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let access = access!(self, Op::GetMut);
-        access.read_structure_of(Hashed(k, self.base.hasher()));
-        let stored = self.base.get_mut(k)?;
-        access.write_key(&stored.cell, k);
-        Some(&mut stored.value)
+        hot!(self, Op::GetMut, |access| {
+            access.read_structure_of(Hashed(k, &self.hash_builder));
+            match find_mut(&mut self.table, &self.hash_builder, k) {
+                Some((_, stored)) => {
+                    access.write_key(&stored.cell, k);
+                    Some(&mut stored.value)
+                }
+                None => None,
+            }
+        }, off: find_mut(&mut self.table, &self.hash_builder, k).map(|(_, stored)| &mut stored.value))
     }
 
     /// Inserts a key-value pair: over an existing key it reads the structure and writes the
@@ -423,36 +536,58 @@ where
     #[inline]
     #[track_caller]
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
-        let access = access!(self, Op::Insert);
-        access.read_structure_of(Hashed(&k, self.base.hasher()));
-        if self.base.len() == self.base.capacity() {
-            // `entry` would grow the table before we know whether the key is new.
-            if let Some(stored) = self.base.get_mut(&k) {
-                access.write_key(&stored.cell, &k);
-                let _writing = access.writing(&stored.cell);
-                return Some(mem::replace(&mut stored.value, v));
+        hot!(self, Op::Insert, |access| {
+            // std's insert makes room for one more before it looks (a full table grows even
+            // for a key that is there): that is a write of the structure, marked before the
+            // key is hashed (a `Hash` that takes long is inside the write).
+            let growing = (self.table.len() == self.table.capacity())
+                .then(|| access.write_structure_of(Some(Hashed(&k, &self.hash_builder))))
+                .flatten();
+            let hash = self.hash_builder.hash_one(&k);
+            let old = self.table.capacity();
+            let entry = self
+                .table
+                .entry(hash, |(key, _)| k == *key, hasher(&self.hash_builder));
+            match entry {
+                hash_table::Entry::Occupied(mut entry) => {
+                    if growing.is_none() {
+                        access.read_structure_of(Hashed(&k, &self.hash_builder));
+                    }
+                    let stored = &mut entry.get_mut().1;
+                    let _writing = access.write_key_in_progress(&stored.cell, &k);
+                    let old_value = mem::replace(&mut stored.value, v);
+                    drop(_writing);
+                    drop(growing);
+                    access.resized::<V>(old, self.table.capacity(), self.table.len());
+                    Some(old_value)
+                }
+                hash_table::Entry::Vacant(entry) => {
+                    let _writing = growing.or_else(|| {
+                        access.write_structure_of(Some(Hashed(&k, &self.hash_builder)))
+                    });
+                    let cell = access.new_cell();
+                    entry.insert((k, Stored { value: v, cell }));
+                    drop(_writing);
+                    access.resized::<V>(old, self.table.capacity(), self.table.len());
+                    None
+                }
             }
-            let _writing = access.write_structure_of(Some(Hashed(&k, self.base.hasher())));
-            let cell = access.new_cell();
-            let old = self.base.capacity();
-            self.base.insert(k, Stored { value: v, cell });
-            access.resized::<V>(old, self.base.capacity(), self.base.len());
-            return None;
-        }
-        match self.base.entry(k) {
-            base::Entry::Occupied(entry) => {
-                access.write_key(&entry.get().cell, entry.key());
-                let stored = entry.into_mut();
-                let _writing = access.writing(&stored.cell);
-                Some(mem::replace(&mut stored.value, v))
+        }, off: {
+            let hash = self.hash_builder.hash_one(&k);
+            match self
+                .table
+                .entry(hash, |(key, _)| k == *key, hasher(&self.hash_builder))
+            {
+                hash_table::Entry::Occupied(mut entry) => {
+                    Some(mem::replace(&mut entry.get_mut().1.value, v))
+                }
+                hash_table::Entry::Vacant(entry) => {
+                    let cell = crate::rt::cell::Cell::new();
+                    entry.insert((k, Stored { value: v, cell }));
+                    None
+                }
             }
-            base::Entry::Vacant(entry) => {
-                let _writing = access.write_structure_of(Some(entry.key()));
-                let cell = access.new_cell();
-                entry.insert(Stored { value: v, cell });
-                None
-            }
-        }
+        })
     }
 
     /// Removes `k`, returning its value: writes the structure if the key was there, reads it
@@ -479,42 +614,71 @@ where
         self.remove_with(Op::RemoveEntry, k)
     }
 
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     fn remove_with<Q>(&mut self, op: Op, k: &Q) -> Option<(K, V)>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let access = access!(self, op);
-        access.read_structure_of(Hashed(k, self.base.hasher()));
-        // Removing an absent key changes nothing; a present one must be marked written before
-        // the table changes, so the lookup is done twice.
-        if !self.base.contains_key(k) {
-            return None;
-        }
-        let _writing = access.write_structure_of(Some(Hashed(k, self.base.hasher())));
-        self.base
-            .remove_entry(k)
-            .map(|(key, stored)| (key, stored.value))
+        hot!(self, op, |access| {
+            let hash = self.hash_builder.hash_one(k);
+            // Found, the pair is marked written (the structure) before the table changes.
+            match self.table.find_entry(hash, |(key, _)| k == key.borrow()) {
+                Ok(entry) => {
+                    let _writing = access.write_structure_of(Some(Hashed(k, &self.hash_builder)));
+                    let ((key, stored), _) = entry.remove();
+                    Some((key, stored.value))
+                }
+                Err(_) => {
+                    access.read_structure_of(Hashed(k, &self.hash_builder));
+                    None
+                }
+            }
+        }, off: {
+            let hash = self.hash_builder.hash_one(k);
+            match self.table.find_entry(hash, |(key, _)| k == key.borrow()) {
+                Ok(entry) => {
+                    let ((key, stored), _) = entry.remove();
+                    Some((key, stored.value))
+                }
+                Err(_) => None,
+            }
+        })
     }
 }
 
 /// The values `get_disjoint_*mut` found for `ks`, each key written (through the `&mut V`).
-fn written_values<'a, Q: ?Sized, V, const N: usize>(
+fn written_values<'a, Q: ?Sized, K, V, const N: usize>(
     access: &Access<'_>,
     ks: [&Q; N],
-    found: [Option<&'a mut Stored<V>>; N],
+    found: [Option<&'a mut Pair<K, V>>; N],
 ) -> [Option<&'a mut V>; N] {
     let mut i = 0;
-    found.map(|stored| {
+    found.map(|pair| {
         let key = ks[i];
         i += 1;
-        stored.map(|stored| {
+        pair.map(|(_, stored)| {
             access.write_key(&stored.cell, key);
             &mut stored.value
         })
     })
+}
+
+/// std's error for a failed `try_reserve`, of the same kind as the table's (std's error type
+/// has no public constructor: each kind is made by a request that fails the same way).
+#[cold]
+fn std_reserve_error(error: hashbrown::TryReserveError) -> TryReserveError {
+    let impossible = match error {
+        // More elements than a size can count.
+        hashbrown::TryReserveError::CapacityOverflow => usize::MAX,
+        // A valid size that no allocator can give.
+        hashbrown::TryReserveError::AllocError { .. } => isize::MAX as usize,
+    };
+    match Vec::<u8>::new().try_reserve_exact(impossible) {
+        Err(error) => error,
+        Ok(()) => unreachable!("an allocation of {impossible} bytes succeeded"),
+    }
 }
 
 impl<K, V, S> Clone for HashMap<K, V, S>
@@ -526,14 +690,15 @@ where
     /// Reads the source's structure and every key; the clone is a new map with no history.
     #[track_caller]
     fn clone(&self) -> Self {
-        let access = access!(self, Op::Clone);
+        let access = access!(self, Op::Clone, stored(&self.table));
         access.read_structure();
-        for (key, stored) in &self.base {
+        for (key, stored) in self.table.iter() {
             access.read_key(&stored.cell, key);
         }
         HashMap {
-            base: self.base.clone(),
             shadow: MapShadow::new(std::any::type_name::<Self>),
+            table: self.table.clone(),
+            hash_builder: self.hash_builder.clone(),
         }
     }
 }
@@ -547,16 +712,16 @@ where
     /// Reads both maps' structures and every key compared.
     #[track_caller]
     fn eq(&self, other: &HashMap<K, V, S>) -> bool {
-        let mine = access!(self, Op::Eq);
-        let theirs = access!(other, Op::Eq);
+        let mine = access!(self, Op::Eq, stored(&self.table));
+        let theirs = access!(other, Op::Eq, stored(&other.table));
         mine.read_structure();
         theirs.read_structure();
-        if self.base.len() != other.base.len() {
+        if self.table.len() != other.table.len() {
             return false;
         }
-        self.base.iter().all(|(key, stored)| {
+        self.table.iter().all(|(key, stored)| {
             mine.read_key(&stored.cell, key);
-            other.base.get(key).is_some_and(|their| {
+            other.find(key).is_some_and(|(_, their)| {
                 theirs.read_key(&their.cell, key);
                 stored.value == their.value
             })
@@ -609,11 +774,14 @@ where
     /// If the key is not present, as std does.
     #[track_caller]
     fn index(&self, key: &Q) -> &V {
-        let access = access!(self, Op::Index);
-        access.read_structure_of(Hashed(key, self.base.hasher()));
-        let stored = self.base.get(key).expect("no entry found for key");
-        access.read_key(&stored.cell, Hashed(key, self.base.hasher()));
-        &stored.value
+        let found = hot!(self, Op::Index, |access| {
+            access.read_structure_of(Hashed(key, &self.hash_builder));
+            self.find(key).map(|(_, stored)| {
+                access.read_key(&stored.cell, Hashed(key, &self.hash_builder));
+                &stored.value
+            })
+        }, off: self.find(key).map(|(_, stored)| &stored.value));
+        found.expect("no entry found for key")
     }
 }
 
@@ -645,7 +813,7 @@ impl<K, V, S> IntoIterator for HashMap<K, V, S> {
     #[track_caller]
     fn into_iter(self) -> IntoIter<K, V> {
         IntoIter {
-            base: self.into_base(Op::IntoIter).into_iter(),
+            base: self.into_table(Op::IntoIter).into_iter(),
         }
     }
 }
@@ -670,9 +838,7 @@ where
     /// Creates a map from an array of pairs. See [`std::collections::HashMap::from`].
     #[track_caller]
     fn from(arr: [(K, V); N]) -> Self {
-        let mut map = HashMap::with_capacity(N);
-        map.extend_with(arr);
-        map
+        HashMap::from_iter(arr)
     }
 }
 
@@ -681,32 +847,39 @@ where
     K: Eq + Hash,
     S: BuildHasher,
 {
-    /// Inserts every pair while the structure is marked written.
+    /// Inserts every pair while the structure is marked written, as std's `extend` does:
+    /// room for the iterator's lower bound (half of it in a non-empty map), then an insert each.
     #[track_caller]
     fn extend_with<T: IntoIterator<Item = (K, V)>>(&mut self, iter: T) {
-        let access = access!(self, Op::Extend);
+        let access = access!(self, Op::Extend, stored(&self.table));
         let _writing = access.write_structure();
-        let old = self.base.capacity();
+        let old = self.table.capacity();
         let iter = iter.into_iter();
         let (lower, _) = iter.size_hint();
-        self.base.reserve(if self.base.is_empty() {
+        let reserve = if self.table.is_empty() {
             lower
         } else {
             lower.div_ceil(2)
-        });
+        };
+        self.table.reserve(reserve, hasher(&self.hash_builder));
         for (key, value) in iter {
-            match self.base.entry(key) {
-                base::Entry::Occupied(entry) => {
-                    access.write_key(&entry.get().cell, entry.key());
-                    entry.into_mut().value = value;
+            let hash = self.hash_builder.hash_one(&key);
+            match self
+                .table
+                .entry(hash, |(k, _)| key == *k, hasher(&self.hash_builder))
+            {
+                hash_table::Entry::Occupied(mut entry) => {
+                    let stored = &mut entry.get_mut().1;
+                    access.write_key(&stored.cell, &key);
+                    stored.value = value;
                 }
-                base::Entry::Vacant(entry) => {
+                hash_table::Entry::Vacant(entry) => {
                     let cell = access.new_cell();
-                    entry.insert(Stored { value, cell });
+                    entry.insert((key, Stored { value, cell }));
                 }
             }
         }
-        access.resized::<V>(old, self.base.capacity(), self.base.len());
+        access.resized::<V>(old, self.table.capacity(), self.table.len());
     }
 }
 
@@ -755,14 +928,71 @@ pub enum Entry<'a, K, V> {
 
 /// A view into an occupied entry. See [`std::collections::hash_map::OccupiedEntry`].
 pub struct OccupiedEntry<'a, K, V> {
-    base: base::OccupiedEntry<'a, K, Stored<V>>,
+    base: TableOccupied<'a, K, V>,
     access: Access<'a>,
 }
 
 /// A view into a vacant entry. See [`std::collections::hash_map::VacantEntry`].
 pub struct VacantEntry<'a, K, V> {
-    base: base::VacantEntry<'a, K, Stored<V>>,
+    base: TableVacant<'a, K, V>,
     access: Access<'a>,
+}
+
+/// The table's occupied entry, with the methods of std's that the Entry API is written with.
+struct TableOccupied<'a, K, V>(hash_table::OccupiedEntry<'a, Pair<K, V>>);
+
+impl<'a, K, V> TableOccupied<'a, K, V> {
+    fn key(&self) -> &K {
+        &self.0.get().0
+    }
+
+    fn get(&self) -> &Stored<V> {
+        &self.0.get().1
+    }
+
+    fn get_mut(&mut self) -> &mut Stored<V> {
+        &mut self.0.get_mut().1
+    }
+
+    fn into_mut(self) -> &'a mut Stored<V> {
+        &mut self.0.into_mut().1
+    }
+
+    fn remove_entry(self) -> (K, Stored<V>) {
+        self.0.remove().0
+    }
+}
+
+/// A vacant entry as std's: the key, its hash, and a table that has room for it (std's `entry`
+/// made room), so that inserting it probes for a free slot only, with no `Eq` call.
+struct TableVacant<'a, K, V> {
+    table: &'a mut HashTable<Pair<K, V>>,
+    hash: u64,
+    key: K,
+}
+
+impl<'a, K, V> TableVacant<'a, K, V> {
+    fn key(&self) -> &K {
+        &self.key
+    }
+
+    fn into_key(self) -> K {
+        self.key
+    }
+
+    fn insert(self, stored: Stored<V>) -> &'a mut Stored<V> {
+        self.insert_entry(stored).into_mut()
+    }
+
+    fn insert_entry(self, stored: Stored<V>) -> TableOccupied<'a, K, V> {
+        // The table has room (`entry` reserved it, and nothing has changed it since: this
+        // borrows it): it does not grow, so the pairs are never rehashed.
+        let no_rehash = |_: &Pair<K, V>| unreachable!("the table had room for the vacant entry");
+        TableOccupied(
+            self.table
+                .insert_unique(self.hash, (self.key, stored), no_rehash),
+        )
+    }
 }
 
 entry_methods!(K);
@@ -798,24 +1028,24 @@ impl<K: fmt::Debug, V> fmt::Debug for VacantEntry<'_, K, V> {
 
 /// An iterator over the entries of a `HashMap`. See [`std::collections::hash_map::Iter`].
 pub struct Iter<'a, K, V> {
-    base: base::Iter<'a, K, Stored<V>>,
+    base: hash_table::Iter<'a, Pair<K, V>>,
     access: Access<'a>,
 }
 
 /// A mutable iterator over the entries of a `HashMap`. See [`std::collections::hash_map::IterMut`].
 pub struct IterMut<'a, K, V> {
-    base: base::IterMut<'a, K, Stored<V>>,
+    base: hash_table::IterMut<'a, Pair<K, V>>,
     access: Access<'a>,
 }
 
 /// An owning iterator over the entries of a `HashMap`. See [`std::collections::hash_map::IntoIter`].
 pub struct IntoIter<K, V> {
-    base: base::IntoIter<K, Stored<V>>,
+    base: hash_table::IntoIter<Pair<K, V>>,
 }
 
 /// An iterator over the keys of a `HashMap`. See [`std::collections::hash_map::Keys`].
 pub struct Keys<'a, K, V> {
-    base: base::Keys<'a, K, Stored<V>>,
+    base: hash_table::Iter<'a, Pair<K, V>>,
 }
 
 /// An iterator over the values of a `HashMap`. See [`std::collections::hash_map::Values`].
@@ -830,12 +1060,12 @@ pub struct ValuesMut<'a, K, V> {
 
 /// An owning iterator over the keys of a `HashMap`. See [`std::collections::hash_map::IntoKeys`].
 pub struct IntoKeys<K, V> {
-    base: base::IntoKeys<K, Stored<V>>,
+    base: hash_table::IntoIter<Pair<K, V>>,
 }
 
 /// An owning iterator over the values of a `HashMap`. See [`std::collections::hash_map::IntoValues`].
 pub struct IntoValues<K, V> {
-    base: base::IntoValues<K, Stored<V>>,
+    base: hash_table::IntoIter<Pair<K, V>>,
 }
 
 /// A draining iterator over the entries of a `HashMap`; each step writes the map's structure,
@@ -843,7 +1073,7 @@ pub struct IntoValues<K, V> {
 pub struct Drain<'a, K, V> {
     // First: dropped before the real iterator (see `WritingIter`).
     writing: WritingIter<'a>,
-    base: base::Drain<'a, K, Stored<V>>,
+    base: hash_table::Drain<'a, Pair<K, V>>,
 }
 
 /// An iterator that removes and yields the entries matching a predicate; each step writes the
@@ -855,12 +1085,12 @@ where
 {
     // First: dropped before the real iterator (see `WritingIter`).
     writing: WritingIter<'a>,
-    base: base::ExtractIf<'a, K, Stored<V>, StoredPredicate<'a, K, V>>,
+    base: hash_table::ExtractIf<'a, Pair<K, V>, StoredPredicate<'a, K, V>>,
     _pred: std::marker::PhantomData<F>,
 }
 
 /// The user's predicate, applied to the value of a `Stored`.
-type StoredPredicate<'a, K, V> = Box<dyn FnMut(&K, &mut Stored<V>) -> bool + 'a>;
+type StoredPredicate<'a, K, V> = Box<dyn FnMut(&mut Pair<K, V>) -> bool + 'a>;
 
 // SAFETY: the boxed predicate is the user's `F` and nothing else, and the rest is std's
 // `ExtractIf` and a borrow of the map's shadow (atomics): `Send` and `Sync` exactly when std's
@@ -870,13 +1100,27 @@ unsafe impl<K: Send, V: Send, F: Send + FnMut(&K, &mut V) -> bool> Send for Extr
 unsafe impl<K: Sync, V: Sync, F: Sync + FnMut(&K, &mut V) -> bool> Sync for ExtractIf<'_, K, V, F> {}
 
 checked_iter!(Iter => (&'a K, &'a V), read_key, |stored| &stored.value);
-checked_iter!(IterMut => (&'a K, &'a mut V), write_key, |stored| &mut stored.value);
+
+impl<'a, K, V> Iterator for IterMut<'a, K, V> {
+    type Item = (&'a K, &'a mut V);
+
+    fn next(&mut self) -> Option<(&'a K, &'a mut V)> {
+        let (key, stored) = self.base.next()?;
+        self.access.write_key(&stored.cell, &*key);
+        Some((key, &mut stored.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.base.size_hint()
+    }
+}
+
 mapped_iter!(IntoIter<K, V>.base => (K, V), |(key, stored)| (key, stored.value));
-mapped_iter!(Keys<'a, K, V>.base => &'a K, |key| key);
+mapped_iter!(Keys<'a, K, V>.base => &'a K, |(key, _)| key);
 mapped_iter!(Values<'a, K, V>.inner => &'a V, |(_, value)| value);
 mapped_iter!(ValuesMut<'a, K, V>.inner => &'a mut V, |(_, value)| value);
-mapped_iter!(IntoKeys<K, V>.base => K, |key| key);
-mapped_iter!(IntoValues<K, V>.base => V, |stored| stored.value);
+mapped_iter!(IntoKeys<K, V>.base => K, |(key, _)| key);
+mapped_iter!(IntoValues<K, V>.base => V, |(_, stored)| stored.value);
 
 impl<K, V> Iterator for Drain<'_, K, V> {
     type Item = (K, V);
@@ -954,10 +1198,29 @@ debug_as_std! {
     Iter<'a, K, V> where K: Debug, V: Debug;
     IterMut<'a, K, V> where K: Debug, V: Debug;
     IntoIter<K, V> where K: Debug, V: Debug;
-    Keys<'a, K, V> where K: Debug;
-    IntoKeys<K, V> where K: Debug;
-    IntoValues<K, V> where V: Debug;
     Drain<'a, K, V> where K: Debug, V: Debug;
+}
+
+/// `Debug` as std's for the iterators over keys or values alone: the items not yet yielded
+/// (`$left`: how the real iterator shows what it has left without advancing).
+macro_rules! debug_items {
+    ($($iter:ident<$($lt:lifetime,)? K, V> where $bound:ident: Debug, $left:ident,
+        |$pair:pat_param| $item:expr;)*) => {$(
+        impl<$($lt,)? K, V> fmt::Debug for $iter<$($lt,)? K, V>
+        where
+            $bound: fmt::Debug,
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.base.$left().map(|$pair| $item)).finish()
+            }
+        }
+    )*};
+}
+
+debug_items! {
+    Keys<'a, K, V> where K: Debug, clone, |(key, _)| key;
+    IntoKeys<K, V> where K: Debug, iter, |(key, _)| key;
+    IntoValues<K, V> where V: Debug, iter, |(_, stored)| &stored.value;
 }
 
 debug_values!();

@@ -6,14 +6,17 @@
 //! Paths in the expansions are absolute (`::std::...`, `$crate::...`), so they do not depend on a
 //! mirror's imports; the mirror's own types (`Entry`, `Iter`...) are the caller's.
 
-/// Starts the checks of one operation on `$map` (`self`, whose real map is `$map.base` and whose
-/// shadow is `$map.shadow`): notices a move (then forgets the history of the keys too) and
-/// captures the caller's site. Shared by the map mirrors.
+/// Starts the checks of one operation on `$map` (`self`, whose shadow is `$map.shadow`, and
+/// whose `Stored` values are `$stored`, by default `$map.base.values()`): captures the caller's
+/// site and notices a move (then forgets the history of the keys too). Shared by the mirrors.
 macro_rules! access {
-    ($map:ident, $op:expr) => {{
-        let (access, moved) = $map.shadow.access($op);
-        if moved {
-            $crate::rt::map::forget_history($map.base.values());
+    ($map:ident, $op:expr) => {
+        access!($map, $op, $map.base.values())
+    };
+    ($map:ident, $op:expr, $stored:expr) => {{
+        let access = $map.shadow.access($op);
+        if access.active() && access.begin() {
+            $crate::rt::map::forget_history($stored);
         }
         access
     }};

@@ -12,6 +12,8 @@ mod macros;
 pub mod btree_map;
 #[cfg(maprace_detect)]
 pub mod hash_map;
+#[cfg(maprace_detect)]
+mod hash_table;
 #[cfg(not(maprace_detect))]
 pub use std::collections::btree_map;
 #[cfg(not(maprace_detect))]

@@ -48,7 +48,10 @@ impl Drop for MapShadow {
     /// user's line from the stack (see `report_drop`).
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            let (access, _) = self.access_at(Op::Drop, Site::unlocated(Op::Drop));
+            let access = self.access_with(Site::unlocated(Op::Drop), super::mode());
+            if access.active() {
+                access.begin();
+            }
             drop(access.write_structure());
         }
         MapTrace::free(&mut self.trace);
@@ -124,33 +127,31 @@ impl MapShadow {
         true
     }
 
-    /// Starts checking one operation on the map at `address` (the mirror's own address).
-    /// Also says whether the map has just moved: the caller then forgets its keys' history.
+    /// Starts checking one operation on the map (the caller then calls `Access::begin` when the
+    /// detector is on): the site and the run-time switches, read once.
     #[inline(always)]
     #[track_caller]
-    pub(crate) fn access(&self, op: Op) -> (Access<'_>, bool) {
-        self.access_at(op, Site::new(op, Location::caller()))
+    pub(crate) fn access(&self, op: Op) -> Access<'_> {
+        self.access_with(Site::new(op, Location::caller()), super::mode())
     }
 
-    /// `access`, made at `site`.
+    /// `access`, made at `site` under `mode`.
     #[inline(always)]
-    fn access_at(&self, op: Op, site: Site) -> (Access<'_>, bool) {
-        // The shadow lives inside the map: its address moves with the map.
-        let address = self as *const MapShadow as *const ();
-        let mode = super::mode();
-        let active = mode & super::ENABLED != 0;
-        if mode & super::TRACE != 0 {
-            self.count(op);
-        }
-        let last = self.address.load(Relaxed);
-        let moved = active && last != address as usize && self.moved(last, address);
-        let access = Access {
+    fn access_with(&self, site: Site, mode: u8) -> Access<'_> {
+        Access {
             map: self,
             site,
             mode,
-        };
-        (access, moved)
+        }
     }
+}
+
+/// Runs an operation with `trace=1` or `history=full` out of line, so that the code of the
+/// common modes stays small: a mirror's hot method dispatches on `Access::mode` once.
+#[cold]
+#[inline(never)]
+pub(crate) fn observed<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// One operation on one map, checking the cells it touches before it touches them.
@@ -213,8 +214,27 @@ impl<'a> Access<'a> {
 
     /// Is the detector on for this operation (`enabled=1`)?
     #[inline(always)]
-    fn active(&self) -> bool {
+    pub(crate) fn active(&self) -> bool {
         self.mode & super::ENABLED != 0
+    }
+
+    /// The run-time switches (`rt::MODE`) this operation runs under.
+    #[inline(always)]
+    pub(crate) fn mode(&self) -> u8 {
+        self.mode
+    }
+
+    /// Starts the checks of an operation with the detector on: counts it for the trace, and
+    /// notices a move. `true`: the map has moved, and the caller forgets its keys' history.
+    #[inline(always)]
+    pub(crate) fn begin(&self) -> bool {
+        if self.mode & super::TRACE != 0 {
+            self.map.count(self.site.op());
+        }
+        // The shadow lives inside the map: its address moves with the map.
+        let address = self.map as *const MapShadow as *const ();
+        let last = self.map.address.load(Relaxed);
+        last != address as usize && self.map.moved(last, address)
     }
 
     /// An access that checks nothing, for iterators made without a map (`Default`).
@@ -301,6 +321,21 @@ impl<'a> Access<'a> {
         if self.active() {
             self.check(cell, Kind::Write, Some(key), false);
         }
+    }
+
+    /// `write_key` of a write made before the returned guard drops: another thread that touches
+    /// the key meanwhile overlaps with it.
+    #[inline(always)]
+    pub(crate) fn write_key_in_progress<'c>(
+        &self,
+        cell: &'c Cell,
+        key: impl ShowKey,
+    ) -> Option<InProgress<'c>> {
+        if !self.active() {
+            return None;
+        }
+        let word = self.check(cell, Kind::Write, Some(key), true)?;
+        Some(InProgress { cell, word })
     }
 
     /// Marks `cell`, already checked by `write_key`, as being written by this thread until the
