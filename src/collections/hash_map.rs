@@ -60,16 +60,19 @@ fn stored<K, V>(table: &HashTable<Pair<K, V>>) -> impl Iterator<Item = &Stored<V
 /// `enabled=0`, and `$on` out of line with `trace=1` or `history=full`.
 macro_rules! hot {
     ($map:ident, $op:expr, |$access:ident| $on:expr, off: $off:expr) => {{
-        let $access = $map.shadow.access($op);
-        if $access.mode() == crate::rt::ENABLED {
+        let mode = crate::rt::mode();
+        let location = std::panic::Location::caller();
+        if mode == crate::rt::ENABLED {
+            let $access = $map.shadow.access_at($op, crate::rt::ENABLED, location);
             if $access.begin() {
                 crate::rt::map::forget_history(stored(&$map.table));
             }
             $on
-        } else if $access.mode() == 0 {
+        } else if mode == 0 {
             $off
         } else {
             crate::rt::map::observed(|| {
+                let $access = $map.shadow.access_at($op, mode, location);
                 if $access.begin() {
                     crate::rt::map::forget_history(stored(&$map.table));
                 }
@@ -406,7 +409,7 @@ where
 
     /// The value for `k` (reads the structure and the key).
     /// See [`std::collections::HashMap::get`].
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub fn get<Q>(&self, k: &Q) -> Option<&V>
     where
@@ -427,7 +430,7 @@ where
 
     /// The key-value pair for `k` (reads the structure and the key).
     /// See [`std::collections::HashMap::get_key_value`].
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub fn get_key_value<Q>(&self, k: &Q) -> Option<(&K, &V)>
     where
@@ -491,7 +494,7 @@ where
 
     /// Whether the map has `k` (reads the structure and the key).
     /// See [`std::collections::HashMap::contains_key`].
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub fn contains_key<Q>(&self, k: &Q) -> bool
     where
@@ -512,7 +515,7 @@ where
 
     /// A mutable reference to the value of `k` (reads the structure, writes the key).
     /// See [`std::collections::HashMap::get_mut`].
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub fn get_mut<Q>(&mut self, k: &Q) -> Option<&mut V>
     where
@@ -533,7 +536,7 @@ where
 
     /// Inserts a key-value pair: over an existing key it reads the structure and writes the
     /// key; a new key writes the structure. See [`std::collections::HashMap::insert`].
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         hot!(self, Op::Insert, |access| {
@@ -592,7 +595,7 @@ where
 
     /// Removes `k`, returning its value: writes the structure if the key was there, reads it
     /// otherwise. See [`std::collections::HashMap::remove`].
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub fn remove<Q>(&mut self, k: &Q) -> Option<V>
     where
@@ -604,7 +607,7 @@ where
 
     /// Removes `k`, returning the stored key and value (as [`remove`](Self::remove)).
     /// See [`std::collections::HashMap::remove_entry`].
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub fn remove_entry<Q>(&mut self, k: &Q) -> Option<(K, V)>
     where

@@ -132,7 +132,19 @@ impl MapShadow {
     #[inline(always)]
     #[track_caller]
     pub(crate) fn access(&self, op: Op) -> Access<'_> {
-        self.access_with(Site::new(op, Location::caller()), super::mode())
+        self.access_at(op, super::mode(), Location::caller())
+    }
+
+    /// `access`, for a mirror that has read the mode and the caller's location itself (a hot
+    /// operation tests the mode before it makes anything).
+    #[inline(always)]
+    pub(crate) fn access_at(
+        &self,
+        op: Op,
+        mode: u8,
+        location: &'static Location<'static>,
+    ) -> Access<'_> {
+        self.access_with(Site::new(op, location), mode)
     }
 
     /// `access`, made at `site` under `mode`.
@@ -216,12 +228,6 @@ impl<'a> Access<'a> {
     #[inline(always)]
     pub(crate) fn active(&self) -> bool {
         self.mode & super::ENABLED != 0
-    }
-
-    /// The run-time switches (`rt::MODE`) this operation runs under.
-    #[inline(always)]
-    pub(crate) fn mode(&self) -> u8 {
-        self.mode
     }
 
     /// Starts the checks of an operation with the detector on: counts it for the trace, and
