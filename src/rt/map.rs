@@ -465,6 +465,13 @@ impl<'a> Access<'a> {
         previous: Previous,
         on_key: bool,
     ) {
+        let traced = self.mode & super::TRACE != 0;
+        if traced && self.site.op() != Op::Drop {
+            // Counted on the map whether or not it is printed (a race of the same two sites
+            // on another map is printed once): the trace's `races` says what each map had. (A
+            // drop's is counted once its stack shows it is one, below.)
+            self.map.trace().race();
+        }
         let identity = race::identity(self.identity_site(), previous.site);
         if !report::is_new(FindingKind::Race, identity) {
             return; // reported already: nothing more to do, and nothing costly
@@ -484,6 +491,9 @@ impl<'a> Access<'a> {
         {
             return;
         }
+        if traced && self.site.op() == Op::Drop {
+            self.map.trace().race();
+        }
         stack.resolve();
         let current = CurrentAccess {
             kind,
@@ -492,9 +502,6 @@ impl<'a> Access<'a> {
             key: key.map(|k| k.show()),
             epoch,
         };
-        if self.mode & super::TRACE != 0 {
-            self.map.trace().race();
-        }
         let race = RaceReport::new(current, previous, on_key, self.map.label(), &stack)
             .with_previous_stack(history::find(cell, &previous));
         report::emit(&race);
