@@ -129,6 +129,14 @@ impl Registry {
         info
     }
 
+    /// The thread in slot `tid` ended at clock `end`: the slot may be taken over, unless it is
+    /// no slot (an unrecorded thread's) or its clock is used up (no thread can go on from it).
+    fn ended(&mut self, tid: Tid, end: u64) {
+        if tid != Epoch::UNRECORDED && end < Epoch::MAX_CLOCK {
+            self.free.push((tid, end));
+        }
+    }
+
     /// A slot no thread has held yet, if any is left.
     fn fresh_slot(&mut self) -> Option<Tid> {
         let tid = Tid::try_from(self.slots.len())
@@ -183,9 +191,7 @@ pub(super) fn ended(info: Option<&ThreadInfo>, tid: Tid, end: u64) {
     if let Some(info) = info {
         info.ended.store(true, Relaxed);
     }
-    if tid != Epoch::UNRECORDED && end < Epoch::MAX_CLOCK {
-        registry().free.push((tid, end));
-    }
+    registry().ended(tid, end);
 }
 
 #[cfg(test)]
@@ -231,5 +237,71 @@ mod tests {
         assert_eq!(serial_at(5), first.serial);
         assert_eq!(serial_at(6), heir.serial);
         assert_eq!(serial_at(900), heir.serial);
+    }
+
+    /// Issue 13: more threads alive than the slot bits name run unrecorded, slots come back as
+    /// threads end, and 100,000 threads over a run take turns at the same few slots.
+    #[test]
+    fn past_the_last_slot_threads_run_unrecorded_and_ended_slots_are_reused() {
+        let mut registry = Registry {
+            max_tid: 3,
+            ..empty()
+        };
+        let alive: Vec<_> = (0..4)
+            .map(|_| registry.take_slot(None, None, None))
+            .collect();
+        assert_eq!(
+            alive.iter().map(|t| t.tid).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+        let extra = registry.take_slot(None, None, None);
+        assert_eq!(extra.tid, Epoch::UNRECORDED, "no slot left");
+        assert!(registry.holder(Epoch::unrecorded()).is_none());
+        // An unrecorded thread's end frees nothing; a used-up slot is never handed out again.
+        registry.ended(Epoch::UNRECORDED, 0);
+        registry.ended(alive[2].tid, Epoch::MAX_CLOCK);
+        registry.ended(alive[1].tid, 40);
+        assert_eq!(registry.free, [(alive[1].tid, 40)]);
+        let mut parent = VectorClock::new();
+        parent.set(alive[1].tid, 40);
+        parent.set(alive[2].tid, Epoch::MAX_CLOCK);
+        let heir = registry.take_slot(Some(&parent), None, None);
+        assert_eq!((heir.tid, heir.first_clock), (alive[1].tid, 41));
+        assert_eq!(
+            registry.take_slot(Some(&parent), None, None).tid,
+            Epoch::UNRECORDED
+        );
+
+        // 100,000 threads, each spawned after the previous one was joined: two slots in all,
+        // and each epoch still belongs to the thread that made it.
+        let mut registry = empty();
+        let main = registry.take_slot(None, None, None);
+        let mut seen = VectorClock::new();
+        seen.set(main.tid, 1);
+        let mut last_serials = Vec::new();
+        for n in 0..100_000u64 {
+            let child = registry.take_slot(Some(&seen), Some(main.serial), None);
+            let end = child.first_clock + 2; // a few releases, then the end
+            registry.ended(child.tid, end);
+            seen.set(child.tid, end); // joined
+            if n >= 99_998 {
+                last_serials.push((child.tid, child.first_clock, child.serial));
+            }
+        }
+        assert_eq!(
+            registry.slots.len(),
+            2,
+            "one slot for the main thread, one taken in turns"
+        );
+        for (tid, first_clock, serial) in last_serials {
+            let held = registry.holder(Epoch::new(tid, first_clock + 1)).unwrap();
+            assert_eq!(held.serial, serial);
+            // A thread that joined all of them has seen every epoch of the slot.
+            assert!(seen.happens_before(Epoch::new(tid, first_clock + 1)));
+        }
+        assert!(
+            !VectorClock::new().happens_before(Epoch::new(1, 3)),
+            "an unjoined one has not"
+        );
     }
 }
