@@ -93,10 +93,9 @@ impl MapShadow {
         let name = match self.name {
             Some(name) => name.to_owned(),
             None => {
-                static NEXT_ID: AtomicU64 = AtomicU64::new(1);
                 let mut id = self.id.load(Relaxed);
                 if id == 0 {
-                    let fresh = NEXT_ID.fetch_add(1, Relaxed);
+                    let fresh = next_map_number();
                     id = match self.id.compare_exchange(0, fresh, Relaxed, Relaxed) {
                         Ok(_) => fresh,
                         Err(taken) => taken,
@@ -164,6 +163,13 @@ impl MapShadow {
 #[inline(never)]
 pub(crate) fn observed<R>(f: impl FnOnce() -> R) -> R {
     f()
+}
+
+/// The `N` of the next `map#N`: tracked maps without a name are numbered in the order reports
+/// first need them (every kind of tracked map, DashMaps included, shares the numbers).
+pub(crate) fn next_map_number() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Relaxed)
 }
 
 /// One operation on one map, checking the cells it touches before it touches them.

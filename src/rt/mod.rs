@@ -91,7 +91,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 /// The run-time switches every tracked operation looks at, in one byte so that one load answers
 /// all of them: `enabled=0` turns every check into this load. It starts out enabled so that
 /// accesses made before the options are read (from other constructors) are checked.
-static MODE: AtomicU8 = AtomicU8::new(ENABLED);
+static MODE: AtomicU8 = AtomicU8::new(ENABLED | DEADLOCK);
 
 /// `MODE` bit: the detector is active (`enabled=1`).
 pub(crate) const ENABLED: u8 = 1;
@@ -99,6 +99,8 @@ pub(crate) const ENABLED: u8 = 1;
 pub(crate) const TRACE: u8 = 2;
 /// `MODE` bit: each access's stack is kept (`history=full`).
 pub(crate) const HISTORY: u8 = 4;
+/// `MODE` bit: DashMap guards and maprace locks are checked for deadlocks (`deadlock=1`).
+pub(crate) const DEADLOCK: u8 = 8;
 
 /// Is the detector active? The first question of every tracked operation.
 #[inline]
@@ -159,9 +161,21 @@ pub(crate) fn exit_with_findings_at_end() {
 }
 
 extern "C" fn at_exit_with_findings() {
+    if STOPPING.load(Relaxed) {
+        return; // a later report stopped the program: its trailer was the last line
+    }
     stats::exit_line();
     report::summary();
     os::exit_now(options().exitcode);
+}
+
+/// A report is stopping the program (with `exit`, which runs the exit handlers): the summary of
+/// findings that went on before it is not printed after its `stopping at` line.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See `STOPPING`.
+pub(crate) fn stopping() {
+    STOPPING.store(true, Relaxed);
 }
 
 /// The runtime cannot go on (a broken invariant of the platform, not of the user's program).

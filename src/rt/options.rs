@@ -53,6 +53,8 @@ pub(crate) struct Options {
     /// `history`: `location` (false) or `full` (true): the previous access's full stack is
     /// captured at every access and printed in reports.
     pub(crate) history_full: bool,
+    /// `deadlock`: 0 turns off the deadlock checks (DashMap guards, maprace's locks).
+    pub(crate) deadlock: bool,
 }
 
 impl Default for Options {
@@ -67,13 +69,14 @@ impl Default for Options {
             enabled: true,
             trace: false,
             history_full: false,
+            deadlock: true,
         }
     }
 }
 
 /// The keys this version knows, in the order the error message lists them.
-const KEYS: &str =
-    "halt_on_error, exitcode, action, log_path, strip_path_prefix, sync, enabled, trace, history";
+const KEYS: &str = "halt_on_error, exitcode, action, log_path, strip_path_prefix, sync, enabled, \
+                    trace, history, deadlock";
 
 /// A key or value `parse` rejects, with the words to show the user.
 #[derive(Debug, PartialEq, Eq)]
@@ -174,6 +177,7 @@ impl Options {
                 }
                 "enabled" => options.enabled = flag(key, value)?,
                 "trace" => options.trace = flag(key, value)?,
+                "deadlock" => options.deadlock = flag(key, value)?,
                 "history" => {
                     options.history_full =
                         one_of(key, value, &[("location", false), ("full", true)])?
@@ -200,6 +204,9 @@ impl Options {
         if self.history_full {
             mode |= super::HISTORY;
         }
+        if self.deadlock {
+            mode |= super::DEADLOCK;
+        }
         mode
     }
 }
@@ -218,7 +225,7 @@ mod tests {
     fn every_key_is_read() {
         let o = Options::parse(
             "halt_on_error=0 exitcode=7 action=panic log_path=races strip_path_prefix=/src/ \
-             sync=assume enabled=0 trace=1 history=full",
+             sync=assume enabled=0 trace=1 history=full deadlock=0",
         )
         .unwrap();
         assert!(!o.halt_on_error);
@@ -230,6 +237,7 @@ mod tests {
         assert!(!o.enabled);
         assert!(o.trace);
         assert!(o.history_full);
+        assert!(!o.deadlock);
     }
 
     #[test]
@@ -268,15 +276,14 @@ mod tests {
     }
 
     #[test]
-    fn trace_and_history_set_their_mode_bits() {
+    fn trace_history_and_deadlock_set_their_mode_bits() {
+        use super::super::{DEADLOCK, ENABLED, HISTORY, TRACE};
         let mode = |s: &str| Options::parse(s).unwrap().mode();
-        assert_eq!(mode(""), super::super::ENABLED);
-        assert_eq!(mode("trace=1"), super::super::ENABLED | super::super::TRACE);
-        assert_eq!(
-            mode("history=full trace=0"),
-            super::super::ENABLED | super::super::HISTORY
-        );
-        assert_eq!(mode("history=location"), super::super::ENABLED);
+        assert_eq!(mode(""), ENABLED | DEADLOCK);
+        assert_eq!(mode("trace=1"), ENABLED | DEADLOCK | TRACE);
+        assert_eq!(mode("history=full trace=0"), ENABLED | DEADLOCK | HISTORY);
+        assert_eq!(mode("history=location"), ENABLED | DEADLOCK);
+        assert_eq!(mode("deadlock=0"), ENABLED);
         // enabled=0 wins: nothing is traced or kept.
         assert_eq!(mode("enabled=0 trace=1 history=full"), 0);
     }
@@ -291,6 +298,7 @@ mod tests {
         assert!(err("sync=maybe").contains("bad value `maybe` for `sync`"));
         assert!(err("trace=2").contains("bad value `2` for `trace`"));
         assert!(err("history=stack").contains("bad value `stack` for `history`"));
+        assert!(err("deadlock=yes").contains("bad value `yes` for `deadlock`"));
         assert!(err("enabled").contains("`enabled` is not of the form key=value"));
         assert!(err("log_path=").contains("`log_path` needs a value"));
         assert!(err("exitcode=1 exitcode=2").contains("`exitcode` is given twice"));

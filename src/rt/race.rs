@@ -99,20 +99,7 @@ impl RaceReport {
     /// dropped the map, at the line the compiler attributes the drop to: the end of the scope,
     /// the assignment, the `drop_in_place` call).
     fn current_site(&self) -> String {
-        let location = self.current.location;
-        if let Some(location) = location.filter(|l| !stack::is_std_source(l.file())) {
-            return SourcePos::of(location).to_string();
-        }
-        let from_stack = self
-            .stack
-            .iter()
-            .filter(|frame| frame.is_user())
-            .find_map(|frame| frame.file.as_ref());
-        match (from_stack, location) {
-            (Some(pos), _) => pos.to_string(),
-            (None, Some(location)) => SourcePos::of(location).to_string(),
-            (None, None) => "an unknown site".to_owned(),
-        }
+        stack::user_site(self.current.location, &self.stack)
     }
 
     /// Where the previous access happened.

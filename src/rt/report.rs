@@ -70,19 +70,29 @@ pub(crate) fn emit(finding: &dyn Finding) {
     let _reporting = OnDrop(|| REPORTING.set(false));
     let options = super::options();
     let kind = finding.kind();
+    let must_stop = finding.stops_the_program();
     let mut printed = lock(&PRINTED);
+    // One that must stop is printed even if one with the same sites was (a latent deadlock that
+    // then happens): going on would hang.
     if !printed
         .get_or_insert_with(HashSet::new)
         .insert((kind, finding.identity()))
+        && !must_stop
     {
         return;
     }
     let count = stats::found(kind);
     let mut text = finding.to_string();
-    let stopping =
-        options.halt_on_error || options.action == Action::Abort || finding.stops_the_program();
+    // One that must stop, found while the thread unwinds, cannot panic (that would abort): it
+    // exits.
+    let panics = options.action == Action::Panic && !std::thread::panicking();
+    let action = match options.action {
+        Action::Panic if must_stop && !panics => Action::Exit,
+        action => action,
+    };
+    let stopping = options.halt_on_error || action == Action::Abort || must_stop;
     let kind = kind.name();
-    match options.action {
+    match action {
         Action::Exit if stopping => {
             let _ = writeln!(
                 text,
@@ -97,9 +107,10 @@ pub(crate) fn emit(finding: &dyn Finding) {
     }
     output::report(&text);
     finding.event();
-    match options.action {
+    match action {
         Action::Exit if stopping => {
             std::mem::forget(printed);
+            super::stopping();
             std::process::exit(options.exitcode)
         }
         Action::Abort => {
@@ -109,7 +120,7 @@ pub(crate) fn emit(finding: &dyn Finding) {
         Action::Panic => {
             drop(printed);
             // A second panic while unwinding would abort the process, not fail one test.
-            if !std::thread::panicking() {
+            if panics {
                 // The whole report in the message: a test harness shows it under the failing
                 // test (libtest captures what the panic hook prints, not a write to stderr).
                 std::panic::panic_any(panic_message(kind, &text));

@@ -75,6 +75,18 @@ ops! {
     PartialCmp => "partial_cmp",
     Hash => "hash",
     Drop => "drop",
+    TryGet => "try_get",
+    TryGetMut => "try_get_mut",
+    TryEntry => "try_entry",
+    RemoveIf => "remove_if",
+    RemoveIfMut => "remove_if_mut",
+    Alter => "alter",
+    AlterAll => "alter_all",
+    View => "view",
+    Contains => "contains",
+    Lock => "lock",
+    Read => "read",
+    Write => "write",
     Unknown => "unknown operation",
 }
 

@@ -7,6 +7,7 @@ use super::site::SourcePos;
 use backtrace::Backtrace;
 use std::collections::HashMap;
 use std::fmt;
+use std::panic::Location;
 use std::sync::Mutex;
 
 /// One symbolized stack frame.
@@ -161,6 +162,36 @@ fn select_user(symbols: impl Iterator<Item = Symbol>) -> Vec<Frame> {
 /// Where the Rust toolchain's own sources are, as its debug info names them.
 pub(crate) fn is_std_source(file: &str) -> bool {
     file.starts_with("/rustc/")
+}
+
+/// maprace's own sources, as `Location` names them in this build.
+fn is_own_source(file: &str) -> bool {
+    let own = file!(); // `<maprace's src>/rt/stack.rs`
+    let src = &own[..own.len() - "rt/stack.rs".len()];
+    !src.is_empty() && file.starts_with(src)
+}
+
+/// Where an operation was called: `location`, its `#[track_caller]` site, unless that is not
+/// the user's: `#[track_caller]` does not cross the standard library's dynamic calls (`Debug`
+/// through `format!`), which leave the site in std's sources or in maprace's own, and drop glue
+/// has no caller location at all (`None`). Then the user's line is the first of `stack` (the
+/// operation's; for a drop, the frame that dropped the map, at the line the compiler attributes
+/// the drop to: the end of the scope, the assignment, the `drop_in_place` call).
+pub(crate) fn user_site(location: Option<&'static Location<'static>>, stack: &[Frame]) -> String {
+    if let Some(location) =
+        location.filter(|l| !is_std_source(l.file()) && !is_own_source(l.file()))
+    {
+        return SourcePos::of(location).to_string();
+    }
+    let from_stack = stack
+        .iter()
+        .filter(|frame| frame.is_user())
+        .find_map(|frame| frame.file.as_ref());
+    match (from_stack, location) {
+        (Some(pos), _) => pos.to_string(),
+        (None, Some(location)) => SourcePos::of(location).to_string(),
+        (None, None) => "an unknown site".to_owned(),
+    }
 }
 
 impl Frame {

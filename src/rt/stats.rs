@@ -56,16 +56,18 @@ thread_local! {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum FindingKind {
     Race,
+    Deadlock,
 }
 
 impl FindingKind {
     /// Every kind, in the order the summary at exit lists them.
-    pub(crate) const ALL: [FindingKind; 1] = [FindingKind::Race];
+    pub(crate) const ALL: [FindingKind; 2] = [FindingKind::Race, FindingKind::Deadlock];
 
     /// As reports name it: `stopping at the first race`, `found 2 race(s)`.
     pub(crate) fn name(self) -> &'static str {
         match self {
             FindingKind::Race => "race",
+            FindingKind::Deadlock => "deadlock",
         }
     }
 }
