@@ -66,6 +66,7 @@ pub(crate) mod barrier;
 pub(crate) mod cell;
 pub(crate) mod channel;
 pub(crate) mod clock;
+pub(crate) mod deadlock;
 pub(crate) mod history;
 pub(crate) mod key;
 pub(crate) mod map;

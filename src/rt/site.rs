@@ -119,6 +119,12 @@ impl Site {
         self.0
     }
 
+    /// The site whose `bits` these are (a held guard's site, kept in an atomic word).
+    #[inline]
+    pub(crate) fn from_bits(bits: u64) -> Site {
+        Site(bits)
+    }
+
     pub(crate) fn op(self) -> Op {
         Op::ALL[(self.0 >> OP_SHIFT) as usize]
     }
@@ -126,7 +132,8 @@ impl Site {
     pub(crate) fn location(self) -> Option<&'static Location<'static>> {
         let addr = self.0 & ((1 << OP_SHIFT) - 1);
         // SAFETY: a `Site` is only made by `Site::new`, from a `&'static Location` (`UNKNOWN`
-        // has address 0), and `SiteId::site` gives back only values `Site::bits` made.
+        // has address 0), and `SiteId::site` and `Site::from_bits` are given only values
+        // `Site::bits` made (a held list's reader checks the entry's token before it uses one).
         (addr != 0).then(|| unsafe { &*(addr as *const Location<'static>) })
     }
 

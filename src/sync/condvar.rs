@@ -3,7 +3,7 @@
 //! the wait has locked it again. `notify_*` carries no edge of its own (a notification without
 //! the mutex orders nothing, in std either).
 
-use super::mutex::MutexGuard;
+use super::mutex::{MutexGuard, Relock};
 use super::poison::wrap;
 use crate::rt::thread::LockedClock;
 use std::fmt;
@@ -37,19 +37,24 @@ pub struct Condvar {
 
 /// The guard back from std's wait, with the relock's acquire edge, poisoned or not.
 fn relocked<'a, T: ?Sized>(
-    clock: &'a LockedClock,
+    relock: Relock<'a>,
     result: LockResult<std::sync::MutexGuard<'a, T>>,
 ) -> LockResult<MutexGuard<'a, T>> {
-    wrap(result, |inner| MutexGuard::from_std(clock, inner))
+    wrap(result, |inner| {
+        MutexGuard::from_std(relock.clock, inner, relock.site)
+    })
 }
 
 /// `relocked` for the timed waits, which also return whether they timed out.
 fn relocked_timeout<'a, T: ?Sized>(
-    clock: &'a LockedClock,
+    relock: Relock<'a>,
     result: LockResult<(std::sync::MutexGuard<'a, T>, WaitTimeoutResult)>,
 ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
     wrap(result, |(inner, timeout)| {
-        (MutexGuard::from_std(clock, inner), timeout)
+        (
+            MutexGuard::from_std(relock.clock, inner, relock.site),
+            timeout,
+        )
     })
 }
 
@@ -83,10 +88,10 @@ impl Condvar {
 
     /// Blocks until notified, unlocking the mutex meanwhile. See [`std::sync::Condvar::wait`].
     pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
-        let (clock, inner) = guard.into_std();
+        let (relock, inner) = guard.into_std();
         // SAFETY: the lock is held until std's wait unlocks it.
-        unsafe { clock.release() };
-        relocked(clock, self.inner.wait(inner))
+        unsafe { relock.clock.release() };
+        relocked(relock, self.inner.wait(inner))
     }
 
     /// Blocks while `condition` returns `true`. See [`std::sync::Condvar::wait_while`].
@@ -98,9 +103,11 @@ impl Condvar {
     where
         F: FnMut(&mut T) -> bool,
     {
-        let (clock, inner) = guard.into_std();
-        let result = self.inner.wait_while(inner, with_edges(clock, condition));
-        relocked(clock, result)
+        let (relock, inner) = guard.into_std();
+        let result = self
+            .inner
+            .wait_while(inner, with_edges(relock.clock, condition));
+        relocked(relock, result)
     }
 
     /// Blocks until notified or `dur` has passed. See [`std::sync::Condvar::wait_timeout`].
@@ -109,10 +116,10 @@ impl Condvar {
         guard: MutexGuard<'a, T>,
         dur: Duration,
     ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
-        let (clock, inner) = guard.into_std();
+        let (relock, inner) = guard.into_std();
         // SAFETY: the lock is held until std's wait unlocks it.
-        unsafe { clock.release() };
-        relocked_timeout(clock, self.inner.wait_timeout(inner, dur))
+        unsafe { relock.clock.release() };
+        relocked_timeout(relock, self.inner.wait_timeout(inner, dur))
     }
 
     /// Blocks while `condition` returns `true`, at most `dur`.
@@ -126,11 +133,11 @@ impl Condvar {
     where
         F: FnMut(&mut T) -> bool,
     {
-        let (clock, inner) = guard.into_std();
+        let (relock, inner) = guard.into_std();
         let result = self
             .inner
-            .wait_timeout_while(inner, dur, with_edges(clock, condition));
-        relocked_timeout(clock, result)
+            .wait_timeout_while(inner, dur, with_edges(relock.clock, condition));
+        relocked_timeout(relock, result)
     }
 
     /// Wakes one waiting thread. See [`std::sync::Condvar::notify_one`].

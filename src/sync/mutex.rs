@@ -3,12 +3,19 @@
 //! unlock, and `lock` acquires it *after* the real lock. The clock is only touched with the
 //! real lock held, so it is a `LockedClock` (no lock of its own: measured in
 //! `benches/lock_per_op.rs`, a second lock per operation cost more than the map check).
+//!
+//! A thread that locks a mutex it holds is reported (`WARNING: MAP DEADLOCK`) instead of
+//! hanging, and so is a cycle of waits through other threads: the guard keeps its hold in the
+//! thread's list (`rt::deadlock`), and `lock` checks before it blocks.
 
 use super::poison::{try_wrap, wrap};
+use crate::rt::deadlock::{self, LockHold, Mode, Resource};
+use crate::rt::site::{Op, Site};
 use crate::rt::thread::LockedClock;
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::sync::{LockResult, TryLockResult};
 
 /// A mutual exclusion primitive whose lock and unlock maprace sees.
@@ -42,6 +49,10 @@ pub struct Mutex<T: ?Sized> {
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     clock: &'a LockedClock,
+    /// The hold in the thread's list; ended in `Drop` before the real unlock.
+    hold: ManuallyDrop<LockHold>,
+    /// Where the lock was taken.
+    site: &'static Location<'static>,
     /// Dropped by hand in `Drop`, after the release; moved out by `into_std`.
     inner: ManuallyDrop<std::sync::MutexGuard<'a, T>>,
 }
@@ -69,20 +80,37 @@ impl<T> Mutex<T> {
 // 790k times (std's: 250k to 560k); inline, 280k to 560k.
 impl<T: ?Sized> Mutex<T> {
     #[inline(always)]
-    fn guard<'a>(&'a self, inner: std::sync::MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        MutexGuard::from_std(&self.clock, inner)
+    fn guard<'a>(
+        &'a self,
+        inner: std::sync::MutexGuard<'a, T>,
+        site: &'static Location<'static>,
+    ) -> MutexGuard<'a, T> {
+        MutexGuard::from_std(&self.clock, inner, site)
     }
 
-    /// Blocks until the lock is held. See [`std::sync::Mutex::lock`].
+    /// Blocks until the lock is held. See [`std::sync::Mutex::lock`]. Locking a mutex this
+    /// thread holds is reported as a deadlock instead of hanging.
     #[inline]
+    #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
-        wrap(self.inner.lock(), |inner| self.guard(inner))
+        let site = Location::caller();
+        let result = deadlock::acquire(
+            Resource::lock(&self.clock),
+            Mode::Exclusive,
+            Site::new(Op::Lock, site),
+            &deadlock::MUTEX,
+            || deadlock::unless_taken(self.inner.try_lock()),
+            || self.inner.lock(),
+        );
+        wrap(result, |inner| self.guard(inner, site))
     }
 
     /// Takes the lock if it is free. See [`std::sync::Mutex::try_lock`].
     #[inline]
+    #[track_caller]
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
-        try_wrap(self.inner.try_lock(), |inner| self.guard(inner))
+        let site = Location::caller();
+        try_wrap(self.inner.try_lock(), |inner| self.guard(inner, site))
     }
 
     /// Whether a thread panicked while holding the lock. See [`std::sync::Mutex::is_poisoned`].
@@ -115,25 +143,55 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 }
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
-    /// The lock has just been taken (or retaken, after a condvar wait): acquire its clock.
+    /// The lock has just been taken (or retaken, after a condvar wait) at `site`: acquire its
+    /// clock, and record the hold (the clock's address names the mutex, as in `Mutex::lock`).
     #[inline(always)]
-    pub(super) fn from_std(clock: &'a LockedClock, inner: std::sync::MutexGuard<'a, T>) -> Self {
+    pub(super) fn from_std(
+        clock: &'a LockedClock,
+        inner: std::sync::MutexGuard<'a, T>,
+        site: &'static Location<'static>,
+    ) -> Self {
         // SAFETY: `inner` is the real lock, held.
         unsafe { clock.acquire() };
+        let hold = LockHold::taken(
+            Resource::lock(clock),
+            Mode::Exclusive,
+            Site::new(Op::Lock, site),
+            &deadlock::MUTEX,
+        );
         MutexGuard {
             clock,
+            hold: ManuallyDrop::new(hold),
+            site,
             inner: ManuallyDrop::new(inner),
         }
     }
 
     /// Splits the guard without unlocking and without an edge, for `Condvar`, which hands
-    /// std's guard to std's condvar and makes the unlock and relock edges itself.
-    pub(super) fn into_std(self) -> (&'a LockedClock, std::sync::MutexGuard<'a, T>) {
+    /// std's guard to std's condvar and makes the unlock and relock edges itself. The hold ends
+    /// (the wait unlocks); `from_std` records it again with the site returned.
+    pub(super) fn into_std(self) -> (Relock<'a>, std::sync::MutexGuard<'a, T>) {
         let mut this = ManuallyDrop::new(self);
-        // SAFETY: `this` is never dropped, so `inner` is taken out exactly once.
+        // SAFETY: `this` is never dropped, so `hold` and `inner` are taken out exactly once.
+        drop(unsafe { ManuallyDrop::take(&mut this.hold) });
+        // SAFETY: as above.
         let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
-        (this.clock, inner)
+        (
+            Relock {
+                clock: this.clock,
+                site: this.site,
+            },
+            inner,
+        )
     }
+}
+
+/// What a condvar wait keeps of a guard to make it again: the mutex's clock and where it was
+/// locked.
+#[derive(Clone, Copy)]
+pub(super) struct Relock<'a> {
+    pub(super) clock: &'a LockedClock,
+    pub(super) site: &'static Location<'static>,
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
@@ -141,7 +199,10 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         // Release before the real unlock. SAFETY: the lock is still held (`inner` is alive).
         unsafe { self.clock.release() };
-        // SAFETY: `inner` is dropped only here, once; `into_std` forgets the guard instead.
+        // SAFETY: `hold` and `inner` are dropped only here, once; `into_std` forgets the guard
+        // instead. The hold ends before the real unlock.
+        unsafe { ManuallyDrop::drop(&mut self.hold) };
+        // SAFETY: as above.
         unsafe { ManuallyDrop::drop(&mut self.inner) };
     }
 }

@@ -2,11 +2,17 @@
 //! readers into `reads`. A reader acquires `writes` (it is ordered after every earlier writer,
 //! not after other readers); a writer acquires both (it is ordered after every earlier writer
 //! and every earlier reader). Releases happen before the real unlock, acquires after the lock.
+//!
+//! `write` while this thread holds the lock (shared or exclusive), and `read` while it holds it
+//! exclusively, are reported (`WARNING: MAP DEADLOCK`) instead of hanging (see `sync::Mutex`).
 
 use super::poison::{try_wrap, wrap};
+use crate::rt::deadlock::{self, LockHold, Mode, Resource};
+use crate::rt::site::{Op, Site};
 use crate::rt::thread::SyncClock;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::sync::{LockResult, TryLockResult};
 
 /// A reader-writer lock whose locking maprace sees. See [`std::sync::RwLock`].
@@ -35,6 +41,8 @@ pub struct RwLock<T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     reads: &'a SyncClock,
+    /// Dropped before `inner` (the real unlock).
+    _hold: LockHold,
     inner: std::sync::RwLockReadGuard<'a, T>,
 }
 
@@ -42,6 +50,8 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     writes: &'a SyncClock,
+    /// Dropped before `inner` (the real unlock).
+    _hold: LockHold,
     inner: std::sync::RwLockWriteGuard<'a, T>,
 }
 
@@ -62,13 +72,25 @@ impl<T> RwLock<T> {
 }
 
 impl<T: ?Sized> RwLock<T> {
+    /// The lock in held lists: its address.
+    fn resource(&self) -> Resource {
+        Resource::lock(&self.writes)
+    }
+
     fn read_guard<'a>(
         &'a self,
         inner: std::sync::RwLockReadGuard<'a, T>,
+        site: &'static Location<'static>,
     ) -> RwLockReadGuard<'a, T> {
         self.writes.acquire();
         RwLockReadGuard {
             reads: &self.reads,
+            _hold: LockHold::taken(
+                self.resource(),
+                Mode::Shared,
+                Site::new(Op::Read, site),
+                &deadlock::RWLOCK,
+            ),
             inner,
         }
     }
@@ -76,33 +98,67 @@ impl<T: ?Sized> RwLock<T> {
     fn write_guard<'a>(
         &'a self,
         inner: std::sync::RwLockWriteGuard<'a, T>,
+        site: &'static Location<'static>,
     ) -> RwLockWriteGuard<'a, T> {
         self.writes.acquire();
         self.reads.acquire();
         RwLockWriteGuard {
             writes: &self.writes,
+            _hold: LockHold::taken(
+                self.resource(),
+                Mode::Exclusive,
+                Site::new(Op::Write, site),
+                &deadlock::RWLOCK,
+            ),
             inner,
         }
     }
 
-    /// Blocks until shared access is held. See [`std::sync::RwLock::read`].
+    /// Blocks until shared access is held. See [`std::sync::RwLock::read`]. Reading while
+    /// this thread holds the write lock is reported as a deadlock instead of hanging.
+    #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
-        wrap(self.inner.read(), |g| self.read_guard(g))
+        let site = Location::caller();
+        let result = deadlock::acquire(
+            self.resource(),
+            Mode::Shared,
+            Site::new(Op::Read, site),
+            &deadlock::RWLOCK,
+            || deadlock::unless_taken(self.inner.try_read()),
+            || self.inner.read(),
+        );
+        wrap(result, |g| self.read_guard(g, site))
     }
 
     /// Takes shared access if no writer holds the lock. See [`std::sync::RwLock::try_read`].
+    #[track_caller]
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
-        try_wrap(self.inner.try_read(), |g| self.read_guard(g))
+        let site = Location::caller();
+        try_wrap(self.inner.try_read(), |g| self.read_guard(g, site))
     }
 
-    /// Blocks until exclusive access is held. See [`std::sync::RwLock::write`].
+    /// Blocks until exclusive access is held. See [`std::sync::RwLock::write`]. Writing while
+    /// this thread holds the lock (shared or exclusive) is reported as a deadlock instead of
+    /// hanging.
+    #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
-        wrap(self.inner.write(), |g| self.write_guard(g))
+        let site = Location::caller();
+        let result = deadlock::acquire(
+            self.resource(),
+            Mode::Exclusive,
+            Site::new(Op::Write, site),
+            &deadlock::RWLOCK,
+            || deadlock::unless_taken(self.inner.try_write()),
+            || self.inner.write(),
+        );
+        wrap(result, |g| self.write_guard(g, site))
     }
 
     /// Takes exclusive access if the lock is free. See [`std::sync::RwLock::try_write`].
+    #[track_caller]
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
-        try_wrap(self.inner.try_write(), |g| self.write_guard(g))
+        let site = Location::caller();
+        try_wrap(self.inner.try_write(), |g| self.write_guard(g, site))
     }
 
     /// Whether a writer panicked while holding the lock. See [`std::sync::RwLock::is_poisoned`].

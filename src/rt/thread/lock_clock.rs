@@ -79,7 +79,9 @@ impl LockedClock {
     /// tick still owed)? Then nobody has acquired it since.
     #[inline]
     fn owes_tick_to(&self, me: &Ctx) -> bool {
-        me.epoch.get() == self.last_release.get().with_flag()
+        // A tick owed since a DashMap release is never forgiven (see `Ctx::release_to_map`):
+        // that release may hold the same epoch.
+        me.epoch.get() == self.last_release.get().with_flag() && !me.owed_to_map.get()
     }
 
     /// # Safety

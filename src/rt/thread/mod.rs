@@ -10,7 +10,7 @@ mod registry;
 pub(crate) use lock_clock::{LockedClock, SyncClock};
 pub(crate) use registry::{ThreadInfo, info, seen};
 
-use super::clock::{Epoch, Tid, VectorClock};
+use super::clock::{ClockCopy, Epoch, Tid, VectorClock};
 use backtrace::Backtrace;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
@@ -30,6 +30,9 @@ pub(crate) struct Ctx {
     pub(crate) sync_assume: bool,
     /// The thread's `ThreadInfo::serial` (slots are shared over time, serials are not).
     pub(crate) serial: u64,
+    /// The tick owed (the epoch is flagged) follows releases into DashMap clocks only (see
+    /// `release_to_map`), not a `LockedClock`'s: no lock may then resume the epoch.
+    owed_to_map: std::cell::Cell<bool>,
 }
 
 impl Ctx {
@@ -63,6 +66,7 @@ impl Ctx {
             epoch: std::cell::Cell::new(epoch),
             vc: UnsafeCell::new(vc),
             sync_assume,
+            owed_to_map: std::cell::Cell::new(false),
         }
     }
 
@@ -136,6 +140,7 @@ impl Ctx {
     fn tick(&self) {
         let epoch = self.epoch.get();
         let next = epoch.clock() + 1;
+        self.owed_to_map.set(false);
         if next > Epoch::MAX_CLOCK || epoch.tid() == Epoch::UNRECORDED {
             return self.tick_past_the_limit();
         }
@@ -164,6 +169,47 @@ impl Ctx {
         // SAFETY: as in `update`.
         unsafe { &mut *self.vc.get() }.set(tid, 1);
         self.epoch.set(Epoch::new(tid, 1));
+    }
+
+    /// The stamp of an access to a DashMap's own shadow (a key's cell), made under the shard's
+    /// lock: the tick a release left owed is not paid for it. Such an access is ordered with
+    /// every other access to the same cell through the shard's clocks, whatever its stamp; a
+    /// stale stamp can only make it look ordered after more, never before less.
+    #[inline(always)]
+    pub(crate) fn map_epoch(&self) -> Epoch {
+        self.epoch.get().without_flag()
+    }
+
+    /// Release into a DashMap's clock (a shard's exclusive clock, or this thread's reader slot
+    /// of a shard): `into` becomes this thread's clock. The tick that must follow is owed, and
+    /// stays owed over further DashMap releases, which copy the same clock: it is paid by the
+    /// thread's next access outside the map's shadow, by a release of anything else, or when
+    /// the thread acquires news from another thread (`acquire_from_map`). Unlike a
+    /// `LockedClock`'s owed tick, it is never forgiven, so several DashMap clocks may hold the
+    /// same epoch. A tick owed to a lock is paid first: that lock must stay the only object
+    /// holding the epoch it may resume. Returns the epoch released.
+    #[inline]
+    pub(crate) fn release_to_map(&self, into: &mut ClockCopy) -> Epoch {
+        if self.epoch.get().flagged() && !self.owed_to_map.get() {
+            self.tick();
+        }
+        into.copy_from(self.vc());
+        let epoch = self.epoch.get().without_flag();
+        self.epoch.set(epoch.with_flag());
+        self.owed_to_map.set(true);
+        epoch
+    }
+
+    /// Acquire a DashMap clock released at `released` (its releaser's epoch then), unless this
+    /// thread has seen that release already (then it has seen everything the clock holds). News
+    /// from another thread moves this thread to a new epoch: its later accesses to the map's
+    /// cells are then told apart from those before (check-then-act needs that).
+    #[inline]
+    pub(crate) fn acquire_from_map(&self, released: Epoch, from: &ClockCopy) {
+        if !self.happens_before(released) {
+            self.update(|vc| vc.join_copy(from));
+            self.tick();
+        }
     }
 }
 

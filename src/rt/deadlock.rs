@@ -1,0 +1,1237 @@
+//! Deadlocks: what each thread holds (DashMap guards, maprace locks), what it is about to wait
+//! for, the checks made before a thread blocks, and the `WARNING: MAP DEADLOCK` report.
+//!
+//! Every thread that takes a tracked guard or lock has a `Held` list: one entry per guard it
+//! holds (the resource, shared or exclusive, where it was taken) and the one wait it has
+//! published. Only its thread writes it, with plain stores on atomics (no read-modify-write), so
+//! that other threads can read it: to look for a cycle of waits, and to take over a guard that
+//! was sent to them (a DashMap guard is `Send`: it belongs to the thread that last used it, see
+//! `Token::claim`). Lists are never freed: a thread's list goes back to a pool when the thread
+//! ends and is reused, so a token kept by a guard on another thread always points to live
+//! memory, and the tokens it hands out are never handed out again.
+//!
+//! The checks, in the order a blocking call makes them:
+//! - the thread's own conflicting guard on the same resource: a certain deadlock (`check_own`,
+//!   with the DashMap rules in `rt::dashmap`, and `before_lock` for maprace's locks);
+//! - cycles through other threads: the call publishes "this thread waits for R" (`publish`),
+//!   and if R is busy, follows holders and their published waits back to this thread
+//!   (`Waiting::busy`). A thread that holds nothing cannot close a cycle, so the common path
+//!   (an empty list) publishes nothing and costs one test.
+//!
+//! The API a lock mirror uses (maprace::sync here; parking_lot's mirrors later): `Held::mine`,
+//! `Held::is_empty`, `before_lock` before a blocking acquisition, `Held::push` once it is held,
+//! `Token::release` before the real unlock.
+
+use super::clock::Epoch;
+use super::report::{self, Finding, RULE, ThreadLabel};
+use super::site::{Site, SourcePos};
+use super::stack::{self, Frame, Stack};
+use super::stats::FindingKind;
+use super::{lock, thread};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, fence};
+use std::sync::{LockResult, Mutex, MutexGuard, TryLockError, TryLockResult};
+use std::time::{Duration, Instant};
+
+/// How a resource is held, or wanted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    Shared,
+    Exclusive,
+}
+
+impl Mode {
+    /// Two holds conflict unless both are shared (dashmap's and std's locks let readers in
+    /// together).
+    #[inline]
+    pub(crate) fn conflicts_with(self, other: Mode) -> bool {
+        self == Mode::Exclusive || other == Mode::Exclusive
+    }
+
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Mode::Shared => "shared",
+            Mode::Exclusive => "exclusive",
+        }
+    }
+
+    fn bits(self) -> u64 {
+        match self {
+            Mode::Shared => 1,
+            Mode::Exclusive => 2,
+        }
+    }
+
+    fn from_bits(bits: u64) -> Mode {
+        if bits == 1 {
+            Mode::Shared
+        } else {
+            Mode::Exclusive
+        }
+    }
+}
+
+/// Set in `Resource::object` for a DashMap (whose `part` is a shard); clear for a lock (whose
+/// object is its address, and `part` 0).
+pub(crate) const MAP_OBJECT: u64 = 1 << 63;
+
+/// Something a thread holds and may block on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Resource {
+    pub(crate) object: u64,
+    pub(crate) part: u32,
+}
+
+impl Resource {
+    /// A lock, by its address.
+    pub(crate) fn lock<T: ?Sized>(lock: &T) -> Resource {
+        Resource {
+            object: lock as *const T as *const () as u64,
+            part: 0,
+        }
+    }
+
+    fn is_map(self) -> bool {
+        self.object & MAP_OBJECT != 0
+    }
+}
+
+/// What a report says about a resource's object. Tags are `'static` (maps' are interned), so
+/// that any thread may read them from any list at any time.
+pub(crate) enum Tag {
+    /// A lock type, e.g. `maprace::sync::Mutex`.
+    Lock(&'static str),
+    /// A DashMap: its name (else `map#N`), its type and where it was created.
+    Map(MapTag),
+}
+
+pub(crate) struct MapTag {
+    pub(crate) name: Option<&'static str>,
+    pub(crate) type_name: String,
+    pub(crate) created_at: &'static Location<'static>,
+}
+
+/// The tag of the DashMaps created at `created_at` with `name` and type `type_name`: made once
+/// per such triple (a program has as many as it has construction sites), never freed.
+pub(crate) fn map_tag(
+    name: Option<&'static str>,
+    type_name: &str,
+    created_at: &'static Location<'static>,
+) -> &'static Tag {
+    type Key = (usize, Option<&'static str>, String);
+    static TAGS: Mutex<Option<HashMap<Key, &'static Tag>>> = Mutex::new(None);
+    let key = (
+        created_at as *const Location<'static> as usize,
+        name,
+        type_name.to_owned(),
+    );
+    let mut tags = lock(&TAGS);
+    tags.get_or_insert_with(HashMap::new)
+        .entry(key)
+        .or_insert_with(|| {
+            Box::leak(Box::new(Tag::Map(MapTag {
+                name,
+                type_name: super::key::short_type_name(type_name),
+                created_at,
+            })))
+        })
+}
+
+/// `map#N` for a DashMap without a name, numbered in the order reports first need them (the
+/// numbers are the tracked maps', shared with `HashMap` and `BTreeMap`).
+fn map_number(object: u64) -> u64 {
+    static NUMBERS: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
+    let mut numbers = lock(&NUMBERS);
+    *numbers
+        .get_or_insert_with(HashMap::new)
+        .entry(object)
+        .or_insert_with(super::map::next_map_number)
+}
+
+/// A resource as a report names it: `shard 3 of cache (DashMap<u64, String>)`, or
+/// `maprace::sync::Mutex 0x…` (its address).
+fn describe(resource: Resource, tag: &Tag) -> String {
+    match tag {
+        Tag::Lock(type_name) => format!("{type_name} {:#x}", resource.object),
+        Tag::Map(map) => format!(
+            "shard {} of {} ({})",
+            resource.part,
+            map_name(resource.object, map),
+            map.type_name
+        ),
+    }
+}
+
+/// A map's name in reports, from its tag: its own, or `map#N`.
+pub(crate) fn display_name(object: u64, tag: &Tag) -> String {
+    match tag {
+        Tag::Map(map) => map_name(object, map),
+        Tag::Lock(type_name) => (*type_name).to_owned(),
+    }
+}
+
+fn map_name(object: u64, map: &MapTag) -> String {
+    match map.name {
+        Some(name) => name.to_owned(),
+        None => format!("map#{}", map_number(object)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lists.
+
+/// Entries in place in a list; more go to chunks, allocated once and kept with the list.
+const INLINE: usize = 8;
+const CHUNK: usize = 32;
+/// `Held::free`: no free entry.
+const NO_ENTRY: usize = usize::MAX;
+/// `Entry::site` of an entry on its list's free chain (a claimed entry keeps its site).
+const ON_FREE_CHAIN: u64 = u64::MAX;
+
+/// One guard held. Written by the list's owner only, as a seqlock: `token` is 0 while the
+/// entry is free or being rewritten, and set (with `Release`) once the other words are; a
+/// reader checks that it read the same token before and after them.
+#[derive(Default)]
+struct Entry {
+    /// 0: free. Else unique in the list's life (which outlives its threads).
+    token: AtomicU64,
+    /// The resource's object; on the free chain, the next free entry.
+    object: AtomicU64,
+    /// `part | mode << 32`.
+    info: AtomicU64,
+    site: AtomicU64,
+    tag: AtomicPtr<Tag>,
+}
+
+struct Chunk {
+    entries: [Entry; CHUNK],
+    next: AtomicPtr<Chunk>,
+}
+
+/// What an entry (or a published wait) says, read as one consistent value.
+#[derive(Clone, Copy)]
+pub(crate) struct Hold {
+    pub(crate) resource: Resource,
+    pub(crate) mode: Mode,
+    pub(crate) site: Site,
+    pub(crate) tag: &'static Tag,
+    /// The entry's token (for a wait, its sequence number): a later read with the same token
+    /// is the same hold.
+    token: u64,
+}
+
+impl Hold {
+    /// A hold (or wanted resource) to record.
+    pub(crate) fn new(resource: Resource, mode: Mode, site: Site, tag: &'static Tag) -> Hold {
+        Hold {
+            resource,
+            mode,
+            site,
+            tag,
+            token: 0,
+        }
+    }
+
+    fn info(&self) -> u64 {
+        u64::from(self.resource.part) | self.mode.bits() << 32
+    }
+}
+
+impl Entry {
+    /// The entry's hold, if it is live and was not rewritten while being read.
+    fn read(&self) -> Option<Hold> {
+        let token = self.token.load(Acquire);
+        if token == 0 {
+            return None;
+        }
+        let object = self.object.load(Relaxed);
+        let info = self.info.load(Relaxed);
+        let site = self.site.load(Relaxed);
+        let tag = self.tag.load(Relaxed);
+        fence(Acquire);
+        if self.token.load(Relaxed) != token || tag.is_null() {
+            return None;
+        }
+        Some(Hold {
+            resource: Resource {
+                object,
+                part: info as u32,
+            },
+            mode: Mode::from_bits(info >> 32),
+            site: Site::from_bits(site),
+            // SAFETY: tags are `'static` (statics, or interned and never freed), and the token
+            // check says this pointer was stored with this hold.
+            tag: unsafe { &*tag },
+            token,
+        })
+    }
+
+    /// Owner only: writes a hold into a free entry.
+    fn write(&self, hold: &Hold) {
+        fence(Release); // the `token = 0` that freed it comes before the new words
+        self.object.store(hold.resource.object, Relaxed);
+        self.info.store(hold.info(), Relaxed);
+        self.site.store(hold.site.bits(), Relaxed);
+        self.tag.store(hold.tag as *const Tag as *mut Tag, Relaxed);
+        self.token.store(hold.token, Release);
+    }
+}
+
+/// The wait a thread has published: the resource it is about to block on. `seq` is 0 when it
+/// waits for nothing; the other words are read as an `Entry`'s.
+#[derive(Default)]
+struct Wait {
+    seq: AtomicU64,
+    entry: Entry,
+}
+
+/// A thread's held guards and published wait (see the module docs).
+pub(crate) struct Held {
+    /// Owner only: the holds live in the list (more, for a while, when another thread took one
+    /// over: see `claimed`).
+    live: AtomicUsize,
+    /// Entries from here on have never been used since the list was last cleared.
+    len: AtomicUsize,
+    /// Owner only: the first free entry below `len` (then linked through `Entry::object`).
+    free: AtomicUsize,
+    /// Owner only: the last token handed out.
+    tokens: AtomicU64,
+    /// Entries freed by other threads that took their guard over (`Token::claim`), which the
+    /// owner has not put back on its free chain yet.
+    claimed: AtomicUsize,
+    entries: [Entry; INLINE],
+    chunks: AtomicPtr<Chunk>,
+    wait: Wait,
+    /// The owner's epoch when it took the list (reports find the thread's name with it).
+    owner: AtomicU64,
+}
+
+impl Held {
+    fn new() -> Held {
+        Held {
+            live: AtomicUsize::new(0),
+            len: AtomicUsize::new(0),
+            free: AtomicUsize::new(NO_ENTRY),
+            tokens: AtomicU64::new(0),
+            claimed: AtomicUsize::new(0),
+            entries: Default::default(),
+            chunks: AtomicPtr::new(std::ptr::null_mut()),
+            wait: Wait::default(),
+            owner: AtomicU64::new(0),
+        }
+    }
+
+    /// The current thread's list, made at its first use. `None` once the thread is ending.
+    #[inline]
+    pub(crate) fn mine() -> Option<&'static Held> {
+        let list = MINE.get();
+        if (list as usize) > GONE {
+            // SAFETY: lists are leaked at creation and never freed.
+            return Some(unsafe { &*list });
+        }
+        if list.is_null() {
+            Some(take_list())
+        } else {
+            None
+        }
+    }
+
+    /// Holds nothing: the common path of every check.
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.live.load(Relaxed) == 0
+    }
+
+    /// Owner only: holds nothing once the entries other threads took over are counted out.
+    #[cold]
+    #[inline(never)]
+    fn is_empty_after_claims(&self) -> bool {
+        if self.claimed.load(Relaxed) > 0 {
+            self.reclaim();
+        }
+        self.is_empty()
+    }
+
+    /// The entry at `index` (below `len`).
+    #[inline]
+    fn entry(&self, index: usize) -> &Entry {
+        if index < INLINE {
+            return &self.entries[index];
+        }
+        self.entry_in_chunks(index - INLINE)
+    }
+
+    #[cold]
+    fn entry_in_chunks(&self, mut index: usize) -> &Entry {
+        let mut chunk = self.chunks.load(Acquire);
+        loop {
+            // SAFETY: chunks are linked before `len` covers them, and never freed.
+            let c = unsafe { &*chunk };
+            if index < CHUNK {
+                return &c.entries[index];
+            }
+            index -= CHUNK;
+            chunk = c.next.load(Acquire);
+        }
+    }
+
+    /// Owner only: a free entry, reclaiming those other threads took over, or a new one.
+    #[inline]
+    fn free_entry(&self) -> usize {
+        let free = self.free.load(Relaxed);
+        if free != NO_ENTRY {
+            self.free
+                .store(self.entry(free).object.load(Relaxed) as usize, Relaxed);
+            return free;
+        }
+        self.grow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&self) -> usize {
+        if self.claimed.load(Relaxed) > 0 {
+            self.reclaim();
+            let free = self.free.load(Relaxed);
+            if free != NO_ENTRY {
+                self.free
+                    .store(self.entry(free).object.load(Relaxed) as usize, Relaxed);
+                return free;
+            }
+        }
+        let index = self.len.load(Relaxed);
+        if index >= INLINE && (index - INLINE) % CHUNK == 0 {
+            // The chunk for `index` may exist already (a list reused after a clear).
+            let mut link = &self.chunks;
+            for _ in 0..(index - INLINE) / CHUNK {
+                // SAFETY: as in `entry_in_chunks`.
+                link = unsafe { &(*link.load(Acquire)).next };
+            }
+            if link.load(Acquire).is_null() {
+                let chunk = Box::new(Chunk {
+                    entries: Default::default(),
+                    next: AtomicPtr::new(std::ptr::null_mut()),
+                });
+                link.store(Box::into_raw(chunk), Release);
+            }
+        }
+        self.len.store(index + 1, Release);
+        index
+    }
+
+    /// Puts entries freed by claimers back on the free chain, and counts them out.
+    #[cold]
+    fn reclaim(&self) {
+        self.claimed.swap(0, Relaxed);
+        for index in 0..self.len.load(Relaxed) {
+            let entry = self.entry(index);
+            if entry.token.load(Acquire) == 0 && entry.site.load(Relaxed) != ON_FREE_CHAIN {
+                self.chain(index);
+                self.live.store(self.live.load(Relaxed) - 1, Relaxed);
+            }
+        }
+    }
+
+    /// Owner only: `index`, free, goes on the free chain.
+    fn chain(&self, index: usize) {
+        let entry = self.entry(index);
+        entry.site.store(ON_FREE_CHAIN, Relaxed);
+        entry.object.store(self.free.load(Relaxed) as u64, Relaxed);
+        self.free.store(index, Relaxed);
+    }
+
+    /// Owner only: records a hold once the resource is held. Its token goes with the guard.
+    #[inline]
+    pub(crate) fn push(
+        &'static self,
+        resource: Resource,
+        mode: Mode,
+        site: Site,
+        tag: &'static Tag,
+    ) -> Token {
+        let index = self.free_entry();
+        let token = self.tokens.load(Relaxed) + 1;
+        self.tokens.store(token, Relaxed);
+        self.live.store(self.live.load(Relaxed) + 1, Relaxed);
+        self.entry(index).write(&Hold {
+            resource,
+            mode,
+            site,
+            tag,
+            token,
+        });
+        Token {
+            list: self,
+            index: index as u32,
+            token,
+        }
+    }
+
+    /// Every live hold of this list, as read now.
+    fn holds(&self) -> impl Iterator<Item = Hold> + '_ {
+        (0..self.len.load(Acquire)).filter_map(|index| self.entry(index).read())
+    }
+
+    /// The wait published, if any.
+    fn waiting_for(&self) -> Option<Hold> {
+        let seq = self.wait.seq.load(SeqCst);
+        if seq == 0 {
+            return None;
+        }
+        let hold = self.wait.entry.read()?;
+        fence(Acquire);
+        (self.wait.seq.load(Relaxed) == seq).then_some(Hold { token: seq, ..hold })
+    }
+
+    fn owner(&self) -> Epoch {
+        Epoch::from_bits(self.owner.load(Relaxed))
+    }
+
+    /// Empties the list for its next owner.
+    fn clear(&self) {
+        self.wait.seq.store(0, Release);
+        for index in 0..self.len.load(Relaxed) {
+            self.entry(index).token.store(0, Release);
+        }
+        self.len.store(0, Release);
+        self.live.store(0, Relaxed);
+        self.free.store(NO_ENTRY, Relaxed);
+        self.claimed.store(0, Relaxed);
+    }
+}
+
+/// A hold recorded in a list, kept by the lock guard that holds the resource (a DashMap guard
+/// keeps a `GuardToken`).
+#[derive(Debug)]
+pub(crate) struct Token {
+    list: &'static Held,
+    index: u32,
+    token: u64,
+}
+
+impl fmt::Debug for Held {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Held").finish_non_exhaustive()
+    }
+}
+
+impl Token {
+    /// Frees the entry in whichever list holds it, if it still holds it.
+    fn take_out(list: &Held, index: usize, token: u64) {
+        let freed = list
+            .entry(index)
+            .token
+            .compare_exchange(token, 0, Release, Relaxed)
+            .is_ok();
+        if freed {
+            // The owner puts it back on its free chain later (`Held::grow`).
+            list.claimed.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The resource is being released (before the real unlock) on the thread that holds it
+    /// (a lock guard never leaves its thread): the hold ends.
+    #[inline]
+    pub(crate) fn release(self, mine: Option<&'static Held>) {
+        match mine {
+            Some(mine) if std::ptr::eq(self.list, mine) => {
+                mine.pop(self.index as usize, self.token)
+            }
+            _ => Token::take_out(self.list, self.index as usize, self.token),
+        }
+    }
+}
+
+impl Held {
+    /// Owner only: the hold `token` at `index` ends.
+    #[inline]
+    fn pop(&self, index: usize, token: u64) {
+        let entry = self.entry(index);
+        if entry.token.load(Relaxed) == token {
+            entry.token.store(0, Release);
+            self.chain(index);
+            self.live.store(self.live.load(Relaxed) - 1, Relaxed);
+        }
+    }
+}
+
+/// `GuardToken::index` while a thread moves the hold to its own list.
+const CLAIMING: u64 = 1 << 63;
+
+/// A DashMap guard's hold. Guards are `Send` and `Sync`: the hold is in the list of the thread
+/// that last used the guard, and a thread that uses it (even through `&`) moves it to its own
+/// list first (`touch`). Until a receiver's first use, the hold stays in the sender's list:
+/// `check_own` waits `SENT_GUARD_GRACE` for a receiver to take it over before it calls a
+/// conflict a deadlock.
+#[derive(Debug)]
+pub(crate) struct GuardToken {
+    /// The list holding the hold.
+    list: AtomicPtr<Held>,
+    /// The entry's index, with `CLAIMING` while another thread moves it.
+    index: AtomicU64,
+    token: AtomicU64,
+}
+
+impl GuardToken {
+    pub(crate) fn new(token: Token) -> GuardToken {
+        GuardToken {
+            list: AtomicPtr::new(token.list as *const Held as *mut Held),
+            index: AtomicU64::new(u64::from(token.index)),
+            token: AtomicU64::new(token.token),
+        }
+    }
+
+    /// The guard is used on the current thread: if its hold is in another thread's list, it
+    /// moves here. `hold` says what it is (the other list may have been cleared since).
+    #[inline(always)]
+    pub(crate) fn touch(&self, hold: impl FnOnce() -> Hold) {
+        if let Some(mine) = Held::mine() {
+            if !std::ptr::eq(self.list.load(Relaxed), mine) {
+                self.claim(mine, hold());
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn claim(&self, mine: &'static Held, hold: Hold) {
+        let index = self.index.load(Relaxed);
+        if index & CLAIMING != 0
+            || self
+                .index
+                .compare_exchange(index, index | CLAIMING, Acquire, Relaxed)
+                .is_err()
+        {
+            return; // another thread is moving it (a guard shared through `&` by two threads)
+        }
+        // SAFETY: lists are leaked at creation and never freed.
+        let list = unsafe { &*self.list.load(Relaxed) };
+        if std::ptr::eq(list, mine) {
+            self.index.store(index, Release);
+            return;
+        }
+        Token::take_out(list, index as usize, self.token.load(Relaxed));
+        let moved = mine.push(hold.resource, hold.mode, hold.site, hold.tag);
+        self.token.store(moved.token, Relaxed);
+        self.list.store(mine as *const Held as *mut Held, Relaxed);
+        self.index.store(u64::from(moved.index), Release);
+    }
+
+    /// The guard is dropped (or consumed), on whatever thread: the hold ends.
+    #[inline]
+    pub(crate) fn release(self) {
+        // SAFETY: lists are leaked at creation and never freed.
+        let list = unsafe { &*self.list.into_inner() };
+        let (index, token) = (self.index.into_inner() as usize, self.token.into_inner());
+        match Held::mine() {
+            Some(mine) if std::ptr::eq(list, mine) => mine.pop(index, token),
+            _ => Token::take_out(list, index, token),
+        }
+    }
+
+    /// The hold changes (a downgrade, an iterator's move to another shard). The guard is used
+    /// here, so the hold is taken over first.
+    pub(crate) fn rewrite(&mut self, hold: Hold) {
+        self.touch(|| hold);
+        let list = *self.list.get_mut();
+        // SAFETY: lists are leaked at creation and never freed.
+        let list = unsafe { &*list };
+        match Held::mine() {
+            Some(mine) if std::ptr::eq(list, mine) => {
+                mine.pop(*self.index.get_mut() as usize, *self.token.get_mut());
+                *self = GuardToken::new(mine.push(hold.resource, hold.mode, hold.site, hold.tag));
+            }
+            _ => {} // the thread is ending: its list is gone
+        }
+    }
+}
+
+/// `MINE` once the thread's list went back to the pool.
+const GONE: usize = 1;
+
+thread_local! {
+    /// The current thread's list: null until its first use, `GONE` once given back.
+    static MINE: Cell<*const Held> = const { Cell::new(std::ptr::null()) };
+    /// Gives the list back when the thread ends.
+    static GIVE_BACK: GiveBack = const { GiveBack };
+}
+
+/// Every list ever made (scanned for cycles), and those free for a new thread.
+struct Lists {
+    all: Vec<&'static Held>,
+    free: Vec<&'static Held>,
+}
+
+static LISTS: Mutex<Lists> = Mutex::new(Lists {
+    all: Vec::new(),
+    free: Vec::new(),
+});
+
+fn lists() -> MutexGuard<'static, Lists> {
+    lock(&LISTS)
+}
+
+#[cold]
+#[inline(never)]
+fn take_list() -> &'static Held {
+    let list = {
+        let mut lists = lists();
+        match lists.free.pop() {
+            Some(list) => list,
+            None => {
+                let list: &'static Held = Box::leak(Box::new(Held::new()));
+                lists.all.push(list);
+                list
+            }
+        }
+    };
+    let owner = thread::with(|me| me.map_epoch()).unwrap_or(Epoch::NONE);
+    list.owner.store(owner.bits(), Relaxed);
+    MINE.set(list);
+    GIVE_BACK.with(|_| {});
+    list
+}
+
+struct GiveBack;
+
+impl Drop for GiveBack {
+    /// The thread ends: what it still holds (a forgotten guard, or one sent away and not yet
+    /// used by its receiver) is forgotten, and the list serves another thread.
+    fn drop(&mut self) {
+        let list = MINE.replace(GONE as *const Held);
+        if list as usize > GONE {
+            // SAFETY: lists are leaked at creation and never freed.
+            let list = unsafe { &*list };
+            list.clear();
+            lists().free.push(list);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks.
+
+/// Is the verdict sure (the call blocks in this run) or not (it blocks whenever the keys share
+/// a shard)?
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Verdict {
+    Certain,
+    Latent,
+}
+
+/// How long a check waits for a conflicting guard of this thread's to be taken over by another
+/// thread, before calling it a deadlock: a guard sent to another thread stays in the sender's
+/// list until its receiver first uses it (see `Token::claim`).
+const SENT_GUARD_GRACE: Duration = Duration::from_millis(250);
+
+/// A call about to block: what it wants, and what it is.
+pub(crate) struct Call<'a> {
+    pub(crate) resource: Resource,
+    pub(crate) mode: Mode,
+    pub(crate) site: Site,
+    pub(crate) tag: &'static Tag,
+    /// What the report's first line says about the call, e.g. `of key 7`, made only for a report.
+    pub(crate) what: &'a dyn Fn() -> String,
+}
+
+/// The held guards of this thread that `conflict` says block the call, with the verdict each
+/// gives. `None`: nothing blocks it.
+pub(crate) fn check_own(
+    list: &Held,
+    conflict: &dyn Fn(&Hold) -> Option<Verdict>,
+) -> Option<(Verdict, Vec<Hold>)> {
+    let found = |list: &Held| {
+        let mut certain = Vec::new();
+        let mut latent = Vec::new();
+        for hold in list.holds() {
+            match conflict(&hold) {
+                Some(Verdict::Certain) => certain.push(hold),
+                Some(Verdict::Latent) => latent.push(hold),
+                None => {}
+            }
+        }
+        if !certain.is_empty() {
+            Some((Verdict::Certain, certain))
+        } else if !latent.is_empty() {
+            Some((Verdict::Latent, latent))
+        } else {
+            None
+        }
+    };
+    let first = found(list)?;
+    // A lock guard never leaves its thread; a DashMap guard may have been sent away.
+    if first.1.iter().all(|hold| !hold.resource.is_map()) {
+        return Some(first);
+    }
+    let deadline = Instant::now() + SENT_GUARD_GRACE;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+        let still = |hold: &Hold| list.holds().any(|now| now.token == hold.token);
+        if !first.1.iter().all(still) {
+            return found(list); // one was taken over: look again
+        }
+    }
+    Some(first)
+}
+
+/// Before a blocking acquisition of a lock (maprace's `Mutex`, `RwLock`; parking_lot's): a hold
+/// of the same lock by this thread that conflicts with `mode` is a certain self-deadlock, and
+/// is reported. Otherwise the wait is published (the thread holds something, so it may close a
+/// cycle): the caller calls `busy` on the result if the lock is taken, then blocks, then drops
+/// it.
+#[cold]
+#[inline(never)]
+pub(crate) fn before_lock(list: &'static Held, call: &Call<'_>) -> Waiting {
+    let conflict = |hold: &Hold| {
+        (hold.resource == call.resource && hold.mode.conflicts_with(call.mode))
+            .then_some(Verdict::Certain)
+    };
+    if let Some((verdict, holds)) = check_own(list, &conflict) {
+        report(call, verdict, Evidence::Own(holds), LOCK_HINT);
+    }
+    publish(list, call)
+}
+
+const LOCK_HINT: &str = "This thread already holds the lock the call waits for, in a mode that excludes the call's:\n\
+     the call would wait for this thread itself, forever. Drop the guard before locking again\n\
+     (end its scope, or `drop(guard)`), or pass the guard down instead of locking twice.";
+
+/// "This thread is about to wait for `call.resource`": published for other threads' cycle
+/// checks until dropped (after the blocking call returned).
+pub(crate) struct Waiting {
+    list: &'static Held,
+    call: Hold,
+}
+
+/// Publishes the wait (sequentially consistent, so that of two threads that wait for each other,
+/// at least one sees the other's wait when it looks).
+pub(crate) fn publish(list: &'static Held, call: &Call<'_>) -> Waiting {
+    let seq = list.tokens.load(Relaxed) + 1;
+    list.tokens.store(seq, Relaxed);
+    let hold = Hold {
+        resource: call.resource,
+        mode: call.mode,
+        site: call.site,
+        tag: call.tag,
+        token: seq,
+    };
+    list.wait.seq.store(0, Relaxed);
+    list.wait.entry.token.store(0, Relaxed);
+    list.wait.entry.write(&hold);
+    list.wait.seq.store(seq, SeqCst);
+    Waiting { list, call: hold }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.list.wait.seq.store(0, Release);
+    }
+}
+
+/// One step of a cycle: `thread` (its list) holds `hold`, wanted by the previous step, and
+/// waits for `waits`.
+#[derive(Clone, Copy)]
+pub(crate) struct Step {
+    list: &'static Held,
+    hold: Hold,
+    waits: Hold,
+}
+
+/// How long a cycle must stay as it is before it is reported: a real deadlock never changes,
+/// and a picture taken while threads move (one has just got what it waited for) does.
+const CYCLE_SETTLE: Duration = Duration::from_millis(20);
+
+impl Waiting {
+    /// The resource the call waits for is taken: if its holders wait, through other threads, for
+    /// what this thread holds, no one can go on. Then it is reported.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn busy(&self, what: &dyn Fn() -> String) {
+        let Some(cycle) = self.find_cycle() else {
+            return;
+        };
+        std::thread::sleep(CYCLE_SETTLE);
+        let Some(again) = self.find_cycle() else {
+            return;
+        };
+        let same = cycle.len() == again.len()
+            && cycle.iter().zip(&again).all(|(a, b)| {
+                std::ptr::eq(a.list, b.list)
+                    && a.hold.token == b.hold.token
+                    && a.waits.token == b.waits.token
+            });
+        if !same {
+            return;
+        }
+        let call = Call {
+            resource: self.call.resource,
+            mode: self.call.mode,
+            site: self.call.site,
+            tag: self.call.tag,
+            what,
+        };
+        report(&call, Verdict::Certain, Evidence::Cycle(again), CYCLE_HINT);
+    }
+
+    /// A cycle of waits from this thread back to it, if there is one now.
+    fn find_cycle(&self) -> Option<Vec<Step>> {
+        let all = lists().all.clone();
+        let mut path = Vec::new();
+        let mut visited = Vec::new();
+        self.follow(&all, &self.call, &mut path, &mut visited)
+            .then_some(path)
+    }
+
+    /// Depth-first: the holders of what `wanted` asks for, and what each of them waits for.
+    fn follow(
+        &self,
+        all: &[&'static Held],
+        wanted: &Hold,
+        path: &mut Vec<Step>,
+        visited: &mut Vec<*const Held>,
+    ) -> bool {
+        for &list in all {
+            let holds = |hold: &Hold| {
+                hold.resource == wanted.resource && hold.mode.conflicts_with(wanted.mode)
+            };
+            if std::ptr::eq(list, self.list) {
+                // Back at this thread: the cycle closes if it holds what is wanted (not at the
+                // first step: its own holds were checked before).
+                if !path.is_empty() {
+                    if let Some(hold) = list.holds().find(holds) {
+                        path.push(Step {
+                            list,
+                            hold,
+                            waits: self.call,
+                        });
+                        return true;
+                    }
+                }
+                continue;
+            }
+            if visited.contains(&(list as *const Held)) {
+                continue;
+            }
+            let Some(hold) = list.holds().find(holds) else {
+                continue;
+            };
+            let Some(waits) = list.waiting_for() else {
+                continue;
+            };
+            visited.push(list);
+            path.push(Step { list, hold, waits });
+            if self.follow(all, &waits, path, visited) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+}
+
+const CYCLE_HINT: &str = "The threads above wait for each other in a cycle: each holds what the next one waits for,\n\
+     so none of them can go on. Take the locks and guards in one order everywhere, or drop\n\
+     what a thread holds before it waits for another one.";
+
+// ---------------------------------------------------------------------------------------------
+// The report.
+
+/// Why the call would block.
+pub(crate) enum Evidence {
+    /// This thread's own guards.
+    Own(Vec<Hold>),
+    /// A cycle through other threads: each step holds what the one before waits for; the last
+    /// is this thread.
+    Cycle(Vec<Step>),
+}
+
+/// A deadlock report: the call that would block (with its stack), the guards that block it,
+/// the verdict.
+pub(crate) struct Report {
+    verdict: Verdict,
+    what: String,
+    call: Hold,
+    epoch: Epoch,
+    stack: Vec<Frame>,
+    evidence: Evidence,
+    hint: &'static str,
+}
+
+/// Builds the report for `call` and hands it to the policy. A certain deadlock stops the program
+/// (or panics in this thread with `action=panic`) whatever `halt_on_error` says: going on would
+/// hang.
+#[cold]
+#[inline(never)]
+pub(crate) fn report(call: &Call<'_>, verdict: Verdict, evidence: Evidence, hint: &'static str) {
+    // A latent one already reported (a loop with `halt_on_error=0`) costs this lookup, not a
+    // stack and its symbols; a certain one stops the program, and is always made.
+    if verdict == Verdict::Latent
+        && !report::is_new(
+            FindingKind::Deadlock,
+            identity(call.site, &evidence, verdict),
+        )
+    {
+        return;
+    }
+    let mut stack = stack::capture();
+    stack.resolve();
+    let epoch = thread::with(|me| me.map_epoch()).unwrap_or(Epoch::NONE);
+    let report = Report {
+        verdict,
+        what: (call.what)(),
+        call: Hold {
+            resource: call.resource,
+            mode: call.mode,
+            site: call.site,
+            tag: call.tag,
+            token: 0,
+        },
+        epoch,
+        stack: stack::user_frames(&stack),
+        evidence,
+        hint,
+    };
+    report::emit(&report);
+}
+
+/// A deadlock's identity: the call site, the first guard's site and the verdict.
+fn identity(call: Site, evidence: &Evidence, verdict: Verdict) -> [u64; 3] {
+    let guard = match evidence {
+        Evidence::Own(holds) => holds.first().map(|h| h.site.bits()),
+        Evidence::Cycle(steps) => steps.first().map(|s| s.hold.site.bits()),
+    };
+    let verdict = match verdict {
+        Verdict::Certain => 1,
+        Verdict::Latent => 2,
+    };
+    [call.bits(), guard.unwrap_or(0), verdict]
+}
+
+impl Report {
+    /// Where the call was made (see `stack::user_site`).
+    fn call_site(&self) -> String {
+        stack::user_site(self.call.site.location(), &self.stack)
+    }
+}
+
+fn at(site: Site) -> String {
+    match site.location() {
+        Some(location) => SourcePos::of(location).to_string(),
+        None => "an unknown site".to_owned(),
+    }
+}
+
+impl Finding for Report {
+    fn kind(&self) -> FindingKind {
+        FindingKind::Deadlock
+    }
+
+    /// Two reports from the same call site with the same verdict and the same first guard site
+    /// are one.
+    fn identity(&self) -> [u64; 3] {
+        identity(self.call.site, &self.evidence, self.verdict)
+    }
+
+    /// A certain deadlock stops the program (or panics in this thread with `action=panic`,
+    /// which releases its guards): going on would hang.
+    fn stops_the_program(&self) -> bool {
+        self.verdict == Verdict::Certain
+    }
+
+    fn event(&self) {
+        tracing::error!(
+            target: "maprace",
+            kind = "deadlock",
+            verdict = self.verdict_word(),
+            op = self.call.site.op().name(),
+            resource = describe(self.call.resource, self.call.tag).as_str(),
+            mode = self.call.mode.word(),
+            site = self.call_site().as_str(),
+            thread = ThreadLabel(self.epoch).to_string().as_str(),
+            "WARNING: MAP DEADLOCK ({}): {} at {}",
+            self.verdict_word(),
+            self.call.site.op().name(),
+            self.call_site()
+        );
+    }
+}
+
+impl Report {
+    fn verdict_word(&self) -> &'static str {
+        match self.verdict {
+            Verdict::Certain => "certain",
+            Verdict::Latent => "latent",
+        }
+    }
+}
+
+fn write_guard(f: &mut fmt::Formatter<'_>, hold: &Hold, by: Epoch, then: &str) -> fmt::Result {
+    writeln!(
+        f,
+        "Guard {} on {} held since {}",
+        hold.mode.word(),
+        describe(hold.resource, hold.tag),
+        at(hold.site)
+    )?;
+    writeln!(
+        f,
+        "  taken by {} in {}{then}",
+        hold.site.op().name(),
+        ThreadLabel(by)
+    )
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{RULE}")?;
+        writeln!(f, "WARNING: MAP DEADLOCK ({})", self.verdict_word())?;
+        writeln!(
+            f,
+            "{} ({}){} on {} at {}",
+            capitalized(self.call.site.op().name()),
+            self.call.mode.word(),
+            self.what,
+            describe(self.call.resource, self.call.tag),
+            self.call_site()
+        )?;
+        writeln!(f, "  by {}:", ThreadLabel(self.epoch))?;
+        write!(f, "{}", Stack(&self.stack))?;
+        writeln!(f)?;
+        match &self.evidence {
+            Evidence::Own(holds) => {
+                for hold in holds {
+                    write_guard(f, hold, self.epoch, "")?;
+                }
+            }
+            Evidence::Cycle(steps) => {
+                for step in steps {
+                    let then =
+                        if std::ptr::eq(step.list, steps.last().map_or(step.list, |s| s.list)) {
+                            String::new()
+                        } else {
+                            format!(
+                                ", which waits for {} ({}) at {}",
+                                describe(step.waits.resource, step.waits.tag),
+                                step.waits.mode.word(),
+                                at(step.waits.site)
+                            )
+                        };
+                    write_guard(f, &step.hold, step.list.owner(), &then)?;
+                }
+            }
+        }
+        if let Tag::Map(map) = self.call.tag {
+            writeln!(f)?;
+            writeln!(
+                f,
+                "Map {} created at {}",
+                map_name(self.call.resource.object, map),
+                SourcePos::of(map.created_at)
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(f, "{}", self.hint)?;
+        writeln!(f, "{RULE}")
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locks: what a lock mirror calls.
+
+/// The thread's list, when deadlock checks are on and it holds something (the common path of
+/// every check is this test).
+#[inline(always)]
+pub(crate) fn holding() -> Option<&'static Held> {
+    const ON: u8 = super::ENABLED | super::DEADLOCK;
+    if super::mode() & ON != ON {
+        return None;
+    }
+    Held::mine().filter(|list| !list.is_empty() && !list.is_empty_after_claims())
+}
+
+/// A `try_*` result as `acquire` wants it: the guard (poisoned or not), or `None` when the lock
+/// is taken.
+#[inline(always)]
+pub(crate) fn unless_taken<G>(result: TryLockResult<G>) -> Option<LockResult<G>> {
+    match result {
+        Ok(guard) => Some(Ok(guard)),
+        Err(TryLockError::Poisoned(poisoned)) => Some(Err(poisoned)),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// A blocking acquisition of `lock` in `mode` at `site`: `try_lock` first when the thread holds
+/// anything (a free lock needs no check), then the checks of `before_lock`, then `lock`.
+#[inline(always)]
+pub(crate) fn acquire<G>(
+    lock: Resource,
+    mode: Mode,
+    site: Site,
+    tag: &'static Tag,
+    try_lock: impl FnOnce() -> Option<G>,
+    blocking: impl FnOnce() -> G,
+) -> G {
+    match holding() {
+        None => blocking(),
+        Some(list) => match try_lock() {
+            Some(guard) => guard,
+            None => {
+                let what = String::new;
+                let call = Call {
+                    resource: lock,
+                    mode,
+                    site,
+                    tag,
+                    what: &what,
+                };
+                let waiting = before_lock(list, &call);
+                waiting.busy(&what);
+                let guard = blocking();
+                drop(waiting);
+                guard
+            }
+        },
+    }
+}
+
+/// A maprace lock's hold in its thread's list, kept by its guard: made once the lock is held,
+/// dropped before the real unlock (a guard declares it before the real guard, or drops it
+/// first by hand).
+pub(crate) struct LockHold(Option<Token>);
+
+impl LockHold {
+    /// `lock` is now held in `mode`, taken at `site`.
+    #[inline]
+    pub(crate) fn taken(lock: Resource, mode: Mode, site: Site, tag: &'static Tag) -> LockHold {
+        const ON: u8 = super::ENABLED | super::DEADLOCK;
+        if super::mode() & ON != ON {
+            return LockHold(None);
+        }
+        LockHold(Held::mine().map(|list| list.push(lock, mode, site, tag)))
+    }
+}
+
+impl Drop for LockHold {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(token) = self.0.take() {
+            token.release(Held::mine());
+        }
+    }
+}
+
+/// The tags of maprace's own locks.
+pub(crate) static MUTEX: Tag = Tag::Lock("maprace::sync::Mutex");
+pub(crate) static RWLOCK: Tag = Tag::Lock("maprace::sync::RwLock");
