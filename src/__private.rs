@@ -27,8 +27,20 @@ impl<K, V> Nameable for std::collections::BTreeMap<K, V> {
     fn set_name(&mut self, _: &'static str) {}
 }
 
-// `#[maprace::track]` cannot see maprace's features, so for an item that names parking_lot's or
-// crossbeam-channel's paths it expands to both versions of the item, rewritten with and without
+#[cfg(all(feature = "dashmap", not(maprace_detect)))]
+impl<K, V, S> Nameable for ::dashmap::DashMap<K, V, S> {
+    #[inline]
+    fn set_name(&mut self, _: &'static str) {}
+}
+
+#[cfg(all(feature = "dashmap", not(maprace_detect)))]
+impl<K, S> Nameable for ::dashmap::DashSet<K, S> {
+    #[inline]
+    fn set_name(&mut self, _: &'static str) {}
+}
+
+// `#[maprace::track]` cannot see maprace's features, so for an item that names dashmap's,
+// parking_lot's or crossbeam-channel's paths it expands to both versions of the item, rewritten with and without
 // those rows, inside these macros: compiled with maprace's features, each keeps the one that
 // matches them. `{ with } { without }` → `with` when the feature is on, `without` when it is off.
 
@@ -43,6 +55,20 @@ macro_rules! __maprace_if_parking_lot {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __maprace_if_parking_lot {
+    ({ $($with:tt)* } { $($without:tt)* }) => { $($without)* };
+}
+
+#[cfg(feature = "dashmap")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __maprace_if_dashmap {
+    ({ $($with:tt)* } { $($without:tt)* }) => { $($with)* };
+}
+
+#[cfg(not(feature = "dashmap"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __maprace_if_dashmap {
     ({ $($with:tt)* } { $($without:tt)* }) => { $($without)* };
 }
 
@@ -61,6 +87,7 @@ macro_rules! __maprace_if_crossbeam_channel {
 }
 
 pub use crate::__maprace_if_crossbeam_channel as if_crossbeam_channel;
+pub use crate::__maprace_if_dashmap as if_dashmap;
 pub use crate::__maprace_if_parking_lot as if_parking_lot;
 
 /// How many race reports the detector has made (each captures and symbolizes a stack): a race

@@ -8,6 +8,10 @@ pub mod annotate;
 pub mod collections;
 #[cfg(feature = "crossbeam-channel")]
 pub mod crossbeam_channel;
+/// The mirror of the `dashmap` crate (see its docs); with the detector compiled out, the
+/// `dashmap` crate itself (below).
+#[cfg(all(feature = "dashmap", maprace_detect))]
+pub mod dashmap;
 #[cfg(feature = "parking_lot")]
 pub mod parking_lot;
 mod stats;
@@ -17,7 +21,13 @@ pub mod thread;
 #[doc(hidden)]
 pub mod __private;
 
+/// The `dashmap` crate itself: with the detector compiled out, `maprace::dashmap` *is*
+/// `dashmap`, and `maprace::DashMap` is `dashmap::DashMap`. This is the one place that decides.
+#[cfg(all(feature = "dashmap", not(maprace_detect)))]
+pub use ::dashmap;
 pub use collections::{BTreeMap, HashMap};
+#[cfg(feature = "dashmap")]
+pub use dashmap::{DashMap, DashSet};
 pub use maprace_macros::track;
 pub use stats::{Stats, stats};
 

@@ -66,6 +66,8 @@ pub(crate) mod barrier;
 pub(crate) mod cell;
 pub(crate) mod channel;
 pub(crate) mod clock;
+#[cfg(feature = "dashmap")]
+pub(crate) mod dashmap;
 pub(crate) mod deadlock;
 pub(crate) mod history;
 pub(crate) mod key;

@@ -1,0 +1,958 @@
+//! A DashMap's shadow: happens-before through its shard locks, the hash capture that names an
+//! operation's shard without hashing the key twice, the guard deadlock rules (DESIGN §2a), and
+//! `Hold`, the runtime side of a guard.
+//!
+//! **Happens-before follows dashmap's real locks, per shard.** That is what the lock does (keys
+//! that share a shard are ordered by it, whatever maprace thinks), it costs a few clocks per map
+//! instead of clocks per key, and every edge it adds is one the program really has. A shard has
+//! an exclusive clock, touched only under the shard's write lock (the last exclusive releaser's
+//! clock), and one reader slot per thread, written only by that thread while it holds the shard
+//! shared: shared guards never do an atomic read-modify-write. A shared guard acquires the
+//! exclusive clock; an exclusive guard acquires it and every reader slot of the shard. Dropping a
+//! guard releases into the clock of its mode. An operation that takes the lock without giving a
+//! guard back (a lookup of an absent key) takes the lock again for its edge (`Call::edge`).
+//!
+//! **The shard of an operation, without a second hash.** dashmap hashes the key once per
+//! single-key operation, right before it locks the shard. The mirror's hasher (`Hooked`) records
+//! that hash for the operation that armed it (`arm`): only the first hasher built after arming
+//! records, so dashmap's rehashing (later, unarmed) and a key's `Hash` that itself uses a
+//! tracked DashMap (which arms and consumes its own) leave it alone.
+//!
+//! **Guards and deadlocks.** Each guard records a hold in its thread's `deadlock::Held` list;
+//! before a blocking call the thread checks its own holds on the map (`Call::before_key`,
+//! `Call::before_all`), then publishes its wait for cycle checks through other threads.
+
+use super::cell::{Cell, Kind, Previous};
+use super::clock::{ClockCopy, Epoch};
+use super::deadlock::{self, GuardToken, Held, Mode, Resource, Tag, Verdict};
+use super::map::ShowKey;
+use super::race::{self, CurrentAccess, MapLabel, RaceReport};
+use super::report;
+use super::site::{Op, Site};
+use super::stack;
+use super::stats::FindingKind;
+use super::thread::{Ctx, CtxRef, SyncClock};
+use std::cell::UnsafeCell;
+use std::hash::{BuildHasher, Hasher};
+use std::panic::Location;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
+
+// ---------------------------------------------------------------------------------------------
+// The hash capture.
+
+/// The current thread's armed flag and last captured hash.
+struct Capture {
+    armed: std::cell::Cell<bool>,
+    hash: std::cell::Cell<u64>,
+}
+
+thread_local! {
+    static CAPTURE: Capture = const {
+        Capture { armed: std::cell::Cell::new(false), hash: std::cell::Cell::new(0) }
+    };
+}
+
+/// The next hasher built on this thread records its hash (see the module docs).
+#[inline(always)]
+pub(crate) fn arm() {
+    CAPTURE.with(|c| c.armed.set(true));
+}
+
+/// The hash recorded since the last `arm`.
+#[inline(always)]
+pub(crate) fn captured() -> u64 {
+    CAPTURE.with(|c| c.hash.get())
+}
+
+/// The mirror's hasher builder: `S`'s, recording the hash of the operation that armed it.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct Hooked<S>(pub(crate) S);
+
+impl<S: BuildHasher> BuildHasher for Hooked<S> {
+    type Hasher = HookedHasher<S::Hasher>;
+
+    #[inline]
+    fn build_hasher(&self) -> Self::Hasher {
+        let armed = CAPTURE.with(|c| c.armed.get() && c.armed.replace(false));
+        HookedHasher {
+            inner: self.0.build_hasher(),
+            armed,
+        }
+    }
+}
+
+/// `S::Hasher`, the same hash to the bit: every method is forwarded.
+pub(crate) struct HookedHasher<H> {
+    inner: H,
+    armed: bool,
+}
+
+macro_rules! forward_writes {
+    ($($method:ident($ty:ty)),*) => {$(
+        #[inline]
+        fn $method(&mut self, i: $ty) {
+            self.inner.$method(i)
+        }
+    )*};
+}
+
+impl<H: Hasher> Hasher for HookedHasher<H> {
+    #[inline]
+    fn finish(&self) -> u64 {
+        let hash = self.inner.finish();
+        if self.armed {
+            CAPTURE.with(|c| c.hash.set(hash));
+        }
+        hash
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.inner.write(bytes)
+    }
+
+    forward_writes!(
+        write_u8(u8),
+        write_u16(u16),
+        write_u32(u32),
+        write_u64(u64),
+        write_u128(u128),
+        write_usize(usize),
+        write_i8(i8),
+        write_i16(i16),
+        write_i32(i32),
+        write_i64(i64),
+        write_i128(i128),
+        write_isize(isize)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The clocks.
+
+/// A shard's exclusive clock: the clock of its last exclusive releaser, and that releaser's
+/// epoch. Written only under the shard's write lock, read under its read or write lock. On a
+/// cache line of its own: it moves between cores with the shard's lock.
+#[repr(align(64))]
+struct ShardClock {
+    released: UnsafeCell<Epoch>,
+    clock: UnsafeCell<ClockCopy>,
+    /// `iter_mut`'s items share one exclusive lock and may be dropped on several threads at
+    /// once, so they release into a clock with a lock of its own (made at the first such
+    /// release), whose address is here with `SHARED_RELEASES` set until the next exclusive
+    /// acquirer has joined it. Every acquirer joins it while the bit is set.
+    shared_releases: AtomicUsize,
+}
+
+/// `ShardClock::shared_releases`: the clock holds releases not yet joined by an exclusive
+/// acquirer.
+const SHARED_RELEASES: usize = 1;
+
+/// A thread's reader slot of a shard: its clock when it last released the shard shared.
+/// Written only by that thread, while it holds the shard shared; read only under the shard's
+/// write lock (the lock orders the two).
+#[repr(align(64))]
+struct ReaderSlot {
+    released: UnsafeCell<Epoch>,
+    clock: UnsafeCell<ClockCopy>,
+}
+
+impl ReaderSlot {
+    fn new() -> ReaderSlot {
+        ReaderSlot {
+            released: UnsafeCell::new(Epoch::NONE),
+            clock: UnsafeCell::new(ClockCopy::new()),
+        }
+    }
+}
+
+/// Reader slots, a row (one slot per shard) per thread slot that has read the map. Rows are
+/// found by thread slot through segments of doubling size (segment `k` holds slots `2^k - 1` to
+/// `2^(k+1) - 2`), each made once by the first thread that needs it, so no row ever moves.
+struct Readers {
+    segments: [AtomicPtr<AtomicPtr<ReaderSlot>>; SEGMENTS],
+    /// One past the highest thread slot with a row.
+    end: AtomicUsize,
+}
+
+/// Thread slots are below 2^14 (`Epoch::MAX_TID`).
+const SEGMENTS: usize = 14;
+
+/// The segment and index of thread slot `tid`.
+#[inline(always)]
+fn segment_of(tid: usize) -> (usize, usize) {
+    let k = (usize::BITS - 1 - (tid + 1).leading_zeros()) as usize;
+    (k, tid + 1 - (1 << k))
+}
+
+impl Readers {
+    fn new() -> Readers {
+        Readers {
+            segments: [const { AtomicPtr::new(std::ptr::null_mut()) }; SEGMENTS],
+            end: AtomicUsize::new(0),
+        }
+    }
+
+    /// Thread slot `tid`'s row, if it has one.
+    #[inline(always)]
+    fn row(&self, tid: usize) -> Option<*const ReaderSlot> {
+        let (k, i) = segment_of(tid);
+        let segment = self.segments[k].load(Acquire);
+        if segment.is_null() {
+            return None;
+        }
+        // SAFETY: a segment `k` has `2^k` entries and lives as long as `self`.
+        let row = unsafe { &*segment.add(i) }.load(Acquire);
+        (!row.is_null()).then_some(row as *const ReaderSlot)
+    }
+
+    /// Thread slot `tid`'s row, made now if needed (by that thread only).
+    #[cold]
+    #[inline(never)]
+    fn make_row(&self, tid: usize, shards: usize) -> *const ReaderSlot {
+        let (k, i) = segment_of(tid);
+        let mut segment = self.segments[k].load(Acquire);
+        if segment.is_null() {
+            let fresh: Box<[AtomicPtr<ReaderSlot>]> = (0..1usize << k)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect();
+            let fresh = Box::into_raw(fresh) as *mut AtomicPtr<ReaderSlot>;
+            match self.segments[k].compare_exchange(std::ptr::null_mut(), fresh, Release, Acquire) {
+                Ok(_) => segment = fresh,
+                Err(theirs) => {
+                    // SAFETY: `fresh` was made above from a boxed slice of `2^k`, never shared.
+                    drop(unsafe {
+                        Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, 1 << k))
+                    });
+                    segment = theirs;
+                }
+            }
+        }
+        let row: Box<[ReaderSlot]> = (0..shards).map(|_| ReaderSlot::new()).collect();
+        let row = Box::into_raw(row) as *mut ReaderSlot;
+        // SAFETY: as in `row`. Only thread slot `tid` writes this entry, and it had no row.
+        unsafe { &*segment.add(i) }.store(row, Release);
+        self.end.fetch_max(tid + 1, Release);
+        row
+    }
+
+    /// Frees every row and segment (the map is being dropped).
+    fn free(&mut self, shards: usize) {
+        for (k, segment) in self.segments.iter_mut().enumerate() {
+            let segment = *segment.get_mut();
+            if segment.is_null() {
+                continue;
+            }
+            // SAFETY: made in `make_row` as a boxed slice of `2^k`; nothing else holds it now.
+            let segment =
+                unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(segment, 1 << k)) };
+            for row in segment.iter() {
+                let row = row.load(Relaxed);
+                if !row.is_null() {
+                    // SAFETY: made in `make_row` as a boxed slice of `shards`.
+                    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(row, shards)) });
+                }
+            }
+        }
+    }
+}
+
+/// Per-map shadow state of a DashMap.
+pub(crate) struct DashShadow {
+    /// `deadlock::MAP_OBJECT | n`, unique in the process: the map in held lists.
+    object: u64,
+    tag: &'static Tag,
+    name: Option<&'static str>,
+    created_at: &'static Location<'static>,
+    type_name: fn() -> &'static str,
+    shards: Box<[ShardClock]>,
+    readers: Readers,
+}
+
+// SAFETY: the clocks' `UnsafeCell`s are reached only as the lock protocol in the type docs
+// says (each under the shard lock that orders it); the rest is immutable or atomic.
+unsafe impl Sync for DashShadow {}
+// SAFETY: as for `Sync`; the rows and segments are owned by the shadow.
+unsafe impl Send for DashShadow {}
+
+impl Drop for DashShadow {
+    /// The map is dropped (or consumed) by its one owner: the values it drops next (tracked maps
+    /// among them) are ordered after every guard's accesses to them.
+    fn drop(&mut self) {
+        self.acquire_all();
+        let shards = self.shards.len();
+        self.readers.free(shards);
+        for clock in self.shards.iter_mut() {
+            let shared = *clock.shared_releases.get_mut() & !SHARED_RELEASES;
+            if shared != 0 {
+                // SAFETY: made by `release_shared_lock`; no guard is alive, nothing else holds it.
+                drop(unsafe { Box::from_raw(shared as *mut SyncClock) });
+            }
+        }
+    }
+}
+
+impl DashShadow {
+    #[track_caller]
+    pub(crate) fn new(type_name: fn() -> &'static str, shards: usize) -> DashShadow {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let created_at = Location::caller();
+        DashShadow {
+            object: deadlock::MAP_OBJECT | NEXT.fetch_add(1, Relaxed),
+            tag: deadlock::map_tag(None, type_name(), created_at),
+            name: None,
+            created_at,
+            type_name,
+            shards: (0..shards)
+                .map(|_| ShardClock {
+                    released: UnsafeCell::new(Epoch::NONE),
+                    clock: UnsafeCell::new(ClockCopy::new()),
+                    shared_releases: AtomicUsize::new(0),
+                })
+                .collect(),
+            readers: Readers::new(),
+        }
+    }
+
+    /// A shadow for a copy of this map (`clone`): same kind, new identity, no history.
+    #[track_caller]
+    pub(crate) fn fresh_like(&self) -> DashShadow {
+        let mut fresh = DashShadow::new(self.type_name, self.shards.len());
+        if let Some(name) = self.name {
+            fresh.set_name(name);
+        }
+        fresh
+    }
+
+    pub(crate) fn set_name(&mut self, name: &'static str) {
+        self.name = Some(name);
+        self.tag = deadlock::map_tag(Some(name), (self.type_name)(), self.created_at);
+    }
+
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    fn label(&self) -> MapLabel {
+        MapLabel {
+            name: deadlock::display_name(self.object, self.tag),
+            type_name: super::key::short_type_name((self.type_name)()),
+            created_at: self.created_at,
+        }
+    }
+
+    /// Starts one operation (the caller's site is the user's line).
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn call(&self, op: Op) -> Call<'_> {
+        Call {
+            map: self,
+            site: Site::new(op, Location::caller()),
+            mode: super::mode(),
+        }
+    }
+
+    fn resource(&self, shard: usize) -> Resource {
+        Resource {
+            object: self.object,
+            part: shard as u32,
+        }
+    }
+
+    /// After the real lock of `shard` in `mode`: acquire its clocks.
+    #[inline]
+    fn acquire(&self, me: &Ctx, shard: usize, mode: Mode) {
+        let clock = &self.shards[shard];
+        // SAFETY: the shard is locked (shared at least): no one writes its exclusive clock.
+        unsafe { me.acquire_from_map(*clock.released.get(), &*clock.clock.get()) };
+        let shared = clock.shared_releases.load(Acquire);
+        if shared & SHARED_RELEASES != 0 {
+            // SAFETY: made by `release_shared_lock`, freed only with the shadow.
+            unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }.acquire();
+            if mode == Mode::Exclusive {
+                // No one else holds the shard: the next releaser copies what was joined here.
+                clock
+                    .shared_releases
+                    .store(shared & !SHARED_RELEASES, Relaxed);
+            }
+        }
+        if mode == Mode::Exclusive {
+            self.acquire_readers(me, shard);
+        }
+    }
+
+    /// Release of an exclusive lock that several guards hold (see `ShardClock`).
+    #[cold]
+    #[inline(never)]
+    fn release_shared_lock(&self, shard: usize) {
+        let slot = &self.shards[shard].shared_releases;
+        let mut current = slot.load(Acquire);
+        if current == 0 {
+            let fresh = Box::into_raw(Box::new(SyncClock::new())) as usize;
+            match slot.compare_exchange(0, fresh, AcqRel, Acquire) {
+                Ok(_) => current = fresh,
+                Err(theirs) => {
+                    // SAFETY: made just above, never shared.
+                    drop(unsafe { Box::from_raw(fresh as *mut SyncClock) });
+                    current = theirs;
+                }
+            }
+        }
+        // SAFETY: as in `acquire`.
+        unsafe { &*((current & !SHARED_RELEASES) as *const SyncClock) }.release();
+        slot.fetch_or(SHARED_RELEASES, Release);
+    }
+
+    /// An exclusive acquirer is ordered after every reader of the shard.
+    #[inline]
+    fn acquire_readers(&self, me: &Ctx, shard: usize) {
+        for tid in 0..self.readers.end.load(Acquire) {
+            if tid == me.tid() as usize {
+                continue; // its own reads are in its clock
+            }
+            let Some(row) = self.readers.row(tid) else {
+                continue;
+            };
+            // SAFETY: a row has a slot per shard; the shard is locked exclusively, so no reader
+            // writes its slot, and the lock ordered their last writes before this read.
+            let slot = unsafe { &*row.add(shard) };
+            unsafe { me.acquire_from_map(*slot.released.get(), &*slot.clock.get()) };
+        }
+    }
+
+    /// Before the real unlock of `shard` held in `mode`: release into the clock of that mode.
+    /// `shared_lock`: an exclusive lock held by several guards at once (`iter_mut`'s items),
+    /// which release into their threads' reader slots (see `ShardClock::in_reader_slots`).
+    #[inline]
+    fn release(&self, me: &Ctx, shard: usize, mode: Mode, shared_lock: bool) {
+        match mode {
+            Mode::Exclusive if shared_lock => self.release_shared_lock(shard),
+            Mode::Exclusive => {
+                let clock = &self.shards[shard];
+                // SAFETY: the shard is locked exclusively: this is the only access.
+                unsafe { *clock.released.get() = me.release_to_map(&mut *clock.clock.get()) };
+            }
+            Mode::Shared => self.release_to_slot(me, shard),
+        }
+    }
+
+    /// Release into this thread's reader slot of `shard`, which it holds.
+    #[inline]
+    fn release_to_slot(&self, me: &Ctx, shard: usize) {
+        if me.tid() == Epoch::UNRECORDED {
+            // Threads past the last slot share this one, and are stored as ordered before
+            // everything: their releases order nothing that needs it.
+            return;
+        }
+        let tid = me.tid() as usize;
+        let row = match self.readers.row(tid) {
+            Some(row) => row,
+            None => self.readers.make_row(tid, self.shards.len()),
+        };
+        // SAFETY: this thread's slot of a shard it holds shared: only it writes the slot, and
+        // exclusive acquirers, who read it, wait for the lock.
+        let slot = unsafe { &*row.add(shard) };
+        unsafe { *slot.released.get() = me.release_to_map(&mut *slot.clock.get()) };
+    }
+
+    /// Everything released into the map happens before what this thread does next: the map is
+    /// owned by this thread now (dropped, consumed, or borrowed mutably), so no guard is alive
+    /// and every clock may be read.
+    pub(crate) fn acquire_all(&mut self) {
+        if !super::enabled() {
+            return;
+        }
+        let Some(me) = CtxRef::get() else { return };
+        for shard in 0..self.shards.len() {
+            self.acquire(&me, shard, Mode::Exclusive);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One operation.
+
+/// One operation on one DashMap: the checks before it calls into dashmap, and the holds after.
+pub(crate) struct Call<'a> {
+    map: &'a DashShadow,
+    site: Site,
+    /// The run-time switches (`rt::MODE`), read once per operation.
+    mode: u8,
+}
+
+impl Clone for Call<'_> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl Copy for Call<'_> {}
+
+/// A map-wide operation's mode of each shard, for the whole-map rows of the table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Whole {
+    /// `len`, `is_empty`, `capacity`, `Debug`, `Clone`: every shard shared.
+    Shared,
+    /// `retain`, `clear`, `shrink_to_fit`, `alter_all`, `iter_mut`: every shard exclusively.
+    Exclusive,
+}
+
+impl<'a> Call<'a> {
+    /// The detector is on (`enabled=1`): clocks are kept.
+    #[inline(always)]
+    pub(crate) fn active(&self) -> bool {
+        self.mode & super::ENABLED != 0
+    }
+
+    /// Deadlock checks are on too (`deadlock=1`).
+    #[inline(always)]
+    fn checking(&self) -> bool {
+        self.mode & (super::ENABLED | super::DEADLOCK) == super::ENABLED | super::DEADLOCK
+    }
+
+    /// The thread's held list, when it holds anything and checks are on: the common path of
+    /// every check is this test.
+    #[inline(always)]
+    fn holding(&self) -> Option<&'static Held> {
+        if !self.checking() {
+            return None;
+        }
+        deadlock::holding()
+    }
+
+    /// Arms the hash capture for the dashmap call that follows (when clocks are kept).
+    #[inline(always)]
+    pub(crate) fn arm(&self) {
+        if self.active() {
+            arm();
+        }
+    }
+
+    /// Before a single-key call that locks the key's shard (`shard()`, which hashes the key
+    /// again: only when the thread holds something) in `mode`. Reports a deadlock with this
+    /// thread's own guards (certain on the same shard, latent on another), then publishes the
+    /// wait, and looks for a cycle through other threads if `free(shard)` says the shard is
+    /// taken. The result is kept until the call returns.
+    #[inline(always)]
+    pub(crate) fn before_key(
+        &self,
+        mode: Mode,
+        shard: impl FnOnce() -> usize,
+        key: impl ShowKey,
+        free: impl Fn(usize, Mode) -> bool,
+    ) -> Option<deadlock::Waiting> {
+        let list = self.holding()?;
+        Some(self.before_key_slow(list, mode, shard(), &key, &free))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn before_key_slow(
+        &self,
+        list: &'static Held,
+        mode: Mode,
+        shard: usize,
+        key: &dyn ShowKey,
+        free: &dyn Fn(usize, Mode) -> bool,
+    ) -> deadlock::Waiting {
+        let object = self.map.object;
+        let conflict = |hold: &deadlock::Hold| {
+            if hold.resource.object != object || !hold.mode.conflicts_with(mode) {
+                return None;
+            }
+            Some(if hold.resource.part as usize == shard {
+                Verdict::Certain
+            } else {
+                Verdict::Latent
+            })
+        };
+        let what = || format!(" of key {}", key.show());
+        let call = self.deadlock_call(shard, mode, &what);
+        if let Some((verdict, holds)) = deadlock::check_own(list, &conflict) {
+            let hint = match verdict {
+                Verdict::Certain if mode == Mode::Exclusive => OWN_EXCLUSIVE_HINT,
+                Verdict::Certain => OWN_SHARED_HINT,
+                Verdict::Latent => LATENT_HINT,
+            };
+            deadlock::report(&call, verdict, deadlock::Evidence::Own(holds), hint);
+        }
+        let waiting = deadlock::publish(list, &call);
+        if !free(shard, mode) {
+            waiting.busy(&what);
+        }
+        waiting
+    }
+
+    fn deadlock_call<'w>(
+        &self,
+        shard: usize,
+        mode: Mode,
+        what: &'w dyn Fn() -> String,
+    ) -> deadlock::Call<'w> {
+        deadlock::Call {
+            resource: self.map.resource(shard),
+            mode,
+            site: self.site,
+            tag: self.map.tag,
+            what,
+        }
+    }
+
+    /// Before a call that locks every shard in turn, in `whole` mode (the whole-map rows of the
+    /// table): any guard of this thread on the map that the call's mode excludes blocks it.
+    #[inline(always)]
+    pub(crate) fn before_all(&self, whole: Whole) {
+        if let Some(list) = self.holding() {
+            self.before_shards_slow(list, whole, 0);
+        }
+    }
+
+    /// Before an iterator's step: it will lock the shards from `next` on, in `whole` mode; a
+    /// guard of this thread on one of them that the mode excludes blocks it.
+    #[inline(always)]
+    pub(crate) fn before_shards_from(&self, whole: Whole, next: usize) {
+        if let Some(list) = self.holding() {
+            self.before_shards_slow(list, whole, next);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn before_shards_slow(&self, list: &'static Held, whole: Whole, from: usize) {
+        let object = self.map.object;
+        let want = match whole {
+            Whole::Shared => Mode::Shared,
+            Whole::Exclusive => Mode::Exclusive,
+        };
+        let conflict = |hold: &deadlock::Hold| {
+            (hold.resource.object == object
+                && hold.resource.part as usize >= from
+                && hold.mode.conflicts_with(want))
+            .then_some(Verdict::Certain)
+        };
+        if let Some((verdict, holds)) = deadlock::check_own(list, &conflict) {
+            let shard = holds.first().map_or(0, |h| h.resource.part as usize);
+            let what = || String::from(", every shard in turn,");
+            let call = self.deadlock_call(shard, want, &what);
+            let hint = match whole {
+                Whole::Shared => WHOLE_SHARED_HINT,
+                Whole::Exclusive => WHOLE_EXCLUSIVE_HINT,
+            };
+            deadlock::report(&call, verdict, deadlock::Evidence::Own(holds), hint);
+        }
+    }
+
+    /// The shard of the key the last armed call hashed (`determine` is the map's
+    /// `determine_shard`).
+    #[inline(always)]
+    pub(crate) fn captured_shard(&self, determine: impl FnOnce(usize) -> usize) -> usize {
+        if self.active() {
+            determine(captured() as usize)
+        } else {
+            0
+        }
+    }
+
+    /// The real lock of `shard` is held in `mode` (a guard is about to be made): acquire its
+    /// clocks, and record the hold.
+    #[inline]
+    pub(crate) fn hold(&self, shard: usize, mode: Mode) -> Hold<'a> {
+        let mut hold = Hold {
+            map: self.map,
+            shard: shard as u32,
+            mode,
+            site: self.site,
+            active: self.active(),
+            shared_lock: false,
+            token: None,
+        };
+        if hold.active {
+            if let Some(me) = CtxRef::get() {
+                self.map.acquire(&me, shard, mode);
+            }
+            if self.checking() {
+                if let Some(list) = Held::mine() {
+                    hold.token = Some(GuardToken::new(list.push(
+                        self.map.resource(shard),
+                        mode,
+                        self.site,
+                        self.map.tag,
+                    )));
+                }
+            }
+        }
+        hold
+    }
+
+    /// The real lock of `shard` is held in `mode` for a moment, and no user code runs while it
+    /// is (`len`, `clone`): the clocks' edges, and no hold in the thread's list.
+    #[inline]
+    pub(crate) fn visit(&self, shard: usize, mode: Mode) -> Hold<'a> {
+        let hold = Hold {
+            map: self.map,
+            shard: shard as u32,
+            mode,
+            site: self.site,
+            active: self.active(),
+            shared_lock: false,
+            token: None,
+        };
+        if hold.active {
+            if let Some(me) = CtxRef::get() {
+                self.map.acquire(&me, shard, mode);
+            }
+        }
+        hold
+    }
+
+    /// The call took `shard`'s lock in `mode` and let it go without giving a guard back (an
+    /// absent key): `relock` takes the lock again and runs the edge it is given under it. The
+    /// edge is later than the real one, so it orders more, never less.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn edge(&self, shard: usize, mode: Mode, relock: impl FnOnce(&mut dyn FnMut())) {
+        if !self.active() {
+            return;
+        }
+        let Some(me) = CtxRef::get() else { return };
+        relock(&mut || {
+            self.map.acquire(&me, shard, mode);
+            self.map.release(&me, shard, mode, false);
+        });
+    }
+}
+
+const OWN_EXCLUSIVE_HINT: &str = "The call needs the shard exclusively, and this thread holds a guard on it (a Ref, RefMut,\n\
+     entry or iterator item that is still alive): the call would wait for this thread itself,\n\
+     forever. Drop the guard before the call (end its scope, or clone the value out), or do both\n\
+     under one guard (entry, alter, remove_if, or the RefMut itself).";
+
+const OWN_SHARED_HINT: &str = "The call needs to read the shard, and this thread holds it exclusively (a RefMut, entry or\n\
+     iter_mut item that is still alive): the call would wait for this thread itself, forever.\n\
+     Read through the guard you hold, or drop it before the call.";
+
+const LATENT_HINT: &str = "The call needs a shard that this thread's guard does not hold in this run, but the two keys\n\
+     land on the same shard whenever their hashes agree in the shard bits (1 in shard_amount per\n\
+     pair of keys, and another hasher seed or core count changes which): then the call waits for\n\
+     this thread itself, forever, and two threads doing this to each other's keys deadlock in\n\
+     every run. Drop the guard before the call, or clone the value out of it.";
+
+const WHOLE_SHARED_HINT: &str = "The call reads every shard in turn, and this thread holds one of them exclusively (a RefMut,\n\
+     entry or iter_mut item that is still alive): the call would wait for this thread itself,\n\
+     forever. Drop the guard before the call.";
+
+const WHOLE_EXCLUSIVE_HINT: &str = "The call locks every shard in turn exclusively, and this thread holds a guard on one of them\n\
+     (a Ref, RefMut, entry, iterator or item that is still alive): the call would wait for this\n\
+     thread itself, forever. Drop the guards before the call (collect what you need first).";
+
+// ---------------------------------------------------------------------------------------------
+// Guards.
+
+/// The runtime side of a guard on one shard: it acquired the shard's clocks when made, and
+/// releases them (then ends its hold in the thread's list) when dropped, before the real
+/// unlock: a mirror's guard declares its `Hold` before dashmap's guard, so it drops first.
+pub(crate) struct Hold<'a> {
+    map: &'a DashShadow,
+    shard: u32,
+    mode: Mode,
+    site: Site,
+    /// Clocks are kept (`enabled=1` when the guard was made).
+    active: bool,
+    /// An `iter_mut` item's (or iterator's): the exclusive lock is shared with other guards.
+    shared_lock: bool,
+    /// The hold in a thread's list (`deadlock=1`).
+    token: Option<GuardToken>,
+}
+
+impl<'a> Hold<'a> {
+    /// The guard is used on the current thread: if it was made on (or last used by) another
+    /// one, its hold moves to this thread's list (see `deadlock::Token::claim`).
+    #[inline(always)]
+    pub(crate) fn touch(&self) {
+        if let Some(token) = &self.token {
+            token.touch(|| self.as_hold());
+        }
+    }
+
+    fn as_hold(&self) -> deadlock::Hold {
+        deadlock::Hold::new(
+            self.map.resource(self.shard as usize),
+            self.mode,
+            self.site,
+            self.map.tag,
+        )
+    }
+
+    pub(crate) fn shard(&self) -> usize {
+        self.shard as usize
+    }
+
+    /// Where the guard was taken.
+    pub(crate) fn site(&self) -> Site {
+        self.site
+    }
+
+    /// What a write through this guard stores in a cell's write word: the epoch and the site.
+    #[inline(always)]
+    fn word(&self, epoch: Epoch) -> u64 {
+        epoch.bits() | self.site.id().bits()
+    }
+
+    /// The cell of a key this guard inserts (an exclusive guard).
+    #[inline]
+    pub(crate) fn new_cell(&self) -> Cell {
+        if !self.active {
+            return Cell::default();
+        }
+        match super::thread::with(|me| me.map_epoch()) {
+            Some(epoch) => Cell::written(self.word(epoch)),
+            None => Cell::default(),
+        }
+    }
+
+    /// A read of the key's cell (the guard reads the value).
+    #[inline]
+    pub(crate) fn read(&self, cell: &Cell, key: impl ShowKey) {
+        if self.active {
+            self.check(cell, Kind::Read, &key);
+        }
+    }
+
+    /// A write of the key's cell (the guard writes the value).
+    #[inline]
+    pub(crate) fn write(&self, cell: &Cell, key: impl ShowKey) {
+        if self.active {
+            self.check(cell, Kind::Write, &key);
+        }
+    }
+
+    #[inline]
+    fn check(&self, cell: &Cell, kind: Kind, key: &dyn ShowKey) {
+        let Some(me) = CtxRef::get() else { return };
+        let epoch = me.map_epoch();
+        let conflict = match kind {
+            Kind::Read => cell.track_read(&me, epoch, self.site),
+            Kind::Write => cell.track_write(&me, epoch, self.word(epoch), false),
+        };
+        if let Some(previous) = conflict {
+            self.report(kind, key, epoch, previous);
+        }
+    }
+
+    /// Two accesses to a key through the map's own locks that maprace finds unordered: the
+    /// locks order them, so this is a fault of maprace's, or of unsafe code that reached the
+    /// value around its guard. Reported as a race, so it is seen.
+    #[cold]
+    #[inline(never)]
+    fn report(&self, kind: Kind, key: &dyn ShowKey, epoch: Epoch, previous: Previous) {
+        if !report::is_new(FindingKind::Race, race::identity(self.site, previous.site)) {
+            return;
+        }
+        let mut stack = stack::capture();
+        stack.resolve();
+        let current = CurrentAccess {
+            kind,
+            op: self.site.op(),
+            location: self.site.location(),
+            key: Some(key.show()),
+            epoch,
+        };
+        let race = RaceReport::new(current, previous, true, self.map.label(), &stack);
+        report::emit(&race);
+    }
+
+    /// An exclusive guard becomes a shared one (`downgrade`): its writes are released to the
+    /// readers the real downgrade lets in. Call before the real downgrade.
+    pub(crate) fn downgrade(&mut self) {
+        self.touch();
+        if self.mode == Mode::Shared {
+            return;
+        }
+        if self.active {
+            if let Some(me) = CtxRef::get() {
+                self.map
+                    .release(&me, self.shard as usize, Mode::Exclusive, self.shared_lock);
+            }
+        }
+        self.mode = Mode::Shared;
+        let hold = self.as_hold();
+        if let Some(token) = &mut self.token {
+            token.rewrite(hold);
+        }
+    }
+
+    /// An iterator's hold moves to `shard`, which the iterator now holds in the same mode (the
+    /// real lock of the old one may already be gone: release it before the step, with
+    /// `release_now`). Acquires the new shard's clocks.
+    pub(crate) fn move_to(&mut self, shard: usize, acquire: bool) {
+        self.shard = shard as u32;
+        if self.active && acquire {
+            if let Some(me) = CtxRef::get() {
+                self.map.acquire(&me, shard, self.mode);
+            }
+        }
+        let hold = self.as_hold();
+        if let Some(token) = &mut self.token {
+            token.rewrite(hold);
+        }
+    }
+
+    /// Releases the shard's clocks now, the guard staying alive (an iterator before a step,
+    /// which may let the real lock go). Later accesses through it are released again at the
+    /// next step or at the drop.
+    pub(crate) fn release_now(&self) {
+        if self.active {
+            if let Some(me) = CtxRef::get() {
+                self.map
+                    .release(&me, self.shard as usize, self.mode, self.shared_lock);
+            }
+        }
+    }
+
+    /// An iterator's hold: the lock may be shared with the items it yields.
+    pub(crate) fn shared_with_items(mut self) -> Self {
+        self.shared_lock = self.mode == Mode::Exclusive;
+        self
+    }
+
+    /// A hold of the same shard in the same mode, for an item an iterator yields (the item
+    /// holds the shard too, through dashmap's shared guard).
+    pub(crate) fn for_item(&self, site: Site) -> Hold<'a> {
+        let mut item = Hold {
+            map: self.map,
+            shard: self.shard,
+            mode: self.mode,
+            site,
+            active: self.active,
+            shared_lock: self.shared_lock,
+            token: None,
+        };
+        if self.token.is_some() {
+            if let Some(list) = Held::mine() {
+                item.token = Some(GuardToken::new(list.push(
+                    self.map.resource(self.shard as usize),
+                    self.mode,
+                    site,
+                    self.map.tag,
+                )));
+            }
+        }
+        item
+    }
+}
+
+impl Drop for Hold<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.active {
+            if let Some(me) = CtxRef::get() {
+                self.map
+                    .release(&me, self.shard as usize, self.mode, self.shared_lock);
+            }
+        }
+        if let Some(token) = self.token.take() {
+            token.release();
+        }
+    }
+}
