@@ -29,7 +29,7 @@ pub(crate) fn track(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(error) => return with_error(error, parsed.into_token_stream()),
     };
     let families = if args.maps_only {
-        Families::default()
+        Families::MAPS
     } else {
         Families::ALL
     };
@@ -64,6 +64,14 @@ struct Switch {
 }
 
 const SWITCHES: &[Switch] = &[
+    Switch {
+        selector: "if_dashmap",
+        used: |f| f.dashmap,
+        without: |f| Families {
+            dashmap: false,
+            ..f
+        },
+    },
     Switch {
         selector: "if_parking_lot",
         used: |f| f.parking_lot,

@@ -12,8 +12,8 @@ use syn::punctuated::Punctuated;
 use syn::{Path, PathSegment, Token};
 
 /// Which switch governs a row: maps are always rewritten, the others not under `maps_only`,
-/// and the parking_lot and crossbeam-channel rows only where maprace has those features (the
-/// expansion asks maprace, see `expand`).
+/// and the dashmap, parking_lot and crossbeam-channel rows only where maprace has those features
+/// (the expansion asks maprace, see `expand`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Family {
     /// Map types and the map modules (`HashMap`, `hash_map::Entry`).
@@ -25,6 +25,9 @@ pub(crate) enum Family {
     /// crossbeam-channel's channels (`crossbeam_channel::unbounded`), mirrored by
     /// `maprace::crossbeam_channel`.
     Crossbeam,
+    /// dashmap's maps (`DashMap`, `DashSet`, any `dashmap::` path), mirrored by `maprace::DashMap`
+    /// and `maprace::dashmap`. Maps: rewritten under `maps_only` too.
+    DashMap,
 }
 
 /// The families a rewrite applies (maps always).
@@ -33,6 +36,7 @@ pub(crate) struct Families {
     pub(crate) sync: bool,
     pub(crate) parking_lot: bool,
     pub(crate) crossbeam: bool,
+    pub(crate) dashmap: bool,
 }
 
 impl Families {
@@ -41,6 +45,15 @@ impl Families {
         sync: true,
         parking_lot: true,
         crossbeam: true,
+        dashmap: true,
+    };
+
+    /// The map families only (`maps_only`).
+    pub(crate) const MAPS: Families = Families {
+        sync: false,
+        parking_lot: false,
+        crossbeam: false,
+        dashmap: true,
     };
 
     /// Whether rows of `family` apply.
@@ -50,6 +63,7 @@ impl Families {
             Family::Sync => self.sync,
             Family::ParkingLot => self.parking_lot,
             Family::Crossbeam => self.crossbeam,
+            Family::DashMap => self.dashmap,
         }
     }
 
@@ -60,12 +74,19 @@ impl Families {
             Family::Sync => self.sync = true,
             Family::ParkingLot => self.parking_lot = true,
             Family::Crossbeam => self.crossbeam = true,
+            Family::DashMap => self.dashmap = true,
         }
     }
 }
 
 /// The crates whose paths rows match, which may stand after a leading `::`.
-const CRATES: &[&str] = &["std", "parking_lot", "crossbeam_channel", "crossbeam"];
+const CRATES: &[&str] = &[
+    "std",
+    "parking_lot",
+    "crossbeam_channel",
+    "crossbeam",
+    "dashmap",
+];
 
 /// Whether `ident` is the name of a crate a row matches (`std`, `parking_lot`, ...).
 pub(crate) fn is_crate(ident: &Ident) -> bool {
@@ -141,8 +162,9 @@ const THREAD: &[&[&str]] = &[&["thread"], &["std", "thread"]];
 const PARKING_LOT: &[&[&str]] = &[&["parking_lot"]];
 // `crossbeam::channel` is the `crossbeam` crate's re-export of crossbeam-channel.
 const CROSSBEAM: &[&[&str]] = &[&["crossbeam_channel"], &["crossbeam", "channel"]];
+const DASHMAP: &[&[&str]] = &[&[], &["dashmap"]];
 
-use Family::{Crossbeam, Map, ParkingLot, Sync};
+use Family::{Crossbeam, DashMap, Map, ParkingLot, Sync};
 
 /// A parking_lot row: `parking_lot::<ident>` becomes `maprace::parking_lot::<ident>`.
 const fn parking_lot(ident: &'static str, target: &'static [&'static str]) -> Row {
@@ -160,8 +182,17 @@ const fn crossbeam(ident: &'static str, target: &'static [&'static str]) -> Row 
 pub(crate) const ROWS: &[Row] = &[
     item("HashMap", HASH_MAP, &["HashMap"], Map),
     item("BTreeMap", BTREE_MAP, &["BTreeMap"], Map),
-    // The DashMap row goes here, with the DashMap mirror:
-    // item("DashMap", &[&[], &["dashmap"]], &["DashMap"], Map),
+    item("DashMap", DASHMAP, &["DashMap"], DashMap),
+    item("DashSet", DASHMAP, &["DashSet"], DashMap),
+    // Any other path into the crate (`dashmap::mapref::one::Ref`): `maprace::dashmap` mirrors
+    // dashmap's module tree at the same paths.
+    Row {
+        ident: "dashmap",
+        prefixes: &[&[]],
+        target: &["dashmap"],
+        family: DashMap,
+        module: true,
+    },
     module("hash_map", COLLECTIONS, &["collections", "hash_map"]),
     module("btree_map", COLLECTIONS, &["collections", "btree_map"]),
     item("Mutex", SYNC, &["sync", "Mutex"], Sync),
@@ -239,6 +270,11 @@ pub(crate) const CONSTRUCTORS: &[&str] = &[
     "default",
     "from",
     "from_iter",
+    // DashMap's.
+    "with_shard_amount",
+    "with_capacity_and_shard_amount",
+    "with_hasher_and_shard_amount",
+    "with_capacity_and_hasher_and_shard_amount",
 ];
 
 /// A row matched in a path: the row, and the index of the segment that names it.
@@ -308,7 +344,7 @@ fn is_map_path_with(path: &Path, extra: usize) -> bool {
         && idents.first().is_some_and(|first| first == "maprace")
         && ROWS
             .iter()
-            .filter(|row| row.family == Family::Map && !row.module)
+            .filter(|row| matches!(row.family, Family::Map | Family::DashMap) && !row.module)
             .any(|row| {
                 idents.len() == 1 + row.target.len() + extra
                     && idents[1..=row.target.len()]

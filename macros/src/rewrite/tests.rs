@@ -15,7 +15,7 @@ fn check(args: TokenStream, item: TokenStream, want: TokenStream) {
     check_families(args, item, want, false);
 }
 
-/// `check` where maprace has the `parking_lot` and `crossbeam-channel` features.
+/// `check` where maprace has the `dashmap`, `parking_lot` and `crossbeam-channel` features.
 fn check_with_mirrors(args: TokenStream, item: TokenStream, want: TokenStream) {
     check_families(args, item, want, true);
 }
@@ -28,6 +28,7 @@ fn check_families(args: TokenStream, item: TokenStream, want: TokenStream, mirro
         sync: !args.maps_only,
         parking_lot: mirrors && !args.maps_only,
         crossbeam: mirrors && !args.maps_only,
+        dashmap: mirrors,
     };
     super::rewrite(&mut item, &args, &fields, families);
     let want = syn::parse2::<syn::Item>(want).expect("the expected item parses");
@@ -750,4 +751,70 @@ fn an_item_with_mirror_paths_expands_to_one_version_per_feature_combination() {
         quote! { struct S { m: parking_lot::Mutex<u8> } },
     );
     assert!(!out.to_string().contains("if_parking_lot"), "{out}");
+}
+
+#[test]
+fn dashmap_types_constructors_and_paths_into_the_crate_become_the_mirrors() {
+    check_with_mirrors(
+        quote!(),
+        quote! {
+            mod m {
+                use dashmap::{DashMap, mapref::one::Ref, try_result::TryResult};
+                use dashmap::DashSet;
+                struct S {
+                    a: DashMap<u8, u8>,
+                    b: dashmap::DashMap<u8, u8, RandomState>,
+                    c: Arc<DashSet<u8>>,
+                }
+                fn f(m: &DashMap<u8, u8>) -> Option<dashmap::mapref::one::RefMut<'_, u8, u8>> {
+                    let cache = DashMap::with_shard_amount(4);
+                    let set = dashmap::DashSet::<u8>::new();
+                    m.get_mut(&1)
+                }
+            }
+        },
+        quote! {
+            mod m {
+                #[allow(unused_imports)] use ::maprace::DashMap;
+                #[allow(unused_imports)] use ::maprace::dashmap::mapref::one::Ref;
+                #[allow(unused_imports)] use ::maprace::dashmap::try_result::TryResult;
+                #[allow(unused_imports)] use ::maprace::DashSet;
+                struct S {
+                    a: ::maprace::DashMap<u8, u8>,
+                    b: ::maprace::DashMap<u8, u8, RandomState>,
+                    c: Arc<::maprace::DashSet<u8> >,
+                }
+                fn f(m: &::maprace::DashMap<u8, u8>) -> Option<::maprace::dashmap::mapref::one::RefMut<'_, u8, u8> > {
+                    let cache = ::maprace::__private::named(::maprace::DashMap::with_shard_amount(4), "cache");
+                    let set = ::maprace::__private::named(::maprace::DashSet::<u8>::new(), "set");
+                    m.get_mut(&1)
+                }
+            }
+        },
+    );
+    // Without maprace's `dashmap` feature they stay dashmap's.
+    check(
+        quote!(),
+        quote! { struct S { a: DashMap<u8, u8>, b: dashmap::mapref::one::Ref<'static, u8, u8> } },
+        quote! { struct S { a: DashMap<u8, u8>, b: dashmap::mapref::one::Ref<'static, u8, u8> } },
+    );
+}
+
+#[test]
+fn an_item_with_dashmap_paths_expands_to_a_version_with_and_without_the_mirror() {
+    check_expansion_tokens(
+        quote! { struct S { m: dashmap::DashMap<u8, u8> } },
+        quote! {
+            ::maprace::__private::if_dashmap! {
+                { struct S { m: ::maprace::DashMap<u8, u8> } }
+                { struct S { m: dashmap::DashMap<u8, u8> } }
+            }
+        },
+    );
+    // Maps: `maps_only` rewrites them too.
+    let out = track(
+        quote!(maps_only),
+        quote! { struct S { m: DashMap<u8, u8> } },
+    );
+    assert!(out.to_string().contains("if_dashmap"), "{out}");
 }
