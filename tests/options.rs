@@ -335,6 +335,7 @@ fn log_path_stdout_writes_the_reports_to_stdout() {
         test: out.test.clone(),
         code: out.code,
         signal: out.signal,
+        timed_out: out.timed_out,
         stdout: out.stdout.clone(),
     };
     on_stdout.assert_report_shape(66, "stopping at the first race (exit code 66)");

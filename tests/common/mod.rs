@@ -29,6 +29,9 @@ pub struct Outcome {
     pub code: Option<i32>,
     /// The signal that ended the child, if one did.
     pub signal: Option<i32>,
+    /// The child was still running at its deadline, and was killed (see `scenario!`'s
+    /// `hangs_after`).
+    pub timed_out: bool,
     pub stdout: String,
     pub stderr: String,
 }
@@ -73,8 +76,23 @@ macro_rules! at {
 
 /// Defines a `#[test]` that runs `$body` in a child process with `MAPRACE_OPTIONS=$options`,
 /// then runs `$check` on the child's `Outcome` in the parent.
+///
+/// With `hangs_after = $deadline`, a child still running at the deadline is killed and its
+/// outcome says `timed_out` (a program that hangs: the off build of a deadlock scenario).
 #[macro_export]
 macro_rules! scenario {
+    ($(#[$attr:meta])* $name:ident, options = $options:expr, hangs_after = $deadline:expr, $body:block, |$out:ident| $check:expr) => {
+        $(#[$attr])*
+        #[test]
+        fn $name() {
+            if let Some($out) = $crate::common::child_until(stringify!($name), $options, Some($deadline), || $body) {
+                $check
+            }
+        }
+    };
+    ($(#[$attr:meta])* $name:ident, hangs_after = $deadline:expr, $body:block, |$out:ident| $check:expr) => {
+        $crate::scenario!($(#[$attr])* $name, options = "", hangs_after = $deadline, $body, |$out| $check);
+    };
     ($(#[$attr:meta])* $name:ident, options = $options:expr, $body:block, |$out:ident| $check:expr) => {
         $(#[$attr])*
         #[test]
@@ -96,13 +114,35 @@ pub fn mark(label: &str, file: &str, line: u32) {
 /// In the child (the process started for `name`): runs `scenario`, prints `DONE` and exits 0.
 /// In the parent: starts the child and returns its outcome.
 pub fn child(name: &str, options: &str, scenario: impl FnOnce()) -> Option<Outcome> {
-    child_with(name, options, |_| {}, scenario)
+    child_full(name, options, None, |_| {}, scenario)
 }
 
 /// `child`, with the child's command changed by `configure` first (its directory, say).
 pub fn child_with(
     name: &str,
     options: &str,
+    configure: impl FnOnce(&mut Command),
+    scenario: impl FnOnce(),
+) -> Option<Outcome> {
+    child_full(name, options, None, configure, scenario)
+}
+
+/// `child`, where a child still running after `hangs_after` is killed and reported as
+/// `timed_out` (instead of failing the test at `CHILD_DEADLINE`).
+pub fn child_until(
+    name: &str,
+    options: &str,
+    hangs_after: Option<Duration>,
+    scenario: impl FnOnce(),
+) -> Option<Outcome> {
+    child_full(name, options, hangs_after, |_| {}, scenario)
+}
+
+/// `child`, with both `hangs_after` and `configure`.
+fn child_full(
+    name: &str,
+    options: &str,
+    hangs_after: Option<Duration>,
     configure: impl FnOnce(&mut Command),
     scenario: impl FnOnce(),
 ) -> Option<Outcome> {
@@ -128,9 +168,16 @@ pub fn child_with(
     let stderr = read_all(child.stderr.take());
     // A detector that hangs must fail the test, not the whole run.
     let deadline = Instant::now() + CHILD_DEADLINE;
+    let hang_deadline = hangs_after.map(|after| Instant::now() + after);
+    let mut timed_out = false;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for the child") {
             break status;
+        }
+        if hang_deadline.is_some_and(|at| Instant::now() > at) {
+            let _ = child.kill();
+            timed_out = true;
+            break child.wait().expect("wait for the killed child");
         }
         if Instant::now() > deadline {
             let _ = child.kill();
@@ -146,6 +193,7 @@ pub fn child_with(
     Some(Outcome {
         test: name.to_owned(),
         code: status.code(),
+        timed_out,
         signal: std::os::unix::process::ExitStatusExt::signal(&status),
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
@@ -169,11 +217,12 @@ impl Outcome {
     /// The `file:line` the child marked with `label`.
     pub fn site(&self, label: &str) -> String {
         let prefix = format!("maprace-test: site {label} ");
-        let sites: Vec<&str> = self
+        let mut sites: Vec<&str> = self
             .stdout
             .lines()
             .filter_map(|l| l.split_once(&prefix).map(|(_, site)| site)) // libtest's own line may come first
             .collect();
+        sites.dedup(); // a mark in code that several threads run
         match sites.as_slice() {
             [site] => site.to_string(),
             _ => panic!("expected one site marked {label:?}, found {sites:?}\n{self}"),
@@ -286,6 +335,97 @@ impl Outcome {
             2,
             "one report, printed and in the panic's message\n{self}"
         );
+    }
+
+    /// The child was still running at its `hangs_after` deadline (it hung), having printed no
+    /// report.
+    pub fn assert_hangs(&self) {
+        assert!(self.timed_out, "expected the program to hang\n{self}");
+        assert!(
+            !self.stderr.contains("WARNING: MAP"),
+            "unexpected report\n{self}"
+        );
+    }
+
+    /// The child either hung or finished, and printed no report (a latent deadlock in the off
+    /// build: it hangs when the keys share a shard in that run).
+    pub fn assert_hangs_or_finishes(&self) {
+        if self.timed_out {
+            self.assert_hangs();
+        } else {
+            self.assert_clean();
+        }
+    }
+
+    /// Exactly one deadlock was reported, `certain` or `latent` as `verdict` says, and the
+    /// child stopped with code 66: the blocking call's line starts with `call` and names the
+    /// site marked "call" by `thread`; for each label in `guards`, a `Guard` line names the site
+    /// marked with it.
+    pub fn assert_deadlock(&self, verdict: &str, call: &str, guards: &[&str]) {
+        self.assert_deadlock_shape(66, "stopping at the first deadlock (exit code 66)");
+        self.assert_deadlock_sides(verdict, call, guards);
+    }
+
+    /// A certain deadlock as `assert_deadlock` says; in the off build (plain dashmap, std
+    /// locks), the same program hangs.
+    pub fn assert_deadlock_or_hang(&self, call: &str, guards: &[&str]) {
+        if maprace::COMPILED_IN {
+            self.assert_deadlock("certain", call, guards);
+        } else {
+            self.assert_hangs();
+        }
+    }
+
+    /// One deadlock report, closed by its rule, then `stopping` and the exit `code`.
+    pub fn assert_deadlock_shape(&self, code: i32, stopping: &str) {
+        assert_eq!(self.code, Some(code), "exit code\n{self}");
+        assert_eq!(
+            self.stderr.matches("WARNING: MAP").count(),
+            1,
+            "one report\n{self}"
+        );
+        assert!(
+            self.stderr.contains(&format!("maprace: {stopping}")),
+            "expected `maprace: {stopping}`\n{self}"
+        );
+        assert!(
+            !self.stdout.contains(DONE),
+            "the scenario went on after the report\n{self}"
+        );
+    }
+
+    /// The deadlock report's headline, call and guards (see `assert_deadlock`), whatever the
+    /// policy that followed it.
+    pub fn assert_deadlock_sides(&self, verdict: &str, call: &str, guards: &[&str]) {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let headline = lines
+            .iter()
+            .position(|l| l.starts_with("WARNING: MAP DEADLOCK"))
+            .unwrap_or_else(|| panic!("no deadlock headline\n{self}"));
+        assert_eq!(
+            lines[headline],
+            format!("WARNING: MAP DEADLOCK ({verdict})"),
+            "verdict\n{self}"
+        );
+        let call_line = lines[headline + 1];
+        assert!(
+            call_line.starts_with(call),
+            "the call: expected {call:?}\n{self}"
+        );
+        let call_site = format!(" at {}:", self.site("call"));
+        assert!(
+            call_line.contains(&call_site),
+            "the call: expected the site{call_site}\n{self}"
+        );
+        for label in guards {
+            let site = format!(" held since {}:", self.site(label));
+            assert!(
+                lines[headline..]
+                    .iter()
+                    .any(|l| l.starts_with("Guard ") && l.contains(&site)),
+                "guard {label:?}: expected a Guard line{site}\n{self}"
+            );
+        }
     }
 
     /// One report, closed by its rule, then `stopping` and the exit `code`.
