@@ -1,0 +1,200 @@
+//! Self-deadlocks on maprace's own locks (issue 12, point 3), and lock-order cycles between two
+//! threads: reported as `WARNING: MAP DEADLOCK` instead of hanging. In the off build the locks
+//! are std's, and each program is shown to hang; each has a correct twin that runs clean.
+
+mod common;
+use maprace::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
+
+fn hangs_after() -> Duration {
+    if maprace::COMPILED_IN {
+        Duration::from_secs(100)
+    } else {
+        Duration::from_secs(2)
+    }
+}
+
+scenario!(
+    locking_a_mutex_this_thread_holds_is_a_certain_deadlock,
+    hangs_after = hangs_after(),
+    {
+        let lock = Mutex::new(0);
+        let mut held = at!("guard", lock.lock()).unwrap();
+        *held += 1;
+        let _again = at!("call", lock.lock());
+    },
+    |out| out.assert_deadlock_or_hang("Lock (exclusive) on maprace::sync::Mutex 0x", &["guard"])
+);
+
+scenario!(
+    locking_a_mutex_again_after_its_guard_is_dropped_runs_clean,
+    {
+        let lock = Mutex::new(0);
+        *lock.lock().unwrap() += 1;
+        *lock.lock().unwrap() += 1;
+        assert_eq!(*lock.lock().unwrap(), 2);
+        let held = lock.lock().unwrap();
+        assert!(
+            lock.try_lock().is_err(),
+            "try_lock never blocks, never reported"
+        );
+        drop(held);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    writing_a_rwlock_this_thread_reads_is_a_certain_deadlock,
+    hangs_after = hangs_after(),
+    {
+        let lock = RwLock::new(0);
+        let read = at!("guard", lock.read()).unwrap();
+        if *read == 0 {
+            *at!("call", lock.write()).unwrap() = 1;
+        }
+    },
+    |out| out.assert_deadlock_or_hang("Write (exclusive) on maprace::sync::RwLock 0x", &["guard"])
+);
+
+scenario!(
+    reading_a_rwlock_this_thread_writes_is_a_certain_deadlock,
+    hangs_after = hangs_after(),
+    {
+        let lock = RwLock::new(0);
+        let mut write = at!("guard", lock.write()).unwrap();
+        *write = 1;
+        let _read = at!("call", lock.read());
+    },
+    |out| out.assert_deadlock_or_hang("Read (shared) on maprace::sync::RwLock 0x", &["guard"])
+);
+
+scenario!(
+    writing_a_rwlock_this_thread_writes_is_a_certain_deadlock,
+    hangs_after = hangs_after(),
+    {
+        let lock = RwLock::new(0);
+        let _write = at!("guard", lock.write()).unwrap();
+        let _again = at!("call", lock.write());
+    },
+    |out| out.assert_deadlock_or_hang("Write (exclusive) on maprace::sync::RwLock 0x", &["guard"])
+);
+
+scenario!(
+    a_rwlock_read_then_written_after_the_read_guard_is_dropped_runs_clean,
+    {
+        let lock = RwLock::new(0);
+        let first = lock.read().unwrap();
+        let second = lock.read().unwrap(); // readers share it
+        let value = *first + *second;
+        drop((first, second));
+        *lock.write().unwrap() = value + 1;
+        assert_eq!(*lock.read().unwrap(), 1);
+    },
+    |out| out.assert_clean()
+);
+
+// ---------------------------------------------------------------------------------------------
+// Two threads, two locks, opposite orders: reported when the second thread would block.
+
+scenario!(
+    two_mutexes_locked_in_opposite_orders_by_two_threads_are_a_certain_deadlock,
+    hangs_after = hangs_after(),
+    {
+        let (accounts, audit) = (Mutex::new(0), Mutex::new(0));
+        let both = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _accounts = at!("first guard", accounts.lock()).unwrap();
+                both.wait();
+                drop(audit.lock()); // blocks: the other thread holds it
+            });
+            let _audit = at!("second guard", audit.lock()).unwrap();
+            both.wait();
+            std::thread::sleep(Duration::from_millis(200)); // the other thread blocks first
+            drop(at!("call", accounts.lock()));
+        });
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_hangs();
+        }
+        out.assert_deadlock(
+            "certain",
+            "Lock (exclusive) on maprace::sync::Mutex 0x",
+            &["first guard", "second guard"],
+        );
+        assert!(
+            out.stderr
+                .contains(", which waits for maprace::sync::Mutex 0x"),
+            "{out}"
+        );
+    }
+);
+
+scenario!(
+    two_mutexes_locked_in_the_same_order_by_two_threads_run_clean,
+    {
+        let (accounts, audit) = (Mutex::new(0), Mutex::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..500 {
+                        let mut a = accounts.lock().unwrap();
+                        let mut b = audit.lock().unwrap();
+                        *a += 1;
+                        *b += 1;
+                    }
+                });
+            }
+        });
+        assert_eq!(*accounts.lock().unwrap(), 1000);
+    },
+    |out| out.assert_clean()
+);
+
+// ---------------------------------------------------------------------------------------------
+// A condvar wait gives the mutex back (another thread locks it: not a deadlock) and takes it
+// again (locking it once more from the woken thread is one).
+
+scenario!(
+    a_condvar_wait_gives_the_mutex_back_and_takes_it_again,
+    hangs_after = hangs_after(),
+    {
+        let pair = Arc::new((Mutex::new(false), Condvar::new()));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let (ready, woken) = &*pair;
+                std::thread::sleep(Duration::from_millis(50));
+                *ready.lock().unwrap() = true;
+                woken.notify_one();
+            });
+            let (ready, woken) = &*pair;
+            let guard = woken
+                .wait_while(at!("guard", ready.lock()).unwrap(), |ready| !*ready)
+                .unwrap();
+            assert!(*guard);
+            let _again = at!("call", ready.lock());
+        });
+    },
+    |out| out.assert_deadlock_or_hang("Lock (exclusive) on maprace::sync::Mutex 0x", &["guard"])
+);
+
+scenario!(
+    a_condvar_wait_and_the_notifiers_lock_run_clean,
+    {
+        let pair = Arc::new((Mutex::new(0), Condvar::new()));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let (count, woken) = &*pair;
+                for _ in 0..3 {
+                    *count.lock().unwrap() += 1;
+                    woken.notify_one();
+                }
+            });
+            let (count, woken) = &*pair;
+            let guard = woken.wait_while(count.lock().unwrap(), |c| *c < 3).unwrap();
+            assert_eq!(*guard, 3);
+        });
+    },
+    |out| out.assert_clean()
+);
