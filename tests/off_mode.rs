@@ -51,3 +51,54 @@ fn the_types_are_std_exactly_when_the_detector_is_compiled_out() {
     assert!(same::<maprace::sync::Arc<u8>, std::sync::Arc<u8>>());
     assert!(same::<maprace::thread::ThreadId, std::thread::ThreadId>());
 }
+
+/// `maprace::DashMap` is `dashmap::DashMap`, and every type of `maprace::dashmap` is dashmap's
+/// at the same path, exactly when the detector is compiled out.
+#[cfg(feature = "dashmap")]
+#[test]
+fn the_dashmap_types_are_dashmaps_exactly_when_the_detector_is_compiled_out() {
+    macro_rules! dashmaps_exactly_when_off {
+        ($($path:tt)*) => {
+            assert_eq!(
+                same::<maprace::dashmap::$($path)*, dashmap::$($path)*>(),
+                !maprace::COMPILED_IN,
+                "{}",
+                stringify!($($path)*)
+            );
+        };
+    }
+    let off = !maprace::COMPILED_IN;
+    assert_eq!(
+        same::<maprace::DashMap<u8, String>, dashmap::DashMap<u8, String>>(),
+        off
+    );
+    assert_eq!(same::<maprace::DashSet<u8>, dashmap::DashSet<u8>>(), off);
+    dashmaps_exactly_when_off!(DashMap<u8, u8>);
+    dashmaps_exactly_when_off!(DashSet<u8>);
+    dashmaps_exactly_when_off!(ReadOnlyView<u8, u8>);
+    dashmaps_exactly_when_off!(Entry<'static, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::one::Ref<'static, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::one::RefMut<'static, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::one::MappedRef<'static, u8, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::one::MappedRefMut<'static, u8, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::entry::Entry<'static, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::entry::OccupiedEntry<'static, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::entry::VacantEntry<'static, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::multiple::RefMulti<'static, u8, u8>);
+    dashmaps_exactly_when_off!(mapref::multiple::RefMutMulti<'static, u8, u8>);
+    dashmaps_exactly_when_off!(iter::Iter<'static, u8, u8>);
+    dashmaps_exactly_when_off!(iter::IterMut<'static, u8, u8>);
+    dashmaps_exactly_when_off!(iter::OwningIter<u8, u8>);
+    dashmaps_exactly_when_off!(setref::one::Ref<'static, u8>);
+    dashmaps_exactly_when_off!(setref::multiple::RefMulti<'static, u8>);
+    dashmaps_exactly_when_off!(iter_set::OwningIter<u8, std::hash::RandomState>);
+    // dashmap's own in both builds (they hold no guard of their own).
+    assert!(same::<
+        maprace::dashmap::try_result::TryResult<u8>,
+        dashmap::try_result::TryResult<u8>,
+    >());
+    assert!(same::<
+        maprace::dashmap::TryReserveError,
+        dashmap::TryReserveError,
+    >());
+}

@@ -428,3 +428,51 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+// ---------------------------------------------------------------------------------------------
+// A DashMap field: the attribute makes it the mirror, and a guard deadlock on it is reported
+// under the field's name.
+
+#[cfg(feature = "dashmap")]
+#[maprace::track]
+mod sessions {
+    use dashmap::DashMap;
+
+    pub struct Sessions {
+        pub by_user: DashMap<u64, String>,
+    }
+
+    impl Sessions {
+        pub fn new() -> Self {
+            Sessions {
+                by_user: DashMap::new(),
+            }
+        }
+    }
+}
+
+#[cfg(feature = "dashmap")]
+scenario!(
+    a_guard_deadlock_on_an_annotated_structs_dashmap_field_is_reported_under_the_fields_name,
+    hangs_after = if maprace::COMPILED_IN {
+        std::time::Duration::from_secs(100)
+    } else {
+        std::time::Duration::from_secs(2)
+    },
+    {
+        let sessions = sessions::Sessions::new();
+        sessions.by_user.insert(1, "ada".into());
+        let name = at!("guard", sessions.by_user.get(&1)).unwrap();
+        at!("call", sessions.by_user.insert(1, name.to_uppercase()));
+    },
+    |out| {
+        out.assert_deadlock_or_hang("Insert (exclusive) of key 1 on shard ", &["guard"]);
+        if maprace::COMPILED_IN {
+            assert!(
+                out.stderr
+                    .contains(" of by_user (DashMap<u64, String>) at "),
+                "{out}"
+            );
+        }
+    }
+);

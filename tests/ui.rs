@@ -5,5 +5,7 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/pass/*.rs");
+    #[cfg(feature = "dashmap")]
+    t.pass("tests/ui/pass_dashmap/*.rs");
     t.compile_fail("tests/ui/fail/*.rs");
 }
