@@ -438,12 +438,12 @@ scenario!(
 mod sessions {
     use dashmap::DashMap;
 
-    pub struct Sessions {
-        pub by_user: DashMap<u64, String>,
+    pub(crate) struct Sessions {
+        pub(crate) by_user: DashMap<u64, String>,
     }
 
     impl Sessions {
-        pub fn new() -> Self {
+        pub(crate) fn new() -> Self {
             Sessions {
                 by_user: DashMap::new(),
             }

@@ -6,6 +6,7 @@ use super::mapref::entry::Entry;
 use super::mapref::one::{Ref, RefMut};
 use super::read_only::ReadOnlyView;
 use super::try_result::TryResult;
+use crate::rt::cell::Kind;
 use crate::rt::dashmap::{Call, DashShadow, Hooked, Whole};
 use crate::rt::deadlock::Mode;
 use crate::rt::map::{Hashed, Stored};
@@ -286,12 +287,13 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
 
     /// Inserts a key and a value, returning the old value if the key was there (an exclusive
     /// guard on the key's shard, for the call). See `dashmap::DashMap::insert`.
+    #[inline]
     #[track_caller]
     pub fn insert(&self, key: K, value: V) -> Option<V> {
         self.insert_with(Op::Insert, key, value)
     }
 
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub(super) fn insert_with(&self, op: Op, key: K, value: V) -> Option<V> {
         let (call, _waiting) = self.start(op, &key, Mode::Exclusive);
@@ -301,7 +303,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
             ::dashmap::Entry::Occupied(entry) => self.shard_of(&call, entry.key()),
             ::dashmap::Entry::Vacant(entry) => self.shard_of(&call, entry.key()),
         };
-        let hold = call.hold(shard, Mode::Exclusive);
+        // No user code runs while the lock is held: the hold is not recorded.
+        let hold = call.visit(shard, Mode::Exclusive);
         match entry {
             ::dashmap::Entry::Occupied(mut entry) => {
                 hold.write(&entry.get().cell, entry.key());
@@ -327,7 +330,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.remove_where(Op::Remove, key, |_, _| true)
+        self.remove_where(Op::Remove, key, None::<fn(&K, &V) -> bool>)
     }
 
     /// Removes `key` if `f` says so. See `dashmap::DashMap::remove_if`.
@@ -337,7 +340,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.remove_where(Op::RemoveIf, key, |k, slot| f(k, &slot.value))
+        self.remove_where(Op::RemoveIf, key, Some(f))
     }
 
     /// Removes `key` if `f`, which may change the value, says so.
@@ -365,7 +368,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         &self,
         op: Op,
         key: &Q,
-        f: impl FnOnce(&K, &Stored<V>) -> bool,
+        f: Option<impl FnOnce(&K, &V) -> bool>,
     ) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -376,10 +379,15 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         let removed = self.base.remove_if(key, |k, slot| {
             found = true;
             // Under the shard's lock; the hold ends (and releases) before dashmap removes the
-            // entry and unlocks.
-            let hold = call.hold(self.shard_of::<K>(&call, k), Mode::Exclusive);
+            // entry and unlocks. It is recorded only while user code (`f`) runs.
+            let shard = self.shard_of::<K>(&call, k);
+            let Some(f) = f else {
+                call.visit_key(shard, Mode::Exclusive, &slot.cell, Kind::Write, k);
+                return true;
+            };
+            let hold = call.hold(shard, Mode::Exclusive);
             hold.read(&slot.cell, k);
-            let remove = f(k, slot);
+            let remove = f(k, &slot.value);
             if remove {
                 hold.write(&slot.cell, k);
             }
@@ -427,6 +435,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
     }
 
     /// A shared guard on `key`'s entry. See `dashmap::DashMap::get`.
+    #[inline]
     #[track_caller]
     pub fn get<Q>(&'a self, key: &Q) -> Option<Ref<'a, K, V>>
     where
@@ -436,7 +445,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         self.get_with(Op::Get, key)
     }
 
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub(super) fn get_with<Q>(&'a self, op: Op, key: &Q) -> Option<Ref<'a, K, V>>
     where
@@ -448,8 +457,13 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         let shard = self.shard_of(&call, key);
         match found {
             Some(base) => {
-                let hold = call.hold(shard, Mode::Shared);
-                hold.read(&base.value().cell, base.key());
+                let hold = call.guard(
+                    shard,
+                    Mode::Shared,
+                    &base.value().cell,
+                    Kind::Read,
+                    base.key(),
+                );
                 Some(Ref::new(hold, base))
             }
             None => {
@@ -460,6 +474,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
     }
 
     /// An exclusive guard on `key`'s entry. See `dashmap::DashMap::get_mut`.
+    #[inline]
     #[track_caller]
     pub fn get_mut<Q>(&'a self, key: &Q) -> Option<RefMut<'a, K, V>>
     where
@@ -471,8 +486,13 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         let shard = self.shard_of(&call, key);
         match found {
             Some(base) => {
-                let hold = call.hold(shard, Mode::Exclusive);
-                hold.write(&base.value().cell, base.key());
+                let hold = call.guard(
+                    shard,
+                    Mode::Exclusive,
+                    &base.value().cell,
+                    Kind::Write,
+                    base.key(),
+                );
                 Some(RefMut::new(hold, base))
             }
             None => {
@@ -496,8 +516,13 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         let shard = self.shard_of(&call, key);
         match found {
             TryResult::Present(base) => {
-                let hold = call.hold(shard, Mode::Shared);
-                hold.read(&base.value().cell, base.key());
+                let hold = call.guard(
+                    shard,
+                    Mode::Shared,
+                    &base.value().cell,
+                    Kind::Read,
+                    base.key(),
+                );
                 TryResult::Present(Ref::new(hold, base))
             }
             TryResult::Absent => {
@@ -522,8 +547,13 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         let shard = self.shard_of(&call, key);
         match found {
             TryResult::Present(base) => {
-                let hold = call.hold(shard, Mode::Exclusive);
-                hold.write(&base.value().cell, base.key());
+                let hold = call.guard(
+                    shard,
+                    Mode::Exclusive,
+                    &base.value().cell,
+                    Kind::Write,
+                    base.key(),
+                );
                 TryResult::Present(RefMut::new(hold, base))
             }
             TryResult::Absent => {
@@ -665,14 +695,46 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
 
     /// Whether the map has `key` (a shared guard, for the call).
     /// See `dashmap::DashMap::contains_key`.
+    #[inline]
     #[track_caller]
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        // dashmap's own `contains_key` is a `get`.
-        self.get_with(Op::ContainsKey, key).is_some()
+        self.contains_with(Op::ContainsKey, key)
+    }
+
+    /// dashmap's own `contains_key` is a `get` whose guard is dropped at once: no user code
+    /// runs while it is held, so the hold is not recorded.
+    #[inline]
+    #[track_caller]
+    pub(super) fn contains_with<Q>(&self, op: Op, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let (call, _waiting) = self.start(op, key, Mode::Shared);
+        let found = self.base.get(key);
+        let shard = self.shard_of(&call, key);
+        match found {
+            Some(base) => {
+                let hold = call.visit_key(
+                    shard,
+                    Mode::Shared,
+                    &base.value().cell,
+                    Kind::Read,
+                    base.key(),
+                );
+                drop(hold); // released before the real unlock
+                drop(base);
+                true
+            }
+            None => {
+                self.edge_without_guard(&call, shard, Mode::Shared);
+                false
+            }
+        }
     }
 
     /// The entry for `key` (an exclusive guard on its shard until dropped).

@@ -174,7 +174,7 @@ impl<'a, K: 'a + Eq + Hash, S: BuildHasher + Clone> DashSet<K, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.inner.get_with(Op::Contains, key).is_some()
+        self.inner.contains_with(Op::Contains, key)
     }
 }
 

@@ -31,7 +31,7 @@ use super::report;
 use super::site::{Op, Site};
 use super::stack;
 use super::stats::FindingKind;
-use super::thread::{Ctx, CtxRef, SyncClock};
+use super::thread::{Ctx, CtxRef, MapRelease, SyncClock};
 use std::cell::UnsafeCell;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::Location;
@@ -131,12 +131,12 @@ impl<H: Hasher> Hasher for HookedHasher<H> {
 // ---------------------------------------------------------------------------------------------
 // The clocks.
 
-/// A shard's exclusive clock: the clock of its last exclusive releaser, and that releaser's
-/// epoch. Written only under the shard's write lock, read under its read or write lock. On a
-/// cache line of its own: it moves between cores with the shard's lock.
+/// A shard's exclusive clock: the clock of its last exclusive releaser, and that release.
+/// Written only under the shard's write lock, read under its read or write lock. On a cache
+/// line of its own: it moves between cores with the shard's lock.
 #[repr(align(64))]
 struct ShardClock {
-    released: UnsafeCell<Epoch>,
+    last: UnsafeCell<MapRelease>,
     clock: UnsafeCell<ClockCopy>,
     /// `iter_mut`'s items share one exclusive lock and may be dropped on several threads at
     /// once, so they release into a clock with a lock of its own (made at the first such
@@ -154,56 +154,75 @@ const SHARED_RELEASES: usize = 1;
 /// write lock (the lock orders the two).
 #[repr(align(64))]
 struct ReaderSlot {
-    released: UnsafeCell<Epoch>,
+    last: UnsafeCell<MapRelease>,
     clock: UnsafeCell<ClockCopy>,
 }
 
 impl ReaderSlot {
     fn new() -> ReaderSlot {
         ReaderSlot {
-            released: UnsafeCell::new(Epoch::NONE),
+            last: UnsafeCell::new(MapRelease::NONE),
             clock: UnsafeCell::new(ClockCopy::new()),
         }
     }
 }
 
-/// Reader slots, a row (one slot per shard) per thread slot that has read the map. Rows are
-/// found by thread slot through segments of doubling size (segment `k` holds slots `2^k - 1` to
-/// `2^(k+1) - 2`), each made once by the first thread that needs it, so no row ever moves.
+/// Reader slots, a row (one slot per shard) per thread slot that has read the map, made by that
+/// thread at its first shared release. The first `INLINE_ROWS` thread slots find their row in
+/// place; the others through segments of doubling size (segment `k`, from 1, holds the
+/// `INLINE_ROWS * 2^k` slots from `INLINE_ROWS * (2^k - 1)` on), each made once by the first
+/// thread that needs it, so no row ever moves.
 struct Readers {
+    inline: [AtomicPtr<ReaderSlot>; INLINE_ROWS],
     segments: [AtomicPtr<AtomicPtr<ReaderSlot>>; SEGMENTS],
     /// One past the highest thread slot with a row.
     end: AtomicUsize,
 }
 
+const INLINE_ROWS: usize = 8;
 /// Thread slots are below 2^14 (`Epoch::MAX_TID`).
-const SEGMENTS: usize = 14;
+const SEGMENTS: usize = 12;
 
-/// The segment and index of thread slot `tid`.
-#[inline(always)]
-fn segment_of(tid: usize) -> (usize, usize) {
-    let k = (usize::BITS - 1 - (tid + 1).leading_zeros()) as usize;
-    (k, tid + 1 - (1 << k))
+/// The segment, its length and the index in it of thread slot `tid` (at least `INLINE_ROWS`).
+#[inline]
+fn segment_of(tid: usize) -> (usize, usize, usize) {
+    let n = tid / INLINE_ROWS + 1;
+    let k = (usize::BITS - 1 - n.leading_zeros()) as usize;
+    let first = INLINE_ROWS * ((1 << k) - 1);
+    (k, INLINE_ROWS << k, tid - first)
 }
 
 impl Readers {
     fn new() -> Readers {
         Readers {
+            inline: [const { AtomicPtr::new(std::ptr::null_mut()) }; INLINE_ROWS],
             segments: [const { AtomicPtr::new(std::ptr::null_mut()) }; SEGMENTS],
             end: AtomicUsize::new(0),
         }
     }
 
+    /// Where thread slot `tid`'s row pointer is (`None`: in a segment not made yet).
+    #[inline(always)]
+    fn entry(&self, tid: usize) -> Option<&AtomicPtr<ReaderSlot>> {
+        if tid < INLINE_ROWS {
+            return Some(&self.inline[tid]);
+        }
+        self.entry_in_segments(tid)
+    }
+
+    #[cold]
+    fn entry_in_segments(&self, tid: usize) -> Option<&AtomicPtr<ReaderSlot>> {
+        let (k, _, i) = segment_of(tid);
+        let segment = self.segments[k].load(Acquire);
+        // SAFETY: segment `k` has `INLINE_ROWS << k` entries, `i` is below that, and it lives
+        // as long as `self`.
+        (!segment.is_null()).then(|| unsafe { &*segment.add(i) })
+    }
+
     /// Thread slot `tid`'s row, if it has one.
     #[inline(always)]
     fn row(&self, tid: usize) -> Option<*const ReaderSlot> {
-        let (k, i) = segment_of(tid);
-        let segment = self.segments[k].load(Acquire);
-        if segment.is_null() {
-            return None;
-        }
-        // SAFETY: a segment `k` has `2^k` entries and lives as long as `self`.
-        let row = unsafe { &*segment.add(i) }.load(Acquire);
+        let row = self.entry(tid)?.load(Acquire);
         (!row.is_null()).then_some(row as *const ReaderSlot)
     }
 
@@ -211,48 +230,58 @@ impl Readers {
     #[cold]
     #[inline(never)]
     fn make_row(&self, tid: usize, shards: usize) -> *const ReaderSlot {
-        let (k, i) = segment_of(tid);
-        let mut segment = self.segments[k].load(Acquire);
-        if segment.is_null() {
-            let fresh: Box<[AtomicPtr<ReaderSlot>]> = (0..1usize << k)
-                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-                .collect();
-            let fresh = Box::into_raw(fresh) as *mut AtomicPtr<ReaderSlot>;
-            match self.segments[k].compare_exchange(std::ptr::null_mut(), fresh, Release, Acquire) {
-                Ok(_) => segment = fresh,
-                Err(theirs) => {
-                    // SAFETY: `fresh` was made above from a boxed slice of `2^k`, never shared.
-                    drop(unsafe {
-                        Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, 1 << k))
-                    });
-                    segment = theirs;
-                }
-            }
+        if tid >= INLINE_ROWS {
+            self.make_segment(tid);
         }
         let row: Box<[ReaderSlot]> = (0..shards).map(|_| ReaderSlot::new()).collect();
         let row = Box::into_raw(row) as *mut ReaderSlot;
-        // SAFETY: as in `row`. Only thread slot `tid` writes this entry, and it had no row.
-        unsafe { &*segment.add(i) }.store(row, Release);
+        let entry = self.entry(tid).expect("the segment was made");
+        // Only thread slot `tid` writes this entry, and it had no row.
+        entry.store(row, Release);
         self.end.fetch_max(tid + 1, Release);
         row
     }
 
+    fn make_segment(&self, tid: usize) {
+        let (k, len, _) = segment_of(tid);
+        if !self.segments[k].load(Acquire).is_null() {
+            return;
+        }
+        let fresh: Box<[AtomicPtr<ReaderSlot>]> = (0..len)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect();
+        let fresh = Box::into_raw(fresh) as *mut AtomicPtr<ReaderSlot>;
+        if self.segments[k]
+            .compare_exchange(std::ptr::null_mut(), fresh, Release, Acquire)
+            .is_err()
+        {
+            // SAFETY: `fresh` was made above from a boxed slice of `len`, never shared.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, len)) });
+        }
+    }
+
     /// Frees every row and segment (the map is being dropped).
     fn free(&mut self, shards: usize) {
+        let free_row = |row: *mut ReaderSlot| {
+            if !row.is_null() {
+                // SAFETY: made in `make_row` as a boxed slice of `shards`; no guard is alive.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(row, shards)) });
+            }
+        };
+        for row in &mut self.inline {
+            free_row(*row.get_mut());
+        }
         for (k, segment) in self.segments.iter_mut().enumerate() {
             let segment = *segment.get_mut();
             if segment.is_null() {
                 continue;
             }
-            // SAFETY: made in `make_row` as a boxed slice of `2^k`; nothing else holds it now.
+            let len = INLINE_ROWS << k;
+            // SAFETY: made in `make_segment` as a boxed slice of `len`; nothing else holds it.
             let segment =
-                unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(segment, 1 << k)) };
+                unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(segment, len)) };
             for row in segment.iter() {
-                let row = row.load(Relaxed);
-                if !row.is_null() {
-                    // SAFETY: made in `make_row` as a boxed slice of `shards`.
-                    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(row, shards)) });
-                }
+                free_row(row.load(Relaxed));
             }
         }
     }
@@ -306,7 +335,7 @@ impl DashShadow {
             type_name,
             shards: (0..shards)
                 .map(|_| ShardClock {
-                    released: UnsafeCell::new(Epoch::NONE),
+                    last: UnsafeCell::new(MapRelease::NONE),
                     clock: UnsafeCell::new(ClockCopy::new()),
                     shared_releases: AtomicUsize::new(0),
                 })
@@ -361,11 +390,21 @@ impl DashShadow {
     }
 
     /// After the real lock of `shard` in `mode`: acquire its clocks.
-    #[inline]
+    #[inline(always)]
     fn acquire(&self, me: &Ctx, shard: usize, mode: Mode) {
         let clock = &self.shards[shard];
         // SAFETY: the shard is locked (shared at least): no one writes its exclusive clock.
-        unsafe { me.acquire_from_map(*clock.released.get(), &*clock.clock.get()) };
+        unsafe { me.acquire_from_map((*clock.last.get()).epoch, &*clock.clock.get()) };
+        if mode == Mode::Exclusive || clock.shared_releases.load(Relaxed) & SHARED_RELEASES != 0 {
+            self.acquire_more(me, shard, mode);
+        }
+    }
+
+    /// What an exclusive acquirer joins besides the exclusive clock: every reader's slot, and
+    /// the releases of `iter_mut`'s items (which a shared acquirer joins too).
+    #[inline(never)]
+    fn acquire_more(&self, me: &Ctx, shard: usize, mode: Mode) {
+        let clock = &self.shards[shard];
         let shared = clock.shared_releases.load(Acquire);
         if shared & SHARED_RELEASES != 0 {
             // SAFETY: made by `release_shared_lock`, freed only with the shadow.
@@ -378,7 +417,18 @@ impl DashShadow {
             }
         }
         if mode == Mode::Exclusive {
-            self.acquire_readers(me, shard);
+            for tid in 0..self.readers.end.load(Acquire) {
+                if tid == me.tid() as usize {
+                    continue; // its own reads are in its clock
+                }
+                let Some(row) = self.readers.row(tid) else {
+                    continue;
+                };
+                // SAFETY: a row has a slot per shard; the shard is locked exclusively, so no
+                // reader writes its slot, and the lock ordered their last writes before this.
+                let slot = unsafe { &*row.add(shard) };
+                unsafe { me.acquire_from_map((*slot.last.get()).epoch, &*slot.clock.get()) };
+            }
         }
     }
 
@@ -399,61 +449,38 @@ impl DashShadow {
                 }
             }
         }
-        // SAFETY: as in `acquire`.
+        // SAFETY: as in `acquire_more`.
         unsafe { &*((current & !SHARED_RELEASES) as *const SyncClock) }.release();
         slot.fetch_or(SHARED_RELEASES, Release);
     }
 
-    /// An exclusive acquirer is ordered after every reader of the shard.
-    #[inline]
-    fn acquire_readers(&self, me: &Ctx, shard: usize) {
-        for tid in 0..self.readers.end.load(Acquire) {
-            if tid == me.tid() as usize {
-                continue; // its own reads are in its clock
-            }
-            let Some(row) = self.readers.row(tid) else {
-                continue;
-            };
-            // SAFETY: a row has a slot per shard; the shard is locked exclusively, so no reader
-            // writes its slot, and the lock ordered their last writes before this read.
-            let slot = unsafe { &*row.add(shard) };
-            unsafe { me.acquire_from_map(*slot.released.get(), &*slot.clock.get()) };
-        }
-    }
-
     /// Before the real unlock of `shard` held in `mode`: release into the clock of that mode.
     /// `shared_lock`: an exclusive lock held by several guards at once (`iter_mut`'s items),
-    /// which release into their threads' reader slots (see `ShardClock::in_reader_slots`).
-    #[inline]
+    /// which release into a clock with a lock of its own (see `ShardClock`).
+    #[inline(always)]
     fn release(&self, me: &Ctx, shard: usize, mode: Mode, shared_lock: bool) {
         match mode {
             Mode::Exclusive if shared_lock => self.release_shared_lock(shard),
             Mode::Exclusive => {
                 let clock = &self.shards[shard];
                 // SAFETY: the shard is locked exclusively: this is the only access.
-                unsafe { *clock.released.get() = me.release_to_map(&mut *clock.clock.get()) };
+                unsafe { me.release_to_map(&mut *clock.clock.get(), &mut *clock.last.get()) };
             }
-            Mode::Shared => self.release_to_slot(me, shard),
-        }
-    }
-
-    /// Release into this thread's reader slot of `shard`, which it holds.
-    #[inline]
-    fn release_to_slot(&self, me: &Ctx, shard: usize) {
-        if me.tid() == Epoch::UNRECORDED {
-            // Threads past the last slot share this one, and are stored as ordered before
+            // Threads past the last slot share one, and are stored as ordered before
             // everything: their releases order nothing that needs it.
-            return;
+            Mode::Shared if me.tid() == Epoch::UNRECORDED => {}
+            Mode::Shared => {
+                let tid = me.tid() as usize;
+                let row = match self.readers.row(tid) {
+                    Some(row) => row,
+                    None => self.readers.make_row(tid, self.shards.len()),
+                };
+                // SAFETY: this thread's slot of a shard it holds shared: only it writes the
+                // slot, and exclusive acquirers, who read it, wait for the lock.
+                let slot = unsafe { &*row.add(shard) };
+                unsafe { me.release_to_map(&mut *slot.clock.get(), &mut *slot.last.get()) };
+            }
         }
-        let tid = me.tid() as usize;
-        let row = match self.readers.row(tid) {
-            Some(row) => row,
-            None => self.readers.make_row(tid, self.shards.len()),
-        };
-        // SAFETY: this thread's slot of a shard it holds shared: only it writes the slot, and
-        // exclusive acquirers, who read it, wait for the lock.
-        let slot = unsafe { &*row.add(shard) };
-        unsafe { *slot.released.get() = me.release_to_map(&mut *slot.clock.get()) };
     }
 
     /// Everything released into the map happens before what this thread does next: the map is
@@ -518,7 +545,7 @@ impl<'a> Call<'a> {
         if !self.checking() {
             return None;
         }
-        deadlock::holding()
+        deadlock::holding_when_checking()
     }
 
     /// Arms the hash capture for the dashmap call that follows (when clocks are kept).
@@ -655,55 +682,84 @@ impl<'a> Call<'a> {
     }
 
     /// The real lock of `shard` is held in `mode` (a guard is about to be made): acquire its
-    /// clocks, and record the hold.
-    #[inline]
-    pub(crate) fn hold(&self, shard: usize, mode: Mode) -> Hold<'a> {
+    /// clocks, record the hold (unless `recorded` is false: no user code runs while the lock is
+    /// held, as in `len` or `contains_key`), and check the key's `cell` if there is one.
+    #[inline(always)]
+    fn hold_with(
+        &self,
+        shard: usize,
+        mode: Mode,
+        recorded: bool,
+        cell: Option<(&Cell, Kind, &dyn ShowKey)>,
+    ) -> Hold<'a> {
         let mut hold = Hold {
             map: self.map,
-            shard: shard as u32,
-            mode,
             site: self.site,
-            active: self.active(),
-            shared_lock: false,
-            token: None,
+            token: GuardToken::none(),
+            shard: shard as u32,
+            flags: 0,
         };
-        if hold.active {
-            if let Some(me) = CtxRef::get() {
-                self.map.acquire(&me, shard, mode);
+        if !self.active() {
+            return hold;
+        }
+        hold.flags = ACTIVE
+            | match mode {
+                Mode::Shared => 0,
+                Mode::Exclusive => EXCLUSIVE,
+            };
+        if let Some(me) = CtxRef::get() {
+            self.map.acquire(&me, shard, mode);
+            if let Some((cell, kind, key)) = cell {
+                hold.check(&me, cell, kind, key);
             }
-            if self.checking() {
-                if let Some(list) = Held::mine() {
-                    hold.token = Some(GuardToken::new(list.push(
-                        self.map.resource(shard),
-                        mode,
-                        self.site,
-                        self.map.tag,
-                    )));
-                }
-            }
+        }
+        if recorded
+            && self.checking()
+            && let Some(list) = Held::mine()
+        {
+            hold.token =
+                GuardToken::new(list.push(self.map.resource(shard), mode, self.site, self.map.tag));
         }
         hold
     }
 
-    /// The real lock of `shard` is held in `mode` for a moment, and no user code runs while it
-    /// is (`len`, `clone`): the clocks' edges, and no hold in the thread's list.
-    #[inline]
+    /// `hold_with` for a guard the user holds: recorded, and checking the key's cell.
+    #[inline(always)]
+    pub(crate) fn guard(
+        &self,
+        shard: usize,
+        mode: Mode,
+        cell: &Cell,
+        kind: Kind,
+        key: impl ShowKey,
+    ) -> Hold<'a> {
+        self.hold_with(shard, mode, true, Some((cell, kind, &key)))
+    }
+
+    /// `hold_with` for a guard the user holds, on no key yet (an entry, an iterator).
+    #[inline(always)]
+    pub(crate) fn hold(&self, shard: usize, mode: Mode) -> Hold<'a> {
+        self.hold_with(shard, mode, true, None)
+    }
+
+    /// `hold_with` for a lock held a moment with no user code running (`len`, `clone`,
+    /// `contains_key`): the clocks' edges, the key's cell if any, and no hold in the list.
+    #[inline(always)]
     pub(crate) fn visit(&self, shard: usize, mode: Mode) -> Hold<'a> {
-        let hold = Hold {
-            map: self.map,
-            shard: shard as u32,
-            mode,
-            site: self.site,
-            active: self.active(),
-            shared_lock: false,
-            token: None,
-        };
-        if hold.active {
-            if let Some(me) = CtxRef::get() {
-                self.map.acquire(&me, shard, mode);
-            }
-        }
-        hold
+        self.hold_with(shard, mode, false, None)
+    }
+
+    /// `visit` that checks the key's cell.
+    #[inline(always)]
+    pub(crate) fn visit_key(
+        &self,
+        shard: usize,
+        mode: Mode,
+        cell: &Cell,
+        kind: Kind,
+        key: impl ShowKey,
+    ) -> Hold<'a> {
+        self.hold_with(shard, mode, false, Some((cell, kind, &key)))
     }
 
     /// The call took `shard`'s lock in `mode` and let it go without giving a guard back (an
@@ -749,36 +805,50 @@ const WHOLE_EXCLUSIVE_HINT: &str = "The call locks every shard in turn exclusive
 // ---------------------------------------------------------------------------------------------
 // Guards.
 
+/// `Hold::flags`: clocks are kept (`enabled=1` when the guard was made).
+const ACTIVE: u8 = 1;
+/// `Hold::flags`: the guard holds its shard exclusively.
+const EXCLUSIVE: u8 = 2;
+/// `Hold::flags`: an `iter_mut` item's (or iterator's): the exclusive lock is shared with other
+/// guards.
+const SHARED_LOCK: u8 = 4;
+
 /// The runtime side of a guard on one shard: it acquired the shard's clocks when made, and
 /// releases them (then ends its hold in the thread's list) when dropped, before the real
 /// unlock: a mirror's guard declares its `Hold` before dashmap's guard, so it drops first.
 pub(crate) struct Hold<'a> {
     map: &'a DashShadow,
-    shard: u32,
-    mode: Mode,
     site: Site,
-    /// Clocks are kept (`enabled=1` when the guard was made).
-    active: bool,
-    /// An `iter_mut` item's (or iterator's): the exclusive lock is shared with other guards.
-    shared_lock: bool,
     /// The hold in a thread's list (`deadlock=1`).
-    token: Option<GuardToken>,
+    token: GuardToken,
+    shard: u32,
+    flags: u8,
 }
 
 impl<'a> Hold<'a> {
+    fn mode(&self) -> Mode {
+        if self.flags & EXCLUSIVE != 0 {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
+        }
+    }
+
+    fn active(&self) -> bool {
+        self.flags & ACTIVE != 0
+    }
+
     /// The guard is used on the current thread: if it was made on (or last used by) another
-    /// one, its hold moves to this thread's list (see `deadlock::Token::claim`).
+    /// one, its hold moves to this thread's list (see `deadlock::GuardToken`).
     #[inline(always)]
     pub(crate) fn touch(&self) {
-        if let Some(token) = &self.token {
-            token.touch(|| self.as_hold());
-        }
+        self.token.touch(|| self.as_hold());
     }
 
     fn as_hold(&self) -> deadlock::Hold {
         deadlock::Hold::new(
             self.map.resource(self.shard as usize),
-            self.mode,
+            self.mode(),
             self.site,
             self.map.tag,
         )
@@ -802,7 +872,7 @@ impl<'a> Hold<'a> {
     /// The cell of a key this guard inserts (an exclusive guard).
     #[inline]
     pub(crate) fn new_cell(&self) -> Cell {
-        if !self.active {
+        if !self.active() {
             return Cell::default();
         }
         match super::thread::with(|me| me.map_epoch()) {
@@ -814,26 +884,29 @@ impl<'a> Hold<'a> {
     /// A read of the key's cell (the guard reads the value).
     #[inline]
     pub(crate) fn read(&self, cell: &Cell, key: impl ShowKey) {
-        if self.active {
-            self.check(cell, Kind::Read, &key);
+        if self.active()
+            && let Some(me) = CtxRef::get()
+        {
+            self.check(&me, cell, Kind::Read, &key);
         }
     }
 
     /// A write of the key's cell (the guard writes the value).
     #[inline]
     pub(crate) fn write(&self, cell: &Cell, key: impl ShowKey) {
-        if self.active {
-            self.check(cell, Kind::Write, &key);
+        if self.active()
+            && let Some(me) = CtxRef::get()
+        {
+            self.check(&me, cell, Kind::Write, &key);
         }
     }
 
-    #[inline]
-    fn check(&self, cell: &Cell, kind: Kind, key: &dyn ShowKey) {
-        let Some(me) = CtxRef::get() else { return };
+    #[inline(always)]
+    fn check(&self, me: &Ctx, cell: &Cell, kind: Kind, key: &dyn ShowKey) {
         let epoch = me.map_epoch();
         let conflict = match kind {
-            Kind::Read => cell.track_read(&me, epoch, self.site),
-            Kind::Write => cell.track_write(&me, epoch, self.word(epoch), false),
+            Kind::Read => cell.track_read(me, epoch, self.site),
+            Kind::Write => cell.track_write(me, epoch, self.word(epoch), false),
         };
         if let Some(previous) = conflict {
             self.report(kind, key, epoch, previous);
@@ -866,20 +939,13 @@ impl<'a> Hold<'a> {
     /// readers the real downgrade lets in. Call before the real downgrade.
     pub(crate) fn downgrade(&mut self) {
         self.touch();
-        if self.mode == Mode::Shared {
+        if self.mode() == Mode::Shared {
             return;
         }
-        if self.active {
-            if let Some(me) = CtxRef::get() {
-                self.map
-                    .release(&me, self.shard as usize, Mode::Exclusive, self.shared_lock);
-            }
-        }
-        self.mode = Mode::Shared;
+        self.release_now();
+        self.flags &= !EXCLUSIVE;
         let hold = self.as_hold();
-        if let Some(token) = &mut self.token {
-            token.rewrite(hold);
-        }
+        self.token.rewrite(hold);
     }
 
     /// An iterator's hold moves to `shard`, which the iterator now holds in the same mode (the
@@ -887,32 +953,38 @@ impl<'a> Hold<'a> {
     /// `release_now`). Acquires the new shard's clocks.
     pub(crate) fn move_to(&mut self, shard: usize, acquire: bool) {
         self.shard = shard as u32;
-        if self.active && acquire {
-            if let Some(me) = CtxRef::get() {
-                self.map.acquire(&me, shard, self.mode);
-            }
+        if self.active()
+            && acquire
+            && let Some(me) = CtxRef::get()
+        {
+            self.map.acquire(&me, shard, self.mode());
         }
         let hold = self.as_hold();
-        if let Some(token) = &mut self.token {
-            token.rewrite(hold);
-        }
+        self.token.rewrite(hold);
     }
 
     /// Releases the shard's clocks now, the guard staying alive (an iterator before a step,
     /// which may let the real lock go). Later accesses through it are released again at the
     /// next step or at the drop.
+    #[inline(always)]
     pub(crate) fn release_now(&self) {
-        if self.active {
-            if let Some(me) = CtxRef::get() {
-                self.map
-                    .release(&me, self.shard as usize, self.mode, self.shared_lock);
-            }
+        if self.active()
+            && let Some(me) = CtxRef::get()
+        {
+            self.map.release(
+                &me,
+                self.shard as usize,
+                self.mode(),
+                self.flags & SHARED_LOCK != 0,
+            );
         }
     }
 
     /// An iterator's hold: the lock may be shared with the items it yields.
     pub(crate) fn shared_with_items(mut self) -> Self {
-        self.shared_lock = self.mode == Mode::Exclusive;
+        if self.flags & EXCLUSIVE != 0 {
+            self.flags |= SHARED_LOCK;
+        }
         self
     }
 
@@ -921,38 +993,63 @@ impl<'a> Hold<'a> {
     pub(crate) fn for_item(&self, site: Site) -> Hold<'a> {
         let mut item = Hold {
             map: self.map,
-            shard: self.shard,
-            mode: self.mode,
             site,
-            active: self.active,
-            shared_lock: self.shared_lock,
-            token: None,
+            token: GuardToken::none(),
+            shard: self.shard,
+            flags: self.flags,
         };
-        if self.token.is_some() {
-            if let Some(list) = Held::mine() {
-                item.token = Some(GuardToken::new(list.push(
-                    self.map.resource(self.shard as usize),
-                    self.mode,
-                    site,
-                    self.map.tag,
-                )));
-            }
+        if self.token.is_some()
+            && let Some(list) = Held::mine()
+        {
+            item.token = GuardToken::push(list, &item.as_hold());
         }
         item
     }
 }
 
 impl Drop for Hold<'_> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if self.active {
-            if let Some(me) = CtxRef::get() {
-                self.map
-                    .release(&me, self.shard as usize, self.mode, self.shared_lock);
-            }
+        self.release_now();
+        self.token.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_thread_slot_has_one_place_for_its_row() {
+        let mut seen = std::collections::HashSet::new();
+        for tid in INLINE_ROWS..=Epoch::MAX_TID as usize {
+            let (k, len, i) = segment_of(tid);
+            assert!(
+                k < SEGMENTS && i < len,
+                "slot {tid}: segment {k} of {len}, index {i}"
+            );
+            assert!(seen.insert((k, i)), "slot {tid} shares its place");
         }
-        if let Some(token) = self.token.take() {
-            token.release();
+        // Segment 0 would be the slots in place; segment 1 starts right after them.
+        assert_eq!(segment_of(INLINE_ROWS), (1, 2 * INLINE_ROWS, 0));
+        assert_eq!(segment_of(3 * INLINE_ROWS), (2, 4 * INLINE_ROWS, 0));
+        let last = segment_of(Epoch::MAX_TID as usize);
+        assert!(last.0 < SEGMENTS && last.2 < last.1);
+    }
+
+    #[test]
+    fn the_hooked_hasher_gives_the_inner_hashers_hash_and_records_it_once_armed() {
+        use std::hash::{BuildHasherDefault, DefaultHasher};
+        let inner = BuildHasherDefault::<DefaultHasher>::default();
+        let hooked = Hooked(inner.clone());
+        for key in [0u64, 1, 42, u64::MAX] {
+            assert_eq!(hooked.hash_one(key), inner.hash_one(key));
+            assert_eq!(hooked.hash_one("text"), inner.hash_one("text"));
         }
+        arm();
+        let hash = hooked.hash_one(7u64);
+        assert_eq!(captured(), hash);
+        let _unarmed = hooked.hash_one(8u64); // a rehash: not recorded
+        assert_eq!(captured(), hash);
     }
 }

@@ -22,6 +22,9 @@
 //! `Held::is_empty`, `before_lock` before a blocking acquisition, `Held::push` once it is held,
 //! `Token::release` before the real unlock.
 
+// The DashMap parts (map tags, guard tokens, the latent verdict) serve only the `dashmap` feature.
+#![cfg_attr(not(feature = "dashmap"), allow(dead_code))]
+
 use super::clock::Epoch;
 use super::report::{self, Finding, RULE, ThreadLabel};
 use super::site::{Site, SourcePos};
@@ -271,6 +274,7 @@ impl Entry {
     }
 
     /// Owner only: writes a hold into a free entry.
+    #[inline(always)]
     fn write(&self, hold: &Hold) {
         fence(Release); // the `token = 0` that freed it comes before the new words
         self.object.store(hold.resource.object, Relaxed);
@@ -404,7 +408,7 @@ impl Held {
             }
         }
         let index = self.len.load(Relaxed);
-        if index >= INLINE && (index - INLINE) % CHUNK == 0 {
+        if index >= INLINE && (index - INLINE).is_multiple_of(CHUNK) {
             // The chunk for `index` may exist already (a list reused after a clear).
             let mut link = &self.chunks;
             for _ in 0..(index - INLINE) / CHUNK {
@@ -437,6 +441,7 @@ impl Held {
     }
 
     /// Owner only: `index`, free, goes on the free chain.
+    #[inline(always)]
     fn chain(&self, index: usize) {
         let entry = self.entry(index);
         entry.site.store(ON_FREE_CHAIN, Relaxed);
@@ -445,7 +450,7 @@ impl Held {
     }
 
     /// Owner only: records a hold once the resource is held. Its token goes with the guard.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(
         &'static self,
         resource: Resource,
@@ -559,51 +564,86 @@ impl Held {
     }
 }
 
-/// `GuardToken::index` while a thread moves the hold to its own list.
-const CLAIMING: u64 = 1 << 63;
-
 /// A DashMap guard's hold. Guards are `Send` and `Sync`: the hold is in the list of the thread
 /// that last used the guard, and a thread that uses it (even through `&`) moves it to its own
 /// list first (`touch`). Until a receiver's first use, the hold stays in the sender's list:
 /// `check_own` waits `SENT_GUARD_GRACE` for a receiver to take it over before it calls a
-/// conflict a deadlock.
+/// conflict a deadlock. No hold (checks off, or more than `MAX_INDEX` holds) is a null list.
 #[derive(Debug)]
 pub(crate) struct GuardToken {
     /// The list holding the hold.
     list: AtomicPtr<Held>,
-    /// The entry's index, with `CLAIMING` while another thread moves it.
-    index: AtomicU64,
-    token: AtomicU64,
+    /// `token << 16 | CLAIMING? | index`.
+    packed: AtomicU64,
 }
 
+/// `GuardToken::packed`: set while a thread moves the hold to its own list.
+const CLAIMING: u64 = 1 << 15;
+/// The highest entry index a `GuardToken` can name; a thread's holds beyond it go unrecorded
+/// (unchecked, never a wrong verdict).
+const MAX_INDEX: u32 = (1 << 15) - 1;
+
 impl GuardToken {
+    /// No hold.
+    pub(crate) fn none() -> GuardToken {
+        GuardToken {
+            list: AtomicPtr::new(std::ptr::null_mut()),
+            packed: AtomicU64::new(0),
+        }
+    }
+
+    /// Is there a hold?
+    pub(crate) fn is_some(&self) -> bool {
+        !self.list.load(Relaxed).is_null()
+    }
+
+    /// The guard's hold, just pushed.
+    #[inline]
     pub(crate) fn new(token: Token) -> GuardToken {
+        if token.index > MAX_INDEX {
+            let list = token.list;
+            token.release(Some(list));
+            return GuardToken::none();
+        }
         GuardToken {
             list: AtomicPtr::new(token.list as *const Held as *mut Held),
-            index: AtomicU64::new(u64::from(token.index)),
-            token: AtomicU64::new(token.token),
+            packed: AtomicU64::new(token.token << 16 | u64::from(token.index)),
         }
+    }
+
+    /// Records `hold` in this thread's list (`mine`) for a guard being made.
+    #[inline(always)]
+    pub(crate) fn push(mine: &'static Held, hold: &Hold) -> GuardToken {
+        GuardToken::new(mine.push(hold.resource, hold.mode, hold.site, hold.tag))
+    }
+
+    fn unpack(packed: u64) -> (usize, u64) {
+        ((packed & u64::from(MAX_INDEX)) as usize, packed >> 16)
     }
 
     /// The guard is used on the current thread: if its hold is in another thread's list, it
     /// moves here. `hold` says what it is (the other list may have been cleared since).
     #[inline(always)]
     pub(crate) fn touch(&self, hold: impl FnOnce() -> Hold) {
-        if let Some(mine) = Held::mine() {
-            if !std::ptr::eq(self.list.load(Relaxed), mine) {
-                self.claim(mine, hold());
-            }
+        let list = self.list.load(Relaxed);
+        if list.is_null() {
+            return;
+        }
+        if let Some(mine) = Held::mine()
+            && !std::ptr::eq(list, mine)
+        {
+            self.claim(mine, hold());
         }
     }
 
     #[cold]
     #[inline(never)]
     fn claim(&self, mine: &'static Held, hold: Hold) {
-        let index = self.index.load(Relaxed);
-        if index & CLAIMING != 0
+        let packed = self.packed.load(Relaxed);
+        if packed & CLAIMING != 0
             || self
-                .index
-                .compare_exchange(index, index | CLAIMING, Acquire, Relaxed)
+                .packed
+                .compare_exchange(packed, packed | CLAIMING, Acquire, Relaxed)
                 .is_err()
         {
             return; // another thread is moving it (a guard shared through `&` by two threads)
@@ -611,22 +651,34 @@ impl GuardToken {
         // SAFETY: lists are leaked at creation and never freed.
         let list = unsafe { &*self.list.load(Relaxed) };
         if std::ptr::eq(list, mine) {
-            self.index.store(index, Release);
+            self.packed.store(packed, Release);
             return;
         }
-        Token::take_out(list, index as usize, self.token.load(Relaxed));
+        let (index, token) = GuardToken::unpack(packed);
+        Token::take_out(list, index, token);
         let moved = mine.push(hold.resource, hold.mode, hold.site, hold.tag);
-        self.token.store(moved.token, Relaxed);
+        if moved.index > MAX_INDEX {
+            moved.release(Some(mine));
+            self.list.store(std::ptr::null_mut(), Relaxed);
+            self.packed.store(0, Release);
+            return;
+        }
         self.list.store(mine as *const Held as *mut Held, Relaxed);
-        self.index.store(u64::from(moved.index), Release);
+        self.packed
+            .store(moved.token << 16 | u64::from(moved.index), Release);
     }
 
     /// The guard is dropped (or consumed), on whatever thread: the hold ends.
-    #[inline]
-    pub(crate) fn release(self) {
+    #[inline(always)]
+    pub(crate) fn release(&mut self) {
+        let list = *self.list.get_mut();
+        if list.is_null() {
+            return;
+        }
+        *self.list.get_mut() = std::ptr::null_mut();
         // SAFETY: lists are leaked at creation and never freed.
-        let list = unsafe { &*self.list.into_inner() };
-        let (index, token) = (self.index.into_inner() as usize, self.token.into_inner());
+        let list = unsafe { &*list };
+        let (index, token) = GuardToken::unpack(*self.packed.get_mut());
         match Held::mine() {
             Some(mine) if std::ptr::eq(list, mine) => mine.pop(index, token),
             _ => Token::take_out(list, index, token),
@@ -636,16 +688,13 @@ impl GuardToken {
     /// The hold changes (a downgrade, an iterator's move to another shard). The guard is used
     /// here, so the hold is taken over first.
     pub(crate) fn rewrite(&mut self, hold: Hold) {
+        if self.list.get_mut().is_null() {
+            return;
+        }
         self.touch(|| hold);
-        let list = *self.list.get_mut();
-        // SAFETY: lists are leaked at creation and never freed.
-        let list = unsafe { &*list };
-        match Held::mine() {
-            Some(mine) if std::ptr::eq(list, mine) => {
-                mine.pop(*self.index.get_mut() as usize, *self.token.get_mut());
-                *self = GuardToken::new(mine.push(hold.resource, hold.mode, hold.site, hold.tag));
-            }
-            _ => {} // the thread is ending: its list is gone
+        self.release();
+        if let Some(mine) = Held::mine() {
+            *self = GuardToken::push(mine, &hold);
         }
     }
 }
@@ -804,7 +853,6 @@ const LOCK_HINT: &str = "This thread already holds the lock the call waits for, 
 /// checks until dropped (after the blocking call returned).
 pub(crate) struct Waiting {
     list: &'static Held,
-    call: Hold,
 }
 
 /// Publishes the wait (sequentially consistent, so that of two threads that wait for each other,
@@ -823,7 +871,7 @@ pub(crate) fn publish(list: &'static Held, call: &Call<'_>) -> Waiting {
     list.wait.entry.token.store(0, Relaxed);
     list.wait.entry.write(&hold);
     list.wait.seq.store(seq, SeqCst);
-    Waiting { list, call: hold }
+    Waiting { list }
 }
 
 impl Drop for Waiting {
@@ -851,6 +899,9 @@ impl Waiting {
     #[cold]
     #[inline(never)]
     pub(crate) fn busy(&self, what: &dyn Fn() -> String) {
+        let Some(call) = self.list.waiting_for() else {
+            return;
+        };
         let Some(cycle) = self.find_cycle() else {
             return;
         };
@@ -868,10 +919,10 @@ impl Waiting {
             return;
         }
         let call = Call {
-            resource: self.call.resource,
-            mode: self.call.mode,
-            site: self.call.site,
-            tag: self.call.tag,
+            resource: call.resource,
+            mode: call.mode,
+            site: call.site,
+            tag: call.tag,
             what,
         };
         report(&call, Verdict::Certain, Evidence::Cycle(again), CYCLE_HINT);
@@ -879,10 +930,11 @@ impl Waiting {
 
     /// A cycle of waits from this thread back to it, if there is one now.
     fn find_cycle(&self) -> Option<Vec<Step>> {
+        let call = self.list.waiting_for()?;
         let all = lists().all.clone();
         let mut path = Vec::new();
         let mut visited = Vec::new();
-        self.follow(&all, &self.call, &mut path, &mut visited)
+        self.follow(&all, &call, &call, &mut path, &mut visited)
             .then_some(path)
     }
 
@@ -890,6 +942,7 @@ impl Waiting {
     fn follow(
         &self,
         all: &[&'static Held],
+        call: &Hold,
         wanted: &Hold,
         path: &mut Vec<Step>,
         visited: &mut Vec<*const Held>,
@@ -901,15 +954,15 @@ impl Waiting {
             if std::ptr::eq(list, self.list) {
                 // Back at this thread: the cycle closes if it holds what is wanted (not at the
                 // first step: its own holds were checked before).
-                if !path.is_empty() {
-                    if let Some(hold) = list.holds().find(holds) {
-                        path.push(Step {
-                            list,
-                            hold,
-                            waits: self.call,
-                        });
-                        return true;
-                    }
+                if !path.is_empty()
+                    && let Some(hold) = list.holds().find(holds)
+                {
+                    path.push(Step {
+                        list,
+                        hold,
+                        waits: *call,
+                    });
+                    return true;
                 }
                 continue;
             }
@@ -924,7 +977,7 @@ impl Waiting {
             };
             visited.push(list);
             path.push(Step { list, hold, waits });
-            if self.follow(all, &waits, path, visited) {
+            if self.follow(all, call, &waits, path, visited) {
                 return true;
             }
             path.pop();
@@ -1158,6 +1211,12 @@ pub(crate) fn holding() -> Option<&'static Held> {
     if super::mode() & ON != ON {
         return None;
     }
+    holding_when_checking()
+}
+
+/// `holding` for a caller that has read the mode already.
+#[inline(always)]
+pub(crate) fn holding_when_checking() -> Option<&'static Held> {
     Held::mine().filter(|list| !list.is_empty() && !list.is_empty_after_claims())
 }
 
@@ -1235,3 +1294,125 @@ impl Drop for LockHold {
 /// The tags of maprace's own locks.
 pub(crate) static MUTEX: Tag = Tag::Lock("maprace::sync::Mutex");
 pub(crate) static RWLOCK: Tag = Tag::Lock("maprace::sync::RwLock");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rt::site::Op;
+
+    static TAG: Tag = Tag::Lock("test lock");
+
+    fn list() -> &'static Held {
+        Box::leak(Box::new(Held::new()))
+    }
+
+    fn hold(object: u64, mode: Mode) -> Hold {
+        Hold::new(
+            Resource { object, part: 0 },
+            mode,
+            Site::new(Op::Lock, Location::caller()),
+            &TAG,
+        )
+    }
+
+    fn push(list: &'static Held, object: u64) -> Token {
+        let h = hold(object, Mode::Exclusive);
+        list.push(h.resource, h.mode, h.site, h.tag)
+    }
+
+    fn objects(list: &Held) -> Vec<u64> {
+        let mut held: Vec<u64> = list.holds().map(|h| h.resource.object).collect();
+        held.sort();
+        held
+    }
+
+    #[test]
+    fn holds_popped_in_any_order_free_their_entries_for_the_next_ones() {
+        let list = list();
+        let (a, b, c) = (push(list, 1), push(list, 2), push(list, 3));
+        assert_eq!(objects(list), [1, 2, 3]);
+        a.release(Some(list)); // out of order
+        assert_eq!(objects(list), [2, 3]);
+        let d = push(list, 4); // reuses a's entry
+        assert_eq!(
+            list.len.load(Relaxed),
+            3,
+            "no entry is added while one is free"
+        );
+        c.release(Some(list));
+        b.release(Some(list));
+        d.release(Some(list));
+        assert!(list.is_empty());
+        assert!(objects(list).is_empty());
+        // A sliding window (take the next, then drop the previous) stays in two entries.
+        let mut previous = push(list, 10);
+        for object in 11..100 {
+            let next = push(list, object);
+            previous.release(Some(list));
+            previous = next;
+        }
+        previous.release(Some(list));
+        assert_eq!(list.len.load(Relaxed), 3);
+    }
+
+    #[test]
+    fn more_holds_than_fit_in_place_go_to_chunks_and_come_back() {
+        let list = list();
+        let tokens: Vec<Token> = (1..=100).map(|object| push(list, object)).collect();
+        assert_eq!(objects(list), (1..=100).collect::<Vec<_>>());
+        for token in tokens {
+            token.release(Some(list));
+        }
+        assert!(list.is_empty() && objects(list).is_empty());
+    }
+
+    #[test]
+    fn a_guard_used_on_another_thread_moves_its_hold_to_that_threads_list() {
+        let (sender, receiver) = (list(), list());
+        let token = GuardToken::new(push(sender, 7));
+        assert_eq!(objects(sender), [7]);
+        // What `touch` does on the receiver's thread.
+        token.claim(receiver, hold(7, Mode::Exclusive));
+        assert!(objects(sender).is_empty(), "the sender no longer holds it");
+        assert_eq!(objects(receiver), [7]);
+        assert!(sender.is_empty_after_claims(), "the sender counts it out");
+        // Dropped on the receiver's thread (here: released by its list).
+        let (index, token_bits) = GuardToken::unpack(token.packed.load(Relaxed));
+        receiver.pop(index, token_bits);
+        assert!(receiver.is_empty());
+    }
+
+    #[test]
+    fn a_cleared_list_forgets_its_holds_and_stale_tokens_match_nothing() {
+        let list = list();
+        let stale = push(list, 5);
+        list.clear();
+        assert!(list.is_empty() && objects(list).is_empty());
+        let fresh = push(list, 6);
+        Token::take_out(list, stale.index as usize, stale.token); // a claimer of the old guard
+        assert_eq!(
+            objects(list),
+            [6],
+            "the old token does not free the new hold"
+        );
+        fresh.release(Some(list));
+    }
+
+    #[test]
+    fn a_published_wait_is_read_back_until_it_is_dropped() {
+        let list = list();
+        let what = String::new;
+        let call = Call {
+            resource: Resource { object: 9, part: 2 },
+            mode: Mode::Shared,
+            site: Site::new(Op::Read, Location::caller()),
+            tag: &TAG,
+            what: &what,
+        };
+        let waiting = publish(list, &call);
+        let read = list.waiting_for().expect("published");
+        assert_eq!((read.resource, read.mode), (call.resource, Mode::Shared));
+        drop(waiting);
+        assert!(list.waiting_for().is_none());
+    }
+}

@@ -237,4 +237,50 @@ mod tests {
         // `sync::Mutex`'s layout: the clock, then the real lock's word, in one 64-byte line.
         assert!(size_of::<LockedClock>() + size_of::<std::sync::Mutex<()>>() <= 64);
     }
+
+    #[cfg(feature = "dashmap")]
+    #[test]
+    fn a_tick_owed_since_a_dashmap_release_is_not_forgiven_by_a_lock_taken_back() {
+        use crate::rt::clock::ClockCopy;
+        use crate::rt::thread::MapRelease;
+        let (me, other, lock) = (thread(1), thread(2), LockedClock::new());
+        let (mut map_clock, mut last) = (ClockCopy::new(), MapRelease::NONE);
+        unsafe {
+            lock.release_by(&me); // clock 1 to the lock, tick owed
+            lock.acquire_by(&me); // taken back: epoch 1 goes on
+        }
+        me.release_to_map(&mut map_clock, &mut last); // clock 1 to a shard too
+        other.acquire_from_map(last.epoch, &map_clock); // `other` has seen `me` at clock 1
+        unsafe {
+            lock.release_by(&me); // must tick first: a shard holds clock 1
+            lock.acquire_by(&me); // and must not resume clock 1
+        }
+        assert_saw_only(&other, &me, 1);
+    }
+
+    #[cfg(feature = "dashmap")]
+    #[test]
+    fn a_dashmap_release_of_an_unchanged_clock_copies_nothing_and_a_changed_one_is_copied() {
+        use crate::rt::clock::ClockCopy;
+        use crate::rt::thread::MapRelease;
+        let (me, other) = (thread(1), thread(2));
+        let (mut map_clock, mut last) = (ClockCopy::new(), MapRelease::NONE);
+        me.release_to_map(&mut map_clock, &mut last);
+        let first = last;
+        me.release_to_map(&mut map_clock, &mut last);
+        assert_eq!(last, first, "the same epoch and version: nothing to copy");
+        // `me` learns of `other` (a join): the same epoch, another version, a new copy.
+        let (mut theirs, mut their_last) = (ClockCopy::new(), MapRelease::NONE);
+        other.release_to_map(&mut theirs, &mut their_last);
+        me.acquire_from_map(their_last.epoch, &theirs);
+        me.release_to_map(&mut map_clock, &mut last);
+        assert_ne!(last, first);
+        let reader = thread(3);
+        reader.acquire_from_map(last.epoch, &map_clock);
+        assert!(
+            reader.happens_before(Epoch::new(2, 1)),
+            "the copy has `other` in it"
+        );
+        assert!(reader.happens_before(last.epoch));
+    }
 }

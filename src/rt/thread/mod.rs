@@ -10,7 +10,9 @@ mod registry;
 pub(crate) use lock_clock::{LockedClock, SyncClock};
 pub(crate) use registry::{ThreadInfo, info, seen};
 
-use super::clock::{ClockCopy, Epoch, Tid, VectorClock};
+#[cfg(feature = "dashmap")]
+use super::clock::ClockCopy;
+use super::clock::{Epoch, Tid, VectorClock};
 use backtrace::Backtrace;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
@@ -33,6 +35,27 @@ pub(crate) struct Ctx {
     /// The tick owed (the epoch is flagged) follows releases into DashMap clocks only (see
     /// `release_to_map`), not a `LockedClock`'s: no lock may then resume the epoch.
     owed_to_map: std::cell::Cell<bool>,
+    /// Moves whenever the clock does (a join or a tick): a release into a DashMap clock that
+    /// holds this thread's release at the same epoch and version need not copy the clock again.
+    version: std::cell::Cell<u64>,
+}
+
+#[cfg(feature = "dashmap")]
+/// A release into a DashMap clock, as the clock keeps it: the releaser's epoch (what acquirers
+/// compare with their clock) and its clock's version then.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct MapRelease {
+    pub(crate) epoch: Epoch,
+    version: u64,
+}
+
+#[cfg(feature = "dashmap")]
+impl MapRelease {
+    /// No release yet.
+    pub(crate) const NONE: MapRelease = MapRelease {
+        epoch: Epoch::NONE,
+        version: 0,
+    };
 }
 
 impl Ctx {
@@ -67,6 +90,7 @@ impl Ctx {
             vc: UnsafeCell::new(vc),
             sync_assume,
             owed_to_map: std::cell::Cell::new(false),
+            version: std::cell::Cell::new(1),
         }
     }
 
@@ -126,6 +150,7 @@ impl Ctx {
     fn update(&self, f: impl FnOnce(&mut VectorClock)) {
         // SAFETY: the only borrow of the clock while `f` runs; `f` is the runtime's own code.
         f(unsafe { &mut *self.vc.get() });
+        self.version.set(self.version.get() + 1);
         // A join never raises the thread's own component (no other clock holds more of it), so
         // the cached epoch, and a tick it owes, stay as they are.
         debug_assert!(
@@ -141,6 +166,7 @@ impl Ctx {
         let epoch = self.epoch.get();
         let next = epoch.clock() + 1;
         self.owed_to_map.set(false);
+        self.version.set(self.version.get() + 1);
         if next > Epoch::MAX_CLOCK || epoch.tid() == Epoch::UNRECORDED {
             return self.tick_past_the_limit();
         }
@@ -181,35 +207,50 @@ impl Ctx {
     }
 
     /// Release into a DashMap's clock (a shard's exclusive clock, or this thread's reader slot
-    /// of a shard): `into` becomes this thread's clock. The tick that must follow is owed, and
-    /// stays owed over further DashMap releases, which copy the same clock: it is paid by the
-    /// thread's next access outside the map's shadow, by a release of anything else, or when
-    /// the thread acquires news from another thread (`acquire_from_map`). Unlike a
-    /// `LockedClock`'s owed tick, it is never forgiven, so several DashMap clocks may hold the
-    /// same epoch. A tick owed to a lock is paid first: that lock must stay the only object
-    /// holding the epoch it may resume. Returns the epoch released.
-    #[inline]
-    pub(crate) fn release_to_map(&self, into: &mut ClockCopy) -> Epoch {
+    /// of a shard), which holds the release `last`: the clock becomes this thread's (unless it
+    /// holds this thread's clock already: the same epoch and version), and `last` this release.
+    ///
+    /// The tick that must follow is owed, and stays owed over further DashMap releases, which
+    /// copy the same clock: it is paid by the thread's next access outside the map's shadow, by
+    /// a release of anything else, or when the thread acquires news from another thread
+    /// (`acquire_from_map`). Unlike a `LockedClock`'s owed tick, it is never forgiven, so several
+    /// DashMap clocks may hold the same epoch. A tick owed to a lock is paid first: that lock
+    /// must stay the only object holding the epoch it may resume.
+    #[cfg(feature = "dashmap")]
+    #[inline(always)]
+    pub(crate) fn release_to_map(&self, into: &mut ClockCopy, last: &mut MapRelease) {
         if self.epoch.get().flagged() && !self.owed_to_map.get() {
             self.tick();
         }
-        into.copy_from(self.vc());
-        let epoch = self.epoch.get().without_flag();
-        self.epoch.set(epoch.with_flag());
+        let now = MapRelease {
+            epoch: self.map_epoch(),
+            version: self.version.get(),
+        };
+        if *last != now {
+            into.copy_from(self.vc());
+            *last = now;
+        }
+        self.epoch.set(now.epoch.with_flag());
         self.owed_to_map.set(true);
-        epoch
     }
 
     /// Acquire a DashMap clock released at `released` (its releaser's epoch then), unless this
     /// thread has seen that release already (then it has seen everything the clock holds). News
     /// from another thread moves this thread to a new epoch: its later accesses to the map's
     /// cells are then told apart from those before (check-then-act needs that).
-    #[inline]
+    #[cfg(feature = "dashmap")]
+    #[inline(always)]
     pub(crate) fn acquire_from_map(&self, released: Epoch, from: &ClockCopy) {
         if !self.happens_before(released) {
-            self.update(|vc| vc.join_copy(from));
-            self.tick();
+            self.acquire_news(from);
         }
+    }
+
+    #[cfg(feature = "dashmap")]
+    #[inline(never)]
+    fn acquire_news(&self, from: &ClockCopy) {
+        self.update(|vc| vc.join_copy(from));
+        self.tick();
     }
 }
 
