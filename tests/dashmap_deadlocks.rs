@@ -739,6 +739,10 @@ fn assert_cycle(out: &common::Outcome, call: &str) {
         out.stderr.contains(", which waits for "),
         "the other thread's wait\n{out}"
     );
+    assert!(
+        out.stderr.contains("(T2) created at:"),
+        "where the other thread was created\n{out}"
+    );
 }
 
 scenario!(
@@ -759,7 +763,15 @@ scenario!(
             at!("call", users.insert(1, 0));
         });
     },
-    |out| assert_cycle(&out, "Insert (exclusive) of key 1")
+    |out| {
+        assert_cycle(&out, "Insert (exclusive) of key 1");
+        if maprace::COMPILED_IN {
+            for map in ["map#1", "map#2"] {
+                let created = format!("Map {map} created at tests/dashmap_deadlocks.rs:");
+                assert!(out.stderr.contains(&created), "both maps\n{out}");
+            }
+        }
+    }
 );
 
 scenario!(

@@ -26,7 +26,7 @@
 #![cfg_attr(not(feature = "dashmap"), allow(dead_code))]
 
 use super::clock::Epoch;
-use super::report::{self, Finding, RULE, ThreadLabel};
+use super::report::{self, Capitalized, Finding, RULE, ThreadLabel};
 use super::site::{Site, SourcePos};
 use super::stack::{self, Frame, Stack};
 use super::stats::FindingKind;
@@ -1177,12 +1177,45 @@ impl fmt::Display for Report {
                 }
             }
         }
-        if let Tag::Map(map) = self.call.tag {
-            writeln!(f)?;
+        // Where each other thread of a cycle was created, as a race report says.
+        if let Evidence::Cycle(steps) = &self.evidence {
+            let mut seen = vec![thread::info(self.epoch).map(|t| t.serial)];
+            for step in steps {
+                let epoch = step.list.owner();
+                let serial = thread::info(epoch).map(|t| t.serial);
+                if seen.contains(&serial) {
+                    continue;
+                }
+                seen.push(serial);
+                let Some(created_at) = thread::info(epoch).and_then(|t| t.created_at()) else {
+                    continue; // the main thread, or one created before maprace could see it
+                };
+                writeln!(f)?;
+                writeln!(f, "{} created at:", Capitalized(ThreadLabel(epoch)))?;
+                write!(f, "{}", Stack(&stack::user_frames(&created_at)))?;
+            }
+        }
+        // Every map the report names: the call's, then the guards'.
+        let holds: Vec<&Hold> = match &self.evidence {
+            Evidence::Own(holds) => holds.iter().collect(),
+            Evidence::Cycle(steps) => steps.iter().map(|s| &s.hold).collect(),
+        };
+        let mut maps: Vec<u64> = Vec::new();
+        let named = std::iter::once((self.call.resource.object, self.call.tag))
+            .chain(holds.iter().map(|h| (h.resource.object, h.tag)));
+        for (object, tag) in named {
+            let Tag::Map(map) = tag else { continue };
+            if maps.contains(&object) {
+                continue;
+            }
+            if maps.is_empty() {
+                writeln!(f)?;
+            }
+            maps.push(object);
             writeln!(
                 f,
                 "Map {} created at {}",
-                map_name(self.call.resource.object, map),
+                map_name(object, map),
                 SourcePos::of(map.created_at)
             )?;
         }
