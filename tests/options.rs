@@ -358,6 +358,8 @@ fn a_malformed_option_stops_the_program_at_start_naming_it() {
         ("exitcode=300", "bad value `300` for `exitcode`"),
         ("action=explode", "bad value `explode` for `action`"),
         ("sync=maybe", "bad value `maybe` for `sync`"),
+        ("deadlock=no", "bad value `no` for `deadlock`"),
+        ("deadlock=2", "bad value `2` for `deadlock`"),
         ("verbose", "`verbose` is not of the form key=value"),
     ];
     for (options, message) in cases {
@@ -382,7 +384,8 @@ fn a_malformed_option_stops_the_program_at_start_naming_it() {
 
 #[test]
 fn good_options_let_the_program_start() {
-    let out = start_with("halt_on_error=0 exitcode=3 action=panic sync=assume enabled=1");
+    let out =
+        start_with("halt_on_error=0 exitcode=3 action=panic sync=assume enabled=1 deadlock=0");
     assert_eq!(
         out.status.code(),
         Some(0),
