@@ -1019,6 +1019,23 @@ impl Drop for Hold<'_> {
 mod tests {
     use super::*;
 
+    /// The memory the README states: a shard's clock is two cache lines, a reader's slot one, a
+    /// `u64 -> u64` entry 32 bytes, the rest of a map's shadow about 250.
+    #[test]
+    fn a_shard_costs_two_cache_lines_and_a_reading_thread_one_per_shard() {
+        assert_eq!(std::mem::size_of::<ShardClock>(), 128);
+        assert_eq!(std::mem::size_of::<ReaderSlot>(), 64);
+        assert_eq!(
+            std::mem::size_of::<Readers>(),
+            (INLINE_ROWS + SEGMENTS + 1) * 8
+        );
+        // A `u64 -> u64` entry in a shard's table: the key, the value and its key's cell.
+        type Entry = (u64, crate::rt::map::Stored<u64>);
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+        // The rest of a map's shadow, beside its shards' clocks.
+        assert!(std::mem::size_of::<DashShadow>() <= 256);
+    }
+
     #[test]
     fn every_thread_slot_has_one_place_for_its_row() {
         let mut seen = std::collections::HashSet::new();
