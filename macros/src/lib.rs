@@ -29,7 +29,11 @@ use proc_macro::TokenStream;
 /// become `::maprace::HashMap` and `::maprace::BTreeMap`; `Mutex`, `RwLock`, `Condvar`, `Barrier`,
 /// `OnceLock`, `LazyLock`, `mpsc::{channel, sync_channel, Sender, SyncSender, Receiver}` and
 /// `thread::{spawn, scope, Builder}` become their `::maprace::sync` / `::maprace::thread`
-/// mirrors. Paths qualified with another crate (`parking_lot::Mutex`) are left alone.
+/// mirrors. Where maprace has the matching feature, `DashMap`, `DashSet` (bare or
+/// `dashmap::`-qualified) and every `dashmap::` path become `::maprace::dashmap`'s,
+/// `parking_lot::` paths `::maprace::parking_lot`'s and `crossbeam_channel::` paths
+/// `::maprace::crossbeam_channel`'s. Paths qualified with another crate (`tokio::sync::Mutex`)
+/// are left alone.
 ///
 /// Arguments:
 /// - `maps_only`: rewrite the map types only;

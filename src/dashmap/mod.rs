@@ -23,8 +23,8 @@
 //! types), the `Map` trait dashmap implements its methods with, and the `serde` and `rayon`
 //! integrations.
 //!
-//! [`Ref`]: mapref::one::Ref
-//! [`RefMut`]: mapref::one::RefMut
+//! [`Ref`]: crate::dashmap::mapref::one::Ref
+//! [`RefMut`]: crate::dashmap::mapref::one::RefMut
 
 pub mod iter;
 pub mod iter_set;

@@ -18,9 +18,17 @@
 //!   (`Waiting::busy`). A thread that holds nothing cannot close a cycle, so the common path
 //!   (an empty list) publishes nothing and costs one test.
 //!
-//! The API a lock mirror uses (maprace::sync here; parking_lot's mirrors later): `Held::mine`,
-//! `Held::is_empty`, `before_lock` before a blocking acquisition, `Held::push` once it is held,
-//! `Token::release` before the real unlock.
+//! The API a lock mirror uses (maprace::sync here; parking_lot's mirrors later), "this thread is
+//! about to block on lock L in mode M at site S" and "L taken / released in mode M":
+//! - `acquire(Resource::lock(&l), mode, site, &TAG, try_lock, blocking)` for a blocking
+//!   acquisition: with nothing held it is `blocking()` after one test; otherwise `try_lock`
+//!   first (`unless_taken` turns a std `TryLockResult` into what it wants), and only if the lock
+//!   is taken, the checks (`before_lock`: a certain self-deadlock; then the wait is published and
+//!   a cycle looked for), then `blocking()`;
+//! - `LockHold::taken(lock, mode, site, &TAG)` once the lock is held, kept by the guard and
+//!   dropped before the real unlock (a mode change is a drop and a new `taken`);
+//! - `holding()`, the test of the common path, for a mirror that checks by itself;
+//! - a `static` `Tag::Lock("crate::Type")` per lock type, for reports.
 
 // The DashMap parts (map tags, guard tokens, the latent verdict) serve only the `dashmap` feature.
 #![cfg_attr(not(feature = "dashmap"), allow(dead_code))]

@@ -11,6 +11,16 @@
 //! The rooms, callers first. Each calls only rooms listed below it (and this file), except the
 //! one natural pair named at the end.
 //!
+//! - `dashmap` (feature `dashmap`): a DashMap's shadow (`DashShadow`: per-shard clocks, the
+//!   readers' slots), the hash capture that names an operation's shard, `Call` (the checks
+//!   before a call into dashmap: the guard deadlock table) and `Hold` (the runtime side of a
+//!   guard: its clock edges, its cells, its entry in the thread's held list). Calls `deadlock`,
+//!   `map`, `race` and `report` (a race on a key), `cell`, `thread`, `clock`, `key`, `site`.
+//! - `deadlock`: what each thread holds (DashMap guards, maprace locks) and the one wait it has
+//!   published, the checks before a thread blocks (its own conflicting hold; a cycle of waits
+//!   through other threads), and the deadlock report, a `report::Finding`. The API a lock mirror
+//!   uses: `holding`, `acquire`, `unless_taken`, `LockHold`. Calls `map` (map numbers), `report`,
+//!   `stack`, `site`, `stats`, `thread`, `key`, `clock`.
 //! - `map`: a map's shadow (`MapShadow`: its structure cell, name, address) and `Access`, the
 //!   handle through which a mirror's method checks each cell it touches; makes the race report
 //!   when a check finds a conflict. Calls the rooms of the check (`cell`, `thread`, `history`,
