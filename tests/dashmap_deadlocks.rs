@@ -434,6 +434,48 @@ scenario!(
 );
 
 scenario!(
+    a_latent_deadlock_repeated_in_a_loop_is_reported_once,
+    options = "halt_on_error=0",
+    {
+        let map = DashMap::with_shard_amount(64);
+        for k in 0..100u64 {
+            map.insert(k, k);
+        }
+        let other = (2..100u64)
+            .find(|k| shard_of(map.hasher(), 64, k) != shard_of(map.hasher(), 64, &1u64))
+            .unwrap();
+        let started = std::time::Instant::now();
+        for _ in 0..10_000 {
+            let one = map.get(&1).unwrap();
+            map.insert(other, *one);
+        }
+        // One stack captured and symbolized, not 10,000 (each takes milliseconds).
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_clean();
+        }
+        assert!(out.stdout.contains(common::DONE), "it went on\n{out}");
+        assert_eq!(
+            out.stderr.matches("WARNING: MAP DEADLOCK (latent)").count(),
+            1,
+            "{out}"
+        );
+        assert!(
+            out.stderr
+                .trim_end()
+                .ends_with("maprace: found 1 deadlock(s)"),
+            "{out}"
+        );
+    }
+);
+
+scenario!(
     an_insert_of_another_key_after_the_ref_is_dropped_runs_clean,
     {
         let map = DashMap::with_shard_amount(2);

@@ -596,7 +596,7 @@ impl<'a> Call<'a> {
         };
         let what = || format!(" of key {}", key.show());
         let call = self.deadlock_call(shard, mode, &what);
-        if let Some((verdict, holds)) = deadlock::check_own(list, &conflict) {
+        if let Some((verdict, holds)) = deadlock::check_own(list, self.site, &conflict) {
             let hint = match verdict {
                 Verdict::Certain if mode == Mode::Exclusive => OWN_EXCLUSIVE_HINT,
                 Verdict::Certain => OWN_SHARED_HINT,
@@ -658,7 +658,7 @@ impl<'a> Call<'a> {
                 && hold.mode.conflicts_with(want))
             .then_some(Verdict::Certain)
         };
-        if let Some((verdict, holds)) = deadlock::check_own(list, &conflict) {
+        if let Some((verdict, holds)) = deadlock::check_own(list, self.site, &conflict) {
             let shard = holds.first().map_or(0, |h| h.resource.part as usize);
             let what = || String::from(", every shard in turn,");
             let call = self.deadlock_call(shard, want, &what);

@@ -799,6 +799,7 @@ pub(crate) struct Call<'a> {
 /// gives. `None`: nothing blocks it.
 pub(crate) fn check_own(
     list: &Held,
+    call: Site,
     conflict: &dyn Fn(&Hold) -> Option<Verdict>,
 ) -> Option<(Verdict, Vec<Hold>)> {
     let found = |list: &Held| {
@@ -820,6 +821,13 @@ pub(crate) fn check_own(
         }
     };
     let first = found(list)?;
+    // A latent one reported already (a loop with `halt_on_error=0`) is not reported again:
+    // nothing to wait for. A certain one is always looked at: it stops the program.
+    if first.0 == Verdict::Latent
+        && !report::is_new(FindingKind::Deadlock, own_identity(call, &first.1, first.0))
+    {
+        return None;
+    }
     // A lock guard never leaves its thread; a DashMap guard may have been sent away.
     if first.1.iter().all(|hold| !hold.resource.is_map()) {
         return Some(first);
@@ -847,7 +855,7 @@ pub(crate) fn before_lock(list: &'static Held, call: &Call<'_>) -> Waiting {
         (hold.resource == call.resource && hold.mode.conflicts_with(call.mode))
             .then_some(Verdict::Certain)
     };
-    if let Some((verdict, holds)) = check_own(list, &conflict) {
+    if let Some((verdict, holds)) = check_own(list, call.site, &conflict) {
         report(call, verdict, Evidence::Own(holds), LOCK_HINT);
     }
     publish(list, call)
@@ -1061,10 +1069,19 @@ pub(crate) fn report(call: &Call<'_>, verdict: Verdict, evidence: Evidence, hint
 
 /// A deadlock's identity: the call site, the first guard's site and the verdict.
 fn identity(call: Site, evidence: &Evidence, verdict: Verdict) -> [u64; 3] {
-    let guard = match evidence {
-        Evidence::Own(holds) => holds.first().map(|h| h.site.bits()),
-        Evidence::Cycle(steps) => steps.first().map(|s| s.hold.site.bits()),
-    };
+    match evidence {
+        Evidence::Own(holds) => own_identity(call, holds, verdict),
+        Evidence::Cycle(steps) => guard_identity(call, steps.first().map(|s| s.hold.site), verdict),
+    }
+}
+
+/// The identity of a deadlock with this thread's own `holds`.
+fn own_identity(call: Site, holds: &[Hold], verdict: Verdict) -> [u64; 3] {
+    guard_identity(call, holds.first().map(|h| h.site), verdict)
+}
+
+fn guard_identity(call: Site, guard: Option<Site>, verdict: Verdict) -> [u64; 3] {
+    let guard = guard.map(|site| site.bits());
     let verdict = match verdict {
         Verdict::Certain => 1,
         Verdict::Latent => 2,
