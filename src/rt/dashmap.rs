@@ -882,7 +882,7 @@ impl<'a> Hold<'a> {
     }
 
     /// A read of the key's cell (the guard reads the value).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read(&self, cell: &Cell, key: impl ShowKey) {
         if self.active()
             && let Some(me) = CtxRef::get()
@@ -892,7 +892,7 @@ impl<'a> Hold<'a> {
     }
 
     /// A write of the key's cell (the guard writes the value).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write(&self, cell: &Cell, key: impl ShowKey) {
         if self.active()
             && let Some(me) = CtxRef::get()
