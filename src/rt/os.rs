@@ -13,12 +13,15 @@ use super::thread;
 use libc::{c_int, c_void, pthread_attr_t, pthread_t};
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 type StartRoutine = extern "C" fn(*mut c_void) -> *mut c_void;
 type CreateFn =
     unsafe extern "C" fn(*mut pthread_t, *const pthread_attr_t, StartRoutine, *mut c_void) -> c_int;
 type JoinFn = unsafe extern "C" fn(pthread_t, *mut *mut c_void) -> c_int;
+type TimedJoinFn =
+    unsafe extern "C" fn(pthread_t, *mut *mut c_void, *const libc::timespec) -> c_int;
 type DetachFn = unsafe extern "C" fn(pthread_t) -> c_int;
 
 /// The C library's own definition of `name`.
@@ -42,27 +45,56 @@ macro_rules! real {
     }};
 }
 
-/// How each thread created through the hook ended, for its joiner; a thread is in at most one
-/// of the two sets until it has been both ended and joined (or detached).
+/// How a thread created through the hook ended, for its joiner: made by `pthread_create`,
+/// shared with the child through its start routine's argument, and found by the joiner under
+/// the thread's `pthread_t`.
+///
+/// The C library reuses a `pthread_t` as soon as the real join has freed the thread, before the
+/// join returns to its caller: a new thread may start, end and be joined under the same value
+/// meanwhile. So the record is taken out of `EXITS` by the joiner *before* it calls the real
+/// join, while the `pthread_t` still names the thread it joins, and read after the real join
+/// returned; the child stores its final clock into its own record, never under a `pthread_t`.
 #[derive(Default)]
-struct Exits {
-    /// Final clocks of threads that ended and were not joined or detached yet.
-    clocks: HashMap<pthread_t, VectorClock>,
-    /// Threads detached while still running: nobody will join them.
-    detached: std::collections::HashSet<pthread_t>,
+struct ExitRecord {
+    /// The thread's final clock, set once by the thread itself at its very end.
+    clock: OnceLock<VectorClock>,
+    /// Nobody will join the thread: its end need not keep its clock.
+    detached: AtomicBool,
 }
 
-static EXITS: Mutex<Option<Exits>> = Mutex::new(None);
+/// The records of threads created through the hook and not yet joined or detached, by
+/// `pthread_t` (unique among them: a `pthread_t` is reused only once its thread was joined, or
+/// detached and ended, and both take the record out first).
+static EXITS: Mutex<Option<HashMap<pthread_t, Arc<ExitRecord>>>> = Mutex::new(None);
+
+fn exits() -> MutexGuard<'static, Option<HashMap<pthread_t, Arc<ExitRecord>>>> {
+    lock(&EXITS)
+}
+
+thread_local! {
+    /// This thread's own record (from `Arc::into_raw`), if it was created through the hook;
+    /// null once the thread ended. A raw pointer has no destructor, so it is there until the
+    /// thread's very end, whatever order thread-local destructors run in.
+    static MY_EXIT: std::cell::Cell<*const ExitRecord> =
+        const { std::cell::Cell::new(std::ptr::null()) };
+}
 
 struct Start {
     routine: StartRoutine,
     arg: *mut c_void,
     fork: Box<thread::Fork>,
+    exit: Arc<ExitRecord>,
 }
 
 extern "C" fn start_tracked(start: *mut c_void) -> *mut c_void {
     // SAFETY: `start` is the `Box<Start>` that `pthread_create` below leaked for this thread.
-    let Start { routine, arg, fork } = *unsafe { Box::from_raw(start.cast::<Start>()) };
+    let Start {
+        routine,
+        arg,
+        fork,
+        exit,
+    } = *unsafe { Box::from_raw(start.cast::<Start>()) };
+    MY_EXIT.set(Arc::into_raw(exit));
     thread::start_child(fork);
     // The end of the thread (its joiner's edge) is taken by `thread`'s last thread-local
     // destructor, after every other one: see `thread_exited`.
@@ -72,12 +104,14 @@ extern "C" fn start_tracked(start: *mut c_void) -> *mut c_void {
 /// Called at the very end of a thread created through the hook (from its last thread-local
 /// destructor, also after `pthread_exit`): `clock` is what its joiner acquires.
 pub(crate) fn thread_exited(clock: VectorClock) {
-    // SAFETY: pthread_self has no preconditions.
-    let me = unsafe { libc::pthread_self() };
-    let mut exits = lock(&EXITS);
-    let exits = exits.get_or_insert_with(Exits::default);
-    if !exits.detached.remove(&me) {
-        exits.clocks.insert(me, clock);
+    let exit = MY_EXIT.replace(std::ptr::null());
+    if exit.is_null() {
+        return;
+    }
+    // SAFETY: `MY_EXIT` held the `Arc::into_raw` of `start_tracked`, and no longer does.
+    let exit = unsafe { Arc::from_raw(exit) };
+    if !exit.detached.load(Relaxed) {
+        let _ = exit.clock.set(clock);
     }
 }
 
@@ -97,16 +131,49 @@ pub(crate) unsafe extern "C" fn pthread_create(
         // SAFETY: forwarded unchanged, under the caller's contract.
         return unsafe { create(native, attr, routine, arg) };
     }
+    let exit = Arc::new(ExitRecord::default());
     let start = Box::into_raw(Box::new(Start {
         routine,
         arg,
         fork: thread::fork(),
+        exit: exit.clone(),
     }));
     // SAFETY: the caller's arguments, with our start routine, which takes ownership of `start`.
     let rc = unsafe { create(native, attr, start_tracked, start.cast()) };
     if rc != 0 {
         // SAFETY: the thread was not created, so `start` is still ours.
         drop(unsafe { Box::from_raw(start) });
+        return rc;
+    }
+    // Registered before the caller learns the `pthread_t`, so before anyone can join it. (The
+    // child itself could detach first, through `pthread_self`: its record says so.)
+    let mut exits = exits();
+    if !exit.detached.load(Relaxed) {
+        // SAFETY: the real `pthread_create` succeeded, so it wrote the new thread's id there.
+        let native = unsafe { *native };
+        exits.get_or_insert_with(HashMap::new).insert(native, exit);
+    }
+    rc
+}
+
+/// The record of `native`, taken out while `native` still names the thread about to be joined.
+fn take_exit(native: pthread_t) -> Option<Arc<ExitRecord>> {
+    exits().as_mut()?.remove(&native)
+}
+
+/// After a join: `rc == 0`, the thread has ended and this thread acquires its final clock;
+/// otherwise (not joined) the record goes back, for the next attempt.
+fn joined(native: pthread_t, exit: Option<Arc<ExitRecord>>, rc: c_int) -> c_int {
+    let Some(exit) = exit else { return rc };
+    if rc == 0 {
+        if let Some(clock) = exit.clock.get() {
+            thread::acquire(clock);
+        }
+    } else {
+        exits()
+            .get_or_insert_with(HashMap::new)
+            .entry(native)
+            .or_insert(exit);
     }
     rc
 }
@@ -118,32 +185,67 @@ pub(crate) unsafe extern "C" fn pthread_create(
 #[unsafe(no_mangle)]
 pub(crate) unsafe extern "C" fn pthread_join(native: pthread_t, retval: *mut *mut c_void) -> c_int {
     let join = real!(c"pthread_join" as JoinFn);
+    let exit = take_exit(native);
     // SAFETY: forwarded unchanged, under the caller's contract.
-    let rc = unsafe { join(native, retval) };
-    if rc == 0 {
-        let clock = lock(&EXITS).as_mut().and_then(|e| e.clocks.remove(&native));
-        if let Some(clock) = clock {
-            thread::acquire(&clock);
-        }
-    }
-    rc
+    joined(native, exit, unsafe { join(native, retval) })
 }
 
-/// Interposes the C library's `pthread_detach`, so the final clocks of threads nobody will join
-/// are not kept.
+/// Interposes glibc's `pthread_tryjoin_np` as `pthread_join`.
+///
+/// # Safety
+/// The C contract of `pthread_tryjoin_np`.
+#[unsafe(no_mangle)]
+pub(crate) unsafe extern "C" fn pthread_tryjoin_np(
+    native: pthread_t,
+    retval: *mut *mut c_void,
+) -> c_int {
+    let join = real!(c"pthread_tryjoin_np" as JoinFn);
+    let exit = take_exit(native);
+    // SAFETY: forwarded unchanged, under the caller's contract.
+    joined(native, exit, unsafe { join(native, retval) })
+}
+
+/// Interposes glibc's `pthread_timedjoin_np` as `pthread_join`.
+///
+/// # Safety
+/// The C contract of `pthread_timedjoin_np`.
+#[unsafe(no_mangle)]
+pub(crate) unsafe extern "C" fn pthread_timedjoin_np(
+    native: pthread_t,
+    retval: *mut *mut c_void,
+    abstime: *const libc::timespec,
+) -> c_int {
+    let join = real!(c"pthread_timedjoin_np" as TimedJoinFn);
+    let exit = take_exit(native);
+    // SAFETY: forwarded unchanged, under the caller's contract.
+    joined(native, exit, unsafe { join(native, retval, abstime) })
+}
+
+/// Interposes the C library's `pthread_detach`: nobody will acquire the thread's final clock,
+/// so it is not kept.
 ///
 /// # Safety
 /// The C contract of `pthread_detach`.
 #[unsafe(no_mangle)]
 pub(crate) unsafe extern "C" fn pthread_detach(native: pthread_t) -> c_int {
     let detach = real!(c"pthread_detach" as DetachFn);
-    {
-        let mut exits = lock(&EXITS);
-        let exits = exits.get_or_insert_with(Exits::default);
-        if exits.clocks.remove(&native).is_none() {
-            exits.detached.insert(native);
+    // Before the real detach, after which an ended thread's `pthread_t` may be reused at once;
+    // under the lock, so that a thread detaching itself before its creator registered its
+    // record (it can, through `pthread_self`) either finds it or marks it before it is.
+    let mut exits = exits();
+    let exit = exits.as_mut().and_then(|exits| exits.remove(&native));
+    if let Some(exit) = exit {
+        exit.detached.store(true, Relaxed);
+    } else {
+        let mine = MY_EXIT.get();
+        // SAFETY: pthread_self has no preconditions.
+        if !mine.is_null() && native == unsafe { libc::pthread_self() } {
+            // SAFETY: a non-null `MY_EXIT` is this thread's own live record (see
+            // `thread_exited`, which runs on this thread only).
+            unsafe { &*mine }.detached.store(true, Relaxed);
         }
     }
+    drop(exits);
     // SAFETY: forwarded unchanged, under the caller's contract.
     unsafe { detach(native) }
 }
