@@ -9,7 +9,7 @@ use std::ffi::CStr;
 use std::os::unix::thread::JoinHandleExt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::SeqCst};
 use std::thread;
 use std::time::Duration;
 
@@ -204,3 +204,116 @@ fn a_join_held_past_the_reuse_of_its_pthread_t_does_not_take_the_new_threads_clo
         },
     );
 }
+
+/// The map `ReadsAtEnd` reads.
+static READ_AT_END: AtomicPtr<Map> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Reads key 1 of `READ_AT_END` when dropped.
+struct ReadsAtEnd;
+
+impl Drop for ReadsAtEnd {
+    fn drop(&mut self) {
+        // SAFETY: the scenario's map, alive until the thread that drops this has ended.
+        let map = unsafe { &*READ_AT_END.load(SeqCst) };
+        at!("current", map.get(&1));
+    }
+}
+
+thread_local! {
+    static ENDS_WITH_A_READ: ReadsAtEnd = const { ReadsAtEnd };
+}
+
+/// Thread "ender" reads the map from a thread-local destructor, where a panic cannot unwind.
+fn read_in_a_thread_local_destructor(map: &mut Map) {
+    READ_AT_END.store(map, SeqCst);
+    named("ender")
+        .spawn(|| ENDS_WITH_A_READ.with(|_| {}))
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn insert_one(map: &mut Map) {
+    at!("previous", map.insert(1, 1));
+}
+
+fn read_vs_insert(reader: &str) -> (Side<'_>, Side<'static>) {
+    (
+        Side {
+            access: "Read (get) of key 1 in map#1",
+            thread: reader,
+        },
+        Side {
+            access: "write (insert) of the map's structure",
+            thread: "writer",
+        },
+    )
+}
+
+// Issue 10, point 4: the panic of `action=panic` would abort the process there (SIGABRT).
+scenario!(
+    a_race_in_a_thread_local_destructor_with_action_panic_is_reported_and_exits,
+    options = "action=panic",
+    {
+        let mut map = Map::new();
+        common::unordered(&mut map, insert_one, read_in_a_thread_local_destructor);
+    },
+    |out| {
+        let (current, previous) = read_vs_insert("ender");
+        out.assert_race(current, previous);
+    }
+);
+
+scenario!(
+    a_read_in_a_thread_local_destructor_after_a_join_is_not_reported,
+    options = "action=panic",
+    {
+        let mut map = Map::new();
+        common::joined(&mut map, insert_one, read_in_a_thread_local_destructor);
+    },
+    |out| out.assert_clean()
+);
+
+/// Reads key 1 of the map when dropped.
+struct ReadsOnDrop(Shared<Map>);
+
+impl Drop for ReadsOnDrop {
+    fn drop(&mut self) {
+        at!("current", self.0.get().get(&1));
+    }
+}
+
+/// The test thread reads the map while it unwinds from a panic of its own.
+fn read_while_unwinding(map: &mut Map) {
+    let shared = Shared(map as *mut Map);
+    let unwound = std::panic::catch_unwind(move || {
+        let _reads = ReadsOnDrop(shared);
+        panic!("the scenario's own panic");
+    });
+    assert!(unwound.is_err());
+}
+
+// A second panic while unwinding would abort the process; before, the report was printed and
+// the program went on as if nothing had been found.
+scenario!(
+    a_race_found_while_unwinding_with_action_panic_is_reported_and_exits,
+    options = "action=panic",
+    {
+        let mut map = Map::new();
+        common::unordered(&mut map, insert_one, read_while_unwinding);
+    },
+    |out| {
+        let (current, previous) = read_vs_insert(common::TEST_THREAD);
+        out.assert_race(current, previous);
+    }
+);
+
+scenario!(
+    a_read_while_unwinding_after_a_join_is_not_reported,
+    options = "action=panic",
+    {
+        let mut map = Map::new();
+        common::joined(&mut map, insert_one, read_while_unwinding);
+    },
+    |out| out.assert_clean()
+);

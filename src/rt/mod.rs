@@ -61,8 +61,8 @@
 //!   `CtxRef`) and the happens-before edges of thread creation and end and of sync objects;
 //!   children `registry` (which thread held which slot, what reports say about it) and
 //!   `lock_clock` (`SyncClock`, `LockedClock`). Calls `clock`, `os`.
-//! - `os`: everything that talks to the C library: the `pthread_*` hooks, the start-up hook,
-//!   process exit. Calls `thread` (the natural pair below), `clock`.
+//! - `os`: everything that talks to the C library: the `pthread_*` hooks, the hook that tells
+//!   a thread's teardown, the start-up hook, process exit. Calls `thread` (the natural pair below), `clock`.
 //! - `clock`: epochs and vector clocks, plain values. Calls no room.
 //!
 //! The natural pair: `thread` and `os` call each other, because the `pthread_*` hooks in `os`
@@ -186,9 +186,18 @@ extern "C" fn at_exit_with_findings() {
 /// findings that went on before it is not printed after its `stopping at` line.
 static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// See `STOPPING`.
-pub(crate) fn stopping() {
+/// Ends the process with `code` after a report that stops the program, running its exit
+/// handlers (but not the summary of findings, see `STOPPING`), unless an exit is already under
+/// way on this thread (a report from a thread-local destructor or an exit handler of the main
+/// thread, which runs them from inside `exit`, which must not be called again): then only
+/// maprace's own exit line is printed before the process ends.
+pub(crate) fn exit(code: i32) -> ! {
     STOPPING.store(true, Relaxed);
+    if os::exiting() {
+        stats::exit_line();
+        os::exit_now(code)
+    }
+    std::process::exit(code)
 }
 
 /// The runtime cannot go on (a broken invariant of the platform, not of the user's program).

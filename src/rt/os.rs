@@ -1,6 +1,8 @@
 //! Everything that talks to the C library: the `pthread_create` / `pthread_join` /
 //! `pthread_detach` hooks that give plain `std::thread::spawn` and `join` their happens-before
-//! edges, the start-up hook that reads the options before `main`, and process exit.
+//! edges, the hook that tells when a thread's thread-local destructors have begun (glibc's
+//! `__cxa_thread_atexit_impl`), the start-up hook that reads the options before `main`, and
+//! process exit.
 //!
 //! The hooks work by symbol interposition: this crate defines `pthread_create` & co., the static
 //! linker binds std's calls to these definitions, and they call the C library's through
@@ -252,9 +254,73 @@ pub(crate) unsafe extern "C" fn pthread_detach(native: pthread_t) -> c_int {
 
 /// Runs before `main` (the C runtime calls everything in `.init_array`): the runtime starts
 /// there, so a malformed `MAPRACE_OPTIONS` stops the program at start, not at its first map
-/// operation.
+/// operation; and the main thread's end is registered there, before any thread-local of the
+/// program's can be, so that it runs after all of their destructors (see `thread::Owner`).
 extern "C" fn at_start() {
     super::start();
+    thread::start_main();
+}
+
+thread_local! {
+    /// This thread's thread-local destructors have begun to run (see `__cxa_thread_atexit_impl`).
+    static TEARING_DOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Is this thread running its thread-local destructors? A panic cannot unwind out of one (the
+/// standard library aborts the process instead). Known on glibc, where the registration of
+/// those destructors is interposed; elsewhere always `false`.
+pub(crate) fn tearing_down() -> bool {
+    TEARING_DOWN.get()
+}
+
+/// Is the process exiting on this thread: the main thread running its thread-local
+/// destructors, which it does only from inside `exit` (then its exit handlers)?
+pub(crate) fn exiting() -> bool {
+    // SAFETY: getpid and gettid have no preconditions.
+    tearing_down() && unsafe { libc::getpid() == libc::gettid() }
+}
+
+extern "C" fn teardown_began(_: *mut c_void) {
+    TEARING_DOWN.set(true);
+}
+
+type ThreadAtexitFn =
+    unsafe extern "C" fn(unsafe extern "C" fn(*mut c_void), *mut c_void, *mut c_void) -> c_int;
+
+/// Interposes glibc's `__cxa_thread_atexit_impl`, through which the standard library registers
+/// each thread-local's destructor: after each one, a marker whose destructor says that teardown
+/// has begun. Destructors run in reverse order of registration, so the marker registered last
+/// runs first, before any destructor of the thread.
+///
+/// No allocation here (the marker is a plain function, `teardown_began`) and no lock: a global
+/// allocator's own thread-locals may be registered from inside an allocation.
+///
+/// # Safety
+/// The C contract of `__cxa_thread_atexit_impl`.
+#[cfg(target_env = "gnu")]
+#[unsafe(no_mangle)]
+pub(crate) unsafe extern "C" fn __cxa_thread_atexit_impl(
+    dtor: unsafe extern "C" fn(*mut c_void),
+    obj: *mut c_void,
+    dso_symbol: *mut c_void,
+) -> c_int {
+    static REAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut addr = REAL.load(Relaxed);
+    if addr == 0 {
+        // Threads racing here find the same symbol.
+        addr = next_symbol(c"__cxa_thread_atexit_impl") as usize;
+        REAL.store(addr, Relaxed);
+    }
+    // SAFETY: the symbol is glibc's function of that name, whose C signature this is.
+    let real = unsafe { std::mem::transmute::<usize, ThreadAtexitFn>(addr) };
+    // SAFETY: forwarded unchanged, under the caller's contract.
+    let rc = unsafe { real(dtor, obj, dso_symbol) };
+    if rc == 0 && !TEARING_DOWN.get() {
+        // SAFETY: a function that is valid for the life of the program, with no object; the
+        // same DSO as the destructor's. If this fails, teardown is not seen: nothing worse.
+        let _ = unsafe { real(teardown_began, std::ptr::null_mut(), dso_symbol) };
+    }
+    rc
 }
 
 #[used]

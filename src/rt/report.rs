@@ -69,6 +69,14 @@ pub(crate) fn emit(finding: &dyn Finding) {
     REPORTING.set(true);
     let _reporting = OnDrop(|| REPORTING.set(false));
     let options = super::options();
+    // A panic that cannot unwind (in a thread-local destructor, or while already panicking)
+    // would abort the process: `exit` instead, for every kind alike. The report is printed in
+    // full, and the program ends with `exitcode` (or goes on, a race with `halt_on_error=0`, as
+    // `exit` does; a deadlock always stops).
+    let action = match options.action {
+        Action::Panic if std::thread::panicking() || thread::tearing_down() => Action::Exit,
+        action => action,
+    };
     let kind = finding.kind();
     let must_stop = finding.stops_the_program();
     let mut printed = lock(&PRINTED);
@@ -83,13 +91,6 @@ pub(crate) fn emit(finding: &dyn Finding) {
     }
     let count = stats::found(kind);
     let mut text = finding.to_string();
-    // One that must stop, found while the thread unwinds, cannot panic (that would abort): it
-    // exits.
-    let panics = options.action == Action::Panic && !std::thread::panicking();
-    let action = match options.action {
-        Action::Panic if must_stop && !panics => Action::Exit,
-        action => action,
-    };
     let stopping = options.halt_on_error || action == Action::Abort || must_stop;
     let kind = kind.name();
     match action {
@@ -110,8 +111,7 @@ pub(crate) fn emit(finding: &dyn Finding) {
     match action {
         Action::Exit if stopping => {
             std::mem::forget(printed);
-            super::stopping();
-            std::process::exit(options.exitcode)
+            super::exit(options.exitcode)
         }
         Action::Abort => {
             std::mem::forget(printed);
@@ -119,12 +119,9 @@ pub(crate) fn emit(finding: &dyn Finding) {
         }
         Action::Panic => {
             drop(printed);
-            // A second panic while unwinding would abort the process, not fail one test.
-            if panics {
-                // The whole report in the message: a test harness shows it under the failing
-                // test (libtest captures what the panic hook prints, not a write to stderr).
-                std::panic::panic_any(panic_message(kind, &text));
-            }
+            // The whole report in the message: a test harness shows it under the failing
+            // test (libtest captures what the panic hook prints, not a write to stderr).
+            std::panic::panic_any(panic_message(kind, &text));
         }
         Action::Exit => {
             if count == 1 {

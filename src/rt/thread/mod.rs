@@ -391,6 +391,17 @@ pub(crate) fn start_child(fork: Box<Fork>) {
     OWNER.with(|_| {});
 }
 
+/// Is this thread running its thread-local destructors (see `os::tearing_down`)?
+pub(crate) fn tearing_down() -> bool {
+    super::os::tearing_down()
+}
+
+/// At the process's start, on the main thread: its end is registered before any thread-local
+/// of the program's can be, as `start_child` does for other threads.
+pub(crate) fn start_main() {
+    let _ = OWNER.try_with(|_| {});
+}
+
 /// Acquire `clock`: everything that happened before it happens before what this thread does next.
 pub(crate) fn acquire(clock: &VectorClock) {
     with(|me| me.update(|vc| vc.join(clock)));
