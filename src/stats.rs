@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// A snapshot of the detector's counters, from [`stats()`].
 ///
-/// `threads` and `races` are always counted. The others are gathered only while the stats trace
+/// `threads`, `races` and the registry's size are always counted. The others are gathered only while the stats trace
 /// is on (`MAPRACE_OPTIONS=trace=1`, see `traced`), so that the default mode pays nothing for
 /// them. With the detector compiled out, everything is zero.
 ///
@@ -25,6 +25,14 @@ pub struct Stats {
     pub maps: u64,
     /// Threads the detector has seen (the main thread included), ended ones included.
     pub threads: u64,
+    /// Slots in vector clocks: about the most threads alive at once, plus up to 256 ended ones
+    /// that nothing ordered before a later thread yet (a slot is reused after that), plus the
+    /// slots whose clock was used up (never reused; at most one per 2^32 releases of a thread).
+    /// Always counted; not in `Display`.
+    pub thread_slots: u64,
+    /// Threads the detector keeps a record of for its reports: the live ones and a bounded
+    /// number of ended ones (see the README's limitations). Always counted; not in `Display`.
+    pub thread_records: u64,
     /// Shadow cells checked (an operation checks one to a few: the map's structure, its key).
     pub checks: u64,
     /// Races reported.

@@ -111,8 +111,9 @@ impl Cell {
     fn read_new_epoch(&self, me: &Ctx, epoch: Epoch, read: u64, site: Site) -> Option<Previous> {
         if read & Epoch::FLAG == 0 {
             // (One test for this thread's own reads too, whose epochs its clock covers: on a
-            // key read and written at random, a branch on whose read it was mispredicts.)
-            if no_live_read(read) || me.happens_before(Epoch::of_word(read)) {
+            // key read and written at random, a branch on whose read it was mispredicts. The
+            // clock's no is decided again in `record_read`, with the floor.)
+            if no_live_read(read) || me.clock_orders(Epoch::of_word(read)) {
                 // [READ EXCLUSIVE]: the previous read is covered by this one.
                 let new = epoch.bits() | site.id().bits();
                 if self
@@ -189,9 +190,11 @@ impl Cell {
             }
             return None;
         }
+        // (The clock's no is decided again out of line, in `check_write` and
+        // `check_reads_since`, with the floor.)
         if write_is_ordered(write, epoch, me)
             && read & Epoch::FLAG == 0
-            && (no_live_read(read) || me.happens_before(Epoch::of_word(read)))
+            && (no_live_read(read) || me.clock_orders(Epoch::of_word(read)))
         {
             // [WRITE EXCLUSIVE]
             let replaced = self.write.swap(mark, SeqCst);
@@ -280,13 +283,8 @@ impl Cell {
             return None; // program order
         }
         let in_progress = write & Epoch::FLAG != 0;
-        if in_progress || (!me.sync_assume && !me.happens_before(last)) {
-            return Some(Previous {
-                kind: Kind::Write,
-                epoch: last,
-                site: SiteId::of_word(write).site(),
-                in_progress,
-            });
+        if in_progress || (!me.sync_assume && !me.clock_orders(last)) {
+            return write_conflict(write, me, in_progress);
         }
         None
     }
@@ -378,14 +376,33 @@ impl Cell {
     }
 }
 
-/// The last write is this thread's, or happens before what it does now (or, with
-/// `sync=assume`, is presumed to); and no write is in progress in another thread.
+/// The last write is this thread's, or happens before what it does now by the vector clock
+/// (or, with `sync=assume`, is presumed to); and no write is in progress in another thread. (A
+/// no is decided again in `check_write`, with the floor.)
 #[inline(always)]
 fn write_is_ordered(write: u64, epoch: Epoch, me: &Ctx) -> bool {
     if Epoch::from_bits(write).tid_and_flag() == u64::from(epoch.tid()) {
         return true; // program order
     }
-    write & Epoch::FLAG == 0 && (me.sync_assume || me.happens_before(Epoch::of_word(write)))
+    write & Epoch::FLAG == 0 && (me.sync_assume || me.clock_orders(Epoch::of_word(write)))
+}
+
+/// The last write, `write`, is in progress, or the vector clock does not order it before this
+/// access: a conflict, unless it is done and its epoch is below its slot's floor (see
+/// `Ctx::happens_before`). Out of line, so that the call to the floor is too.
+#[cold]
+#[inline(never)]
+fn write_conflict(write: u64, me: &Ctx, in_progress: bool) -> Option<Previous> {
+    let last = Epoch::of_word(write);
+    if !in_progress && me.happens_before(last) {
+        return None;
+    }
+    Some(Previous {
+        kind: Kind::Write,
+        epoch: last,
+        site: SiteId::of_word(write).site(),
+        in_progress,
+    })
 }
 
 impl Drop for Cell {

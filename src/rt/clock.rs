@@ -16,12 +16,13 @@ pub(crate) type Tid = u32;
 /// in progress (`FLAG2` spare); in a read word, a read set (`FLAG`) and a covered read (`FLAG2`).
 ///
 /// The widths, and what happens past each (never a wrong verdict):
-/// - 14 bits of slot: 16,383 threads alive at once hold a slot each (16,382 slots and one that
-///   means "none"); a thread that finds none left runs checked but unrecorded (`UNRECORDED`:
-///   its accesses are checked against others' and stamped clock 0, which every thread has
-///   seen; it carries and passes on clocks, so no edge is lost; races where its access comes
-///   first are missed). Slots are reused (see `thread::Registry`), so this bounds the threads
-///   alive, not the threads of a run.
+/// - 14 bits of slot: 16,383 slots (0 to `MAX_TID`, and one value that means "none"), held by
+///   the threads alive, by up to 256 ended ones nothing ordered yet and by used-up slots (see
+///   `thread::Registry`); a thread that finds none left runs checked but unrecorded
+///   (`UNRECORDED`: its accesses are checked against others' and stamped clock 0, which every
+///   thread has seen; it carries and passes on clocks, so no edge is lost; races where its
+///   access comes first are missed). Slots are reused, so this bounds the threads alive, not
+///   the threads of a run.
 /// - 32 bits of clock: 4.29 billion releases per slot. A thread whose clock would pass
 ///   `MAX_CLOCK` moves to a fresh slot (its vector clock keeps the old slot's component at its
 ///   last value, so its own earlier accesses stay ordered before its later ones); the old slot

@@ -168,6 +168,11 @@ pub(crate) struct ThreadLabel(pub(crate) Epoch);
 impl fmt::Display for ThreadLabel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match thread::info(self.0) {
+            Some(t) if !t.details_kept() => write!(
+                f,
+                "thread '?' (T{}, ended; its name and creation stack were not kept)",
+                t.serial
+            ),
             Some(t) => write!(f, "thread '{}' (T{})", t.name(), t.serial),
             None => write!(f, "thread '?' (slot {})", self.0.tid()),
         }

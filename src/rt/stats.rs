@@ -38,14 +38,51 @@ struct ThreadCounters {
     timed_nanos: AtomicU64,
 }
 
-/// Every thread's counters, kept after the thread ends.
+impl ThreadCounters {
+    const fn new() -> ThreadCounters {
+        ThreadCounters {
+            checks: AtomicU64::new(0),
+            timed: AtomicU64::new(0),
+            timed_nanos: AtomicU64::new(0),
+        }
+    }
+
+    fn add_to(&self, sums: &mut [u64; 3]) {
+        sums[0] += self.checks.load(Relaxed);
+        sums[1] += self.timed.load(Relaxed);
+        sums[2] += self.timed_nanos.load(Relaxed);
+    }
+}
+
+/// The counters of the live threads that counted something.
 static THREADS: Mutex<Vec<Arc<ThreadCounters>>> = Mutex::new(Vec::new());
+/// The sums of the counters of threads that ended (updated under `THREADS`'s lock, so that a
+/// sum never counts a thread twice or not at all).
+static ENDED: ThreadCounters = ThreadCounters::new();
+
+/// A thread's handle on its counters: at the thread's end, they are added to `ENDED`.
+struct Mine(Arc<ThreadCounters>);
+
+impl Drop for Mine {
+    fn drop(&mut self) {
+        let mut threads = lock(&THREADS);
+        let mut sums = [0; 3];
+        ENDED.add_to(&mut sums);
+        self.0.add_to(&mut sums);
+        ENDED.checks.store(sums[0], Relaxed);
+        ENDED.timed.store(sums[1], Relaxed);
+        ENDED.timed_nanos.store(sums[2], Relaxed);
+        if let Some(i) = threads.iter().position(|c| Arc::ptr_eq(c, &self.0)) {
+            threads.swap_remove(i);
+        }
+    }
+}
 
 thread_local! {
-    static MINE: Arc<ThreadCounters> = {
+    static MINE: Mine = {
         let counters = Arc::new(ThreadCounters::default());
         lock(&THREADS).push(counters.clone());
-        counters
+        Mine(counters)
     };
     /// Re-entrancy guard: a check made while timing one (there is none today) is not timed.
     static TIMING: Cell<bool> = const { Cell::new(false) };
@@ -103,7 +140,7 @@ pub(crate) fn elapsed() -> Duration {
 /// Counts one check made by this thread; `true` if this one is to be timed.
 #[inline]
 pub(crate) fn count_check() -> bool {
-    MINE.try_with(|mine| {
+    MINE.try_with(|Mine(mine)| {
         // Only this thread writes its counter: a load and a store, no read-modify-write.
         let n = mine.checks.load(Relaxed);
         mine.checks.store(n + 1, Relaxed);
@@ -113,11 +150,17 @@ pub(crate) fn count_check() -> bool {
     .unwrap_or(false)
 }
 
+/// Live threads that counted something (the others' counts are summed in `ENDED`).
+#[cfg(test)]
+fn live_counters() -> usize {
+    lock(&THREADS).len()
+}
+
 /// Adds the time of a check chosen by `count_check`.
 pub(crate) fn timed_check(took: Duration) {
     TIMING.set(false);
     let nanos = (took.as_nanos() as u64).saturating_sub(CLOCK_COST.load(Relaxed));
-    let _ = MINE.try_with(|mine| {
+    let _ = MINE.try_with(|Mine(mine)| {
         mine.timed.store(mine.timed.load(Relaxed) + 1, Relaxed);
         mine.timed_nanos
             .store(mine.timed_nanos.load(Relaxed) + nanos, Relaxed);
@@ -151,12 +194,16 @@ pub(crate) fn shadow_changed(old: u64, new: u64) {
 
 /// The counters now.
 pub(crate) fn snapshot() -> Stats {
-    let (mut checks, mut timed, mut timed_nanos) = (0u64, 0u64, 0u64);
-    for counters in lock(&THREADS).iter() {
-        checks += counters.checks.load(Relaxed);
-        timed += counters.timed.load(Relaxed);
-        timed_nanos += counters.timed_nanos.load(Relaxed);
+    let mut sums = [0; 3];
+    {
+        let threads = lock(&THREADS);
+        ENDED.add_to(&mut sums);
+        for counters in threads.iter() {
+            counters.add_to(&mut sums);
+        }
     }
+    let [checks, timed, timed_nanos] = sums;
+    let (slots, records) = thread::size();
     // The timed checks are a uniform sample of all checks: scale their time up.
     let check_nanos = if timed == 0 {
         0
@@ -167,6 +214,8 @@ pub(crate) fn snapshot() -> Stats {
         traced: super::mode() & super::TRACE != 0,
         maps: MAPS.load(Relaxed),
         threads: thread::seen() as u64,
+        thread_slots: slots as u64,
+        thread_records: records as u64,
         checks,
         races: findings(FindingKind::Race),
         peak_shadow_bytes: PEAK_SHADOW.load(Relaxed),
@@ -200,4 +249,29 @@ pub(crate) fn exit_line() {
         "{text}"
     );
     output::trace_line(&text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_counters_of_ended_threads_are_summed_not_kept() {
+        let before = snapshot().checks;
+        for _ in 0..200 {
+            std::thread::spawn(|| {
+                for _ in 0..3 {
+                    count_check();
+                }
+            })
+            .join()
+            .unwrap();
+        }
+        assert!(
+            snapshot().checks >= before + 600,
+            "every check still counted"
+        );
+        // (Other tests' threads may be counting at the same time.)
+        assert!(live_counters() < 50, "{} counters kept", live_counters());
+    }
 }

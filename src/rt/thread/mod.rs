@@ -8,7 +8,7 @@ mod lock_clock;
 mod registry;
 
 pub(crate) use lock_clock::{LockedClock, SyncClock};
-pub(crate) use registry::{ThreadInfo, info, seen};
+pub(crate) use registry::{ThreadInfo, info, seen, size};
 
 #[cfg(feature = "dashmap")]
 use super::clock::ClockCopy;
@@ -133,9 +133,27 @@ impl Ctx {
         self.epoch.get()
     }
 
-    /// Does the access stamped `epoch` happen before what this thread does now?
+    /// Does the access stamped `epoch` happen before what this thread does now? Its vector
+    /// clock says so, or the epoch is below its slot's floor (its thread ended long ago and its
+    /// slot or record was given up: see `registry`), which is asked only when the clock says no.
     #[inline]
     pub(crate) fn happens_before(&self, epoch: Epoch) -> bool {
+        if self.vc().happens_before(epoch) {
+            return true;
+        }
+        cold_path();
+        registry::below_floor(epoch)
+    }
+
+    /// `happens_before`'s fast yes: the vector clock alone says the access stamped `epoch`
+    /// happens before what this thread does now. The cell's inline rules use it, and leave a no
+    /// to an out-of-line path that asks `happens_before`, so that no call to the floor is laid
+    /// out inside an inlined operation. (Callgrind, instructions per operation against the
+    /// clock test alone: `happens_before` in the inline rules cost +9 per `insert` over a key,
+    /// +3.8 per `insert` of a new key or `remove`, +1.0 per `get`, though the floor was never
+    /// asked; this way +4, +0.0 and +1.0.)
+    #[inline(always)]
+    pub(crate) fn clock_orders(&self, epoch: Epoch) -> bool {
         self.vc().happens_before(epoch)
     }
 
@@ -176,25 +194,27 @@ impl Ctx {
     }
 
     /// The tick that an epoch cannot hold: the slot's clock is used up, so the thread moves to a
-    /// fresh slot. Its clock keeps the old slot's component (at its last value, which covers all
-    /// the thread's earlier accesses, so program order stays), and so does every clock it
-    /// releases into; the old slot is never used again. With no slot left, or for a thread that
-    /// had none, the thread goes on unrecorded (see `Epoch`).
+    /// fresh slot (or, with none left, a free one: see `registry::take_fresh_slot`), where it is
+    /// the same thread for reports. Its clock keeps the old slot's component (at its last value,
+    /// which covers all the thread's earlier accesses, so program order stays), and so does
+    /// every clock it releases into; the old slot is never used again. With no slot left, or for
+    /// a thread that had none, the thread goes on unrecorded (see `Epoch`).
     #[cold]
     #[inline(never)]
     fn tick_past_the_limit(&self) {
         if self.tid() == Epoch::UNRECORDED {
             return; // nothing of its own to tick: it stamps clock 0
         }
-        let tid = registry::take_fresh_slot(self.epoch.get().without_flag());
+        let (tid, first_clock) =
+            registry::take_fresh_slot(self.epoch.get().without_flag(), self.vc());
         self.tid.set(tid);
         if tid == Epoch::UNRECORDED {
             self.epoch.set(Epoch::unrecorded());
             return;
         }
         // SAFETY: as in `update`.
-        unsafe { &mut *self.vc.get() }.set(tid, 1);
-        self.epoch.set(Epoch::new(tid, 1));
+        unsafe { &mut *self.vc.get() }.set(tid, first_clock);
+        self.epoch.set(Epoch::new(tid, first_clock));
     }
 
     /// The stamp of an access to a DashMap's own shadow (a key's cell), made under the shard's
@@ -254,6 +274,11 @@ impl Ctx {
     }
 }
 
+/// Marks the path that calls it as unlikely (`std::hint::cold_path`, stable only since 1.95).
+#[cold]
+#[inline]
+fn cold_path() {}
+
 /// A thread created through `pthread_create`, between the parent's call and the child's first
 /// tracked operation.
 pub(crate) struct Fork {
@@ -288,18 +313,15 @@ impl Drop for Owner {
         let ended = if ctx as usize > GONE {
             // SAFETY: made by `Box::into_raw` in `create`; `CURRENT` no longer points to it.
             let ctx = unsafe { Box::from_raw(ctx.cast_mut()) };
-            Some((registry::info(ctx.epoch()), ctx.tid(), ctx.vc().clone()))
+            Some((ctx.tid(), ctx.vc().clone()))
         } else {
             // A child that never made a tracked operation ends with the clock it was born with.
-            PENDING_FORK.take().map(|fork| {
-                let tid = fork.info.tid;
-                (Some(fork.info), tid, fork.vc)
-            })
+            PENDING_FORK.take().map(|fork| (fork.info.tid, fork.vc))
         };
-        let Some((info, tid, clock)) = ended else {
+        let Some((tid, clock)) = ended else {
             return;
         };
-        registry::ended(info.as_deref(), tid, clock.get(tid));
+        registry::ended(tid, clock.get(tid));
         if SPAWNED.get() {
             super::os::thread_exited(clock);
         }

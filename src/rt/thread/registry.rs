@@ -1,15 +1,28 @@
 //! The registry of threads: which thread held which slot (a thread's index in vector clocks)
-//! when, and what reports say about each (name, creation stack, parent), kept after it ends.
+//! when, and what reports say about each (name, creation stack, parent), kept after it ends for
+//! a bounded number of threads; and each slot's *floor*, below which its epochs count as
+//! ordered before everything (what lets slots and records be reused in bounded memory).
 
 use crate::rt::clock::{Epoch, Tid, VectorClock};
 use crate::rt::lock;
 use backtrace::Backtrace;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+/// Ended threads that nothing ordered before the thread taking their slot: the most recent
+/// `QUARANTINE` keep their slots (and so a precise verdict), older ones give theirs up.
+const QUARANTINE: usize = 256;
+/// Ended threads whose name and creation stack are kept (about 1 KB each).
+const DETAILS_KEPT: usize = 1024;
+/// Threads whose slot has a later holder, whose records (serial, parent: 32 bytes) are kept.
+const RECORDS_KEPT: usize = 4096;
 
 /// What a report can say about a thread, kept after the thread ends.
 pub(crate) struct ThreadInfo {
-    /// The slot it holds in vector clocks (reused by later threads, see `Registry`).
+    /// The slot it was given when it was created (reused by later threads, see `Registry`;
+    /// `Epoch::UNRECORDED` if none was left). A thread whose clock there is used up moves on to
+    /// another slot, and keeps this record there (see `Registry::take_fresh_slot`).
     pub(crate) tid: Tid,
     /// Its number among all threads maprace has seen, as reports print it (`T<serial>`).
     pub(crate) serial: u64,
@@ -24,6 +37,9 @@ pub(crate) struct ThreadInfo {
     ended: AtomicBool,
     /// The serial of the thread that created it, when maprace saw the creation.
     parent: Option<u64>,
+    /// The registry no longer keeps this thread's name and creation stack (it ended long ago):
+    /// only its serial, parent and end are known.
+    details_dropped: bool,
 }
 
 impl ThreadInfo {
@@ -32,11 +48,16 @@ impl ThreadInfo {
     }
 
     pub(crate) fn has_ended(&self) -> bool {
-        self.ended.load(Relaxed)
+        self.ended.load(Ordering::Relaxed)
     }
 
     pub(crate) fn name(&self) -> &str {
         self.name.get().map_or("<unnamed>", String::as_str)
+    }
+
+    /// The name and creation stack are known (see `details_dropped`).
+    pub(crate) fn details_kept(&self) -> bool {
+        !self.details_dropped
     }
 
     /// The creation stack, symbolized now (only reports call this).
@@ -47,72 +68,183 @@ impl ThreadInfo {
     }
 }
 
-/// Every thread maprace has seen, by slot.
+/// A thread that held a slot from the slot's clock `first_clock` on, as the registry
+/// remembers it.
+enum Holder {
+    /// With its details (a live thread, or one of the `DETAILS_KEPT` that ended last).
+    Kept {
+        first_clock: u64,
+        info: Arc<ThreadInfo>,
+        /// The slot the thread held before this one, when it moved here because its clock there
+        /// was used up. Its record there is that slot's last and shares `info`: it is the same
+        /// thread for reports, and its details go when this record's do.
+        moved_from: Option<Tid>,
+    },
+    /// Without them.
+    Bare {
+        first_clock: u64,
+        serial: u64,
+        parent: Option<u64>,
+    },
+}
+
+impl Holder {
+    fn first_clock(&self) -> u64 {
+        match self {
+            Holder::Kept { first_clock, .. } | Holder::Bare { first_clock, .. } => *first_clock,
+        }
+    }
+
+    fn serial(&self) -> u64 {
+        match self {
+            Holder::Kept { info, .. } => info.serial,
+            Holder::Bare { serial, .. } => *serial,
+        }
+    }
+
+    /// The holder as reports see it.
+    fn info(&self, tid: Tid) -> Arc<ThreadInfo> {
+        match self {
+            Holder::Kept { info, .. } => info.clone(),
+            &Holder::Bare {
+                first_clock,
+                serial,
+                parent,
+            } => Arc::new(ThreadInfo {
+                tid,
+                serial,
+                first_clock,
+                name: OnceLock::new(),
+                created_at: None,
+                ended: AtomicBool::new(true),
+                parent,
+                details_dropped: true,
+            }),
+        }
+    }
+
+    /// Drops the details, keeping what `Bare` keeps; returns the slot the thread moved from,
+    /// whose record of it still holds them.
+    fn drop_details(&mut self) -> Option<Tid> {
+        let Holder::Kept {
+            first_clock,
+            info,
+            moved_from,
+        } = self
+        else {
+            return None;
+        };
+        let moved_from = *moved_from;
+        *self = Holder::Bare {
+            first_clock: *first_clock,
+            serial: info.serial,
+            parent: info.parent,
+        };
+        moved_from
+    }
+}
+
+/// Every thread maprace has seen, by slot, within bounds.
 ///
 /// Slots are reused, so that vector clocks (and every join and copy of one) grow with the
 /// threads alive, not with all the threads a program ever started. A thread that ended leaves
-/// its slot with the slot's final clock `c`; a new thread may take the slot over when its
-/// parent's clock has seen `c` (the parent joined the old thread, directly or through others).
-/// Then every access of the old thread happens before the new one's, so the slot's program
-/// order stays true, and the new thread goes on from `c + 1`. Reports find the thread of an
-/// epoch by the clock at which each thread took its slot.
+/// its slot with the slot's final clock `c`, and a new thread goes on in the slot from `c + 1`:
+/// - precisely, when the new thread's parent's clock has seen `c` (the parent joined the old
+///   thread, directly or through others): every access of the old thread happens before the
+///   new one's, so the slot's program order stays true;
+/// - otherwise (the old thread was detached, or joined by another), once `QUARANTINE` more
+///   recent such ends are waiting, or when no fresh slot is left (the quarantine gives way
+///   before a thread runs unrecorded): the slot's floor is raised to `c` (see `Floors`), so
+///   that every access of the old thread counts as ordered before every later access. A race
+///   with it is missed from then on, never invented.
+///
+/// There are `max_tid + 1` slots in all. A new thread takes, in this order: a free slot its
+/// parent saw the end of; the quarantine's oldest, if the quarantine is full; a fresh slot (one
+/// no thread held yet); the quarantine's oldest; and with none of these, it runs unrecorded
+/// (`Epoch::UNRECORDED`, see `Epoch`: it has no record, and its end frees nothing).
+///
+/// A slot whose clock is used up (`Epoch::MAX_CLOCK`) is retired: its thread moves on to a
+/// fresh slot (see `take_fresh_slot`) as the same thread for reports, and the retired slot is
+/// never free again, so it is never quarantined or reused. It keeps its last holder's record
+/// for good (one per retired slot at most), and its floor rises only over the holders before
+/// that one, as their records are forgotten (below): a verdict about the last holder's
+/// accesses there stays the vector clocks' own.
+///
+/// Reports find the thread of an epoch by the clock at which each thread took its slot. The
+/// records of a slot's past holders are bounded too: the name and creation stack of the
+/// `DETAILS_KEPT` threads that ended last are kept (a report about an older one names its serial
+/// and says its details were dropped), and the `RECORDS_KEPT` holders superseded last keep a
+/// record; the slot's floor is raised over the epochs of an older one, so no report needs it.
 struct Registry {
-    /// Per slot, the threads that held it, in order.
-    slots: Vec<Vec<Arc<ThreadInfo>>>,
-    /// Slots whose thread ended, with the slot's clock at that end.
-    free: Vec<(Tid, u64)>,
+    /// Per slot, its holders, oldest (lowest first clock) first (the last one holds it, or held
+    /// it last).
+    slots: Vec<VecDeque<Holder>>,
+    /// Slots whose holder ended, with the slot's clock at that end, oldest end first.
+    free: VecDeque<(Tid, u64)>,
+    /// (slot, first clock there) of ended threads whose details are kept, oldest end first.
+    ended_kept: VecDeque<(Tid, u64)>,
+    /// The slot of each holder that has a successor in it, oldest first: a slot's oldest
+    /// holder is superseded first.
+    superseded: VecDeque<Tid>,
+    /// Holders in `slots`.
+    records: usize,
     /// Threads seen.
     serials: u64,
     /// The highest slot a thread can hold (`Epoch::MAX_TID`; smaller in tests).
     max_tid: Tid,
+    floors: &'static Floors,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    slots: Vec::new(),
-    free: Vec::new(),
-    serials: 0,
-    max_tid: Epoch::MAX_TID,
-});
+static FLOORS: Floors = Floors::new();
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry::new(&FLOORS));
 
 fn registry() -> MutexGuard<'static, Registry> {
     lock(&REGISTRY)
 }
 
 impl Registry {
-    /// The thread that held `epoch`'s slot at `epoch`'s clock.
+    const fn new(floors: &'static Floors) -> Registry {
+        Registry {
+            slots: Vec::new(),
+            free: VecDeque::new(),
+            ended_kept: VecDeque::new(),
+            superseded: VecDeque::new(),
+            records: 0,
+            serials: 0,
+            max_tid: Epoch::MAX_TID,
+            floors,
+        }
+    }
+
+    /// The thread that held `epoch`'s slot at `epoch`'s clock, if its record is kept.
     fn holder(&self, epoch: Epoch) -> Option<Arc<ThreadInfo>> {
+        self.record(epoch).map(|h| h.info(epoch.tid()))
+    }
+
+    fn record(&self, epoch: Epoch) -> Option<&Holder> {
         let holders = self.slots.get(epoch.tid() as usize)?;
         holders
             .iter()
             .rev()
-            .find(|t| t.first_clock <= epoch.clock())
-            .or(holders.first())
-            .cloned()
+            .find(|h| h.first_clock() <= epoch.clock())
     }
 
-    /// A slot for a new thread: a free one its parent's clock `seen` covers, else a new one.
+    /// A slot for a new thread whose parent's clock is `seen` (see the type's docs).
     fn take_slot(
         &mut self,
         seen: Option<&VectorClock>,
         parent: Option<u64>,
         created_at: Option<Backtrace>,
     ) -> Arc<ThreadInfo> {
-        let reusable = seen.and_then(|seen| {
-            self.free
-                .iter()
-                .position(|&(tid, end)| seen.get(tid) >= end)
-        });
-        let (tid, first_clock) = match reusable {
-            Some(i) => {
-                let (tid, end) = self.free.swap_remove(i);
-                (tid, end + 1)
-            }
-            None => match self.fresh_slot() {
-                Some(tid) => (tid, 1),
-                // No slot left: the thread runs unrecorded (see `Epoch`).
-                None => (Epoch::UNRECORDED, 0),
-            },
-        };
+        let quarantine_full = self.free.len() >= QUARANTINE;
+        let (tid, first_clock) = self
+            .reuse_seen(seen)
+            .or_else(|| quarantine_full.then(|| self.reuse_oldest()).flatten())
+            .or_else(|| self.fresh_slot().map(|tid| (tid, 1)))
+            .or_else(|| self.reuse_oldest())
+            // No slot left: the thread runs unrecorded (see `Epoch`).
+            .unwrap_or((Epoch::UNRECORDED, 0));
         self.serials += 1;
         let info = Arc::new(ThreadInfo {
             tid,
@@ -122,18 +254,43 @@ impl Registry {
             created_at: created_at.map(Mutex::new),
             ended: AtomicBool::new(false),
             parent,
+            details_dropped: false,
         });
-        if let Some(holders) = self.slots.get_mut(tid as usize) {
-            holders.push(info.clone());
-        }
+        self.hold(tid, first_clock, info.clone(), None);
         info
     }
 
-    /// The thread in slot `tid` ended at clock `end`: the slot may be taken over, unless it is
-    /// no slot (an unrecorded thread's) or its clock is used up (no thread can go on from it).
-    fn ended(&mut self, tid: Tid, end: u64) {
-        if tid != Epoch::UNRECORDED && end < Epoch::MAX_CLOCK {
-            self.free.push((tid, end));
+    /// The thread of `epoch`, whose clock in `epoch`'s slot is used up and whose vector clock
+    /// is `seen`, moves on: to a fresh slot, from clock 1 on; with none left, to a free slot as
+    /// a new thread takes one (one whose end `seen` saw, else the quarantine's oldest); with
+    /// none free either, it goes on unrecorded. Its record in the new slot is the one it had
+    /// (see `Holder::Kept::moved_from`). Returns the slot and the clock it goes on from.
+    fn take_fresh_slot(&mut self, epoch: Epoch, seen: &VectorClock) -> (Tid, u64) {
+        let (tid, first_clock) = self
+            .fresh_slot()
+            .map(|tid| (tid, 1))
+            .or_else(|| self.reuse_seen(Some(seen)))
+            .or_else(|| self.reuse_oldest())
+            .unwrap_or((Epoch::UNRECORDED, 0));
+        let info = match self.record(epoch) {
+            Some(Holder::Kept { info, .. }) => Some(info.clone()),
+            _ => None, // a thread the registry has no record of (a test's)
+        };
+        if let Some(info) = info {
+            self.hold(tid, first_clock, info, Some(epoch.tid()));
+        }
+        (tid, first_clock)
+    }
+
+    /// `info`'s thread holds slot `tid` from `first_clock` on (no record for `UNRECORDED`).
+    fn hold(&mut self, tid: Tid, first_clock: u64, info: Arc<ThreadInfo>, moved_from: Option<Tid>) {
+        if let Some(holders) = self.slots.get_mut(tid as usize) {
+            holders.push_back(Holder::Kept {
+                first_clock,
+                info,
+                moved_from,
+            });
+            self.records += 1;
         }
     }
 
@@ -142,22 +299,162 @@ impl Registry {
         let tid = Tid::try_from(self.slots.len())
             .ok()
             .filter(|&tid| tid <= self.max_tid)?;
-        self.slots.push(Vec::new());
+        self.slots.push(VecDeque::new());
         Some(tid)
     }
 
-    /// A fresh slot for the thread of `epoch`, whose clock in its slot is used up; the thread
-    /// holds it from clock 1 on (being its first holder, it is found for every clock of it).
-    fn take_fresh_slot(&mut self, epoch: Epoch) -> Tid {
-        let holder = self.holder(epoch);
-        match self.fresh_slot() {
-            Some(tid) => {
-                self.slots[tid as usize].extend(holder);
-                tid
+    /// A free slot whose end `seen` has seen, and the clock a new holder goes on from: every
+    /// access of the old holder happens before the new one's.
+    fn reuse_seen(&mut self, seen: Option<&VectorClock>) -> Option<(Tid, u64)> {
+        let seen = seen?;
+        let i = self
+            .free
+            .iter()
+            .position(|&(tid, end)| seen.get(tid) >= end)?;
+        let (tid, end) = self.free.remove(i)?;
+        Some(self.supersede(tid, end))
+    }
+
+    /// The free slot whose holder ended first, and the clock a new holder goes on from: its
+    /// floor rises to the old holder's end (see the type's docs).
+    fn reuse_oldest(&mut self) -> Option<(Tid, u64)> {
+        let (tid, end) = self.free.pop_front()?;
+        self.floors.raise(tid, end);
+        Some(self.supersede(tid, end))
+    }
+
+    /// Slot `tid`, whose holder ended at clock `end`, gets a new holder from `end + 1` on.
+    fn supersede(&mut self, tid: Tid, end: u64) -> (Tid, u64) {
+        self.superseded.push_back(tid);
+        if self.superseded.len() > RECORDS_KEPT {
+            self.forget_oldest_superseded();
+        }
+        (tid, end + 1)
+    }
+
+    /// The record of the holder superseded longest ago goes; the floor of its slot rises over
+    /// its epochs, so that no report can be about it.
+    fn forget_oldest_superseded(&mut self) {
+        let Some(tid) = self.superseded.pop_front() else {
+            return;
+        };
+        let holders = &mut self.slots[tid as usize];
+        let Some(mut gone) = holders.pop_front() else {
+            return;
+        };
+        self.records -= 1;
+        if let Some(next) = holders.front() {
+            self.floors.raise(tid, next.first_clock() - 1);
+        }
+        // Its records in the slots it moved from (kept: they are those slots' last) lose the
+        // details with this one.
+        let serial = gone.serial();
+        let moved_from = gone.drop_details();
+        self.drop_moved_details(serial, moved_from);
+    }
+
+    /// The thread in slot `tid` ended at clock `end`: its details are kept a while (see
+    /// `DETAILS_KEPT`), and the slot may be taken over, unless it is no slot (an unrecorded
+    /// thread's) or its clock is used up (no thread can go on from it).
+    fn ended(&mut self, tid: Tid, end: u64) {
+        if tid == Epoch::UNRECORDED {
+            return;
+        }
+        let kept = match self.record(Epoch::new(tid, end)) {
+            Some(Holder::Kept {
+                first_clock, info, ..
+            }) => {
+                info.ended.store(true, Ordering::Relaxed);
+                Some(*first_clock)
             }
-            None => Epoch::UNRECORDED,
+            _ => None, // no record (a test's thread)
+        };
+        if let Some(first_clock) = kept {
+            self.ended_kept.push_back((tid, first_clock));
+            if self.ended_kept.len() > DETAILS_KEPT {
+                let (tid, first_clock) = self.ended_kept.pop_front().expect("more than kept");
+                self.drop_details(tid, first_clock);
+            }
+        }
+        if end < Epoch::MAX_CLOCK {
+            self.free.push_back((tid, end));
         }
     }
+
+    /// The thread whose record in slot `tid` starts at `first_clock` loses its details there
+    /// and in the slots it moved from (its record may be gone already, its details with it).
+    fn drop_details(&mut self, tid: Tid, first_clock: u64) {
+        let holders = &mut self.slots[tid as usize];
+        // Holders are in clock order.
+        if let Ok(i) = holders.binary_search_by_key(&first_clock, Holder::first_clock) {
+            let serial = holders[i].serial();
+            let moved_from = holders[i].drop_details();
+            self.drop_moved_details(serial, moved_from);
+        }
+    }
+
+    /// Thread `serial`'s records in the slots it moved from, starting at `moved_from`, lose
+    /// their details: each is its slot's last (a slot it moved from is retired).
+    fn drop_moved_details(&mut self, serial: u64, mut moved_from: Option<Tid>) {
+        while let Some(tid) = moved_from {
+            moved_from = self.slots[tid as usize]
+                .back_mut()
+                .filter(|h| h.serial() == serial)
+                .and_then(Holder::drop_details);
+        }
+    }
+}
+/// Per slot, the clock at or below which every epoch of the slot counts as ordered before every
+/// later access (0: none). Read without a lock by `Ctx::happens_before` when the thread's vector
+/// clock says no, raised under the registry's lock. In chunks of `CHUNK` slots made at the first
+/// raise in them (never freed, so a reader never sees one go), reached through a fixed table.
+pub(crate) struct Floors {
+    chunks: [AtomicPtr<[AtomicU64; CHUNK]>; CHUNKS],
+}
+
+const CHUNK: usize = 4096;
+const CHUNKS: usize = (Epoch::MAX_TID as usize + 1).div_ceil(CHUNK);
+
+impl Floors {
+    const fn new() -> Floors {
+        Floors {
+            chunks: [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS],
+        }
+    }
+
+    /// Does the slot's floor cover `epoch`?
+    fn covers(&self, epoch: Epoch) -> bool {
+        let tid = epoch.tid() as usize;
+        let chunk = self.chunks[tid / CHUNK].load(Ordering::Acquire);
+        // SAFETY: a non-null chunk pointer comes from `Box::into_raw` in `raise` and is never
+        // freed; the Acquire load sees the chunk's initialization.
+        !chunk.is_null() && epoch.clock() <= unsafe { &*chunk }[tid % CHUNK].load(Ordering::Relaxed)
+    }
+
+    /// Raises the floor of `tid` to `clock` (callers hold the registry's lock: one writer).
+    fn raise(&self, tid: Tid, clock: u64) {
+        let tid = tid as usize;
+        let slot = &self.chunks[tid / CHUNK];
+        let mut chunk = slot.load(Ordering::Acquire);
+        if chunk.is_null() {
+            chunk = Box::into_raw(Box::new([const { AtomicU64::new(0) }; CHUNK]));
+            slot.store(chunk, Ordering::Release);
+        }
+        // SAFETY: as in `covers`.
+        let floor = &unsafe { &*chunk }[tid % CHUNK];
+        if floor.load(Ordering::Relaxed) < clock {
+            floor.store(clock, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Is `epoch` below its slot's floor: an access of a thread whose slot or record was given up,
+/// ordered before everything from then on (see `Registry`)? Out of line: asked only when a
+/// vector clock says no.
+#[cold]
+#[inline(never)]
+pub(super) fn below_floor(epoch: Epoch) -> bool {
+    FLOORS.covers(epoch)
 }
 
 /// How many threads the detector has seen, for `maprace::stats()`.
@@ -165,7 +462,15 @@ pub(crate) fn seen() -> usize {
     registry().serials as usize
 }
 
-/// The thread that made the access stamped `epoch`, for reports.
+/// The registry's size, for `maprace::stats()`: slots in vector clocks, and threads it keeps a
+/// record of.
+pub(crate) fn size() -> (usize, usize) {
+    let registry = registry();
+    (registry.slots.len(), registry.records)
+}
+
+/// The thread that made the access stamped `epoch`, for reports (`None`: its record was given
+/// up, see `Registry`).
 pub(crate) fn info(epoch: Epoch) -> Option<Arc<ThreadInfo>> {
     registry().holder(epoch)
 }
@@ -179,18 +484,16 @@ pub(super) fn take_slot(
     registry().take_slot(seen, parent, created_at)
 }
 
-/// A fresh slot for the thread of `epoch`, whose slot's clock is used up (`UNRECORDED` if none
-/// is left).
-pub(super) fn take_fresh_slot(epoch: Epoch) -> Tid {
-    registry().take_fresh_slot(epoch)
+/// The thread of `epoch`, whose slot's clock is used up and whose vector clock is `seen`, moves
+/// on to another slot: that slot and the clock it goes on from (`UNRECORDED` if none is left;
+/// see `Registry::take_fresh_slot`).
+pub(super) fn take_fresh_slot(epoch: Epoch, seen: &VectorClock) -> (Tid, u64) {
+    registry().take_fresh_slot(epoch, seen)
 }
 
-/// A thread ended, leaving its slot `tid` at clock `end`: a later thread may take the slot over
-/// (unless its clock is used up: then no thread can go on from it).
-pub(super) fn ended(info: Option<&ThreadInfo>, tid: Tid, end: u64) {
-    if let Some(info) = info {
-        info.ended.store(true, Relaxed);
-    }
+/// The thread in slot `tid` ended, leaving the slot at clock `end`: a later thread may take the
+/// slot over (unless its clock is used up: then no thread can go on from it).
+pub(super) fn ended(tid: Tid, end: u64) {
     registry().ended(tid, end);
 }
 
@@ -199,12 +502,7 @@ mod tests {
     use super::*;
 
     fn empty() -> Registry {
-        Registry {
-            slots: Vec::new(),
-            free: Vec::new(),
-            serials: 0,
-            max_tid: Epoch::MAX_TID,
-        }
+        Registry::new(Box::leak(Box::new(Floors::new())))
     }
 
     #[test]
@@ -212,7 +510,7 @@ mod tests {
         let mut registry = empty();
         let first = registry.take_slot(None, None, None);
         let _other = registry.take_slot(None, None, None);
-        registry.free.push((first.tid, 5)); // `first` ended at its clock 5
+        registry.ended(first.tid, 5); // `first` ended at its clock 5
 
         let mut parent = VectorClock::new();
         parent.set(first.tid, 4); // has not seen the end: a new slot
@@ -225,6 +523,10 @@ mod tests {
         assert!(registry.free.is_empty());
         assert_eq!(registry.serials, 4, "every thread has its own serial");
         assert_ne!(heir.serial, first.serial);
+        assert!(
+            !registry.floors.covers(Epoch::new(first.tid, 1)),
+            "no floor"
+        );
 
         // Each epoch of the slot belongs to the thread that held it then.
         let serial_at = |clock| {
@@ -303,5 +605,68 @@ mod tests {
             !VectorClock::new().happens_before(Epoch::new(1, 3)),
             "an unjoined one has not"
         );
+    }
+
+    #[test]
+    fn unordered_ends_keep_their_slots_for_a_quarantine_then_raise_the_floor() {
+        let mut registry = empty();
+        let nobody = VectorClock::new(); // a parent that joined nothing
+        let mut ends = Vec::new();
+        for round in 0..QUARANTINE as u64 + 10 {
+            let thread = registry.take_slot(Some(&nobody), None, None);
+            let end = thread.first_clock + 2 + round;
+            registry.ended(thread.tid, end);
+            ends.push((thread.tid, thread.first_clock, end));
+        }
+        assert_eq!(
+            registry.slots.len(),
+            QUARANTINE,
+            "slots: the quarantine, then reuse"
+        );
+        // The first ten slots were taken over: their first holders' epochs are below the
+        // floor, their heirs' are not.
+        for &(tid, first_clock, end) in &ends[..10] {
+            assert_eq!(first_clock, 1);
+            assert!(registry.floors.covers(Epoch::new(tid, end)));
+            assert!(!registry.floors.covers(Epoch::new(tid, end + 1)));
+        }
+        // The rest keep a precise verdict.
+        for &(tid, _, end) in &ends[10..QUARANTINE] {
+            assert!(!registry.floors.covers(Epoch::new(tid, end)), "slot {tid}");
+        }
+    }
+
+    #[test]
+    fn records_and_details_are_bounded_and_the_floor_covers_what_was_forgotten() {
+        let mut registry = empty();
+        let mut parent = VectorClock::new();
+        let main = registry.take_slot(None, None, None);
+        let mut threads = Vec::new();
+        // Spawned and joined one after the other: each takes over the slot of the previous.
+        for _ in 0..RECORDS_KEPT + DETAILS_KEPT + 100 {
+            let thread = registry.take_slot(Some(&parent), Some(main.serial), None);
+            let end = thread.first_clock + 1;
+            registry.ended(thread.tid, end);
+            parent.set(thread.tid, end); // joined
+            threads.push((thread.serial, Epoch::new(thread.tid, end)));
+        }
+        assert_eq!(registry.slots.len(), 2);
+        assert_eq!(
+            registry.records,
+            1 + RECORDS_KEPT + 1,
+            "main, the superseded kept, the last"
+        );
+        let kept = |epoch| registry.holder(epoch).map(|t| (t.serial, t.details_kept()));
+        let (last_serial, last) = *threads.last().unwrap();
+        assert_eq!(kept(last), Some((last_serial, true)));
+        let (serial, old) = threads[threads.len() - DETAILS_KEPT - 1];
+        assert_eq!(kept(old), Some((serial, false)), "a record without details");
+        let (_, forgotten) = threads[threads.len() - RECORDS_KEPT - 2];
+        assert!(
+            registry.floors.covers(forgotten),
+            "what was forgotten is below the floor"
+        );
+        let (_, remembered) = threads[threads.len() - RECORDS_KEPT - 1];
+        assert!(!registry.floors.covers(remembered));
     }
 }
