@@ -47,6 +47,11 @@ pub(crate) fn acquire(address: usize) {
     }
 }
 
+/// For the fork handler: the table stays as it is until the guards are dropped.
+pub(crate) fn hold_for_fork() -> impl Sized {
+    TABLE.hold_all()
+}
+
 /// The clock `address` releases into, made if need be (from the lost clock, which holds what
 /// earlier releases through it left, if they were forgotten).
 fn clock_for_release(table: &mut HashMap<usize, VectorClock>, address: usize) -> &mut VectorClock {

@@ -88,14 +88,19 @@ fn capture() -> Box<[usize]> {
     // SAFETY: `trace_unsynchronized` is unsafe only because it skips the crate's global lock,
     // which serializes Windows' dbghelp; the unwinder used on the platforms maprace supports
     // (unix: `_Unwind_Backtrace`) is thread-safe. The callback does not unwind.
-    unsafe {
+    super::stack::capturing(|| unsafe {
         backtrace::trace_unsynchronized(|frame| {
             stack[len] = frame.ip() as usize;
             len += 1;
             len < DEPTH
         });
-    }
+    });
     stack[..len].into()
+}
+
+/// For the fork handler: the table stays as it is until the guards are dropped.
+pub(crate) fn hold_for_fork() -> impl Sized {
+    TABLE.hold_all()
 }
 
 /// The user's part of the stack kept for `previous` on `cell`, symbolized now.

@@ -500,7 +500,7 @@ impl<'a> Access<'a> {
         if traced && self.site.op() == Op::Drop {
             self.map.trace().race();
         }
-        stack.resolve();
+        stack::resolve(&mut stack);
         let current = CurrentAccess {
             kind,
             op: self.site.op(),

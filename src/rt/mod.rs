@@ -4,7 +4,8 @@
 //! their own.
 //!
 //! This file starts the runtime (`start`: the options read, the mode set, the stats started)
-//! and stops it (the exit handlers); it holds the `MODE` byte that every operation reads and the
+//! and stops it (the exit handlers), and keeps it usable across a `fork` (the fork handlers,
+//! which hold every room's locks over it); it holds the `MODE` byte that every operation reads and the
 //! options, and two helpers for every room (`lock`, `fatal`). It calls the rooms only to start
 //! and to stop them (`options`, `output`, `stats`, `os`, `report`'s summary at exit).
 //!
@@ -48,7 +49,8 @@
 //!   atomics and fences, of a barrier's generations, of a channel's messages, of park tokens.
 //!   Call `thread` (acquire, release), `clock`; `annotate` also `table`.
 //! - `stack`: stacks in reports, captured unresolved and symbolized when printed, cut to the
-//!   user's frames; and how a map's drop was reached (`drop_path`: the last `Arc`, or not).
+//!   user's frames; how a map's drop was reached (`drop_path`: the last `Arc`, or not); and the
+//!   lock every capture takes, which keeps them out of the way of a fork.
 //!   Calls `site`.
 //! - `site`: `Site` (a map operation, `Op`, and its `file:line:col` in one word) and every
 //!   location format (`SourcePos`). Calls no room (reads `strip_path_prefix` here).
@@ -60,7 +62,7 @@
 //! - `thread`: each thread's context (`Ctx`: its slot, vector clock and epoch, reached through
 //!   `CtxRef`) and the happens-before edges of thread creation and end and of sync objects;
 //!   children `registry` (which thread held which slot, what reports say about it) and
-//!   `lock_clock` (`SyncClock`, `LockedClock`). Calls `clock`, `os`.
+//!   `lock_clock` (`SyncClock`, `LockedClock`). Calls `clock`, `os`, `stack` (a creation stack).
 //! - `os`: everything that talks to the C library: the `pthread_*` hooks, the hook that tells
 //!   a thread's teardown, the start-up hook, process exit. Calls `thread` (the natural pair below), `clock`.
 //! - `clock`: epochs and vector clocks, plain values. Calls no room.
@@ -98,6 +100,8 @@ pub(crate) mod trace;
 
 use options::Options;
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
@@ -156,6 +160,7 @@ fn read_options_and_start() -> Options {
     MODE.store(options.mode(), Relaxed);
     let traced = options.enabled && options.trace;
     stats::start(traced);
+    os::at_fork(before_fork, after_fork_in_parent, after_fork_in_child);
     if traced {
         os::at_exit(at_exit);
     }
@@ -176,6 +181,12 @@ pub(crate) fn exit_with_findings_at_end() {
 extern "C" fn at_exit_with_findings() {
     if STOPPING.load(Relaxed) {
         return; // a later report stopped the program: its trailer was the last line
+    }
+    if stats::FindingKind::ALL
+        .iter()
+        .all(|&kind| stats::findings(kind) == 0)
+    {
+        return; // the child of a fork, which found nothing of its own
     }
     stats::exit_line();
     report::summary();
@@ -198,6 +209,48 @@ pub(crate) fn exit(code: i32) -> ! {
         os::exit_now(code)
     }
     std::process::exit(code)
+}
+
+thread_local! {
+    /// The runtime's locks, held by this thread from `before_fork` to the handler after it.
+    static HELD_FOR_FORK: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Before a fork: takes every lock of the runtime's own, in one order (a lock another one is
+/// sometimes taken under comes first), so that no other thread holds one at the fork: the
+/// child, which has only the forking thread, could never take it again. The capture lock
+/// comes last (a report's creation stacks are symbolized under the report's lock, a drop's
+/// frames under `drop_path`'s cache), and keeps other threads out of the unwinder and the
+/// `backtrace` crate's lock.
+///
+/// Not covered: the small lock of each `SyncClock` and the locks of `read_set`'s pools (held
+/// for a few instructions each, or while a pool makes a chunk; a child that uses the same
+/// object, or a read set of the same size, may still block on one).
+extern "C" fn before_fork() {
+    let held: Vec<Box<dyn Any>> = vec![
+        Box::new(report::hold_for_fork()),
+        Box::new(annotate::hold_for_fork()),
+        Box::new(history::hold_for_fork()),
+        Box::new(os::hold_for_fork()),
+        Box::new(thread::hold_for_fork()),
+        Box::new(stats::hold_for_fork()),
+        Box::new(stack::hold_frames_for_fork()),
+        Box::new(stack::hold_for_fork()),
+    ];
+    let _ = HELD_FOR_FORK.try_with(|h| *h.borrow_mut() = held);
+}
+
+/// After a fork, in the parent: the locks go back.
+extern "C" fn after_fork_in_parent() {
+    let _ = HELD_FOR_FORK.try_with(|h| drop(h.take()));
+}
+
+/// After a fork, in the child: the locks go back (the child's copies, taken by its only thread
+/// before the fork), and the child's findings start from zero.
+extern "C" fn after_fork_in_child() {
+    let _ = HELD_FOR_FORK.try_with(|h| drop(h.take()));
+    stats::forget_findings();
+    report::forget_printed();
 }
 
 /// The runtime cannot go on (a broken invariant of the platform, not of the user's program).

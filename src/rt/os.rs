@@ -252,6 +252,20 @@ pub(crate) unsafe extern "C" fn pthread_detach(native: pthread_t) -> c_int {
     unsafe { detach(native) }
 }
 
+/// For the fork handler: no thread's end or join is recorded until the guard is dropped.
+pub(crate) fn hold_for_fork() -> impl Sized {
+    exits()
+}
+
+/// Registers the handlers `fork` runs: `prepare` before it, `parent` and `child` after it in
+/// the two processes.
+pub(crate) fn at_fork(prepare: extern "C" fn(), parent: extern "C" fn(), child: extern "C" fn()) {
+    // SAFETY: plain functions valid for the life of the program.
+    if unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) } != 0 {
+        super::fatal("cannot register the fork handlers");
+    }
+}
+
 /// Runs before `main` (the C runtime calls everything in `.init_array`): the runtime starts
 /// there, so a malformed `MAPRACE_OPTIONS` stops the program at start, not at its first map
 /// operation; and the main thread's end is registered there, before any thread-local of the

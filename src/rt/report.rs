@@ -136,6 +136,19 @@ fn panic_message(kind: &str, report: &str) -> String {
     format!("maprace: map {kind}\n{report}")
 }
 
+/// For the fork handler: no report is printed until the guard is dropped. (Not taken by a
+/// thread that forks from inside `emit`, from a `tracing` subscriber: it holds it already.)
+pub(crate) fn hold_for_fork() -> impl Sized {
+    (!REPORTING.get()).then(|| lock(&PRINTED))
+}
+
+/// In the child of a fork: the findings its parent printed are not its own.
+pub(crate) fn forget_printed() {
+    if !REPORTING.get() {
+        *lock(&PRINTED) = None;
+    }
+}
+
 thread_local! {
     /// This thread is inside `emit`.
     static REPORTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

@@ -8,7 +8,29 @@ use backtrace::Backtrace;
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError, RwLock, RwLockWriteGuard};
+
+/// Held shared around each stack capture and symbolization of maprace's, and exclusively by the
+/// fork handler (`rt::before_fork`): so no other thread of maprace's is inside the unwinder, or
+/// holds the `backtrace` crate's global lock, at a fork, where the child could never take them.
+static CAPTURE: RwLock<()> = RwLock::new(());
+
+/// Runs `f`, which captures or symbolizes a stack, out of the way of a fork.
+pub(crate) fn capturing<R>(f: impl FnOnce() -> R) -> R {
+    let _capturing = CAPTURE.read().unwrap_or_else(PoisonError::into_inner);
+    f()
+}
+
+/// For the fork handler: no capture runs until the guard is dropped.
+pub(crate) fn hold_for_fork() -> RwLockWriteGuard<'static, ()> {
+    CAPTURE.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// For the fork handler: `drop_path`'s cache stays as it is until the guard is dropped (it is
+/// taken before the capture lock, which `drop_path` takes under it).
+pub(crate) fn hold_frames_for_fork() -> impl Sized {
+    lock(&SEEN_FRAMES)
+}
 
 /// One symbolized stack frame.
 pub(crate) struct Frame {
@@ -32,22 +54,29 @@ pub(crate) fn user_frames(bt: &Backtrace) -> Vec<Frame> {
 /// `user_frames` of a stack kept as raw return addresses (`history=full`), symbolized now.
 pub(crate) fn user_frames_at(addresses: &[usize]) -> Vec<Frame> {
     let mut symbols = Vec::new();
-    for &address in addresses {
-        backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
-            let file = symbol.filename().map(|f| {
-                let position = (symbol.lineno(), symbol.colno());
-                (f.to_string_lossy().into_owned(), position)
+    capturing(|| {
+        for &address in addresses {
+            backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
+                let file = symbol.filename().map(|f| {
+                    let position = (symbol.lineno(), symbol.colno());
+                    (f.to_string_lossy().into_owned(), position)
+                });
+                symbols.push((symbol.name().map(|name| format!("{name:#}")), file));
             });
-            symbols.push((symbol.name().map(|name| format!("{name:#}")), file));
-        });
-    }
+        }
+    });
     select_user(symbols.into_iter())
 }
 
 /// The stack of the access a report is about, unresolved (`Backtrace::resolve` before it is
 /// printed).
 pub(crate) fn capture() -> Backtrace {
-    Backtrace::new_unresolved()
+    capturing(Backtrace::new_unresolved)
+}
+
+/// Symbolizes `stack` (see `capture`).
+pub(crate) fn resolve(stack: &mut Backtrace) {
+    capturing(|| stack.resolve());
 }
 
 /// How a map's drop was reached, as the stack of the drop tells.
@@ -86,8 +115,10 @@ pub(crate) fn drop_path(stack: &Backtrace) -> DropPath {
         *seen.entry(ip).or_insert_with(|| {
             let mut names = Vec::new();
             // A return address is one past its call: look up the call's own byte.
-            backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |symbol| {
-                names.push(symbol.name().map(|name| format!("{name:#}")));
+            capturing(|| {
+                backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |symbol| {
+                    names.push(symbol.name().map(|name| format!("{name:#}")));
+                });
             });
             match drop_path_of(names.iter().map(Option::as_deref)) {
                 DropPath::LastArc => FrameIs::ArcDropSlow,

@@ -174,6 +174,19 @@ pub(crate) fn found(kind: FindingKind) -> u64 {
     FINDINGS.iter().map(|n| n.load(Relaxed)).sum()
 }
 
+/// For the fork handler: no thread's counters come or go until the guard is dropped.
+pub(crate) fn hold_for_fork() -> impl Sized {
+    lock(&THREADS)
+}
+
+/// In the child of a fork: its findings start from zero, and its exit line is its own.
+pub(crate) fn forget_findings() {
+    for count in &FINDINGS {
+        count.store(0, Relaxed);
+    }
+    SUMMARY_PRINTED.store(false, Relaxed);
+}
+
 /// Reports of `kind` printed so far.
 pub(crate) fn findings(kind: FindingKind) -> u64 {
     FINDINGS[kind as usize].load(Relaxed)

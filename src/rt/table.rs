@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 const SHARDS: usize = 64;
 
@@ -27,6 +27,11 @@ impl<K: Hash + Eq, V> ShardedTable<K, V> {
             >> (usize::BITS - SHARDS.trailing_zeros());
         let mut shard = super::lock(&self.shards[index]);
         f(shard.get_or_insert_with(HashMap::new))
+    }
+
+    /// Every shard, locked (in order), until the guards are dropped.
+    pub(crate) fn hold_all(&self) -> Vec<MutexGuard<'_, Option<HashMap<K, V>>>> {
+        self.shards.iter().map(super::lock).collect()
     }
 
     /// The first `Some` that `f` gives for a shard, trying each shard in turn (locked).

@@ -8,12 +8,11 @@ mod lock_clock;
 mod registry;
 
 pub(crate) use lock_clock::{LockedClock, SyncClock};
-pub(crate) use registry::{ThreadInfo, info, seen, size};
+pub(crate) use registry::{ThreadInfo, hold_for_fork, info, seen, size};
 
 #[cfg(feature = "dashmap")]
 use super::clock::ClockCopy;
 use super::clock::{Epoch, Tid, VectorClock};
-use backtrace::Backtrace;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
 
@@ -383,7 +382,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
 /// Parent side of thread creation: a child slot whose clock has seen everything the parent did
 /// so far. The parent then ticks, so what it does next is unordered with the child.
 pub(crate) fn fork() -> Box<Fork> {
-    let created_at = Backtrace::new_unresolved();
+    let created_at = super::stack::capture();
     with(|parent| {
         let info = registry::take_slot(Some(parent.vc()), Some(parent.serial), Some(created_at));
         let mut vc = parent.vc().clone();

@@ -63,7 +63,7 @@ impl ThreadInfo {
     /// The creation stack, symbolized now (only reports call this).
     pub(crate) fn created_at(&self) -> Option<Backtrace> {
         let mut bt = lock(self.created_at.as_ref()?);
-        bt.resolve();
+        crate::rt::stack::capturing(|| bt.resolve());
         Some(bt.clone())
     }
 }
@@ -455,6 +455,11 @@ impl Floors {
 #[inline(never)]
 pub(super) fn below_floor(epoch: Epoch) -> bool {
     FLOORS.covers(epoch)
+}
+
+/// For the fork handler: the registry stays as it is until the guard is dropped.
+pub(crate) fn hold_for_fork() -> impl Sized {
+    registry()
 }
 
 /// How many threads the detector has seen, for `maprace::stats()`.
