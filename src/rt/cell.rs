@@ -570,6 +570,38 @@ mod tests {
         assert_eq!((prev.epoch.tid(), prev.site.op()), (40, Op::Get));
     }
 
+    /// An access below its slot's floor counts as ordered on every path, though the inline
+    /// rules ask only the vector clock: each of their noes is decided again out of line, with
+    /// the floor. Just above the floor, each path reports.
+    #[test]
+    fn an_access_below_its_slots_floor_is_ordered_on_every_path() {
+        let slot = 12_000; // a slot the registry has not handed out in this test process
+        crate::rt::thread::raise_floor_for_test(slot, 10);
+        let other = ctx(5, &[(5, 1)]); // has seen nothing of `slot`
+        for (clock, ordered) in [(10, true), (11, false)] {
+            let old = ctx(slot, &[(slot, clock)]);
+            let verdict = |conflict: Option<Previous>| conflict.is_none() == ordered;
+            // The last write: by a read, then by a write.
+            assert!(verdict(read(&written(&old, Op::Insert), &other, Op::Get)));
+            let cell = written(&old, Op::Insert);
+            assert!(verdict(write(&cell, &other, Op::Insert, false)), "{clock}");
+            // The last read: by a write (exclusive, then shared reads), and by another read.
+            let cell = Cell::default();
+            assert!(read(&cell, &old, Op::Get).is_none());
+            assert!(verdict(write(&cell, &other, Op::Remove, false)), "{clock}");
+            let cell = Cell::default();
+            assert!(read(&cell, &old, Op::Get).is_none());
+            assert!(read(&cell, &other, Op::Get).is_none());
+            assert_eq!(
+                cell.read.load(Relaxed) & Epoch::FLAG == 0,
+                ordered,
+                "a read set only for unordered readers ({clock})"
+            );
+            let third = ctx(6, &[(5, 1), (6, 1)]);
+            assert!(verdict(write(&cell, &third, Op::Remove, false)), "{clock}");
+        }
+    }
+
     /// Issue 13: the packing at its limits gives the verdicts an unbounded one would.
     #[test]
     fn verdicts_stay_right_at_the_limits_of_the_epoch_and_site_packing() {

@@ -8,6 +8,8 @@ mod lock_clock;
 mod registry;
 
 pub(crate) use lock_clock::{LockedClock, SyncClock};
+#[cfg(test)]
+pub(crate) use registry::raise_floor_for_test;
 pub(crate) use registry::{ThreadInfo, hold_for_fork, info, seen, size};
 
 #[cfg(feature = "dashmap")]

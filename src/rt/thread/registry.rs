@@ -457,6 +457,12 @@ pub(super) fn below_floor(epoch: Epoch) -> bool {
     FLOORS.covers(epoch)
 }
 
+/// Raises the floor of `tid` to `clock`, for tests of what a floor decides.
+#[cfg(test)]
+pub(crate) fn raise_floor_for_test(tid: Tid, clock: u64) {
+    FLOORS.raise(tid, clock);
+}
+
 /// For the fork handler: the registry stays as it is until the guard is dropped.
 pub(crate) fn hold_for_fork() -> impl Sized {
     registry()
@@ -673,5 +679,201 @@ mod tests {
         );
         let (_, remembered) = threads[threads.len() - RECORDS_KEPT - 1];
         assert!(!registry.floors.covers(remembered));
+    }
+
+    /// The serial of the thread a report names for `epoch`, and whether its details are kept.
+    fn named(registry: &Registry, epoch: Epoch) -> Option<(u64, bool)> {
+        registry.holder(epoch).map(|t| (t.serial, t.details_kept()))
+    }
+
+    /// The slot limit and the quarantine in one registry: a thread whose clock is used up moves
+    /// on as itself; the slot it leaves is retired (never free, and its floor is not raised by
+    /// what happens next door); with no fresh slot left, the quarantine gives way to a new
+    /// thread and a move takes a free slot; with none free, a thread runs unrecorded; and a
+    /// moved thread's details go from every slot it held, its records in retired slots stay.
+    #[test]
+    fn a_moved_thread_keeps_its_record_and_the_slot_it_left_is_retired() {
+        let mut registry = Registry {
+            max_tid: 3,
+            ..empty()
+        };
+        let main = registry.take_slot(None, None, None);
+        let a = registry.take_slot(None, Some(main.serial), None);
+        let x = registry.take_slot(None, Some(main.serial), None);
+        assert_eq!((main.tid, a.tid, x.tid), (0, 1, 2));
+        // a's clock in slot 1 is used up: it moves to the last fresh slot, from clock 1 on.
+        let mut a_clock = VectorClock::new();
+        a_clock.set(a.tid, Epoch::MAX_CLOCK);
+        let moved = registry.take_fresh_slot(Epoch::new(a.tid, Epoch::MAX_CLOCK), &a_clock);
+        assert_eq!(moved, (3, 1));
+        for epoch in [
+            Epoch::new(a.tid, 1),
+            Epoch::new(a.tid, Epoch::MAX_CLOCK),
+            Epoch::new(3, 1),
+            Epoch::new(3, 900),
+        ] {
+            let info = registry.holder(epoch).unwrap();
+            assert!(
+                Arc::ptr_eq(&info, &a),
+                "{epoch:?}: the same thread for reports"
+            );
+        }
+
+        // x ends, then a ends in slot 3; nothing saw either end. Slot 1 stays out of use.
+        registry.ended(x.tid, 4);
+        registry.ended(3, 7);
+        assert_eq!(registry.free, [(x.tid, 4), (3, 7)]);
+        assert!(a.has_ended());
+        // No fresh slot is left: a new thread takes the quarantine's oldest end, x's, and the
+        // floor rises over x's epochs, next to the retired slot, whose epochs keep the vector
+        // clocks' verdict.
+        let c = registry.take_slot(None, Some(main.serial), None);
+        assert_eq!((c.tid, c.first_clock), (x.tid, 5));
+        assert!(registry.floors.covers(Epoch::new(x.tid, 4)));
+        assert!(!registry.floors.covers(Epoch::new(x.tid, 5)));
+        assert!(!registry.floors.covers(Epoch::new(a.tid, 1)));
+        assert!(!registry.floors.covers(Epoch::new(a.tid, Epoch::MAX_CLOCK)));
+        assert!(!registry.floors.covers(Epoch::new(3, 7)));
+
+        // c's clock is used up too, with no fresh slot left: it moves to the free slot whose end
+        // it saw (it joined a), precisely, as a new thread would take it.
+        let mut c_clock = VectorClock::new();
+        c_clock.set(c.tid, Epoch::MAX_CLOCK);
+        c_clock.set(3, 7);
+        let moved = registry.take_fresh_slot(Epoch::new(c.tid, Epoch::MAX_CLOCK), &c_clock);
+        assert_eq!(moved, (3, 8));
+        assert!(!registry.floors.covers(Epoch::new(3, 7)), "c saw a's end");
+        assert_eq!(named(&registry, Epoch::new(3, 7)), Some((a.serial, true)));
+        assert_eq!(named(&registry, Epoch::new(3, 8)), Some((c.serial, true)));
+        assert_eq!(
+            named(&registry, Epoch::new(x.tid, 5)),
+            Some((c.serial, true))
+        );
+        // Nothing is free: a new thread runs unrecorded (slots 1 and 2 are retired).
+        assert_eq!(registry.take_slot(None, None, None).tid, Epoch::UNRECORDED);
+
+        // c ends in slot 3; then threads spawned and joined one after the other take slot 3
+        // in turns, until c's and a's records there are forgotten.
+        registry.ended(3, 9);
+        let mut parent = c_clock.clone();
+        parent.set(3, 9);
+        for n in 0..DETAILS_KEPT + RECORDS_KEPT {
+            let thread = registry.take_slot(Some(&parent), Some(main.serial), None);
+            assert_eq!(thread.tid, 3);
+            let end = thread.first_clock + 1;
+            registry.ended(thread.tid, end);
+            parent.set(thread.tid, end);
+            if n == DETAILS_KEPT {
+                // More than DETAILS_KEPT ends came after theirs: both lost their details, in
+                // every slot each held.
+                for (epoch, serial) in [
+                    (Epoch::new(a.tid, 1), a.serial),
+                    (Epoch::new(3, 7), a.serial),
+                    (Epoch::new(x.tid, 5), c.serial),
+                    (Epoch::new(3, 9), c.serial),
+                ] {
+                    assert_eq!(named(&registry, epoch), Some((serial, false)), "{epoch:?}");
+                }
+            }
+        }
+        // Their records in slot 3 are gone, under its floor; those in the retired slots stay.
+        assert_eq!(named(&registry, Epoch::new(3, 9)), None);
+        assert!(registry.floors.covers(Epoch::new(3, 9)));
+        assert_eq!(
+            named(&registry, Epoch::new(a.tid, 1)),
+            Some((a.serial, false))
+        );
+        assert_eq!(
+            named(&registry, Epoch::new(x.tid, 5)),
+            Some((c.serial, false))
+        );
+        assert_eq!(
+            named(&registry, Epoch::new(x.tid, 4)),
+            None,
+            "x's, forgotten"
+        );
+        assert!(!registry.floors.covers(Epoch::new(a.tid, Epoch::MAX_CLOCK)));
+        assert_eq!(registry.slots.len(), 4);
+        assert_eq!(
+            registry.records,
+            RECORDS_KEPT + 4,
+            "main, a and c in the retired slots, slot 3's kept and last"
+        );
+    }
+
+    /// A moved thread's record in its last slot may be forgotten before its details would be
+    /// dropped (many slots free, few ends since): its record in the slot it moved from loses
+    /// the details with it, so none outlive the bound.
+    #[test]
+    fn a_moved_threads_details_go_when_its_last_record_is_forgotten() {
+        let mut registry = empty();
+        let waiting: Vec<_> = (0..RECORDS_KEPT + 300)
+            .map(|_| registry.take_slot(None, None, None))
+            .collect();
+        for (i, thread) in waiting.iter().enumerate() {
+            registry.ended(thread.tid, 2 + i as u64); // free, and seen by nobody
+        }
+        let m = registry.take_slot(None, None, None); // the quarantine's oldest
+        let from = (m.tid, m.first_clock);
+        let mut m_clock = VectorClock::new();
+        m_clock.set(m.tid, Epoch::MAX_CLOCK);
+        let (to, first) = registry.take_fresh_slot(Epoch::new(m.tid, Epoch::MAX_CLOCK), &m_clock);
+        assert_eq!(first, 1, "a fresh slot");
+        registry.ended(to, 3);
+        m_clock.set(to, 3);
+        let heir = registry.take_slot(Some(&m_clock), None, None);
+        assert_eq!((heir.tid, heir.first_clock), (to, 4));
+        // RECORDS_KEPT more holders superseded, no thread ended.
+        for _ in 0..RECORDS_KEPT {
+            registry.take_slot(None, None, None);
+        }
+        assert_eq!(named(&registry, Epoch::new(to, 3)), None);
+        assert!(registry.floors.covers(Epoch::new(to, 3)));
+        assert_eq!(
+            named(&registry, Epoch::new(from.0, from.1)),
+            Some((m.serial, false)),
+            "its record in the slot it left: named, without details"
+        );
+    }
+
+    /// A thread that moves onto a reused slot may be older than the slot's previous holder:
+    /// its records are found by clock, not by serial, when its details go.
+    #[test]
+    fn an_older_thread_moved_after_a_newer_one_loses_its_details_in_both_slots() {
+        let mut registry = Registry {
+            max_tid: 1,
+            ..empty()
+        };
+        let old = registry.take_slot(None, None, None);
+        let new = registry.take_slot(None, Some(old.serial), None);
+        registry.ended(new.tid, 5);
+        let mut clock = VectorClock::new();
+        clock.set(old.tid, Epoch::MAX_CLOCK);
+        clock.set(new.tid, 5); // joined it
+        let moved = registry.take_fresh_slot(Epoch::new(old.tid, Epoch::MAX_CLOCK), &clock);
+        assert_eq!(
+            moved,
+            (new.tid, 6),
+            "no fresh slot: the one whose end it saw"
+        );
+        registry.ended(new.tid, 8);
+        clock.set(new.tid, 8);
+        for _ in 0..DETAILS_KEPT {
+            let thread = registry.take_slot(Some(&clock), None, None);
+            registry.ended(thread.tid, thread.first_clock);
+            clock.set(thread.tid, thread.first_clock);
+        }
+        assert_eq!(
+            named(&registry, Epoch::new(new.tid, 7)),
+            Some((old.serial, false))
+        );
+        assert_eq!(
+            named(&registry, Epoch::new(old.tid, 1)),
+            Some((old.serial, false))
+        );
+        assert_eq!(
+            named(&registry, Epoch::new(new.tid, 5)),
+            Some((new.serial, false))
+        );
     }
 }
