@@ -223,9 +223,9 @@ thread_local! {
 /// frames under `drop_path`'s cache), and keeps other threads out of the unwinder and the
 /// `backtrace` crate's lock.
 ///
-/// Not covered: the small lock of each `SyncClock` and the locks of `read_set`'s pools (held
-/// for a few instructions each, or while a pool makes a chunk; a child that uses the same
-/// object, or a read set of the same size, may still block on one).
+/// `read_set`'s pools are leaves (nothing is locked under one), held by the forking thread
+/// like the others. Not covered: the small lock of each `SyncClock` (held for a few
+/// instructions; a child that uses the same object may still block on one).
 extern "C" fn before_fork() {
     let held: Vec<Box<dyn Any>> = vec![
         Box::new(report::hold_for_fork()),
@@ -234,6 +234,7 @@ extern "C" fn before_fork() {
         Box::new(os::hold_for_fork()),
         Box::new(thread::hold_for_fork()),
         Box::new(stats::hold_for_fork()),
+        Box::new(read_set::hold_for_fork()),
         Box::new(stack::hold_frames_for_fork()),
         Box::new(stack::hold_for_fork()),
     ];

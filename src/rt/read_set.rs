@@ -241,6 +241,14 @@ pub(crate) fn retire(set: SetRef) {
     }
 }
 
+/// For the fork handler: no set is handed out or retired until the guards are dropped.
+pub(crate) fn hold_for_fork() -> impl Sized {
+    STORAGE
+        .iter()
+        .map(|class| lock(&class.pool))
+        .collect::<Vec<_>>()
+}
+
 impl Class {
     /// Makes the chunk that holds set `index`, if it does not exist yet (under the pool's lock).
     fn chunk_for(&self, class: usize, index: usize, capacity: usize) {
@@ -259,6 +267,49 @@ impl Class {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Another thread holds a pool's lock when this one forks: the fork waits for it (the fork
+    /// handlers hold every pool over it), so the child, which has only the forking thread, can
+    /// still take a set of that size. Without that the child hangs in `alloc`.
+    #[test]
+    fn a_child_forked_while_another_thread_holds_a_pool_can_take_a_set() {
+        let (held, holding) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let pool = lock(&STORAGE[0].pool);
+            held.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(pool);
+        });
+        holding.recv().unwrap();
+        // SAFETY: the child only takes and retires a set (maprace's code, which this test is
+        // about) and ends with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            retire(alloc(0));
+            // SAFETY: _exit has no preconditions.
+            unsafe { libc::_exit(0) }
+        }
+        holder.join().unwrap();
+        let start = std::time::Instant::now();
+        let mut status = 0;
+        // SAFETY: `pid` is this process's child; `status` is a valid out-pointer.
+        while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+            if start.elapsed() > std::time::Duration::from_secs(30) {
+                // SAFETY: as above.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                panic!("the child hung taking a read set");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "{status:#x}"
+        );
+    }
 
     #[test]
     fn a_set_records_one_read_per_slot_and_a_new_generation_sees_none_of_them() {
