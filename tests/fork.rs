@@ -218,3 +218,119 @@ scenario!(
         assert_eq!(out.code, Some(66), "{out}");
     }
 );
+
+/// What each churning thread of `guard_threads` starts (a C library thread, as in
+/// `busy_threads`): a guard of a map its threads share.
+#[cfg(feature = "dashmap")]
+extern "C" fn take_a_guard(_: *mut libc::c_void) -> *mut libc::c_void {
+    static SHARED: std::sync::LazyLock<maprace::DashMap<u32, u32>> =
+        std::sync::LazyLock::new(maprace::DashMap::new);
+    SHARED.insert(1, 1);
+    drop(SHARED.get(&1));
+    std::ptr::null_mut()
+}
+
+/// Threads of the parent that hold DashMap guards at the fork, or wait for one (with a guard of
+/// another map held, so their wait is published for the cycle checks), while others make maps
+/// (a tag each) and start threads that take a guard (a held list each, taken from the pool and
+/// given back at the thread's end).
+#[cfg(feature = "dashmap")]
+fn guard_threads(stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
+    use maprace::DashMap;
+    let contended = Arc::new(DashMap::<u32, u32>::new());
+    contended.insert(0, 0);
+    let started = Arc::new(std::sync::Barrier::new(5));
+    let mut threads = Vec::new();
+    for waits in [false, true] {
+        let (stop, started, contended) = (stop.clone(), started.clone(), contended.clone());
+        threads.push(std::thread::spawn(move || {
+            let mine = DashMap::<u32, u32>::new();
+            mine.insert(0, 0);
+            started.wait();
+            while !stop.load(Relaxed) {
+                let _held = mine.get(&0);
+                if waits {
+                    // Waits while the other thread holds the key's shard.
+                    drop(contended.get_mut(&0));
+                } else {
+                    let _guard = contended.get_mut(&0);
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+        }));
+    }
+    for _ in 0..2 {
+        let (stop, started) = (stop.clone(), started.clone());
+        threads.push(std::thread::spawn(move || {
+            started.wait();
+            while !stop.load(Relaxed) {
+                let map = DashMap::<u32, u32>::new();
+                map.insert(1, 1);
+                let mut native: libc::pthread_t = 0;
+                // SAFETY: a valid start routine that ignores its argument.
+                let rc = unsafe {
+                    libc::pthread_create(
+                        &mut native,
+                        std::ptr::null(),
+                        take_a_guard,
+                        std::ptr::null_mut(),
+                    )
+                };
+                assert_eq!(rc, 0);
+                // SAFETY: `native` is a joinable thread created above.
+                assert_eq!(
+                    unsafe { libc::pthread_join(native, std::ptr::null_mut()) },
+                    0
+                );
+            }
+        }));
+    }
+    started.wait();
+    threads
+}
+
+#[cfg(feature = "dashmap")]
+scenario!(
+    children_forked_while_dashmap_guards_are_held_and_waited_for_never_hang,
+    {
+        use maprace::DashMap;
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = guard_threads(&stop);
+        let mut hung = 0;
+        let mut failed = Vec::new();
+        for _ in 0..200 {
+            let pid = fork(|| {
+                // What a child may do: make maps (a tag each), take guards in a thread of its
+                // own (a held list), and call a map while holding a guard of another.
+                let map = Arc::new(DashMap::<u32, u32>::new());
+                let used = map.clone();
+                std::thread::spawn(move || {
+                    used.insert(1, 1);
+                    drop(used.get(&1));
+                    used.insert(2, 2);
+                })
+                .join()
+                .unwrap();
+                let other = DashMap::<u32, u32>::new();
+                let held = map.get(&1);
+                other.insert(3, 3);
+                i32::from(held.as_deref() != Some(&1) || other.len() != 1)
+            });
+            match wait_for(pid, Duration::from_secs(5)) {
+                None => hung += 1,
+                Some(0) => {}
+                Some(code) => failed.push(code),
+            }
+        }
+        stop.store(true, Relaxed);
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(
+            (hung, failed),
+            (0, vec![]),
+            "children hung, children failed"
+        );
+    },
+    |out| out.assert_clean()
+);

@@ -133,8 +133,6 @@ pub(crate) fn map_tag(
     type_name: &str,
     created_at: &'static Location<'static>,
 ) -> &'static Tag {
-    type Key = (usize, Option<&'static str>, String);
-    static TAGS: Mutex<Option<HashMap<Key, &'static Tag>>> = Mutex::new(None);
     let key = (
         created_at as *const Location<'static> as usize,
         name,
@@ -152,10 +150,24 @@ pub(crate) fn map_tag(
         })
 }
 
+/// What `map_tag` keys its tags by: the construction site, the name and the type's name.
+type TagKey = (usize, Option<&'static str>, String);
+
+/// The tags `map_tag` made.
+static TAGS: Mutex<Option<HashMap<TagKey, &'static Tag>>> = Mutex::new(None);
+
+/// The numbers `map_number` gave.
+static NUMBERS: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
+
+/// For the fork handler: this module's locks stay as they are until the guard is dropped. They
+/// are leaves (nothing else is locked under one of them), taken in this order.
+pub(crate) fn hold_for_fork() -> impl Sized {
+    (lock(&TAGS), lock(&NUMBERS), lists())
+}
+
 /// `map#N` for a DashMap without a name, numbered in the order reports first need them (the
 /// numbers are the tracked maps', shared with `HashMap` and `BTreeMap`).
 fn map_number(object: u64) -> u64 {
-    static NUMBERS: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
     let mut numbers = lock(&NUMBERS);
     *numbers
         .get_or_insert_with(HashMap::new)
@@ -1359,6 +1371,24 @@ mod tests {
     use crate::rt::site::Op;
 
     static TAG: Tag = Tag::Lock("test lock");
+
+    /// The fork handler holds this module's locks from before the fork to after it, so that no
+    /// other thread is inside one at the fork (a child would wait for it for good).
+    #[test]
+    fn the_fork_handler_holds_the_map_tags_numbers_and_held_lists() {
+        let free = || {
+            [
+                TAGS.try_lock().is_ok(),
+                NUMBERS.try_lock().is_ok(),
+                LISTS.try_lock().is_ok(),
+            ]
+        };
+        crate::rt::before_fork();
+        // (The current thread holds them: a std mutex's `try_lock` fails for its holder too.)
+        let during = free();
+        crate::rt::after_fork_in_parent();
+        assert_eq!((during, free()), ([false; 3], [true; 3]));
+    }
 
     fn list() -> &'static Held {
         Box::leak(Box::new(Held::new()))

@@ -224,11 +224,18 @@ thread_local! {
 /// `backtrace` crate's lock.
 ///
 /// `read_set`'s pools are leaves (nothing is locked under one), held by the forking thread
-/// like the others. Not covered: the small lock of each `SyncClock` (held for a few
-/// instructions; a child that uses the same object may still block on one).
+/// like the others; so are `deadlock`'s (its map tags and numbers, taken under a report's lock,
+/// and the pool of held lists, which a thread takes at its first guard or lock and gives back
+/// at its end). `dashmap` keeps no lock of its own across maps. Not covered: the small lock of
+/// each `SyncClock` (held for a few instructions; a child that uses the same object may still
+/// block on one), which includes a DashMap shard's clock for `iter_mut`'s items. A DashMap
+/// guard held, or waited for, by another thread at the fork is the program's: in the child that
+/// shard stays locked, as it would without maprace, and the child's checks still see the hold
+/// (it is true there: the lock is held for good).
 extern "C" fn before_fork() {
     let held: Vec<Box<dyn Any>> = vec![
         Box::new(report::hold_for_fork()),
+        Box::new(deadlock::hold_for_fork()),
         Box::new(annotate::hold_for_fork()),
         Box::new(history::hold_for_fork()),
         Box::new(os::hold_for_fork()),
