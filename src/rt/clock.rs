@@ -247,6 +247,29 @@ impl ClockCopy {
         }
     }
 
+    /// Becomes the pointwise maximum of itself and `clock` (allocating only when `clock` has
+    /// more components than it had).
+    #[cfg(feature = "dashmap")]
+    pub(crate) fn join_from(&mut self, clock: &VectorClock) {
+        let clocks = clock.clocks.as_slice();
+        for (mine, theirs) in self.head.iter_mut().zip(clocks) {
+            *mine = (*mine).max(*theirs);
+        }
+        let tail = clocks.get(ClockCopy::HEAD..).unwrap_or(&[]);
+        if tail.len() > self.tail.as_ref().map_or(0, |t| t.len()) {
+            let mut grown = vec![0; tail.len()].into_boxed_slice();
+            if let Some(old) = &self.tail {
+                grown[..old.len()].copy_from_slice(old);
+            }
+            self.tail = Some(grown);
+        }
+        if let Some(mine) = &mut self.tail {
+            for (mine, theirs) in mine.iter_mut().zip(tail) {
+                *mine = (*mine).max(*theirs);
+            }
+        }
+    }
+
     /// A clock shorter than the head (threads' own clocks never are: see `pad_for_copies`).
     #[cold]
     #[inline(never)]

@@ -152,6 +152,32 @@ const SHARED_RELEASES: usize = 1;
 /// A thread's reader slot of a shard: its clock when it last released the shard shared.
 /// Written only by that thread, while it holds the shard shared; read only under the shard's
 /// write lock (the lock orders the two).
+///
+/// Rows are per thread *slot* (`tid`), and slots are reused (see `thread::registry`): a thread
+/// that ended leaves its row to the slot's next holder, and a thread whose clock there is used
+/// up moves to another slot and its row. Why every verdict stays sound:
+/// - An exclusive acquirer joins what the slot holds: some thread's clock at a shared release
+///   of this shard, made before the acquirer's write lock (the lock orders every read unlock
+///   before it). Joining it is an edge the program has, whoever made it: a stale clock claims
+///   less than its thread's latest, never more, so it cannot order anything falsely. No row
+///   is ever joined by a reader (read unlock to read lock is not an edge maprace takes).
+/// - Edges are lost only if a row's content is skipped or overwritten while a thread that
+///   has not seen it needs it. Skipping: an acquirer skips a row whose release it knows
+///   (`Ctx::knows_release`), its own since its time in the slot began, or one its clock
+///   covers that is not below the slot's floor. A floor rises when the slot goes to a thread
+///   that nothing ordered after the old holder (the quarantine's way), before that thread
+///   runs, so a clock that covers the old epoch only through the new holder sees that floor
+///   and joins. (`happens_before` also says yes below a floor, for accesses; releases need
+///   this stricter test.) Overwriting: a holder whose parent joined the previous holder has
+///   seen all it released, so its copy covers the row's content. A holder that has not (the
+///   quarantine's, or one whose clock is not known to cover it) finds the row's release
+///   unknown and joins its clock into the row instead of copying (`release_joined_to_map`),
+///   leaving the old release as the row's `last`: below the floor for good, so every later
+///   writer joins too and every exclusive acquirer joins the row. The row's content only grows.
+/// - A thread moved to another slot on clock overflow keeps the old slot's component: its old
+///   row is never written again (the slot is retired) and stays exact; in the new slot its
+///   time begins at that slot's first clock, and the rules above apply to the row it finds.
+/// - A thread with no slot (`Epoch::UNRECORDED`) writes no row.
 #[repr(align(64))]
 struct ReaderSlot {
     last: UnsafeCell<MapRelease>,
@@ -418,9 +444,8 @@ impl DashShadow {
         }
         if mode == Mode::Exclusive {
             for tid in 0..self.readers.end.load(Acquire) {
-                if tid == me.tid() as usize {
-                    continue; // its own reads are in its clock
-                }
+                // (Its own row too: it may hold a previous holder's release, see `ReaderSlot`;
+                // its own releases are known, and skipped, in `acquire_from_map`.)
                 let Some(row) = self.readers.row(tid) else {
                     continue;
                 };
@@ -478,7 +503,15 @@ impl DashShadow {
                 // SAFETY: this thread's slot of a shard it holds shared: only it writes the
                 // slot, and exclusive acquirers, who read it, wait for the lock.
                 let slot = unsafe { &*row.add(shard) };
-                unsafe { me.release_to_map(&mut *slot.clock.get(), &mut *slot.last.get()) };
+                // SAFETY: as just above.
+                let (clock, last) = unsafe { (&mut *slot.clock.get(), &mut *slot.last.get()) };
+                // A release of the slot's previous holder that this thread has not seen is
+                // kept (see `ReaderSlot`).
+                if last.epoch == Epoch::NONE || me.knows_release(last.epoch) {
+                    me.release_to_map(clock, last);
+                } else {
+                    me.release_joined_to_map(clock);
+                }
             }
         }
     }

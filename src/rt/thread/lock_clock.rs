@@ -125,7 +125,8 @@ impl LockedClock {
     /// `me` holds the real lock this clock belongs to.
     #[inline(always)]
     unsafe fn acquire_by(&self, me: &Ctx) {
-        if self.last_release.get().tid() != me.tid() {
+        // Not its own release (a previous holder of its slot's is another thread's).
+        if !me.released_by_me(self.last_release.get()) {
             // SAFETY: as in `release_by`.
             me.update(|vc| vc.join_copy(unsafe { &*self.clock.get() }));
         } else if self.owes_tick_to(me) {
@@ -152,6 +153,25 @@ mod tests {
     fn assert_saw_only(other: &Ctx, me: &Ctx, clock: u64) {
         assert!(other.happens_before(Epoch::new(me.tid(), clock)));
         assert!(!other.happens_before(me.epoch()), "{:?}", me.epoch());
+    }
+
+    /// A thread that took over slot 1 from a thread nothing ordered it after (the quarantine's
+    /// way: its time there begins past the old holder's end) is not the lock's last releaser,
+    /// though it has the same slot: it joins what the old holder released (here, what that
+    /// holder had seen of slot 2), an edge the lock really makes.
+    #[test]
+    fn a_release_by_a_previous_holder_of_the_slot_is_acquired() {
+        let lock = LockedClock::new();
+        let mut vc = VectorClock::new();
+        vc.set(1, 5);
+        vc.set(2, 7); // what the old holder had seen of another thread
+        let old = Ctx::for_test(1, vc);
+        unsafe { lock.release_by(&old) };
+        let mut vc = VectorClock::new();
+        vc.set(1, 10); // after the old holder's end
+        let heir = Ctx::for_test(1, vc);
+        unsafe { lock.acquire_by(&heir) };
+        assert_eq!(heir.vc().get(2), 7);
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub(crate) struct Ctx {
     /// Moves whenever the clock does (a join or a tick): a release into a DashMap clock that
     /// holds this thread's release at the same epoch and version need not copy the clock again.
     version: std::cell::Cell<u64>,
+    /// Its slot's clock when this thread's time there began (at its start, or at its move to
+    /// another slot): the epochs of the slot from here on are this thread's. Below it, they are
+    /// a previous holder's, which this thread may not have seen (see `knows_release`).
+    era_start: std::cell::Cell<u64>,
 }
 
 #[cfg(feature = "dashmap")]
@@ -92,6 +96,7 @@ impl Ctx {
             sync_assume,
             owed_to_map: std::cell::Cell::new(false),
             version: std::cell::Cell::new(1),
+            era_start: std::cell::Cell::new(epoch.clock()),
         }
     }
 
@@ -144,6 +149,35 @@ impl Ctx {
         }
         cold_path();
         registry::below_floor(epoch)
+    }
+
+    /// Has this thread seen everything a release made at `released` (its releaser's epoch then)
+    /// put into a clock, so that acquiring that clock again would add nothing? Its own release
+    /// since its time in its slot began, yes. Another's, when its clock covers `released`, unless
+    /// `released` is below its slot's floor: the slot has had a holder since that nothing
+    /// ordered after the releaser (see `registry`), and the component may come from that later
+    /// holder, who never saw the release. (Floors rise before the later holder runs, and this
+    /// thread learned of it through synchronization, so it reads the raised floor.) A floor
+    /// orders a past thread's *accesses* before everything, not the releases of other threads'
+    /// clocks it made: those must still be acquired.
+    #[cfg(any(feature = "dashmap", test))]
+    #[inline(always)]
+    pub(crate) fn knows_release(&self, released: Epoch) -> bool {
+        self.released_by_me(released) || self.knows_others_release(released)
+    }
+
+    /// Was `released` this thread's own epoch (not a previous holder's of its slot)?
+    #[inline(always)]
+    pub(crate) fn released_by_me(&self, released: Epoch) -> bool {
+        released.tid() == self.tid() && released.clock() >= self.era_start.get()
+    }
+
+    #[cfg(any(feature = "dashmap", test))]
+    #[inline(never)]
+    fn knows_others_release(&self, released: Epoch) -> bool {
+        // Clock 0: no release yet, or one by a thread with no slot (see `Epoch`), as before.
+        released.clock() == 0
+            || (self.vc().happens_before(released) && !registry::below_floor(released))
     }
 
     /// `happens_before`'s fast yes: the vector clock alone says the access stamped `epoch`
@@ -216,6 +250,7 @@ impl Ctx {
         // SAFETY: as in `update`.
         unsafe { &mut *self.vc.get() }.set(tid, first_clock);
         self.epoch.set(Epoch::new(tid, first_clock));
+        self.era_start.set(first_clock);
     }
 
     /// The stamp of an access to a DashMap's own shadow (a key's cell), made under the shard's
@@ -255,6 +290,22 @@ impl Ctx {
         self.owed_to_map.set(true);
     }
 
+    /// `release_to_map` into a clock that holds a release this thread has not seen (a DashMap
+    /// reader slot's, left by the slot's previous holder: see `rt::dashmap::ReaderSlot`): the
+    /// clock keeps it and joins this thread's clock in, and `last` stays that release, which no
+    /// acquirer takes as seen, so every exclusive acquirer joins the whole clock.
+    #[cfg(feature = "dashmap")]
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn release_joined_to_map(&self, into: &mut ClockCopy) {
+        if self.epoch.get().flagged() && !self.owed_to_map.get() {
+            self.tick();
+        }
+        into.join_from(self.vc());
+        self.epoch.set(self.map_epoch().with_flag());
+        self.owed_to_map.set(true);
+    }
+
     /// Acquire a DashMap clock released at `released` (its releaser's epoch then), unless this
     /// thread has seen that release already (then it has seen everything the clock holds). News
     /// from another thread moves this thread to a new epoch: its later accesses to the map's
@@ -262,7 +313,7 @@ impl Ctx {
     #[cfg(feature = "dashmap")]
     #[inline(always)]
     pub(crate) fn acquire_from_map(&self, released: Epoch, from: &ClockCopy) {
-        if !self.happens_before(released) {
+        if !self.knows_release(released) {
             self.acquire_news(from);
         }
     }
@@ -461,5 +512,24 @@ mod tests {
         me.tick();
         assert_eq!(me.epoch(), Epoch::new(2, 5));
         assert_eq!((me.vc().get(0), me.vc().get(2)), (7, 5));
+    }
+
+    /// A release below its slot's floor counts as ordered for accesses, but not as seen: the
+    /// clock that covers it may do so through a later holder of the slot, who never saw it.
+    /// Its own releases, and others' above the floor that the clock covers, are seen.
+    #[test]
+    fn a_release_below_its_slots_floor_is_not_known_though_its_epoch_is_ordered() {
+        let slot = 12_001; // a slot the registry has not handed out in this test process
+        registry::raise_floor_for_test(slot, 10);
+        let mut vc = VectorClock::new();
+        vc.set(1, 3);
+        vc.set(slot, 12); // the slot's later holder, at 12
+        let me = Ctx::for_test(1, vc);
+        let old = Epoch::new(slot, 5);
+        assert!(me.happens_before(old));
+        assert!(!me.knows_release(old));
+        assert!(me.knows_release(Epoch::new(slot, 11)));
+        assert!(!me.knows_release(Epoch::new(slot, 13)));
+        assert!(me.knows_release(Epoch::new(1, 3)));
     }
 }
