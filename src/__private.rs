@@ -108,3 +108,13 @@ pub fn live_read_sets() -> usize {
     #[cfg(not(maprace_detect))]
     0
 }
+
+/// Deadlock checks' held lists made so far (one per thread alive at once that took a guard or
+/// a lock; reused after the thread ends). 0 with the detector compiled out.
+#[doc(hidden)]
+pub fn held_lists() -> usize {
+    #[cfg(maprace_detect)]
+    return crate::rt::deadlock::lists_made();
+    #[cfg(not(maprace_detect))]
+    0
+}

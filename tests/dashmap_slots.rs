@@ -118,3 +118,47 @@ scenario!(
     )
 );
 
+/// `n` detached threads, one after another, each taking a DashMap guard and, while holding it,
+/// a maprace lock (its held list records both; the lock's check looks at it).
+fn guards_in_detached_threads(
+    dash: &Arc<DashMap<u32, u32>>,
+    lock: &Arc<maprace::sync::Mutex<u32>>,
+    n: usize,
+) {
+    for i in 0..n as u32 {
+        let (done, finished) = mpsc::channel();
+        let (dash, lock) = (dash.clone(), lock.clone());
+        drop(thread::spawn(move || {
+            let guard = dash.get(&0);
+            *lock.lock().unwrap() += 1;
+            drop(guard);
+            dash.insert(i % 64, i);
+            done.send(()).unwrap();
+        }));
+        finished.recv().unwrap();
+    }
+}
+
+// The deadlock checks keep a held list (holds and a published wait) per thread that takes a
+// guard or lock: it goes back to a pool at the thread's end, so their number follows the
+// threads alive at once, not every thread created, also with slots and records reused.
+scenario!(
+    twenty_thousand_detached_threads_with_guards_reuse_a_bounded_number_of_held_lists,
+    {
+        let dash = Arc::new(DashMap::<u32, u32>::new());
+        dash.insert(0, 0);
+        let lock = Arc::new(maprace::sync::Mutex::new(0));
+        guards_in_detached_threads(&dash, &lock, 10_000);
+        let half = maprace::__private::held_lists();
+        guards_in_detached_threads(&dash, &lock, 10_000);
+        let all = maprace::__private::held_lists();
+        println!("held lists after 10k threads: {half}, after 20k: {all}");
+        if maprace::COMPILED_IN {
+            // The threads alive or ending at any time (a detached thread may still be in its
+            // thread-locals' destructors as the next one starts): a few, not 20,000.
+            assert!((1..=64).contains(&half), "{half}");
+            assert!(all <= 64, "{all}");
+        }
+    },
+    |out| out.assert_clean()
+);

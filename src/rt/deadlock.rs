@@ -744,6 +744,12 @@ fn lists() -> MutexGuard<'static, Lists> {
     lock(&LISTS)
 }
 
+/// Held lists made so far: at most the threads alive at once that took a guard or a lock (a
+/// thread's list goes back to the pool at its end, with its wait, for the next thread).
+pub(crate) fn lists_made() -> usize {
+    lists().all.len()
+}
+
 #[cold]
 #[inline(never)]
 fn take_list() -> &'static Held {
