@@ -198,3 +198,60 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+/// Locks a mutex twice when dropped, at the end of its thread (the second lock waits for the
+/// first for good).
+struct LocksTwiceOnDrop;
+
+impl Drop for LocksTwiceOnDrop {
+    fn drop(&mut self) {
+        let lock = Mutex::new(0);
+        let _held = at!("guard", lock.lock());
+        let _again = at!("call", lock.lock());
+    }
+}
+
+thread_local! {
+    static LOCKS_TWICE: LocksTwiceOnDrop = const { LocksTwiceOnDrop };
+}
+
+// One `action=panic` policy for every kind of finding: where a panic cannot unwind (a
+// thread-local destructor) the report is printed in full and the program exits as with
+// `action=exit`. Before, a deadlock found there panicked, and the process aborted (SIGABRT).
+scenario!(
+    a_deadlock_in_a_thread_local_destructor_with_action_panic_is_reported_and_exits,
+    options = "action=panic",
+    hangs_after = hangs_after(),
+    {
+        std::thread::spawn(|| LOCKS_TWICE.with(|_| ()))
+            .join()
+            .unwrap();
+    },
+    |out| out.assert_deadlock_or_hang("Lock (exclusive) on maprace::sync::Mutex 0x", &["guard"])
+);
+
+/// Locks a mutex twice in a row when dropped, releasing it between.
+struct LocksInTurnOnDrop;
+
+impl Drop for LocksInTurnOnDrop {
+    fn drop(&mut self) {
+        let lock = Mutex::new(0);
+        *lock.lock().unwrap() += 1;
+        *lock.lock().unwrap() += 1;
+    }
+}
+
+thread_local! {
+    static LOCKS_IN_TURN: LocksInTurnOnDrop = const { LocksInTurnOnDrop };
+}
+
+scenario!(
+    locking_in_turn_in_a_thread_local_destructor_with_action_panic_runs_clean,
+    options = "action=panic",
+    {
+        std::thread::spawn(|| LOCKS_IN_TURN.with(|_| ()))
+            .join()
+            .unwrap();
+    },
+    |out| out.assert_clean()
+);
