@@ -482,37 +482,68 @@ impl DashShadow {
     /// Before the real unlock of `shard` held in `mode`: release into the clock of that mode.
     /// `shared_lock`: an exclusive lock held by several guards at once (`iter_mut`'s items),
     /// which release into a clock with a lock of its own (see `ShardClock`).
+    ///
+    /// Inline, what a guard's drop meets on every operation: an exclusive lock of its own, and
+    /// a shared one by a thread whose row is in place and made. The rest is out of line.
     #[inline(always)]
     fn release(&self, me: &Ctx, shard: usize, mode: Mode, shared_lock: bool) {
         match mode {
-            Mode::Exclusive if shared_lock => self.release_shared_lock(shard),
-            Mode::Exclusive => {
+            Mode::Exclusive if !shared_lock => {
                 let clock = &self.shards[shard];
                 // SAFETY: the shard is locked exclusively: this is the only access.
                 unsafe { me.release_to_map(&mut *clock.clock.get(), &mut *clock.last.get()) };
             }
-            // Threads past the last slot share one, and are stored as ordered before
-            // everything: their releases order nothing that needs it.
-            Mode::Shared if me.tid() == Epoch::UNRECORDED => {}
             Mode::Shared => {
                 let tid = me.tid() as usize;
-                let row = match self.readers.row(tid) {
-                    Some(row) => row,
-                    None => self.readers.make_row(tid, self.shards.len()),
+                // (`Epoch::UNRECORDED` is past the rows in place: out of line.)
+                let row = match self.readers.inline.get(tid) {
+                    Some(entry) => entry.load(Acquire),
+                    None => std::ptr::null_mut(),
                 };
-                // SAFETY: this thread's slot of a shard it holds shared: only it writes the
-                // slot, and exclusive acquirers, who read it, wait for the lock.
-                let slot = unsafe { &*row.add(shard) };
-                // SAFETY: as just above.
-                let (clock, last) = unsafe { (&mut *slot.clock.get(), &mut *slot.last.get()) };
-                // A release of the slot's previous holder that this thread has not seen is
-                // kept (see `ReaderSlot`).
-                if last.epoch == Epoch::NONE || me.knows_release(last.epoch) {
-                    me.release_to_map(clock, last);
-                } else {
-                    me.release_joined_to_map(clock);
+                if row.is_null() {
+                    return self.release_shared_slow(me, shard);
                 }
+                // SAFETY: as in `release_into_row`.
+                unsafe { self.release_into_row(me, row, shard) };
             }
+            Mode::Exclusive => self.release_shared_lock(shard),
+        }
+    }
+
+    /// `release` of a shared lock by a thread whose row is not in place, or not made yet.
+    #[cold]
+    #[inline(never)]
+    fn release_shared_slow(&self, me: &Ctx, shard: usize) {
+        // Threads past the last slot share one, and are stored as ordered before
+        // everything: their releases order nothing that needs it.
+        if me.tid() == Epoch::UNRECORDED {
+            return;
+        }
+        let tid = me.tid() as usize;
+        let row = match self.readers.row(tid) {
+            Some(row) => row,
+            None => self.readers.make_row(tid, self.shards.len()),
+        };
+        // SAFETY: as in `release_into_row`.
+        unsafe { self.release_into_row(me, row, shard) };
+    }
+
+    /// # Safety
+    /// `row` is `me`'s row, and `me` holds `shard` shared.
+    #[inline(always)]
+    unsafe fn release_into_row(&self, me: &Ctx, row: *const ReaderSlot, shard: usize) {
+        debug_assert!(shard < self.shards.len());
+        // SAFETY: a row has a slot per shard. This thread's slot of a shard it holds shared:
+        // only it writes the slot, and exclusive acquirers, who read it, wait for the lock.
+        let slot = unsafe { &*row.add(shard) };
+        // SAFETY: as just above.
+        let (clock, last) = unsafe { (&mut *slot.clock.get(), &mut *slot.last.get()) };
+        // A release of the slot's previous holder that this thread has not seen is kept (see
+        // `ReaderSlot`).
+        if last.epoch == Epoch::NONE || me.knows_release(last.epoch) {
+            me.release_to_map(clock, last);
+        } else {
+            me.release_joined_to_map(clock);
         }
     }
 

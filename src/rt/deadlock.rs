@@ -210,6 +210,10 @@ fn map_name(object: u64, map: &MapTag) -> String {
 /// Entries in place in a list; more go to chunks, allocated once and kept with the list.
 const INLINE: usize = 8;
 const CHUNK: usize = 32;
+/// `Held::used`: the bits of the entries in place.
+const INLINE_BITS: u64 = (1 << INLINE) - 1;
+/// `Held::used`: entries in chunks are in use (`Held::chunk_live` of them).
+const IN_CHUNKS: u64 = 1 << 63;
 /// `Held::free`: no free entry.
 const NO_ENTRY: usize = usize::MAX;
 /// `Entry::site` of an entry on its list's free chain (a claimed entry keeps its site).
@@ -314,13 +318,21 @@ struct Wait {
 }
 
 /// A thread's held guards and published wait (see the module docs).
+///
+/// The owner's hot path is the entries in place: a guard's hold takes the lowest free one
+/// (`used` says which are taken, one bit each) and gives it back at its drop, a few loads and
+/// stores on one cache line. Past `INLINE` holds, entries come from chunks through a free chain.
 pub(crate) struct Held {
-    /// Owner only: the holds live in the list (more, for a while, when another thread took one
-    /// over: see `claimed`).
-    live: AtomicUsize,
+    /// Owner only: bit `i` for each entry `i` in place that is in use, and `IN_CHUNKS` while
+    /// entries in chunks are. Zero: the list holds nothing (entries another thread took over
+    /// count until the owner puts them back: see `claimed`).
+    used: AtomicU64,
+    /// Owner only: the entries in chunks in use.
+    chunk_live: AtomicUsize,
     /// Entries from here on have never been used since the list was last cleared.
     len: AtomicUsize,
-    /// Owner only: the first free entry below `len` (then linked through `Entry::object`).
+    /// Owner only: the first free entry in chunks below `len` (then linked through
+    /// `Entry::object`).
     free: AtomicUsize,
     /// Owner only: the last token handed out.
     tokens: AtomicU64,
@@ -337,7 +349,8 @@ pub(crate) struct Held {
 impl Held {
     fn new() -> Held {
         Held {
-            live: AtomicUsize::new(0),
+            used: AtomicU64::new(0),
+            chunk_live: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
             free: AtomicUsize::new(NO_ENTRY),
             tokens: AtomicU64::new(0),
@@ -367,7 +380,7 @@ impl Held {
     /// Holds nothing: the common path of every check.
     #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.live.load(Relaxed) == 0
+        self.used.load(Relaxed) == 0
     }
 
     /// Owner only: holds nothing once the entries other threads took over are counted out.
@@ -403,32 +416,52 @@ impl Held {
         }
     }
 
-    /// Owner only: a free entry, reclaiming those other threads took over, or a new one.
-    #[inline]
-    fn free_entry(&self) -> usize {
-        let free = self.free.load(Relaxed);
-        if free != NO_ENTRY {
-            self.free
-                .store(self.entry(free).object.load(Relaxed) as usize, Relaxed);
-            return free;
+    /// Owner only: the lowest free entry in place, taken (`None`: all are in use).
+    #[inline(always)]
+    fn take_inline(&self) -> Option<usize> {
+        let used = self.used.load(Relaxed);
+        let free = !used & INLINE_BITS;
+        if free == 0 {
+            return None;
         }
-        self.grow()
+        let index = free.trailing_zeros() as usize;
+        self.used.store(used | 1 << index, Relaxed);
+        if index >= self.len.load(Relaxed) {
+            self.len.store(index + 1, Release);
+        }
+        Some(index)
     }
 
+    /// Owner only: a free entry when those in place are all in use: one that claimers freed, or
+    /// one in chunks (from the free chain, or a new one).
     #[cold]
     #[inline(never)]
-    fn grow(&self) -> usize {
+    fn free_entry_slow(&self) -> usize {
         if self.claimed.load(Relaxed) > 0 {
             self.reclaim();
-            let free = self.free.load(Relaxed);
-            if free != NO_ENTRY {
-                self.free
-                    .store(self.entry(free).object.load(Relaxed) as usize, Relaxed);
-                return free;
+            if let Some(index) = self.take_inline() {
+                return index;
             }
         }
-        let index = self.len.load(Relaxed);
-        if index >= INLINE && (index - INLINE).is_multiple_of(CHUNK) {
+        let free = self.free.load(Relaxed);
+        let index = if free != NO_ENTRY {
+            self.free
+                .store(self.entry(free).object.load(Relaxed) as usize, Relaxed);
+            free
+        } else {
+            self.grow()
+        };
+        self.chunk_live
+            .store(self.chunk_live.load(Relaxed) + 1, Relaxed);
+        self.used
+            .store(self.used.load(Relaxed) | IN_CHUNKS, Relaxed);
+        index
+    }
+
+    /// Owner only: a new entry in chunks, past `len` (all before it are in use).
+    fn grow(&self) -> usize {
+        let index = self.len.load(Relaxed).max(INLINE);
+        if (index - INLINE).is_multiple_of(CHUNK) {
             // The chunk for `index` may exist already (a list reused after a clear).
             let mut link = &self.chunks;
             for _ in 0..(index - INLINE) / CHUNK {
@@ -447,15 +480,43 @@ impl Held {
         index
     }
 
+    /// Owner only: `index`, whose hold has ended, is free again.
+    #[inline(always)]
+    fn give_back(&self, index: usize) {
+        if index < INLINE {
+            self.used
+                .store(self.used.load(Relaxed) & !(1 << index), Relaxed);
+        } else {
+            self.give_back_to_chunks(index);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn give_back_to_chunks(&self, index: usize) {
+        self.chain(index);
+        let live = self.chunk_live.load(Relaxed) - 1;
+        self.chunk_live.store(live, Relaxed);
+        if live == 0 {
+            self.used
+                .store(self.used.load(Relaxed) & !IN_CHUNKS, Relaxed);
+        }
+    }
+
     /// Puts entries freed by claimers back on the free chain, and counts them out.
     #[cold]
     fn reclaim(&self) {
         self.claimed.swap(0, Relaxed);
+        let used = self.used.load(Relaxed);
         for index in 0..self.len.load(Relaxed) {
             let entry = self.entry(index);
-            if entry.token.load(Acquire) == 0 && entry.site.load(Relaxed) != ON_FREE_CHAIN {
-                self.chain(index);
-                self.live.store(self.live.load(Relaxed) - 1, Relaxed);
+            let in_use = if index < INLINE {
+                used & 1 << index != 0
+            } else {
+                entry.site.load(Relaxed) != ON_FREE_CHAIN
+            };
+            if in_use && entry.token.load(Acquire) == 0 {
+                self.give_back(index);
             }
         }
     }
@@ -478,10 +539,12 @@ impl Held {
         site: Site,
         tag: &'static Tag,
     ) -> Token {
-        let index = self.free_entry();
+        let index = match self.take_inline() {
+            Some(index) => index,
+            None => self.free_entry_slow(),
+        };
         let token = self.tokens.load(Relaxed) + 1;
         self.tokens.store(token, Relaxed);
-        self.live.store(self.live.load(Relaxed) + 1, Relaxed);
         self.entry(index).write(&Hold {
             resource,
             mode,
@@ -523,7 +586,8 @@ impl Held {
             self.entry(index).token.store(0, Release);
         }
         self.len.store(0, Release);
-        self.live.store(0, Relaxed);
+        self.used.store(0, Relaxed);
+        self.chunk_live.store(0, Relaxed);
         self.free.store(NO_ENTRY, Relaxed);
         self.claimed.store(0, Relaxed);
     }
@@ -546,6 +610,8 @@ impl fmt::Debug for Held {
 
 impl Token {
     /// Frees the entry in whichever list holds it, if it still holds it.
+    #[cold]
+    #[inline(never)]
     fn take_out(list: &Held, index: usize, token: u64) {
         let freed = list
             .entry(index)
@@ -572,14 +638,24 @@ impl Token {
 }
 
 impl Held {
+    /// Owner only: the hold `token` at `index` (in place) ends.
+    #[inline(always)]
+    fn pop_inline(&self, index: usize, token: u64) {
+        let entry = &self.entries[index];
+        if entry.token.load(Relaxed) == token {
+            entry.token.store(0, Release);
+            self.used
+                .store(self.used.load(Relaxed) & !(1 << index), Relaxed);
+        }
+    }
+
     /// Owner only: the hold `token` at `index` ends.
     #[inline]
     fn pop(&self, index: usize, token: u64) {
         let entry = self.entry(index);
         if entry.token.load(Relaxed) == token {
             entry.token.store(0, Release);
-            self.chain(index);
-            self.live.store(self.live.load(Relaxed) - 1, Relaxed);
+            self.give_back(index);
         }
     }
 }
@@ -699,6 +775,18 @@ impl GuardToken {
         // SAFETY: lists are leaked at creation and never freed.
         let list = unsafe { &*list };
         let (index, token) = GuardToken::unpack(*self.packed.get_mut());
+        // Inline, the common case: the hold is in this thread's list, in place.
+        if index < INLINE && std::ptr::eq(MINE.get(), list) {
+            list.pop_inline(index, token);
+        } else {
+            GuardToken::release_slow(list, index, token);
+        }
+    }
+
+    /// `release` of a hold in chunks, or in another thread's list (a guard sent here).
+    #[cold]
+    #[inline(never)]
+    fn release_slow(list: &'static Held, index: usize, token: u64) {
         match Held::mine() {
             Some(mine) if std::ptr::eq(list, mine) => mine.pop(index, token),
             _ => Token::take_out(list, index, token),
