@@ -36,7 +36,7 @@ use std::cell::UnsafeCell;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::Location;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
 
 // ---------------------------------------------------------------------------------------------
 // The hash capture.
@@ -143,6 +143,13 @@ struct ShardClock {
     /// release), whose address is here with `SHARED_RELEASES` set until the next exclusive
     /// acquirer has joined it. Every acquirer joins it while the bit is set.
     shared_releases: AtomicUsize,
+    /// A reader took this shard (and so released into its slot before unlocking) since the last
+    /// exclusive acquirer joined the slots: only then does an exclusive acquirer look at them.
+    /// Set by readers at their acquire (a plain store of `true`, the same by all of them, made
+    /// only when it is clear: readers holding the shard together may all store it) while they
+    /// hold the shard shared, cleared by an exclusive acquirer under the write lock: the lock
+    /// orders the two.
+    read_since: AtomicBool,
 }
 
 /// `ShardClock::shared_releases`: the clock holds releases not yet joined by an exclusive
@@ -364,6 +371,7 @@ impl DashShadow {
                     last: UnsafeCell::new(MapRelease::NONE),
                     clock: UnsafeCell::new(ClockCopy::new()),
                     shared_releases: AtomicUsize::new(0),
+                    read_since: AtomicBool::new(false),
                 })
                 .collect(),
             readers: Readers::new(),
@@ -421,13 +429,25 @@ impl DashShadow {
         let clock = &self.shards[shard];
         // SAFETY: the shard is locked (shared at least): no one writes its exclusive clock.
         unsafe { me.acquire_from_map((*clock.last.get()).epoch, &*clock.clock.get()) };
-        if mode == Mode::Exclusive || clock.shared_releases.load(Relaxed) & SHARED_RELEASES != 0 {
+        let more = match mode {
+            // The reader will release into its slot before it unlocks: flagged now, while the
+            // line is at hand (an exclusive acquirer, who waits for the unlock, finds both).
+            Mode::Shared => {
+                if !clock.read_since.load(Relaxed) {
+                    clock.read_since.store(true, Relaxed);
+                }
+                false
+            }
+            Mode::Exclusive => clock.read_since.load(Relaxed),
+        };
+        if more || clock.shared_releases.load(Relaxed) & SHARED_RELEASES != 0 {
             self.acquire_more(me, shard, mode);
         }
     }
 
-    /// What an exclusive acquirer joins besides the exclusive clock: every reader's slot, and
-    /// the releases of `iter_mut`'s items (which a shared acquirer joins too).
+    /// What an acquirer joins besides the exclusive clock: the releases of `iter_mut`'s items,
+    /// and for an exclusive one, every reader's slot released since the last exclusive acquirer
+    /// joined them (what that acquirer joined, it released into the exclusive clock).
     #[inline(never)]
     fn acquire_more(&self, me: &Ctx, shard: usize, mode: Mode) {
         let clock = &self.shards[shard];
@@ -442,7 +462,8 @@ impl DashShadow {
                     .store(shared & !SHARED_RELEASES, Relaxed);
             }
         }
-        if mode == Mode::Exclusive {
+        if mode == Mode::Exclusive && clock.read_since.load(Relaxed) {
+            clock.read_since.store(false, Relaxed);
             for tid in 0..self.readers.end.load(Acquire) {
                 // (Its own row too: it may hold a previous holder's release, see `ReaderSlot`;
                 // its own releases are known, and skipped, in `acquire_from_map`.)
