@@ -303,20 +303,18 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
             ::dashmap::Entry::Occupied(entry) => self.shard_of(&call, entry.key()),
             ::dashmap::Entry::Vacant(entry) => self.shard_of(&call, entry.key()),
         };
-        // No user code runs while the lock is held: the hold is not recorded.
-        let hold = call.visit(shard, Mode::Exclusive);
+        // No user code runs while the lock is held: no hold is recorded, and the edges are
+        // made at once (released before the real unlock).
         match entry {
             ::dashmap::Entry::Occupied(mut entry) => {
-                hold.write(&entry.get().cell, entry.key());
+                call.write_in_place(shard, &entry.get().cell, entry.key());
                 let old = std::mem::replace(&mut entry.get_mut().value, value);
-                drop(hold); // released before the real unlock
                 drop(entry);
                 Some(old)
             }
             ::dashmap::Entry::Vacant(entry) => {
-                let cell = hold.new_cell();
+                let cell = call.insert_in_place(shard);
                 let inserted = entry.insert(Stored { value, cell });
-                drop(hold);
                 drop(inserted);
                 None
             }

@@ -847,6 +847,41 @@ impl<'a> Call<'a> {
         self.hold_with(shard, mode, false, Some((cell, kind, &key)))
     }
 
+    /// A write of a present key's `cell` under `shard`'s exclusive lock, with no user code
+    /// running before the unlock (`insert` over a key): the acquire, the check and the release
+    /// in one go, with no hold to drop (`visit_key`'s edges, in fewer instructions).
+    #[inline(always)]
+    pub(crate) fn write_in_place(&self, shard: usize, cell: &Cell, key: impl ShowKey) {
+        if !self.active() {
+            return;
+        }
+        let Some(me) = CtxRef::get() else { return };
+        self.map.acquire(&me, shard, Mode::Exclusive);
+        let epoch = me.map_epoch();
+        let word = epoch.bits() | self.site.id().bits();
+        let conflict = cell.track_write(&me, epoch, word, false);
+        self.map.release(&me, shard, Mode::Exclusive, false);
+        if let Some(previous) = conflict {
+            report_race(self.map, self.site, Kind::Write, &key, epoch, previous);
+        }
+    }
+
+    /// The cell of a key inserted under `shard`'s exclusive lock, with no user code running
+    /// before the unlock (`insert` of a new key): `write_in_place` for a new cell.
+    #[inline(always)]
+    pub(crate) fn insert_in_place(&self, shard: usize) -> Cell {
+        if !self.active() {
+            return Cell::default();
+        }
+        let Some(me) = CtxRef::get() else {
+            return Cell::default();
+        };
+        self.map.acquire(&me, shard, Mode::Exclusive);
+        let cell = Cell::written(me.map_epoch().bits() | self.site.id().bits());
+        self.map.release(&me, shard, Mode::Exclusive, false);
+        cell
+    }
+
     /// The call took `shard`'s lock in `mode` and let it go without giving a guard back (an
     /// absent key): `relock` takes the lock again and runs the edge it is given under it. The
     /// edge is later than the real one, so it orders more, never less.
@@ -1001,23 +1036,8 @@ impl<'a> Hold<'a> {
     /// Two accesses to a key through the map's own locks that maprace finds unordered: the
     /// locks order them, so this is a fault of maprace's, or of unsafe code that reached the
     /// value around its guard. Reported as a race, so it is seen.
-    #[cold]
-    #[inline(never)]
     fn report(&self, kind: Kind, key: &dyn ShowKey, epoch: Epoch, previous: Previous) {
-        if !report::is_new(FindingKind::Race, race::identity(self.site, previous.site)) {
-            return;
-        }
-        let mut stack = stack::capture();
-        stack.resolve();
-        let current = CurrentAccess {
-            kind,
-            op: self.site.op(),
-            location: self.site.location(),
-            key: Some(key.show()),
-            epoch,
-        };
-        let race = RaceReport::new(current, previous, true, self.map.label(), &stack);
-        report::emit(&race);
+        report_race(self.map, self.site, kind, key, epoch, previous);
     }
 
     /// An exclusive guard becomes a shared one (`downgrade`): its writes are released to the
@@ -1090,6 +1110,34 @@ impl<'a> Hold<'a> {
         }
         item
     }
+}
+
+/// Two accesses to a key through the map's own locks that maprace finds unordered (see
+/// `Hold::report`): the access at `site` on `map`.
+#[cold]
+#[inline(never)]
+fn report_race(
+    map: &DashShadow,
+    site: Site,
+    kind: Kind,
+    key: &dyn ShowKey,
+    epoch: Epoch,
+    previous: Previous,
+) {
+    if !report::is_new(FindingKind::Race, race::identity(site, previous.site)) {
+        return;
+    }
+    let mut stack = stack::capture();
+    stack.resolve();
+    let current = CurrentAccess {
+        kind,
+        op: site.op(),
+        location: site.location(),
+        key: Some(key.show()),
+        epoch,
+    };
+    let race = RaceReport::new(current, previous, true, map.label(), &stack);
+    report::emit(&race);
 }
 
 impl Drop for Hold<'_> {
