@@ -313,7 +313,9 @@ impl Ctx {
     #[cfg(feature = "dashmap")]
     #[inline(always)]
     pub(crate) fn acquire_from_map(&self, released: Epoch, from: &ClockCopy) {
-        if !self.knows_release(released) {
+        // This thread's own release at its current epoch (the common case of a thread that
+        // was the last to hold the shard) is seen with one compare.
+        if released != self.map_epoch() && !self.knows_release(released) {
             self.acquire_news(from);
         }
     }
