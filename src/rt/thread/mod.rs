@@ -276,15 +276,14 @@ impl Ctx {
     #[inline(always)]
     pub(crate) fn release_to_map(&self, into: &mut ClockCopy, last: &mut MapRelease) {
         if self.epoch.get().flagged() && !self.owed_to_map.get() {
-            self.tick();
+            self.pay_lock_tick();
         }
         let now = MapRelease {
             epoch: self.map_epoch(),
             version: self.version.get(),
         };
         if *last != now {
-            into.copy_from(self.vc());
-            *last = now;
+            self.copy_to_map(into, last, now);
         }
         self.epoch.set(now.epoch.with_flag());
         self.owed_to_map.set(true);
@@ -304,6 +303,23 @@ impl Ctx {
         into.join_from(self.vc());
         self.epoch.set(self.map_epoch().with_flag());
         self.owed_to_map.set(true);
+    }
+
+    /// `release_to_map` after a lock's release, whose tick is paid first (out of line: the
+    /// inline path is what every guard's drop runs).
+    #[cfg(feature = "dashmap")]
+    #[cold]
+    #[inline(never)]
+    fn pay_lock_tick(&self) {
+        self.tick();
+    }
+
+    /// `release_to_map` into a clock that does not hold this thread's clock yet.
+    #[cfg(feature = "dashmap")]
+    #[inline(never)]
+    fn copy_to_map(&self, into: &mut ClockCopy, last: &mut MapRelease, now: MapRelease) {
+        into.copy_from(self.vc());
+        *last = now;
     }
 
     /// Acquire a DashMap clock released at `released` (its releaser's epoch then), unless this
