@@ -9,7 +9,7 @@
 //!
 //! The two-thread row is wall-clock on two cores and needs a quiet machine. For single-thread
 //! instruction counts, one side of one workload runs alone with
-//! `MAPRACE_BENCH_ONLY=<get|overwrite>:<plain|tracked>:<rounds>` (e.g. under `valgrind --tool=callgrind`):
+//! `MAPRACE_BENCH_ONLY=<get|contains|overwrite>:<plain|tracked>:<rounds>` (e.g. under `valgrind --tool=callgrind`):
 //! the difference between two round counts, divided by the operations, is the cost per operation.
 
 use std::hint::black_box;
@@ -52,6 +52,18 @@ macro_rules! get_batch {
             }
         }
         black_box(sum);
+    }};
+}
+
+macro_rules! contains_batch {
+    ($map:expr, $keys:expr) => {{
+        let mut found = 0u64;
+        for _ in 0..PASSES {
+            for k in $keys {
+                found += u64::from($map.contains_key(black_box(k)));
+            }
+        }
+        black_box(found);
     }};
 }
 
@@ -147,24 +159,61 @@ fn row(name: &str, target: f64, (base, ratio): (f64, f64)) {
     );
 }
 
-/// One side of one workload alone (`MAPRACE_BENCH_ONLY`), for instruction counts.
+/// One side of one workload alone (`MAPRACE_BENCH_ONLY`), for instruction counts. Each batch
+/// is a function of its own, so that the code of one workload does not change how another is
+/// compiled (they would otherwise all be inlined into one).
 fn only(spec: &str) {
     let parts: Vec<&str> = spec.split(':').collect();
     let [workload, side, rounds] = parts[..] else {
-        panic!("MAPRACE_BENCH_ONLY=<get|overwrite>:<plain|tracked>:<rounds>, not {spec:?}");
+        panic!(
+            "MAPRACE_BENCH_ONLY=<get|contains|overwrite>:<plain|tracked>:<rounds>, not {spec:?}"
+        );
     };
     let rounds: u64 = rounds.parse().expect("a number of rounds");
     let keys = keys();
     let (plain, tracked) = (filled_plain(), filled_tracked());
+    let batch: &dyn Fn() = match (workload, side) {
+        ("get", "plain") => &|| get_plain(&plain, &keys),
+        ("get", "tracked") => &|| get_tracked(&tracked, &keys),
+        ("contains", "plain") => &|| contains_plain(&plain, &keys),
+        ("contains", "tracked") => &|| contains_tracked(&tracked, &keys),
+        ("overwrite", "plain") => &|| overwrite_plain(&plain, &keys),
+        ("overwrite", "tracked") => &|| overwrite_tracked(&tracked, &keys),
+        _ => panic!("unknown workload or side in {spec:?}"),
+    };
     for _ in 0..rounds {
-        match (workload, side) {
-            ("get", "plain") => get_batch!(plain, &keys),
-            ("get", "tracked") => get_batch!(tracked, &keys),
-            ("overwrite", "plain") => overwrite_batch!(plain, &keys),
-            ("overwrite", "tracked") => overwrite_batch!(tracked, &keys),
-            _ => panic!("unknown workload or side in {spec:?}"),
-        }
+        batch();
     }
+}
+
+#[inline(never)]
+fn get_plain(map: &Plain, keys: &[u64]) {
+    get_batch!(map, keys)
+}
+
+#[inline(never)]
+fn get_tracked(map: &Tracked, keys: &[u64]) {
+    get_batch!(map, keys)
+}
+
+#[inline(never)]
+fn contains_plain(map: &Plain, keys: &[u64]) {
+    contains_batch!(map, keys)
+}
+
+#[inline(never)]
+fn contains_tracked(map: &Tracked, keys: &[u64]) {
+    contains_batch!(map, keys)
+}
+
+#[inline(never)]
+fn overwrite_plain(map: &Plain, keys: &[u64]) {
+    overwrite_batch!(map, keys)
+}
+
+#[inline(never)]
+fn overwrite_tracked(map: &Tracked, keys: &[u64]) {
+    overwrite_batch!(map, keys)
 }
 
 fn main() {
