@@ -307,7 +307,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         // made at once (released before the real unlock).
         match entry {
             ::dashmap::Entry::Occupied(mut entry) => {
-                call.write_in_place(shard, &entry.get().cell, entry.key());
+                let cell = &entry.get().cell;
+                call.access_in_place(shard, Mode::Exclusive, cell, Kind::Write, entry.key());
                 let old = std::mem::replace(&mut entry.get_mut().value, value);
                 drop(entry);
                 Some(old)
@@ -380,7 +381,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
             // entry and unlocks. It is recorded only while user code (`f`) runs.
             let shard = self.shard_of::<K>(&call, k);
             let Some(f) = f else {
-                call.visit_key(shard, Mode::Exclusive, &slot.cell, Kind::Write, k);
+                call.access_in_place(shard, Mode::Exclusive, &slot.cell, Kind::Write, k);
                 return true;
             };
             let hold = call.hold(shard, Mode::Exclusive);
@@ -717,14 +718,14 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         let shard = self.shard_of(&call, key);
         match found {
             Some(base) => {
-                let hold = call.visit_key(
+                // Released before the real unlock.
+                call.access_in_place(
                     shard,
                     Mode::Shared,
                     &base.value().cell,
                     Kind::Read,
                     base.key(),
                 );
-                drop(hold); // released before the real unlock
                 drop(base);
                 true
             }

@@ -834,40 +834,39 @@ impl<'a> Call<'a> {
         self.hold_with(shard, mode, false, None)
     }
 
-    /// `visit` that checks the key's cell.
+    /// An access of a present key's `cell` under `shard`'s lock held in `mode`, with no user
+    /// code running before the unlock (`insert` over a key, `contains_key`, `remove`): the
+    /// acquire, the check and the release in one go, with no hold to record or drop.
     #[inline(always)]
-    pub(crate) fn visit_key(
+    pub(crate) fn access_in_place(
         &self,
         shard: usize,
         mode: Mode,
         cell: &Cell,
         kind: Kind,
         key: impl ShowKey,
-    ) -> Hold<'a> {
-        self.hold_with(shard, mode, false, Some((cell, kind, &key)))
-    }
-
-    /// A write of a present key's `cell` under `shard`'s exclusive lock, with no user code
-    /// running before the unlock (`insert` over a key): the acquire, the check and the release
-    /// in one go, with no hold to drop (`visit_key`'s edges, in fewer instructions).
-    #[inline(always)]
-    pub(crate) fn write_in_place(&self, shard: usize, cell: &Cell, key: impl ShowKey) {
+    ) {
         if !self.active() {
             return;
         }
         let Some(me) = CtxRef::get() else { return };
-        self.map.acquire(&me, shard, Mode::Exclusive);
+        self.map.acquire(&me, shard, mode);
         let epoch = me.map_epoch();
-        let word = epoch.bits() | self.site.id().bits();
-        let conflict = cell.track_write(&me, epoch, word, false);
-        self.map.release(&me, shard, Mode::Exclusive, false);
+        let conflict = match kind {
+            Kind::Read => cell.track_read(&me, epoch, self.site),
+            Kind::Write => {
+                cell.track_write(&me, epoch, epoch.bits() | self.site.id().bits(), false)
+            }
+        };
+        self.map.release(&me, shard, mode, false);
+        // (Made after the release, still under the lock: a report may not return.)
         if let Some(previous) = conflict {
-            report_race(self.map, self.site, Kind::Write, &key, epoch, previous);
+            report_race(self.map, self.site, kind, &key, epoch, previous);
         }
     }
 
     /// The cell of a key inserted under `shard`'s exclusive lock, with no user code running
-    /// before the unlock (`insert` of a new key): `write_in_place` for a new cell.
+    /// before the unlock (`insert` of a new key): `access_in_place` for a new cell.
     #[inline(always)]
     pub(crate) fn insert_in_place(&self, shard: usize) -> Cell {
         if !self.active() {
