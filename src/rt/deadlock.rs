@@ -722,7 +722,8 @@ impl GuardToken {
     #[inline(always)]
     pub(crate) fn touch(&self, hold: impl FnOnce() -> Hold) {
         let list = self.list.load(Relaxed);
-        if list.is_null() {
+        // Inline, the common case: no hold, or one in this thread's list.
+        if list.is_null() || std::ptr::eq(list, MINE.get()) {
             return;
         }
         if let Some(mine) = Held::mine()
