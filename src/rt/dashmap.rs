@@ -8,8 +8,11 @@
 //! an exclusive clock, touched only under the shard's write lock (the last exclusive releaser's
 //! clock), and one reader slot per thread, written only by that thread while it holds the shard
 //! shared: shared guards never do an atomic read-modify-write. A shared guard acquires the
-//! exclusive clock; an exclusive guard acquires it and every reader slot of the shard. Dropping a
-//! guard releases into the clock of its mode. An operation that takes the lock without giving a
+//! exclusive clock; an exclusive guard acquires it and every reader slot of the shard (only when
+//! a reader took the shard since the last exclusive acquirer joined them: `ShardClock::read_since`).
+//! Dropping a guard releases into the clock of its mode. A call that holds the lock with no
+//! user code running (`insert`, `contains_key`, `remove`) makes both edges at once
+//! (`Call::access_in_place`). An operation that takes the lock without giving a
 //! guard back (a lookup of an absent key) takes the lock again for its edge (`Call::edge`).
 //!
 //! **The shard of an operation, without a second hash.** dashmap hashes the key once per
