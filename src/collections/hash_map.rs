@@ -57,18 +57,19 @@ fn stored<K, V>(table: &HashTable<Pair<K, V>>) -> impl Iterator<Item = &Stored<V
 
 /// One hot operation on a map, dispatched on the run-time mode once: `$on` with the detector on
 /// (its checks inline, the mode known to the compiler), std's code alone (`$off`) with
-/// `enabled=0`, and `$on` out of line with `trace=1` or `history=full`.
+/// `enabled=0`, and `$on` out of line with `trace=1` or `history=full`. The mode bits a map
+/// does not look at (`deadlock`) do not leave the fast path.
 macro_rules! hot {
     ($map:ident, $op:expr, |$access:ident| $on:expr, off: $off:expr) => {{
         let mode = crate::rt::mode();
         let location = std::panic::Location::caller();
-        if mode == crate::rt::ENABLED {
+        if mode & (crate::rt::ENABLED | crate::rt::OBSERVED) == crate::rt::ENABLED {
             let $access = $map.shadow.access_at($op, crate::rt::ENABLED, location);
             if $access.begin() {
                 crate::rt::map::forget_history(stored(&$map.table));
             }
             $on
-        } else if mode == 0 {
+        } else if mode & crate::rt::ENABLED == 0 {
             $off
         } else {
             crate::rt::map::observed(|| {
@@ -1234,5 +1235,40 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ExtractIf").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HashMap;
+    use crate::rt::{self, map::OBSERVED_RUNS};
+
+    /// The default options turn on a mode bit that a map does not look at (`deadlock`): the hot
+    /// operations still take the fast path, with their checks inline, and not the observed one
+    /// (out of line, for `trace=1` and `history=full`), which they took when the mode was
+    /// compared whole.
+    #[test]
+    fn hot_operations_under_the_default_options_take_the_fast_path() {
+        rt::start();
+        if std::env::var_os("MAPRACE_OPTIONS").is_none() {
+            assert_eq!(rt::mode(), rt::ENABLED | rt::DEADLOCK, "the defaults");
+        }
+        assert_eq!(
+            rt::mode() & rt::OBSERVED,
+            0,
+            "run without trace=1 or history=full"
+        );
+        let before = OBSERVED_RUNS.get();
+        let mut map = HashMap::new();
+        map.insert(1, 10);
+        map.insert(1, 11);
+        assert_eq!(map.get(&1), Some(&11));
+        assert_eq!(map.get_key_value(&1), Some((&1, &11)));
+        assert!(map.contains_key(&1));
+        *map.get_mut(&1).unwrap() += 1;
+        assert_eq!(map[&1], 12);
+        assert_eq!(map.remove(&1), Some(12));
+        assert_eq!(map.remove_entry(&1), None);
+        assert_eq!(OBSERVED_RUNS.get(), before, "no operation was observed");
     }
 }

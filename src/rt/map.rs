@@ -162,7 +162,15 @@ impl MapShadow {
 #[cold]
 #[inline(never)]
 pub(crate) fn observed<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(test)]
+    OBSERVED_RUNS.set(OBSERVED_RUNS.get() + 1);
     f()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Operations this thread ran through `observed` (for the tests of the dispatch).
+    pub(crate) static OBSERVED_RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// The `N` of the next `map#N`: tracked maps without a name are numbered in the order reports

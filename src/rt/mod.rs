@@ -116,6 +116,9 @@ pub(crate) const ENABLED: u8 = 1;
 pub(crate) const TRACE: u8 = 2;
 /// `MODE` bit: each access's stack is kept (`history=full`).
 pub(crate) const HISTORY: u8 = 4;
+/// The `MODE` bits that make a map operation observed (counted, or its stack kept): out of the
+/// fast path.
+pub(crate) const OBSERVED: u8 = TRACE | HISTORY;
 /// `MODE` bit: DashMap guards and maprace locks are checked for deadlocks (`deadlock=1`).
 pub(crate) const DEADLOCK: u8 = 8;
 
