@@ -63,17 +63,21 @@ macro_rules! hot {
     ($map:ident, $op:expr, |$access:ident| $on:expr, off: $off:expr) => {{
         let mode = crate::rt::mode();
         let location = std::panic::Location::caller();
-        if mode & (crate::rt::ENABLED | crate::rt::OBSERVED) == crate::rt::ENABLED {
+        if mode & crate::rt::ENABLED == 0 {
+            $off
+        } else if mode & crate::rt::OBSERVED == 0
+            && let Some(me) = crate::rt::thread::CtxRef::get()
+        {
             let $access = $map.shadow.access_at($op, crate::rt::ENABLED, location);
             if $access.begin() {
                 crate::rt::map::forget_history(stored(&$map.table));
             }
+            let $access = $access.on(&me);
             $on
-        } else if mode & crate::rt::ENABLED == 0 {
-            $off
         } else {
             crate::rt::map::observed(|| {
-                let $access = $map.shadow.access_at($op, mode, location);
+                // (The mode read again: one value fewer kept on the fast path.)
+                let $access = $map.shadow.access_at($op, crate::rt::mode(), location);
                 if $access.begin() {
                     crate::rt::map::forget_history(stored(&$map.table));
                 }

@@ -87,6 +87,43 @@ impl Cell {
         }
     }
 
+    /// [READ SAME EPOCH], the first test of a read, made before the thread's epoch is taken:
+    /// `stamp` is `Ctx::stamp`, which matches no word while a tick is owed. `true`: the read
+    /// is checked and recorded already (nothing to store); else `track_read` checks it.
+    #[inline(always)]
+    pub(crate) fn read_is_repeated(&self, stamp: u64) -> bool {
+        same_epoch(self.read.load(Acquire), stamp)
+    }
+
+    /// [WRITE SAME EPOCH], the first test of a write, made before the thread's epoch is taken
+    /// (`stamp` as in `read_is_repeated`): the last write is this thread's in this epoch and no
+    /// read since is another's. Then only the marks change (the site, `site`, and the write in
+    /// progress), and the word the write was recorded with is returned; else `track_write`
+    /// checks it.
+    #[inline(always)]
+    pub(crate) fn write_if_repeated(
+        &self,
+        stamp: u64,
+        site: u64,
+        in_progress: bool,
+    ) -> Option<u64> {
+        let write = self.write.load(Relaxed);
+        let read = self.read.load(Acquire);
+        if !(same_epoch(write, stamp) && (read == 0 || same_epoch(read, stamp))) {
+            return None;
+        }
+        let word = stamp | site;
+        let mark = if in_progress {
+            word | Epoch::FLAG
+        } else {
+            word
+        };
+        if write != mark {
+            self.write.store(mark, Relaxed);
+        }
+        Some(word)
+    }
+
     /// Read rule: a read conflicts with the last write unless that write happens before it.
     ///
     /// Inline, the cases a correctly synchronized program meets on every operation: a repeated
@@ -500,6 +537,49 @@ mod tests {
         let before = cell.read.load(Relaxed);
         read(&cell, &a, Op::ContainsKey);
         assert_eq!(before, cell.read.load(Relaxed));
+    }
+
+    /// The same-epoch tests of the hot path take the thread's cached epoch as it is, owed tick
+    /// and all (`Ctx::stamp`): after a release, nothing recorded before it may count as this
+    /// epoch's, whatever bits the cell holds, or a read after the release would store nothing
+    /// and look ordered before it.
+    #[test]
+    fn after_a_release_no_cell_word_is_the_same_epoch_as_the_owed_stamp() {
+        use super::super::thread::LockedClock;
+        let a = ctx(3, &[(3, 5)]);
+        let cell = Cell::default();
+        assert!(read(&cell, &a, Op::Get).is_none());
+        assert!(cell.read_is_repeated(a.stamp()), "read in this epoch");
+        let lock = LockedClock::new();
+        // SAFETY: one test thread, so the lock's clock is never touched by two at once.
+        unsafe { lock.release_for_test(&a) };
+        let owed = a.stamp();
+        let before = Epoch::new(3, 5).bits();
+        // Every word an epoch's bits can stand in, with any flag and site: a single read
+        // (covered or not), a read set whose bits happen to equal the epoch's, a write (in
+        // progress or not).
+        for flags in [0, Epoch::FLAG, Epoch::FLAG2] {
+            for site in [0, 1, 0xffff] {
+                let word = before | flags | site;
+                let cell = Cell {
+                    read: AtomicU64::new(word),
+                    write: AtomicU64::new(word),
+                };
+                assert!(!cell.read_is_repeated(owed), "{word:#x}");
+                assert_eq!(cell.write_if_repeated(owed, site, false), None, "{word:#x}");
+                // Not a real read set: its drop must not retire it.
+                cell.read.store(0, Relaxed);
+            }
+        }
+        // The read after the release is recorded in the epoch the tick opens.
+        assert!(!cell.read_is_repeated(owed));
+        assert!(read(&cell, &a, Op::Get).is_none());
+        assert_eq!(
+            Epoch::of_word(cell.read.load(Relaxed)),
+            Epoch::new(3, 6),
+            "stored again, after the release"
+        );
+        assert!(cell.read_is_repeated(a.stamp()));
     }
 
     #[test]

@@ -101,14 +101,18 @@ impl Epoch {
         self.0 & Self::FLAG != 0
     }
 
+    /// The epoch marked (a thread's cached epoch whose tick is owed): both flag bits set, a
+    /// pair that no cell word holds (a write word's `FLAG2` is spare; a read word has `FLAG2`
+    /// only on a single read, `FLAG` only on a read set), so a marked epoch is never "the same
+    /// epoch" as a cell word's (see `Ctx::stamp`).
     #[inline]
     pub(crate) fn with_flag(self) -> Epoch {
-        Epoch(self.0 | Self::FLAG)
+        Epoch(self.0 | Self::FLAG | Self::FLAG2)
     }
 
     #[inline]
     pub(crate) fn without_flag(self) -> Epoch {
-        Epoch(self.0 & !Self::FLAG)
+        Epoch(self.0 & !(Self::FLAG | Self::FLAG2))
     }
 }
 

@@ -6,6 +6,7 @@ use super::clock::Epoch;
 use super::race::{self, CurrentAccess, MapLabel, RaceReport};
 use super::site::{Op, Site};
 use super::stats::FindingKind;
+use super::thread::Ctx;
 use super::trace::{self, MapTrace};
 use super::{history, key, report, stack, stats, thread};
 use std::hash::{BuildHasher, Hash};
@@ -443,14 +444,27 @@ impl<'a> Access<'a> {
         in_progress: bool,
     ) -> Option<u64> {
         let me = thread::CtxRef::get()?;
+        Some(self.check_on(&me, cell, kind, key, in_progress))
+    }
+
+    /// `check_only` on the current thread, whose context is `me`.
+    #[inline(always)]
+    fn check_on(
+        self,
+        me: &Ctx,
+        cell: &Cell,
+        kind: Kind,
+        key: Option<impl ShowKey>,
+        in_progress: bool,
+    ) -> u64 {
         // Taken once (it pays the tick a lock's release may have left owed), for the cell's
         // rules and for the caller.
         let epoch = me.epoch();
         let (conflict, word) = match kind {
-            Kind::Read => (cell.track_read(&me, epoch, self.site), epoch.bits()),
+            Kind::Read => (cell.track_read(me, epoch, self.site), epoch.bits()),
             Kind::Write => {
                 let word = self.word(epoch);
-                (cell.track_write(&me, epoch, word, in_progress), word)
+                (cell.track_write(me, epoch, word, in_progress), word)
             }
         };
         if let Some(previous) = conflict {
@@ -465,13 +479,15 @@ impl<'a> Access<'a> {
                 cell.begin_write(word);
             }
         }
-        Some(word)
+        word
     }
 
+    /// (By value: the hot path then keeps the `Access` in registers, and only this cold call
+    /// makes it a value in memory.)
     #[cold]
     #[inline(never)]
     fn report(
-        &self,
+        self,
         cell: &Cell,
         kind: Kind,
         key: Option<impl ShowKey>,
@@ -526,6 +542,97 @@ impl<'a> Access<'a> {
     fn identity_site(&self) -> Site {
         let location = self.site.location().unwrap_or(self.map.created_at);
         Site::new(self.site.op(), location)
+    }
+}
+
+/// An operation's checks with the thread's context fetched once, for the hot methods of a
+/// mirror with the detector on and the operation not observed (`Access::on`): the methods of
+/// `Access` that they call, each starting with the same-epoch test, which needs no epoch (see
+/// `Ctx::stamp`). `Access` fetches the context at each check.
+#[derive(Clone, Copy)]
+pub(crate) struct Checks<'a, 'm> {
+    access: Access<'a>,
+    me: &'m Ctx,
+}
+
+impl<'a> Access<'a> {
+    /// The checks of this access on the current thread, whose context is `me`. For an access
+    /// made in the mode `rt::ENABLED` exactly (not observed).
+    #[inline(always)]
+    pub(crate) fn on(self, me: &Ctx) -> Checks<'a, '_> {
+        debug_assert_eq!(self.mode, super::ENABLED);
+        Checks { access: self, me }
+    }
+}
+
+impl<'a> Checks<'a, '_> {
+    /// See `Access::read_structure_of`.
+    #[inline(always)]
+    pub(crate) fn read_structure_of(&self, key: impl ShowKey) {
+        self.read(&self.access.map.structure, key);
+    }
+
+    /// See `Access::read_key`.
+    #[inline(always)]
+    pub(crate) fn read_key(&self, cell: &Cell, key: impl ShowKey) {
+        self.read(cell, key);
+    }
+
+    /// See `Access::write_key`.
+    #[inline(always)]
+    pub(crate) fn write_key(&self, cell: &Cell, key: impl ShowKey) {
+        self.write(cell, Some(key), false);
+    }
+
+    /// See `Access::write_key_in_progress`.
+    #[inline(always)]
+    pub(crate) fn write_key_in_progress<'c>(
+        &self,
+        cell: &'c Cell,
+        key: impl ShowKey,
+    ) -> Option<InProgress<'c>> {
+        let word = self.write(cell, Some(key), true);
+        Some(InProgress { cell, word })
+    }
+
+    /// See `Access::write_structure_of`.
+    #[inline(always)]
+    pub(crate) fn write_structure_of(&self, key: Option<impl ShowKey>) -> Option<InProgress<'a>> {
+        let cell = &self.access.map.structure;
+        let word = self.write(cell, key, true);
+        Some(InProgress { cell, word })
+    }
+
+    /// See `Access::new_cell` (not observed: no history to keep).
+    #[inline(always)]
+    pub(crate) fn new_cell(&self) -> Cell {
+        Cell::written(self.access.word(self.me.epoch()))
+    }
+
+    /// See `Access::resized` (not observed: no trace line).
+    #[inline(always)]
+    pub(crate) fn resized<V>(&self, old: usize, new: usize, len: usize) {
+        self.access.resized::<V>(old, new, len);
+    }
+
+    #[inline(always)]
+    fn read(&self, cell: &Cell, key: impl ShowKey) {
+        if !cell.read_is_repeated(self.me.stamp()) {
+            self.access
+                .check_on(self.me, cell, Kind::Read, Some(key), false);
+        }
+    }
+
+    /// The word the write was recorded with.
+    #[inline(always)]
+    fn write(&self, cell: &Cell, key: Option<impl ShowKey>, in_progress: bool) -> u64 {
+        let site = self.access.site.id().bits();
+        match cell.write_if_repeated(self.me.stamp(), site, in_progress) {
+            Some(word) => word,
+            None => self
+                .access
+                .check_on(self.me, cell, Kind::Write, key, in_progress),
+        }
     }
 }
 

@@ -121,6 +121,16 @@ impl LockedClock {
         me.epoch.set(epoch.with_flag()); // the tick is owed
     }
 
+    /// `release_by`, for tests of what follows a release elsewhere in the runtime.
+    ///
+    /// # Safety
+    /// As `release_by`.
+    #[cfg(test)]
+    pub(crate) unsafe fn release_for_test(&self, me: &Ctx) {
+        // SAFETY: the caller's contract.
+        unsafe { self.release_by(me) }
+    }
+
     /// # Safety
     /// `me` holds the real lock this clock belongs to.
     #[inline(always)]

@@ -132,6 +132,15 @@ impl Ctx {
         epoch
     }
 
+    /// The cached epoch's bits as they are, for the same-epoch tests of the hot path, which
+    /// take them before `epoch` and so do not test for an owed tick: while one is owed, the
+    /// bits are marked (`Epoch::with_flag`) and equal no cell word's epoch, so the access takes
+    /// the path that pays it.
+    #[inline(always)]
+    pub(crate) fn stamp(&self) -> u64 {
+        self.epoch.get().bits()
+    }
+
     #[cold]
     #[inline(never)]
     fn pay_owed_tick(&self) -> Epoch {
