@@ -298,7 +298,7 @@ impl Cell {
     }
 
     /// The write begun by `track_write(.., in_progress = true)` or `begin_write` is over.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn end_write(&self, word: u64) {
         self.write.store(word & !Epoch::FLAG, Relaxed);
     }

@@ -198,6 +198,9 @@ pub(crate) struct InProgress<'a> {
 }
 
 impl Drop for InProgress<'_> {
+    /// Inline: every write of a hot operation ends here (out of line, the guard is made a value
+    /// in memory for the call).
+    #[inline(always)]
     fn drop(&mut self) {
         self.cell.end_write(self.word);
     }
