@@ -55,28 +55,26 @@ fn stored<K, V>(table: &HashTable<Pair<K, V>>) -> impl Iterator<Item = &Stored<V
     table.iter().map(|(_, stored)| stored)
 }
 
-/// One hot operation on a map, dispatched on the run-time mode once: `$on` with the detector on
-/// (its checks inline, the mode known to the compiler), std's code alone (`$off`) with
-/// `enabled=0`, and `$on` out of line with `trace=1` or `history=full`. The mode bits a map
-/// does not look at (`deadlock`) do not leave the fast path.
+/// One hot operation on a map, dispatched once on what the thread found (`CtxRef::hot`): `$on`
+/// with the detector on (its checks inline, the mode known to the compiler, the thread's
+/// context fetched once), std's code alone (`$off`) with `enabled=0`, and `$on` out of line
+/// with `trace=1` or `history=full` (and for a thread's first operation, which makes its
+/// context). The mode bits a map does not look at (`deadlock`) do not leave the fast path.
 macro_rules! hot {
     ($map:ident, $op:expr, |$access:ident| $on:expr, off: $off:expr) => {{
-        let mode = crate::rt::mode();
         let location = std::panic::Location::caller();
-        if mode & crate::rt::ENABLED == 0 {
-            $off
-        } else if mode & crate::rt::OBSERVED == 0
-            && let Some(me) = crate::rt::thread::CtxRef::get()
-        {
+        let hot = crate::rt::thread::CtxRef::hot();
+        if let crate::rt::thread::Hot::Checked(me) = hot {
             let $access = $map.shadow.access_at($op, crate::rt::ENABLED, location);
             if $access.begin() {
                 crate::rt::map::forget_history(stored(&$map.table));
             }
             let $access = $access.on(&me);
             $on
+        } else if matches!(hot, crate::rt::thread::Hot::Off) || crate::rt::thread::settle_off() {
+            $off
         } else {
             crate::rt::map::observed(|| {
-                // (The mode read again: one value fewer kept on the fast path.)
                 let $access = $map.shadow.access_at($op, crate::rt::mode(), location);
                 if $access.begin() {
                     crate::rt::map::forget_history(stored(&$map.table));
@@ -1249,8 +1247,8 @@ mod tests {
 
     /// The default options turn on a mode bit that a map does not look at (`deadlock`): the hot
     /// operations still take the fast path, with their checks inline, and not the observed one
-    /// (out of line, for `trace=1` and `history=full`), which they took when the mode was
-    /// compared whole.
+    /// (out of line, for `trace=1` and `history=full`, and a thread's first operation), which
+    /// they took when the mode was compared whole.
     #[test]
     fn hot_operations_under_the_default_options_take_the_fast_path() {
         rt::start();
@@ -1262,8 +1260,9 @@ mod tests {
             0,
             "run without trace=1 or history=full"
         );
-        let before = OBSERVED_RUNS.get();
         let mut map = HashMap::new();
+        map.insert(0, 0); // the thread's first operation makes its context
+        let before = OBSERVED_RUNS.get();
         map.insert(1, 10);
         map.insert(1, 11);
         assert_eq!(map.get(&1), Some(&11));

@@ -106,7 +106,10 @@ use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// The run-time switches every tracked operation looks at, in one byte so that one load answers
-/// all of them: `enabled=0` turns every check into this load. It starts out enabled so that
+/// all of them: `enabled=0` turns every check into this load (a `HashMap`'s hot operations
+/// read a thread-local first, `thread::CtxRef::hot`, which settles them without it once the
+/// thread has made its first operation). Set once, before any thread context is made (making
+/// one reads the options). It starts out enabled so that
 /// accesses made before the options are read (from other constructors) are checked.
 static MODE: AtomicU8 = AtomicU8::new(ENABLED | DEADLOCK);
 

@@ -368,9 +368,17 @@ pub(crate) struct Fork {
 /// `CURRENT` after the thread's context was freed (the thread is ending).
 const GONE: usize = 1;
 
+/// `HOT` of a thread that found the detector disabled (`enabled=0`).
+const OFF: usize = 1;
+
 thread_local! {
     /// The current thread's context: null until its first use, `GONE` once freed.
     static CURRENT: std::cell::Cell<*const Ctx> = const { std::cell::Cell::new(std::ptr::null()) };
+    /// What the hot operations of a map find first (see `CtxRef::hot`): the context, while it
+    /// lives, if it was made with the detector on and no operation observed (the mode is set
+    /// once, before any context is made); `OFF` once the thread found the detector disabled;
+    /// else null (not settled yet, observed modes, a context gone).
+    static HOT: std::cell::Cell<*const Ctx> = const { std::cell::Cell::new(std::ptr::null()) };
     /// Frees the context when the thread ends (the only thread-local here with a destructor,
     /// so the hot path's `CURRENT` needs no destructor-state check).
     static OWNER: Owner = const { Owner };
@@ -388,6 +396,7 @@ impl Drop for Owner {
     /// in reverse order of registration) and whatever they did is covered by the clock the
     /// joiner acquires here. `pthread_join` returns only after it.
     fn drop(&mut self) {
+        HOT.set(std::ptr::null());
         let ctx = CURRENT.replace(GONE as *const Ctx);
         let ended = if ctx as usize > GONE {
             // SAFETY: made by `Box::into_raw` in `create`; `CURRENT` no longer points to it.
@@ -417,7 +426,34 @@ fn create() -> *const Ctx {
     let ctx = Box::into_raw(Box::new(ctx));
     CURRENT.set(ctx);
     OWNER.with(|_| {}); // registers the destructor that frees it
+    // (`Ctx::new` read the options: the mode is final.)
+    let mode = super::mode();
+    if mode & (super::ENABLED | super::OBSERVED) == super::ENABLED {
+        HOT.set(ctx);
+    }
     ctx
+}
+
+/// What a hot map operation does on this thread (`CtxRef::hot`).
+pub(crate) enum Hot {
+    /// Its checks, inline, with this context (the detector on, the operation not observed).
+    Checked(CtxRef),
+    /// Nothing: the detector is disabled.
+    Off,
+    /// Not settled by the thread-local alone: ask the mode (`settle_off`).
+    Unsettled,
+}
+
+/// An operation that `CtxRef::hot` left unsettled: `true` if the detector is disabled (and
+/// then the thread's later operations are `Hot::Off` at once).
+#[cold]
+#[inline(never)]
+pub(crate) fn settle_off() -> bool {
+    if super::mode() & super::ENABLED != 0 {
+        return false;
+    }
+    HOT.set(OFF as *const Ctx);
+    true
 }
 
 /// The current thread's context, for the length of one operation: `!Send`, and what it derefs
@@ -439,6 +475,25 @@ impl CtxRef {
             ctx = create();
         }
         Some(CtxRef { ctx })
+    }
+}
+
+impl CtxRef {
+    /// The first question of a hot map operation, answered by one thread-local load in the
+    /// common cases (see `HOT`): the mode is not read, and a thread whose context is made and
+    /// alive needs no test of it. (The thread's first operation, an observed one, or one from a
+    /// thread whose context is gone, is unsettled: its caller reads the mode.)
+    #[inline(always)]
+    pub(crate) fn hot() -> Hot {
+        let ctx = HOT.get();
+        if ctx as usize > OFF {
+            return Hot::Checked(CtxRef { ctx });
+        }
+        if ctx as usize == OFF {
+            Hot::Off
+        } else {
+            Hot::Unsettled
+        }
     }
 }
 
@@ -528,6 +583,23 @@ pub(crate) fn release_store(clock: &mut VectorClock) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hot path's thread-local (`HOT`) holds the context only while it lives: at the
+    /// thread's end it is cleared before the context is freed, so a map operation in a later
+    /// thread-local destructor finds nothing there and goes unchecked, as through `CtxRef::get`.
+    #[test]
+    fn the_hot_path_finds_no_context_once_the_thread_has_freed_it() {
+        let seen = std::thread::spawn(|| {
+            let made = CtxRef::get().is_some();
+            let hot_before = matches!(CtxRef::hot(), Hot::Checked(_));
+            drop(Owner); // what the thread's end does, now
+            let hot_after = matches!(CtxRef::hot(), Hot::Unsettled);
+            (made, hot_before, hot_after, CtxRef::get().is_none())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(seen, (true, true, true, true));
+    }
 
     #[test]
     fn a_release_advances_the_threads_own_component_and_epoch_only() {
