@@ -546,9 +546,12 @@ where
             // std's insert makes room for one more before it looks (a full table grows even
             // for a key that is there): that is a write of the structure, marked before the
             // key is hashed (a `Hash` that takes long is inside the write).
-            let growing = (self.table.len() == self.table.capacity())
-                .then(|| access.write_structure_of(Some(Hashed(&k, &self.hash_builder))))
-                .flatten();
+            // (No closures over `access` here: one left out of line puts it in memory.)
+            let growing = if self.table.len() == self.table.capacity() {
+                access.write_structure_of(Some(Hashed(&k, &self.hash_builder)))
+            } else {
+                None
+            };
             let hash = self.hash_builder.hash_one(&k);
             let old = self.table.capacity();
             let entry = self
@@ -568,9 +571,10 @@ where
                     Some(old_value)
                 }
                 hash_table::Entry::Vacant(entry) => {
-                    let _writing = growing.or_else(|| {
-                        access.write_structure_of(Some(Hashed(&k, &self.hash_builder)))
-                    });
+                    let _writing = match growing {
+                        Some(growing) => Some(growing),
+                        None => access.write_structure_of(Some(Hashed(&k, &self.hash_builder))),
+                    };
                     let cell = access.new_cell();
                     entry.insert((k, Stored { value: v, cell }));
                     drop(_writing);
