@@ -707,7 +707,7 @@ impl<'a> Call<'a> {
     ) -> deadlock::Call<'w> {
         deadlock::Call {
             resource: self.map.resource(shard),
-            mode,
+            mode: mode.into(),
             site: self.site,
             tag: self.map.tag,
             what,

@@ -18,7 +18,7 @@
 //!   (`Waiting::busy`). A thread that holds nothing cannot close a cycle, so the common path
 //!   (an empty list) publishes nothing and costs one test.
 //!
-//! The API a lock mirror uses (maprace::sync here; parking_lot's mirrors later), "this thread is
+//! The API a lock mirror with guards of its own uses (maprace::sync), "this thread is
 //! about to block on lock L in mode M at site S" and "L taken / released in mode M":
 //! - `acquire(Resource::lock(&l), mode, site, &TAG, try_lock, blocking)` for a blocking
 //!   acquisition: with nothing held it is `blocking()` after one test; otherwise `try_lock`
@@ -29,6 +29,12 @@
 //!   dropped before the real unlock (a mode change is a drop and a new `taken`);
 //! - `holding()`, the test of the common path, for a mirror that checks by itself;
 //! - a `static` `Tag::Lock("crate::Type")` per lock type, for reports.
+//!
+//! A raw lock (parking_lot's mirrors, whose guards are lock_api's and keep nothing of maprace's)
+//! uses `raw` instead: `lock_raw` with a `LockCall` (parking_lot's `RwLock` has upgradable reads
+//! and is fair to writers, so its rules are its own), `raw_taken` / `raw_released` /
+//! `raw_changed`, which find a hold again by the lock's address. Holds are kept in `LockMode`s:
+//! a DashMap guard's or `maprace::sync` lock's `Mode`, or upgradable.
 
 // The DashMap parts (map tags, guard tokens, the latent verdict) serve only the `dashmap` feature.
 #![cfg_attr(not(feature = "dashmap"), allow(dead_code))]
@@ -48,40 +54,79 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, fence};
 use std::sync::{LockResult, Mutex, MutexGuard, TryLockError, TryLockResult};
 use std::time::{Duration, Instant};
 
-/// How a resource is held, or wanted.
+#[cfg(feature = "parking_lot")]
+mod raw;
+#[cfg(feature = "parking_lot")]
+pub(crate) use raw::{
+    LockCall, PL_MUTEX, PL_REENTRANT_MUTEX, PL_RWLOCK, lock_raw, raw_changed, raw_released,
+    raw_taken,
+};
+
+/// How a DashMap guard or a `maprace::sync` lock holds its resource, or a call wants it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
     Shared,
     Exclusive,
 }
 
-impl Mode {
-    /// Two holds conflict unless both are shared (dashmap's and std's locks let readers in
-    /// together).
+/// How a hold in a list holds its resource, or a published wait wants it: a DashMap guard's or
+/// a `maprace::sync` lock's `Mode`, or a parking_lot `RwLock`'s third way, the upgradable read.
+/// (A type of its own, so that DashMap code, which never holds anything upgradable, matches on
+/// two modes.)
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum LockMode {
+    Shared,
+    /// A parking_lot upgradable read: it lets readers in, and excludes writers and the other
+    /// upgradable readers.
+    Upgradable,
+    Exclusive,
+}
+
+impl From<Mode> for LockMode {
+    #[inline(always)]
+    fn from(mode: Mode) -> LockMode {
+        match mode {
+            Mode::Shared => LockMode::Shared,
+            Mode::Exclusive => LockMode::Exclusive,
+        }
+    }
+}
+
+impl LockMode {
+    /// Two holds conflict unless both are shared (dashmap's, std's and parking_lot's locks let
+    /// readers in together), or one is shared and the other upgradable (parking_lot's lets
+    /// readers in beside its upgradable reader).
     #[inline]
-    pub(crate) fn conflicts_with(self, other: Mode) -> bool {
-        self == Mode::Exclusive || other == Mode::Exclusive
+    pub(crate) fn conflicts_with(self, other: impl Into<LockMode>) -> bool {
+        matches!(
+            (self, other.into()),
+            (LockMode::Exclusive, _)
+                | (_, LockMode::Exclusive)
+                | (LockMode::Upgradable, LockMode::Upgradable)
+        )
     }
 
     pub(crate) fn word(self) -> &'static str {
         match self {
-            Mode::Shared => "shared",
-            Mode::Exclusive => "exclusive",
+            LockMode::Shared => "shared",
+            LockMode::Upgradable => "upgradable",
+            LockMode::Exclusive => "exclusive",
         }
     }
 
     fn bits(self) -> u64 {
         match self {
-            Mode::Shared => 1,
-            Mode::Exclusive => 2,
+            LockMode::Shared => 1,
+            LockMode::Exclusive => 2,
+            LockMode::Upgradable => 3,
         }
     }
 
-    fn from_bits(bits: u64) -> Mode {
-        if bits == 1 {
-            Mode::Shared
-        } else {
-            Mode::Exclusive
+    fn from_bits(bits: u64) -> LockMode {
+        match bits {
+            1 => LockMode::Shared,
+            3 => LockMode::Upgradable,
+            _ => LockMode::Exclusive,
         }
     }
 }
@@ -243,7 +288,7 @@ struct Chunk {
 #[derive(Clone, Copy)]
 pub(crate) struct Hold {
     pub(crate) resource: Resource,
-    pub(crate) mode: Mode,
+    pub(crate) mode: LockMode,
     pub(crate) site: Site,
     pub(crate) tag: &'static Tag,
     /// The entry's token (for a wait, its sequence number): a later read with the same token
@@ -253,10 +298,15 @@ pub(crate) struct Hold {
 
 impl Hold {
     /// A hold (or wanted resource) to record.
-    pub(crate) fn new(resource: Resource, mode: Mode, site: Site, tag: &'static Tag) -> Hold {
+    pub(crate) fn new(
+        resource: Resource,
+        mode: impl Into<LockMode>,
+        site: Site,
+        tag: &'static Tag,
+    ) -> Hold {
         Hold {
             resource,
-            mode,
+            mode: mode.into(),
             site,
             tag,
             token: 0,
@@ -288,7 +338,7 @@ impl Entry {
                 object,
                 part: info as u32,
             },
-            mode: Mode::from_bits(info >> 32),
+            mode: LockMode::from_bits(info >> 32),
             site: Site::from_bits(site),
             // SAFETY: tags are `'static` (statics, or interned and never freed), and the token
             // check says this pointer was stored with this hold.
@@ -535,10 +585,11 @@ impl Held {
     pub(crate) fn push(
         &'static self,
         resource: Resource,
-        mode: Mode,
+        mode: impl Into<LockMode>,
         site: Site,
         tag: &'static Tag,
     ) -> Token {
+        let mode = mode.into();
         let index = match self.take_inline() {
             Some(index) => index,
             None => self.free_entry_slow(),
@@ -895,7 +946,7 @@ const SENT_GUARD_GRACE: Duration = Duration::from_millis(250);
 /// A call about to block: what it wants, and what it is.
 pub(crate) struct Call<'a> {
     pub(crate) resource: Resource,
-    pub(crate) mode: Mode,
+    pub(crate) mode: LockMode,
     pub(crate) site: Site,
     pub(crate) tag: &'static Tag,
     /// What the report's first line says about the call, e.g. `of key 7`, made only for a report.
@@ -1415,7 +1466,7 @@ pub(crate) fn acquire<G>(
                 let what = String::new;
                 let call = Call {
                     resource: lock,
-                    mode,
+                    mode: mode.into(),
                     site,
                     tag,
                     what: &what,
@@ -1587,14 +1638,17 @@ mod tests {
         let what = String::new;
         let call = Call {
             resource: Resource { object: 9, part: 2 },
-            mode: Mode::Shared,
+            mode: LockMode::Shared,
             site: Site::new(Op::Read, Location::caller()),
             tag: &TAG,
             what: &what,
         };
         let waiting = publish(list, &call);
         let read = list.waiting_for().expect("published");
-        assert_eq!((read.resource, read.mode), (call.resource, Mode::Shared));
+        assert_eq!(
+            (read.resource, read.mode),
+            (call.resource, LockMode::Shared)
+        );
         drop(waiting);
         assert!(list.waiting_for().is_none());
     }

@@ -87,6 +87,9 @@ ops! {
     Lock => "lock",
     Read => "read",
     Write => "write",
+    ReadRecursive => "read_recursive",
+    UpgradableRead => "upgradable_read",
+    Upgrade => "upgrade",
     Unknown => "unknown operation",
 }
 

@@ -1,0 +1,210 @@
+//! Raw locks: what parking_lot's mirrors call. Their guards are lock_api's own types and keep
+//! nothing of maprace's, so the raw lock records the hold in the thread's list when it locks
+//! (`raw_taken`) and finds it again by the lock's address and mode when it unlocks
+//! (`raw_released`). That needs the unlock on the locking thread, as lock_api's guards are
+//! unless parking_lot's `send_guard` feature is on (the mirrors then record nothing).
+
+use super::{
+    Call, Evidence, GONE, Held, Hold, LOCK_HINT, LockMode, MINE, Resource, Tag, Verdict, Waiting,
+    check_own, holding, publish, report,
+};
+use crate::rt::{self, site::Site};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// A raw lock's blocking call, as the self-deadlock rules tell them apart: parking_lot's
+/// `RwLock` is fair to writers, so a new reader waits behind a writer that waits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum LockCall {
+    /// `Mutex::lock`, `RwLock::write`: waits for every other hold.
+    Exclusive,
+    /// `upgradable_read`: waits for a writer or another upgradable reader, and, as a new reader,
+    /// behind a writer that waits.
+    Upgradable,
+    /// `read`: waits for a writer, and behind a writer that waits.
+    Shared,
+    /// `read_recursive`: waits only for a writer that holds the lock.
+    SharedRecursive,
+    /// `upgrade` of this thread's upgradable read: waits for every other reader to leave.
+    Upgrade,
+}
+
+impl LockCall {
+    /// The mode the call waits to hold the lock in (and holds it in once it returns).
+    pub(crate) fn mode(self) -> LockMode {
+        match self {
+            LockCall::Exclusive | LockCall::Upgrade => LockMode::Exclusive,
+            LockCall::Upgradable => LockMode::Upgradable,
+            LockCall::Shared | LockCall::SharedRecursive => LockMode::Shared,
+        }
+    }
+
+    /// The verdict on this thread's own hold of the lock in `held` mode. `upgradable`: the
+    /// thread holds the lock's upgradable read, so no writer can be waiting with the lock
+    /// marked for it (it waits for the upgradable reader first), and a new read never waits.
+    fn own_verdict(self, held: LockMode, upgradable: bool) -> Option<Verdict> {
+        use LockCall as C;
+        use LockMode as M;
+        match (self, held) {
+            (C::Upgrade, M::Upgradable) => None, // the hold being upgraded
+            (C::Exclusive | C::Upgrade, _) | (_, M::Exclusive) => Some(Verdict::Certain),
+            (C::Upgradable, M::Upgradable) => Some(Verdict::Certain),
+            (C::Upgradable | C::Shared, M::Shared) if !upgradable => Some(Verdict::Latent),
+            _ => None,
+        }
+    }
+}
+
+/// A raw lock's blocking `call` on `lock` at `site`: with nothing held, `blocking()` after one
+/// test. Otherwise this thread's own holds of the lock are looked at first (a latent deadlock,
+/// a read that waits whenever a writer comes between, is reported whether or not the lock is
+/// free now), then `try_lock`; only if that fails, a certain self-deadlock is reported, the
+/// wait published and a cycle looked for, then `blocking()`.
+#[inline(always)]
+pub(crate) fn lock_raw(
+    lock: Resource,
+    call: LockCall,
+    site: Site,
+    tag: &'static Tag,
+    try_lock: impl FnOnce() -> bool,
+    blocking: impl FnOnce(),
+) {
+    let Some(list) = holding() else {
+        return blocking();
+    };
+    let what = String::new;
+    let kind = call;
+    let call = Call {
+        resource: lock,
+        mode: kind.mode(),
+        site,
+        tag,
+        what: &what,
+    };
+    let certain = own_lock_holds(list, &call, kind);
+    if try_lock() {
+        return;
+    }
+    let waiting = lock_blocks(list, &call, certain);
+    blocking();
+    drop(waiting);
+}
+
+/// This thread's holds of the call's lock that certainly block it; a latent deadlock is
+/// reported here.
+#[cold]
+#[inline(never)]
+fn own_lock_holds(list: &Held, call: &Call<'_>, kind: LockCall) -> Option<Vec<Hold>> {
+    let mine = |hold: &Hold| hold.resource == call.resource;
+    let upgradable = list
+        .holds()
+        .any(|hold| mine(&hold) && hold.mode == LockMode::Upgradable);
+    let conflict = |hold: &Hold| {
+        mine(hold)
+            .then(|| kind.own_verdict(hold.mode, upgradable))
+            .flatten()
+    };
+    match check_own(list, call.site, &conflict)? {
+        (Verdict::Certain, holds) => Some(holds),
+        (Verdict::Latent, holds) => {
+            report(
+                call,
+                Verdict::Latent,
+                Evidence::Own(holds),
+                READ_BEHIND_WRITER_HINT,
+            );
+            None
+        }
+    }
+}
+
+/// The lock is taken: `certain` (this thread's own holds) is reported, else the wait is
+/// published and a cycle through other threads looked for.
+#[cold]
+#[inline(never)]
+fn lock_blocks(list: &'static Held, call: &Call<'_>, certain: Option<Vec<Hold>>) -> Waiting {
+    if let Some(holds) = certain {
+        report(call, Verdict::Certain, Evidence::Own(holds), LOCK_HINT);
+    }
+    let waiting = publish(list, call);
+    waiting.busy(call.what);
+    waiting
+}
+
+const READ_BEHIND_WRITER_HINT: &str = "This thread already reads the lock, and the call waits behind any writer that waits for it:\n\
+     parking_lot's RwLock is fair to writers. Whenever another thread asks to write between the\n\
+     two reads, the writer waits for this thread's first read and the call waits for the writer,\n\
+     forever. Use `read_recursive` for a read inside a read, or pass the guard down.";
+
+/// A raw lock is now held in `mode`, taken at `site`: the hold goes in this thread's list.
+#[inline]
+pub(crate) fn raw_taken(lock: Resource, mode: LockMode, site: Site, tag: &'static Tag) {
+    const ON: u8 = rt::ENABLED | rt::DEADLOCK;
+    if rt::mode() & ON != ON {
+        return;
+    }
+    if let Some(list) = Held::mine() {
+        list.push(lock, mode, site, tag);
+    }
+}
+
+/// A raw lock held in `mode` is about to be unlocked on this thread: its hold ends. The site it
+/// was taken at, if it was recorded.
+#[inline]
+pub(crate) fn raw_released(lock: Resource, mode: LockMode) -> Option<Site> {
+    const ON: u8 = rt::ENABLED | rt::DEADLOCK;
+    if rt::mode() & ON != ON {
+        return None;
+    }
+    Held::peek()
+        .filter(|list| !list.is_empty())
+        .and_then(|list| list.pop_lock(lock, mode))
+}
+
+/// A raw lock held in `from` mode is now held in `to` (an upgrade, a downgrade): the hold keeps
+/// the site the lock was first taken at.
+#[inline]
+pub(crate) fn raw_changed(lock: Resource, from: LockMode, to: LockMode, tag: &'static Tag) {
+    if let Some(site) = raw_released(lock, from) {
+        raw_taken(lock, to, site, tag);
+    }
+}
+
+impl Held {
+    /// The current thread's list, if it has one (none is made).
+    #[inline(always)]
+    fn peek() -> Option<&'static Held> {
+        let list = MINE.get();
+        // SAFETY: lists are leaked at creation and never freed.
+        ((list as usize) > GONE).then(|| unsafe { &*list })
+    }
+
+    /// Owner only: ends the newest hold of `lock` in `mode` (holds of one lock in one mode
+    /// differ only by their site); its site.
+    fn pop_lock(&self, lock: Resource, mode: LockMode) -> Option<Site> {
+        let info = Hold::new(lock, mode, Site::UNKNOWN, &RAW).info();
+        let mut newest: Option<(usize, u64)> = None;
+        for index in 0..self.len.load(Relaxed) {
+            let entry = self.entry(index);
+            let token = entry.token.load(Relaxed);
+            if token != 0
+                && entry.object.load(Relaxed) == lock.object
+                && entry.info.load(Relaxed) == info
+                && newest.is_none_or(|(_, newest)| token > newest)
+            {
+                newest = Some((index, token));
+            }
+        }
+        let (index, token) = newest?;
+        let site = Site::from_bits(self.entry(index).site.load(Relaxed));
+        self.pop(index, token);
+        Some(site)
+    }
+}
+
+/// A tag for `pop_lock`'s comparison (never stored).
+static RAW: Tag = Tag::Lock("raw lock");
+
+/// The tags of parking_lot's mirrors.
+pub(crate) static PL_MUTEX: Tag = Tag::Lock("maprace::parking_lot::Mutex");
+pub(crate) static PL_REENTRANT_MUTEX: Tag = Tag::Lock("maprace::parking_lot::ReentrantMutex");
+pub(crate) static PL_RWLOCK: Tag = Tag::Lock("maprace::parking_lot::RwLock");
