@@ -414,6 +414,31 @@ scenario!(
 );
 
 scenario!(
+    a_parking_lot_condvar_wait_while_that_times_out_acquires_what_was_written_meanwhile,
+    {
+        // parking_lot's `wait_while_for` relocks at the timeout without asking the condition
+        // again: the writer's insert, made while the waiter waited, must still be ordered
+        // before the waiter's reads under the relocked mutex.
+        let (lock, woken) = (Mutex::new(Map::new()), Condvar::new());
+        let written = std::sync::atomic::AtomicBool::new(false); // invisible to maprace
+        std::thread::scope(|s| {
+            let mut guard = lock.lock();
+            s.spawn(|| {
+                let mut map = lock.lock(); // while the waiter waits
+                map.insert(1, 1);
+                written.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            while !written.load(std::sync::atomic::Ordering::Relaxed) {
+                let waited = woken.wait_while_for(&mut guard, |_| true, Duration::from_millis(20));
+                assert!(waited.timed_out());
+            }
+            assert_eq!(guard.get(&1), Some(&1));
+        });
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
     an_insert_after_the_parking_lot_condvar_notification_is_reported,
     { condvar_handoff(false, wait_while) },
     |out| out.assert_get_after_insert()

@@ -1,11 +1,15 @@
 //! `Condvar` with parking_lot's API. Its edge is the mutex's: a wait releases the thread's clock
 //! into the mutex's before parking_lot's wait unlocks it, and acquires it once the wait has
 //! locked it again. `notify_*` carries no edge of its own (a notification without the mutex
-//! orders nothing, in parking_lot either).
+//! orders nothing, in parking_lot either). The thread's hold of the mutex ends for the wait and
+//! starts again after it, with the site where the mutex was locked, as for
+//! `maprace::sync::Condvar`.
 
-use super::mutex::MutexGuard;
-use crate::rt::thread::LockedClock;
+use super::mutex::{MutexGuard, RawMutex};
+use crate::rt::deadlock;
+use crate::rt::site::Site;
 use parking_lot::WaitTimeoutResult;
+use std::cell::Cell;
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant};
@@ -60,30 +64,35 @@ impl Condvar {
     }
 
     /// Runs `wait` on parking_lot's condvar with parking_lot's guard of the same lock, with the
-    /// edges around it: the release before it unlocks, the acquire after it relocked.
+    /// edges and the hold around it (`Gap`).
     fn with_lock<T: ?Sized, R>(
         &self,
         guard: &mut MutexGuard<'_, T>,
-        wait: impl FnOnce(
-            &parking_lot::Condvar,
-            &mut parking_lot::MutexGuard<'_, ()>,
-            &LockedClock,
-        ) -> R,
+        wait: impl FnOnce(&parking_lot::Condvar, &mut parking_lot::MutexGuard<'_, ()>, &Gap<'_>) -> R,
     ) -> R {
+        let raw = lock_api_raw(guard);
         // SAFETY: `guard` holds the lock, and parking_lot's guard made here is never dropped:
         // it is `ManuallyDrop` (also if `wait` unwinds), so the lock stays `guard`'s to unlock.
-        let (inner, clock) = unsafe { lock_api_raw(guard).parts() };
+        let inner = unsafe { raw.inner_guard() };
         let mut inner = ManuallyDrop::new(inner);
-        wait(&self.inner, &mut inner, clock)
+        let gap = Gap {
+            raw,
+            site: Cell::new(None),
+            open: Cell::new(false),
+        };
+        let result = wait(&self.inner, &mut inner, &gap);
+        // A wait that timed out relocks without calling the condition again (parking_lot's
+        // `wait_while_*`): the gap it opened before waiting is closed here.
+        gap.close();
+        result
     }
 
     /// Blocks until notified, unlocking the mutex meanwhile. See parking_lot's `Condvar::wait`.
     pub fn wait<T: ?Sized>(&self, mutex_guard: &mut MutexGuard<'_, T>) {
-        self.with_lock(mutex_guard, |cv, inner, clock| {
-            // SAFETY (both): the lock is held before the wait and again after it.
-            unsafe { clock.release() };
+        self.with_lock(mutex_guard, |cv, inner, gap| {
+            gap.open();
             cv.wait(inner);
-            unsafe { clock.acquire() };
+            gap.close();
         });
     }
 
@@ -93,11 +102,10 @@ impl Condvar {
         mutex_guard: &mut MutexGuard<'_, T>,
         timeout: Instant,
     ) -> WaitTimeoutResult {
-        self.with_lock(mutex_guard, |cv, inner, clock| {
-            // SAFETY (both): the lock is held before the wait and again after it.
-            unsafe { clock.release() };
+        self.with_lock(mutex_guard, |cv, inner, gap| {
+            gap.open();
             let result = cv.wait_until(inner, timeout);
-            unsafe { clock.acquire() };
+            gap.close();
             result
         })
     }
@@ -108,11 +116,10 @@ impl Condvar {
         mutex_guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        self.with_lock(mutex_guard, |cv, inner, clock| {
-            // SAFETY (both): the lock is held before the wait and again after it.
-            unsafe { clock.release() };
+        self.with_lock(mutex_guard, |cv, inner, gap| {
+            gap.open();
             let result = cv.wait_for(inner, timeout);
-            unsafe { clock.acquire() };
+            gap.close();
             result
         })
     }
@@ -124,8 +131,8 @@ impl Condvar {
         F: FnMut(&mut T) -> bool,
     {
         let data: *mut T = &mut **mutex_guard;
-        self.with_lock(mutex_guard, |cv, inner, clock| {
-            cv.wait_while(inner, checked(data, clock, condition));
+        self.with_lock(mutex_guard, |cv, inner, gap| {
+            cv.wait_while(inner, checked(data, gap, condition));
         });
     }
 
@@ -142,8 +149,8 @@ impl Condvar {
         F: FnMut(&mut T) -> bool,
     {
         let data: *mut T = &mut **mutex_guard;
-        self.with_lock(mutex_guard, |cv, inner, clock| {
-            cv.wait_while_until(inner, checked(data, clock, condition), timeout)
+        self.with_lock(mutex_guard, |cv, inner, gap| {
+            cv.wait_while_until(inner, checked(data, gap, condition), timeout)
         })
     }
 
@@ -159,8 +166,8 @@ impl Condvar {
         F: FnMut(&mut T) -> bool,
     {
         let data: *mut T = &mut **mutex_guard;
-        self.with_lock(mutex_guard, |cv, inner, clock| {
-            cv.wait_while_for(inner, checked(data, clock, condition), timeout)
+        self.with_lock(mutex_guard, |cv, inner, gap| {
+            cv.wait_while_for(inner, checked(data, gap, condition), timeout)
         })
     }
 }
@@ -172,23 +179,53 @@ fn lock_api_raw<'a, T: ?Sized>(guard: &MutexGuard<'a, T>) -> &'a super::RawMutex
     unsafe { mutex.raw() }
 }
 
+/// A wait's gap in the holding of the mutex: opened before parking_lot unlocks it (the release
+/// of the thread's clock, the end of its hold), closed once parking_lot has locked it again
+/// (the acquire, the hold again with its site). Closing a gap that is not open does nothing.
+struct Gap<'a> {
+    raw: &'a RawMutex,
+    /// Where the hold was taken, while the gap is open (if it was recorded).
+    site: Cell<Option<Site>>,
+    open: Cell<bool>,
+}
+
+impl Gap<'_> {
+    /// The lock is held, and parking_lot unlocks it next.
+    fn open(&self) {
+        if self.open.replace(true) {
+            return;
+        }
+        self.site.set(self.raw.hold_ends());
+        // SAFETY: the lock is held (parking_lot unlocks it after this returns).
+        unsafe { self.raw.clock().release() };
+    }
+
+    /// The lock is held again.
+    fn close(&self) {
+        if !self.open.replace(false) {
+            return;
+        }
+        // SAFETY: the lock is held (parking_lot relocked it before returning).
+        unsafe { self.raw.clock().acquire() };
+        self.raw.hold_taken(self.site.take(), &deadlock::PL_MUTEX);
+    }
+}
+
 /// The condition parking_lot calls with the lock held, after each relock (and first, before any
-/// wait): it acquires the lock's clock before `condition` reads the data, and releases it again
-/// when parking_lot is about to wait (unlock).
+/// wait): it closes the gap before `condition` reads the data, and opens it again when
+/// parking_lot is about to wait (unlock).
 fn checked<'c, T: ?Sized + 'c>(
     data: *mut T,
-    clock: &'c LockedClock,
+    gap: &'c Gap<'c>,
     mut condition: impl FnMut(&mut T) -> bool + 'c,
 ) -> impl FnMut(&mut ()) -> bool + 'c {
     move |_| {
-        // SAFETY: parking_lot calls this with the lock held.
-        unsafe { clock.acquire() };
+        gap.close();
         // SAFETY: `data` is the data of the lock the caller's guard holds (its `&mut` borrow
         // lasts the whole wait, so nothing else reaches it), and the lock is held now.
         let wait = condition(unsafe { &mut *data });
         if wait {
-            // SAFETY: as above; parking_lot unlocks next.
-            unsafe { clock.release() };
+            gap.open();
         }
         wait
     }

@@ -25,6 +25,19 @@ mod remutex;
 #[cfg(maprace_detect)]
 mod rwlock;
 
+/// Whether lock_api's guards of these locks stay on the thread that locked (parking_lot's
+/// `GuardNoSend`, its default): only then does an unlock happen on the thread whose list has
+/// the hold, and the raw locks record holds for the deadlock checks. With parking_lot's
+/// `send_guard` feature (on for the whole build if any crate asks for it), a guard may be
+/// dropped on another thread, and these locks are not checked (never a wrong verdict).
+#[cfg(maprace_detect)]
+#[inline(always)]
+fn records_holds() -> bool {
+    use std::any::TypeId;
+    type Marker = <parking_lot::RawMutex as lock_api::RawMutex>::GuardMarker;
+    TypeId::of::<Marker>() == TypeId::of::<lock_api::GuardNoSend>()
+}
+
 #[cfg(maprace_detect)]
 pub use condvar::Condvar;
 #[cfg(maprace_detect)]

@@ -3,9 +3,20 @@
 //! thread's clock into the lock's *before* the real unlock, each lock acquires it *after* the
 //! real lock. Every way lock_api locks or unlocks (guards, `unlocked`, `bump`, `unlock_fair`,
 //! `try_lock_for`, `force_unlock`, a `Condvar` wait) goes through these methods.
+//!
+//! Locking a mutex this thread holds is reported (`WARNING: MAP DEADLOCK`) instead of hanging,
+//! and so is a cycle of waits through other threads: lock_api's guards keep nothing of
+//! maprace's, so the raw lock records its hold in the thread's list when it locks and ends it
+//! when it unlocks (`rt::deadlock::raw_taken`), and `lock` checks before it blocks. The sites
+//! come from lock_api's `#[track_caller]` methods, which pass the user's line down to these.
+//! A timed lock (`try_lock_for`, `try_lock_until`) is not checked: it gives up at its timeout,
+//! and a program may rely on that.
 
+use crate::rt::deadlock::{self, LockCall, LockMode, Resource, Tag};
+use crate::rt::site::{Op, Site};
 use crate::rt::thread::LockedClock;
 use parking_lot::lock_api::{self, RawMutex as _};
+use std::panic::Location;
 use std::time::{Duration, Instant};
 
 /// A mutual exclusion primitive whose lock and unlock maprace sees. See
@@ -64,7 +75,7 @@ pub struct RawMutex {
 impl RawMutex {
     /// parking_lot's raw lock inside.
     #[inline(always)]
-    fn raw(&self) -> &parking_lot::RawMutex {
+    pub(super) fn raw(&self) -> &parking_lot::RawMutex {
         // SAFETY: `raw` only gives access to the lock word; the `()` it guards is never touched,
         // and this type locks and unlocks it exactly as lock_api asks of a raw mutex.
         unsafe { self.inner.raw() }
@@ -84,14 +95,76 @@ impl RawMutex {
         unsafe { self.clock.release() };
     }
 
-    /// For `Condvar`: parking_lot's guard of the lock this thread holds, and the clock.
+    /// Blocks until the lock is held, `lock` having been called at `site` on a lock of type
+    /// `tag`: a lock this thread holds is reported instead (a `ReentrantMutex` never asks for
+    /// it again).
+    #[inline(always)]
+    pub(super) fn lock_at(&self, site: Site, tag: &'static Tag) {
+        deadlock::lock_raw(
+            Resource::lock(self),
+            LockCall::Exclusive,
+            site,
+            tag,
+            || self.raw().try_lock(),
+            || self.raw().lock(),
+        );
+        self.locked();
+        self.hold_taken(Some(site), tag);
+    }
+
+    /// `locked`, the result of a lock that does not block (`try_lock`, a timed lock)
+    /// called at `site`: the edge and the hold if it is taken.
+    #[inline(always)]
+    pub(super) fn if_locked(&self, locked: bool, site: Site, tag: &'static Tag) -> bool {
+        if locked {
+            self.locked();
+            self.hold_taken(Some(site), tag);
+        }
+        locked
+    }
+
+    /// The hold of this locked mutex goes in the thread's list, taken at `site` (none: a hold
+    /// that was not recorded stays so).
+    #[inline(always)]
+    pub(super) fn hold_taken(&self, site: Option<Site>, tag: &'static Tag) {
+        if let Some(site) = site
+            && super::records_holds()
+        {
+            deadlock::raw_taken(Resource::lock(self), LockMode::Exclusive, site, tag);
+        }
+    }
+
+    /// The hold of this locked mutex ends (it is about to be unlocked): where it was taken, if
+    /// it was recorded.
+    #[inline(always)]
+    pub(super) fn hold_ends(&self) -> Option<Site> {
+        if !super::records_holds() {
+            return None;
+        }
+        deadlock::raw_released(Resource::lock(self), LockMode::Exclusive)
+    }
+
+    /// For `Condvar`: the lock's clock.
+    pub(super) fn clock(&self) -> &LockedClock {
+        &self.clock
+    }
+
+    /// For `Condvar`: parking_lot's guard of the lock this thread holds.
     ///
     /// # Safety
     /// The current thread holds this lock, and the guard returned is never dropped (the lock
     /// stays the user's guard's to unlock): the caller forgets it.
-    pub(super) unsafe fn parts(&self) -> (parking_lot::MutexGuard<'_, ()>, &LockedClock) {
+    pub(super) unsafe fn inner_guard(&self) -> parking_lot::MutexGuard<'_, ()> {
         // SAFETY: the caller's contract: the lock is held.
-        (unsafe { self.inner.make_guard_unchecked() }, &self.clock)
+        unsafe { self.inner.make_guard_unchecked() }
+    }
+
+    /// The lock is about to be given up (an unlock of lock_api's): the hold ends, then the
+    /// release.
+    #[inline(always)]
+    fn unlock_edge(&self) {
+        self.hold_ends();
+        self.unlocking();
     }
 }
 
@@ -107,23 +180,21 @@ unsafe impl lock_api::RawMutex for RawMutex {
     type GuardMarker = <parking_lot::RawMutex as lock_api::RawMutex>::GuardMarker;
 
     #[inline]
+    #[track_caller]
     fn lock(&self) {
-        self.raw().lock();
-        self.locked();
+        self.lock_at(Site::new(Op::Lock, Location::caller()), &deadlock::PL_MUTEX);
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock(&self) -> bool {
-        let locked = self.raw().try_lock();
-        if locked {
-            self.locked();
-        }
-        locked
+        let site = Site::new(Op::Lock, Location::caller());
+        self.if_locked(self.raw().try_lock(), site, &deadlock::PL_MUTEX)
     }
 
     #[inline]
     unsafe fn unlock(&self) {
-        self.unlocking();
+        self.unlock_edge();
         // SAFETY: lock_api's contract: the lock is held in the current context.
         unsafe { self.raw().unlock() };
     }
@@ -138,7 +209,7 @@ unsafe impl lock_api::RawMutex for RawMutex {
 unsafe impl lock_api::RawMutexFair for RawMutex {
     #[inline]
     unsafe fn unlock_fair(&self) {
-        self.unlocking();
+        self.unlock_edge();
         // SAFETY: lock_api's contract: the lock is held.
         unsafe { self.raw().unlock_fair() };
     }
@@ -147,6 +218,7 @@ unsafe impl lock_api::RawMutexFair for RawMutex {
     unsafe fn bump(&self) {
         // parking_lot hands the lock to a waiter, if there is one, and takes it back: an
         // unlock and a lock. (With no waiter, the release and acquire keep the same epoch.)
+        // The hold stays: the guard goes on holding the lock.
         self.unlocking();
         // SAFETY: lock_api's contract: the lock is held.
         unsafe { self.raw().bump() };
@@ -160,21 +232,21 @@ unsafe impl lock_api::RawMutexTimed for RawMutex {
     type Instant = Instant;
 
     #[inline]
+    #[track_caller]
     fn try_lock_for(&self, timeout: Duration) -> bool {
-        let locked = self.raw().try_lock_for(timeout);
-        if locked {
-            self.locked();
-        }
-        locked
+        let site = Site::new(Op::Lock, Location::caller());
+        self.if_locked(self.raw().try_lock_for(timeout), site, &deadlock::PL_MUTEX)
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_until(&self, timeout: Instant) -> bool {
-        let locked = self.raw().try_lock_until(timeout);
-        if locked {
-            self.locked();
-        }
-        locked
+        let site = Site::new(Op::Lock, Location::caller());
+        self.if_locked(
+            self.raw().try_lock_until(timeout),
+            site,
+            &deadlock::PL_MUTEX,
+        )
     }
 }
 

@@ -5,9 +5,21 @@
 //! readers that left before it could upgrade). A downgrade ends the writer's exclusive part: it
 //! releases into `writes` before the readers it lets in can acquire it. Releases happen before
 //! the real unlock, acquires after the real lock.
+//!
+//! The self-deadlock checks (`rt::deadlock::lock_raw`): `read`, `write`, `upgradable_read` or
+//! `read_recursive` while this thread writes, `write` or `upgradable_read` while it holds the
+//! upgradable read, `write` while it reads, and an `upgrade` while it holds another read of the
+//! lock are certain deadlocks; `read` or `upgradable_read` while it reads (and holds no
+//! upgradable read) is a latent one: parking_lot's lock is fair to writers, so the second read
+//! waits whenever a writer asks in between. `read_recursive` is made for that and is not
+//! reported. As for `Mutex`, each hold is recorded by the raw lock, and timed calls are not
+//! checked. An upgrade or a downgrade changes the hold's mode and keeps its site.
 
+use crate::rt::deadlock::{self, LockCall, LockMode, Resource};
+use crate::rt::site::{Op, Site};
 use crate::rt::thread::SyncClock;
 use parking_lot::lock_api::{self, RawRwLock as _};
+use std::panic::Location;
 use std::time::{Duration, Instant};
 
 /// A reader-writer lock whose locking maprace sees. See
@@ -91,6 +103,68 @@ impl RawRwLock {
         }
         taken
     }
+
+    /// A blocking `call`, made at `site`, that takes the lock in `mode`: the checks, then
+    /// `blocking` (unless `try_lock` took it), then the edge and the hold.
+    #[inline(always)]
+    fn lock_with(
+        &self,
+        call: LockCall,
+        site: Site,
+        try_lock: impl FnOnce() -> bool,
+        blocking: impl FnOnce(),
+        locked: fn(&Self),
+    ) {
+        deadlock::lock_raw(
+            Resource::lock(self),
+            call,
+            site,
+            &deadlock::PL_RWLOCK,
+            try_lock,
+            blocking,
+        );
+        locked(self);
+        self.hold_taken(call.mode(), site);
+    }
+
+    /// `if_taken` for a call that does not block, made at `site`: the hold too, in `mode`.
+    #[inline(always)]
+    fn if_held(&self, taken: bool, locked: fn(&Self), mode: LockMode, site: Site) -> bool {
+        if self.if_taken(taken, locked) {
+            self.hold_taken(mode, site);
+        }
+        taken
+    }
+
+    #[inline(always)]
+    fn hold_taken(&self, mode: LockMode, site: Site) {
+        if super::records_holds() {
+            deadlock::raw_taken(Resource::lock(self), mode, site, &deadlock::PL_RWLOCK);
+        }
+    }
+
+    /// The hold in `mode` ends: the lock is about to be unlocked.
+    #[inline(always)]
+    fn hold_ends(&self, mode: LockMode) {
+        if super::records_holds() {
+            deadlock::raw_released(Resource::lock(self), mode);
+        }
+    }
+
+    /// The hold goes from `from` mode to `to`.
+    #[inline(always)]
+    fn hold_changes(&self, from: LockMode, to: LockMode) {
+        if super::records_holds() {
+            deadlock::raw_changed(Resource::lock(self), from, to, &deadlock::PL_RWLOCK);
+        }
+    }
+}
+
+/// Where a call was made, as `op`.
+#[inline(always)]
+#[track_caller]
+fn here(op: Op) -> Site {
+    Site::new(op, Location::caller())
 }
 
 // SAFETY: parking_lot's raw lock gives the exclusion; the clocks have locks of their own.
@@ -105,36 +179,59 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     type GuardMarker = <parking_lot::RawRwLock as lock_api::RawRwLock>::GuardMarker;
 
     #[inline]
+    #[track_caller]
     fn lock_shared(&self) {
-        self.inner.lock_shared();
-        self.read_locked();
+        self.lock_with(
+            LockCall::Shared,
+            here(Op::Read),
+            || self.inner.try_lock_shared(),
+            || self.inner.lock_shared(),
+            Self::read_locked,
+        );
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_shared(&self) -> bool {
-        self.if_taken(self.inner.try_lock_shared(), Self::read_locked)
+        let taken = self.inner.try_lock_shared();
+        self.if_held(taken, Self::read_locked, LockMode::Shared, here(Op::Read))
     }
 
     #[inline]
     unsafe fn unlock_shared(&self) {
+        self.hold_ends(LockMode::Shared);
         self.reads.release();
         // SAFETY: lock_api's contract: shared access is held.
         unsafe { self.inner.unlock_shared() };
     }
 
     #[inline]
+    #[track_caller]
     fn lock_exclusive(&self) {
-        self.inner.lock_exclusive();
-        self.write_locked();
+        self.lock_with(
+            LockCall::Exclusive,
+            here(Op::Write),
+            || self.inner.try_lock_exclusive(),
+            || self.inner.lock_exclusive(),
+            Self::write_locked,
+        );
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_exclusive(&self) -> bool {
-        self.if_taken(self.inner.try_lock_exclusive(), Self::write_locked)
+        let taken = self.inner.try_lock_exclusive();
+        self.if_held(
+            taken,
+            Self::write_locked,
+            LockMode::Exclusive,
+            here(Op::Write),
+        )
     }
 
     #[inline]
     unsafe fn unlock_exclusive(&self) {
+        self.hold_ends(LockMode::Exclusive);
         self.writes.release();
         // SAFETY: lock_api's contract: exclusive access is held.
         unsafe { self.inner.unlock_exclusive() };
@@ -155,6 +252,7 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
 unsafe impl lock_api::RawRwLockFair for RawRwLock {
     #[inline]
     unsafe fn unlock_shared_fair(&self) {
+        self.hold_ends(LockMode::Shared);
         self.reads.release();
         // SAFETY: lock_api's contract: shared access is held.
         unsafe { self.inner.unlock_shared_fair() };
@@ -162,6 +260,7 @@ unsafe impl lock_api::RawRwLockFair for RawRwLock {
 
     #[inline]
     unsafe fn unlock_exclusive_fair(&self) {
+        self.hold_ends(LockMode::Exclusive);
         self.writes.release();
         // SAFETY: lock_api's contract: exclusive access is held.
         unsafe { self.inner.unlock_exclusive_fair() };
@@ -189,6 +288,7 @@ unsafe impl lock_api::RawRwLockDowngrade for RawRwLock {
     #[inline]
     unsafe fn downgrade(&self) {
         // Readers may come in once it returns, and they acquire `writes`.
+        self.hold_changes(LockMode::Exclusive, LockMode::Shared);
         self.writes.release();
         // SAFETY: lock_api's contract: exclusive access is held.
         unsafe { self.inner.downgrade() };
@@ -201,55 +301,83 @@ unsafe impl lock_api::RawRwLockTimed for RawRwLock {
     type Instant = Instant;
 
     #[inline]
+    #[track_caller]
     fn try_lock_shared_for(&self, timeout: Duration) -> bool {
-        self.if_taken(self.inner.try_lock_shared_for(timeout), Self::read_locked)
+        let taken = self.inner.try_lock_shared_for(timeout);
+        self.if_held(taken, Self::read_locked, LockMode::Shared, here(Op::Read))
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_shared_until(&self, timeout: Instant) -> bool {
-        self.if_taken(self.inner.try_lock_shared_until(timeout), Self::read_locked)
+        let taken = self.inner.try_lock_shared_until(timeout);
+        self.if_held(taken, Self::read_locked, LockMode::Shared, here(Op::Read))
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_exclusive_for(&self, timeout: Duration) -> bool {
         let taken = self.inner.try_lock_exclusive_for(timeout);
-        self.if_taken(taken, Self::write_locked)
+        self.if_held(
+            taken,
+            Self::write_locked,
+            LockMode::Exclusive,
+            here(Op::Write),
+        )
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_exclusive_until(&self, timeout: Instant) -> bool {
         let taken = self.inner.try_lock_exclusive_until(timeout);
-        self.if_taken(taken, Self::write_locked)
+        self.if_held(
+            taken,
+            Self::write_locked,
+            LockMode::Exclusive,
+            here(Op::Write),
+        )
     }
 }
 
 // SAFETY: as above; a recursive read is a read.
 unsafe impl lock_api::RawRwLockRecursive for RawRwLock {
     #[inline]
+    #[track_caller]
     fn lock_shared_recursive(&self) {
-        self.inner.lock_shared_recursive();
-        self.read_locked();
+        self.lock_with(
+            LockCall::SharedRecursive,
+            here(Op::ReadRecursive),
+            || self.inner.try_lock_shared_recursive(),
+            || self.inner.lock_shared_recursive(),
+            Self::read_locked,
+        );
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_shared_recursive(&self) -> bool {
         let taken = self.inner.try_lock_shared_recursive();
-        self.if_taken(taken, Self::read_locked)
+        let site = here(Op::ReadRecursive);
+        self.if_held(taken, Self::read_locked, LockMode::Shared, site)
     }
 }
 
 // SAFETY: as above.
 unsafe impl lock_api::RawRwLockRecursiveTimed for RawRwLock {
     #[inline]
+    #[track_caller]
     fn try_lock_shared_recursive_for(&self, timeout: Duration) -> bool {
         let taken = self.inner.try_lock_shared_recursive_for(timeout);
-        self.if_taken(taken, Self::read_locked)
+        let site = here(Op::ReadRecursive);
+        self.if_held(taken, Self::read_locked, LockMode::Shared, site)
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_shared_recursive_until(&self, timeout: Instant) -> bool {
         let taken = self.inner.try_lock_shared_recursive_until(timeout);
-        self.if_taken(taken, Self::read_locked)
+        let site = here(Op::ReadRecursive);
+        self.if_held(taken, Self::read_locked, LockMode::Shared, site)
     }
 }
 
@@ -257,28 +385,47 @@ unsafe impl lock_api::RawRwLockRecursiveTimed for RawRwLock {
 // readers, not readers); its upgrade is the exclusive lock's acquire of the readers' releases.
 unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
     #[inline]
+    #[track_caller]
     fn lock_upgradable(&self) {
-        self.inner.lock_upgradable();
-        self.read_locked();
+        self.lock_with(
+            LockCall::Upgradable,
+            here(Op::UpgradableRead),
+            || self.inner.try_lock_upgradable(),
+            || self.inner.lock_upgradable(),
+            Self::read_locked,
+        );
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_upgradable(&self) -> bool {
-        self.if_taken(self.inner.try_lock_upgradable(), Self::read_locked)
+        let taken = self.inner.try_lock_upgradable();
+        let site = here(Op::UpgradableRead);
+        self.if_held(taken, Self::read_locked, LockMode::Upgradable, site)
     }
 
     #[inline]
     unsafe fn unlock_upgradable(&self) {
+        self.hold_ends(LockMode::Upgradable);
         self.reads.release();
         // SAFETY: lock_api's contract: upgradable access is held.
         unsafe { self.inner.unlock_upgradable() };
     }
 
     #[inline]
+    #[track_caller]
     unsafe fn upgrade(&self) {
-        // SAFETY: lock_api's contract: upgradable access is held.
-        unsafe { self.inner.upgrade() };
+        deadlock::lock_raw(
+            Resource::lock(self),
+            LockCall::Upgrade,
+            here(Op::Upgrade),
+            &deadlock::PL_RWLOCK,
+            // SAFETY (both): lock_api's contract: upgradable access is held.
+            || unsafe { self.inner.try_upgrade() },
+            || unsafe { self.inner.upgrade() },
+        );
         self.reads.acquire();
+        self.hold_changes(LockMode::Upgradable, LockMode::Exclusive);
     }
 
     #[inline]
@@ -287,6 +434,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
         let upgraded = unsafe { self.inner.try_upgrade() };
         if upgraded {
             self.reads.acquire();
+            self.hold_changes(LockMode::Upgradable, LockMode::Exclusive);
         }
         upgraded
     }
@@ -296,6 +444,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
 unsafe impl lock_api::RawRwLockUpgradeFair for RawRwLock {
     #[inline]
     unsafe fn unlock_upgradable_fair(&self) {
+        self.hold_ends(LockMode::Upgradable);
         self.reads.release();
         // SAFETY: lock_api's contract: upgradable access is held.
         unsafe { self.inner.unlock_upgradable_fair() };
@@ -315,6 +464,7 @@ unsafe impl lock_api::RawRwLockUpgradeDowngrade for RawRwLock {
     #[inline]
     unsafe fn downgrade_upgradable(&self) {
         // Upgradable to shared: a reader either way, nothing to order.
+        self.hold_changes(LockMode::Upgradable, LockMode::Shared);
         // SAFETY: lock_api's contract: upgradable access is held.
         unsafe { self.inner.downgrade_upgradable() };
     }
@@ -322,6 +472,7 @@ unsafe impl lock_api::RawRwLockUpgradeDowngrade for RawRwLock {
     #[inline]
     unsafe fn downgrade_to_upgradable(&self) {
         // Readers may come in once it returns, and they acquire `writes`.
+        self.hold_changes(LockMode::Exclusive, LockMode::Upgradable);
         self.writes.release();
         // SAFETY: lock_api's contract: exclusive access is held.
         unsafe { self.inner.downgrade_to_upgradable() };
@@ -331,15 +482,19 @@ unsafe impl lock_api::RawRwLockUpgradeDowngrade for RawRwLock {
 // SAFETY: as above.
 unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLock {
     #[inline]
+    #[track_caller]
     fn try_lock_upgradable_for(&self, timeout: Duration) -> bool {
         let taken = self.inner.try_lock_upgradable_for(timeout);
-        self.if_taken(taken, Self::read_locked)
+        let site = here(Op::UpgradableRead);
+        self.if_held(taken, Self::read_locked, LockMode::Upgradable, site)
     }
 
     #[inline]
+    #[track_caller]
     fn try_lock_upgradable_until(&self, timeout: Instant) -> bool {
         let taken = self.inner.try_lock_upgradable_until(timeout);
-        self.if_taken(taken, Self::read_locked)
+        let site = here(Op::UpgradableRead);
+        self.if_held(taken, Self::read_locked, LockMode::Upgradable, site)
     }
 
     #[inline]
@@ -348,6 +503,7 @@ unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLock {
         let upgraded = unsafe { self.inner.try_upgrade_for(timeout) };
         if upgraded {
             self.reads.acquire();
+            self.hold_changes(LockMode::Upgradable, LockMode::Exclusive);
         }
         upgraded
     }
@@ -358,6 +514,7 @@ unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLock {
         let upgraded = unsafe { self.inner.try_upgrade_until(timeout) };
         if upgraded {
             self.reads.acquire();
+            self.hold_changes(LockMode::Upgradable, LockMode::Exclusive);
         }
         upgraded
     }
