@@ -16,6 +16,11 @@
 //! change from round to round), so a round is long (half a million operations per thread), the
 //! two sides alternate round by round, and what is printed is the median of the per-round
 //! ratios with its quartiles.
+//!
+//! For single-thread instruction counts, one side of one row runs alone on one thread with
+//! `MAPRACE_BENCH_ONLY=<std|parking_lot>:<plain|tracked>:<ops>` (e.g. under
+//! `valgrind --tool=callgrind`): the difference between two op counts, divided by the difference
+//! in operations, is the cost of a lock, an operation (3 gets to 1 insert) and an unlock.
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -146,7 +151,75 @@ fn compare(row: &str, target: f64, tracked: fn() -> Duration, plain: fn() -> Dur
     );
 }
 
+/// `ops` operations of the mix on this thread alone, each under the lock.
+macro_rules! alone {
+    ($new_lock:path, $new_map:path, $ops:expr, |$m:ident| $lock:expr) => {{
+        let map = $new_lock($new_map());
+        for k in 0..KEYS {
+            {
+                let $m = &map;
+                $lock
+            }
+            .insert(k, k);
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15 | 1;
+        for i in 0..$ops {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = x % KEYS;
+            let $m = &map;
+            if i % 4 == 0 {
+                $lock.insert(key, i);
+            } else {
+                black_box($lock.get(&key).copied());
+            }
+        }
+    }};
+}
+
+/// One side of one row alone (`MAPRACE_BENCH_ONLY`), for instruction counts.
+fn only(spec: &str) {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let [row, side, ops] = parts[..] else {
+        panic!("MAPRACE_BENCH_ONLY=<std|parking_lot>:<plain|tracked>:<ops>, not {spec:?}");
+    };
+    let ops: u64 = ops.parse().expect("a number of operations");
+    match (row, side) {
+        ("std", "tracked") => alone!(maprace::sync::Mutex::new, maprace::HashMap::new, ops, |m| m
+            .lock()
+            .unwrap()),
+        ("std", "plain") => alone!(
+            std::sync::Mutex::new,
+            std::collections::HashMap::new,
+            ops,
+            |m| m.lock().unwrap()
+        ),
+        #[cfg(feature = "parking_lot")]
+        ("parking_lot", "tracked") => alone!(
+            maprace::parking_lot::Mutex::new,
+            maprace::HashMap::new,
+            ops,
+            |m| m.lock()
+        ),
+        #[cfg(feature = "parking_lot")]
+        ("parking_lot", "plain") => alone!(
+            parking_lot::Mutex::new,
+            std::collections::HashMap::new,
+            ops,
+            |m| m.lock()
+        ),
+        _ => panic!("unknown row or side in {spec:?}"),
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` and test harness probes
+    }
+    if let Ok(spec) = std::env::var("MAPRACE_BENCH_ONLY") {
+        return only(&spec);
+    }
     compare("std::sync::Mutex", 2.0, tracked, plain);
     #[cfg(feature = "parking_lot")]
     compare(
