@@ -178,26 +178,23 @@ impl Held {
         ((list as usize) > GONE).then(|| unsafe { &*list })
     }
 
-    /// Owner only: ends the newest hold of `lock` in `mode` (holds of one lock in one mode
-    /// differ only by their site); its site.
+    /// Owner only: ends a hold of `lock` in `mode` (holds of one lock in one mode differ only
+    /// by their site: a thread's reads of one `RwLock`); its site.
     fn pop_lock(&self, lock: Resource, mode: LockMode) -> Option<Site> {
         let info = Hold::new(lock, mode, Site::UNKNOWN, &RAW).info();
-        let mut newest: Option<(usize, u64)> = None;
         for index in 0..self.len.load(Relaxed) {
             let entry = self.entry(index);
             let token = entry.token.load(Relaxed);
             if token != 0
                 && entry.object.load(Relaxed) == lock.object
                 && entry.info.load(Relaxed) == info
-                && newest.is_none_or(|(_, newest)| token > newest)
             {
-                newest = Some((index, token));
+                let site = Site::from_bits(entry.site.load(Relaxed));
+                self.pop(index, token);
+                return Some(site);
             }
         }
-        let (index, token) = newest?;
-        let site = Site::from_bits(self.entry(index).site.load(Relaxed));
-        self.pop(index, token);
-        Some(site)
+        None
     }
 }
 
@@ -208,3 +205,58 @@ static RAW: Tag = Tag::Lock("raw lock");
 pub(crate) static PL_MUTEX: Tag = Tag::Lock("maprace::parking_lot::Mutex");
 pub(crate) static PL_REENTRANT_MUTEX: Tag = Tag::Lock("maprace::parking_lot::ReentrantMutex");
 pub(crate) static PL_RWLOCK: Tag = Tag::Lock("maprace::parking_lot::RwLock");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rt::site::Op;
+    use std::panic::Location;
+
+    #[test]
+    fn a_raw_locks_hold_is_found_again_by_its_lock_and_mode() {
+        let list: &'static Held = Box::leak(Box::new(Held::new()));
+        let (a, b) = (
+            Resource { object: 1, part: 0 },
+            Resource { object: 2, part: 0 },
+        );
+        let read = Site::new(Op::Read, Location::caller());
+        let write = Site::new(Op::Write, Location::caller());
+        list.push(a, LockMode::Shared, read, &PL_RWLOCK);
+        list.push(b, LockMode::Exclusive, write, &PL_RWLOCK);
+        assert_eq!(list.pop_lock(a, LockMode::Exclusive), None, "not held so");
+        assert_eq!(list.pop_lock(b, LockMode::Exclusive), Some(write));
+        assert_eq!(list.pop_lock(b, LockMode::Exclusive), None, "ended once");
+        assert_eq!(list.pop_lock(a, LockMode::Shared), Some(read));
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn parking_lots_rules_on_the_threads_own_holds_of_the_lock() {
+        use LockCall as C;
+        use LockMode as M;
+        use Verdict::{Certain, Latent};
+        let rules = [
+            (C::Exclusive, M::Shared, false, Some(Certain)),
+            (C::Exclusive, M::Upgradable, true, Some(Certain)),
+            (C::Shared, M::Exclusive, false, Some(Certain)),
+            (C::SharedRecursive, M::Exclusive, false, Some(Certain)),
+            (C::Upgradable, M::Exclusive, false, Some(Certain)),
+            (C::Upgradable, M::Upgradable, true, Some(Certain)),
+            (C::Upgrade, M::Shared, true, Some(Certain)),
+            (C::Upgrade, M::Upgradable, true, None),
+            (C::Shared, M::Shared, false, Some(Latent)),
+            (C::Upgradable, M::Shared, false, Some(Latent)),
+            (C::Shared, M::Shared, true, None),
+            (C::Shared, M::Upgradable, true, None),
+            (C::SharedRecursive, M::Shared, false, None),
+            (C::SharedRecursive, M::Upgradable, true, None),
+        ];
+        for (call, held, upgradable, verdict) in rules {
+            assert_eq!(
+                call.own_verdict(held, upgradable),
+                verdict,
+                "{call:?} while holding {held:?} (upgradable read held: {upgradable})"
+            );
+        }
+    }
+}
