@@ -434,3 +434,38 @@ scenario!(
         );
     }
 );
+
+scenario!(
+    a_parking_lot_rwlock_and_a_maprace_sync_mutex_taken_in_opposite_orders_are_a_certain_deadlock,
+    hangs_after = hangs_after(),
+    {
+        let (config, audit) = (RwLock::new(0), maprace::sync::Mutex::new(0));
+        let both = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _audit = at!("first guard", audit.lock()).unwrap();
+                both.wait();
+                drop(config.write()); // blocks: the other thread holds it
+            });
+            let _config = at!("second guard", config.upgradable_read());
+            both.wait();
+            std::thread::sleep(Duration::from_millis(200)); // the other thread blocks first
+            drop(at!("call", audit.lock()));
+        });
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_hangs();
+        }
+        out.assert_deadlock(
+            "certain",
+            "Lock (exclusive) on maprace::sync::Mutex 0x",
+            &["first guard", "second guard"],
+        );
+        assert!(
+            out.stderr
+                .contains(", which waits for maprace::parking_lot::RwLock 0x"),
+            "{out}"
+        );
+    }
+);
