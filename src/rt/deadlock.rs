@@ -339,7 +339,9 @@ impl Entry {
                 part: info as u32,
             },
             mode: LockMode::from_bits(info >> 32),
-            site: Site::from_bits(site),
+            // SAFETY: the token check says this word was stored with this hold, by `write`,
+            // from `Site::bits`.
+            site: unsafe { Site::from_bits(site) },
             // SAFETY: tags are `'static` (statics, or interned and never freed), and the token
             // check says this pointer was stored with this hold.
             tag: unsafe { &*tag },

@@ -123,8 +123,11 @@ impl Site {
     }
 
     /// The site whose `bits` these are (a held guard's site, kept in an atomic word).
+    ///
+    /// # Safety
+    /// `bits` was returned by `Site::bits`: `location` dereferences the address it holds.
     #[inline]
-    pub(crate) fn from_bits(bits: u64) -> Site {
+    pub(crate) unsafe fn from_bits(bits: u64) -> Site {
         Site(bits)
     }
 

@@ -189,7 +189,9 @@ impl Held {
                 && entry.object.load(Relaxed) == lock.object
                 && entry.info.load(Relaxed) == info
             {
-                let site = Site::from_bits(entry.site.load(Relaxed));
+                // SAFETY: a live entry of this thread's own list, whose site word this thread
+                // stored from `Site::bits` when it wrote the hold.
+                let site = unsafe { Site::from_bits(entry.site.load(Relaxed)) };
                 self.pop(index, token);
                 return Some(site);
             }
