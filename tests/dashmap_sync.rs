@@ -433,3 +433,79 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+// ---------------------------------------------------------------------------------------------
+// Every release reaches the next exclusive acquirer: a guard downgraded to a Ref releases into
+// its reader's slot, and a map taken back by its owner (`into_read_only().into_inner()`) joins
+// the slots without releasing them into the exclusive clocks: the next writer still joins them.
+
+scenario!(
+    a_tracked_map_value_read_through_a_downgraded_ref_mut_then_written_elsewhere_runs_clean,
+    {
+        let map: DashMap<u64, Inner> = DashMap::new();
+        map.insert(0, Inner::new());
+        let (told, heard) = mpsc::channel();
+        std::thread::scope(|s| {
+            let map = &map;
+            reader()
+                .spawn_scoped(s, move || {
+                    let mut inner = map.get_mut(&0).unwrap();
+                    inner.insert(1, 1);
+                    let inner = inner.downgrade();
+                    assert_eq!(inner.get(&1), Some(&1));
+                    drop(inner);
+                    told.send(()).unwrap();
+                })
+                .unwrap();
+            writer()
+                .spawn_scoped(s, move || {
+                    heard.recv().unwrap();
+                    map.get_mut(&0).unwrap().insert(1, 2);
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_tracked_map_value_written_around_the_map_after_a_read_through_a_downgraded_ref_mut_is_a_race,
+    {
+        let map: DashMap<u64, Inner> = DashMap::new();
+        map.insert(0, Inner::new());
+        map.get_mut(&0).unwrap().insert(1, 1);
+        let raw = {
+            let mut inner = map.get_mut(&0).unwrap();
+            Shared(&mut *inner as *mut Inner)
+        };
+        let (told, heard) = mpsc::channel();
+        std::thread::scope(|s| {
+            let map = &map;
+            reader()
+                .spawn_scoped(s, move || {
+                    let inner = map.get_mut(&0).unwrap().downgrade();
+                    at!("previous", inner.get(&1));
+                    drop(inner);
+                    told.send(()).unwrap();
+                })
+                .unwrap();
+            writer()
+                .spawn_scoped(s, move || {
+                    heard.recv().unwrap();
+                    // No guard: the bug under test.
+                    at!("current", raw.get().insert(1, 2));
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_race(
+        Side {
+            access: "Write (insert) of key 1 in map#1",
+            thread: "writer",
+        },
+        Side {
+            access: "read (get) of key 1",
+            thread: "reader",
+        },
+    )
+);

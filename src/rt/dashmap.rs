@@ -467,17 +467,24 @@ impl DashShadow {
         }
         if mode == Mode::Exclusive && clock.read_since.load(Relaxed) {
             clock.read_since.store(false, Relaxed);
-            for tid in 0..self.readers.end.load(Acquire) {
-                // (Its own row too: it may hold a previous holder's release, see `ReaderSlot`;
-                // its own releases are known, and skipped, in `acquire_from_map`.)
-                let Some(row) = self.readers.row(tid) else {
-                    continue;
-                };
-                // SAFETY: a row has a slot per shard; the shard is locked exclusively, so no
-                // reader writes its slot, and the lock ordered their last writes before this.
-                let slot = unsafe { &*row.add(shard) };
-                unsafe { me.acquire_from_map((*slot.last.get()).epoch, &*slot.clock.get()) };
-            }
+            self.acquire_rows(me, shard);
+        }
+    }
+
+    /// Joins every reader's slot of `shard` (held exclusively, or the map owned).
+    fn acquire_rows(&self, me: &Ctx, shard: usize) {
+        for tid in 0..self.readers.end.load(Acquire) {
+            // (Its own row too: it may hold a previous holder's release, see `ReaderSlot`;
+            // its own releases are known, and skipped, in `acquire_from_map`.)
+            let Some(row) = self.readers.row(tid) else {
+                continue;
+            };
+            // SAFETY: a row has a slot per shard; the shard is locked exclusively (or the map
+            // owned), so no reader writes its slot, and the lock ordered their last writes
+            // before this.
+            let slot = unsafe { &*row.add(shard) };
+            // SAFETY: as just above.
+            unsafe { me.acquire_from_map((*slot.last.get()).epoch, &*slot.clock.get()) };
         }
     }
 
@@ -582,6 +589,12 @@ impl DashShadow {
         for shard in 0..self.shards.len() {
             self.acquire(&me, shard, Mode::Exclusive);
         }
+    }
+
+    /// A guard of `shard` becomes shared (`downgrade`) under the exclusive lock: it will release
+    /// into its reader's slot, which the next exclusive acquirer must join.
+    fn read_from_now(&self, shard: usize) {
+        self.shards[shard].read_since.store(true, Relaxed);
     }
 }
 
@@ -1051,6 +1064,10 @@ impl<'a> Hold<'a> {
         }
         self.release_now();
         self.flags &= !EXCLUSIVE;
+        if self.active() {
+            // The exclusive acquire cleared the flag; no shared acquire will set it.
+            self.map.read_from_now(self.shard as usize);
+        }
         let hold = self.as_hold();
         self.token.rewrite(hold);
     }
