@@ -509,3 +509,94 @@ scenario!(
         },
     )
 );
+
+scenario!(
+    a_tracked_map_value_read_then_written_after_the_map_went_through_into_read_only_runs_clean,
+    {
+        let map: DashMap<u64, Inner> = DashMap::new();
+        let mut inner = Inner::new();
+        inner.insert(1, 1);
+        map.insert(0, inner);
+        // The writer starts first (a spawn would order it after everything main knew), and the
+        // map goes to it through std's channel, which maprace cannot see.
+        let (give, take) = mpsc::channel::<DashMap<u64, Inner>>();
+        let writing = writer()
+            .spawn(move || {
+                let map = take.recv().unwrap();
+                map.get_mut(&0).unwrap().insert(1, 2);
+            })
+            .unwrap();
+        let map = std::sync::Arc::new(map); // std's: maprace cannot see it
+        let (told, heard) = mpsc::channel();
+        let reading = {
+            let map = std::sync::Arc::clone(&map);
+            reader()
+                .spawn(move || {
+                    assert_eq!(map.get(&0).unwrap().get(&1), Some(&1));
+                    drop(map);
+                    told.send(()).unwrap();
+                })
+                .unwrap()
+        };
+        heard.recv().unwrap();
+        let map = std::sync::Arc::try_unwrap(map).ok().unwrap();
+        let map = map.into_read_only().into_inner();
+        give.send(map).unwrap();
+        writing.join().unwrap();
+        reading.join().unwrap();
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_tracked_map_value_written_around_the_map_after_it_went_through_into_read_only_is_a_race,
+    {
+        let map: DashMap<u64, Inner> = DashMap::new();
+        let mut inner = Inner::new();
+        inner.insert(1, 1);
+        map.insert(0, inner);
+        let raw = {
+            let mut inner = map.get_mut(&0).unwrap();
+            Shared(&mut *inner as *mut Inner)
+        };
+        let (give, take) = mpsc::channel::<()>();
+        let writing = writer()
+            .spawn(move || {
+                take.recv().unwrap();
+                // No guard, and the map not handed over: the bug under test.
+                at!("current", raw.get().insert(1, 2));
+            })
+            .unwrap();
+        let map = std::sync::Arc::new(map);
+        let (told, heard) = mpsc::channel();
+        let reading = {
+            let map = std::sync::Arc::clone(&map);
+            reader()
+                .spawn(move || {
+                    let inner = map.get(&0).unwrap();
+                    at!("previous", inner.get(&1));
+                    drop(inner);
+                    drop(map);
+                    told.send(()).unwrap();
+                })
+                .unwrap()
+        };
+        heard.recv().unwrap();
+        let map = std::sync::Arc::try_unwrap(map).ok().unwrap();
+        let map = map.into_read_only().into_inner();
+        give.send(()).unwrap();
+        writing.join().unwrap();
+        reading.join().unwrap();
+        drop(map);
+    },
+    |out| out.assert_race(
+        Side {
+            access: "Write (insert) of key 1 in map#1",
+            thread: "writer",
+        },
+        Side {
+            access: "read (get) of key 1",
+            thread: "reader",
+        },
+    )
+);

@@ -586,8 +586,21 @@ impl DashShadow {
             return;
         }
         let Some(me) = CtxRef::get() else { return };
-        for shard in 0..self.shards.len() {
-            self.acquire(&me, shard, Mode::Exclusive);
+        // It joins every clock and clears no flag: it releases nothing into the exclusive
+        // clocks, so the next exclusive acquirer must still find the readers' slots and the
+        // `iter_mut` items' releases (a release is forgotten only once it is in the exclusive
+        // clock).
+        for (shard, clock) in self.shards.iter().enumerate() {
+            // SAFETY: `&mut self`: no guard is alive, no one writes any clock.
+            unsafe { me.acquire_from_map((*clock.last.get()).epoch, &*clock.clock.get()) };
+            let shared = clock.shared_releases.load(Acquire);
+            if shared & SHARED_RELEASES != 0 {
+                // SAFETY: as in `acquire_more`.
+                unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }.acquire();
+            }
+            if clock.read_since.load(Relaxed) {
+                self.acquire_rows(&me, shard);
+            }
         }
     }
 
