@@ -63,6 +63,14 @@ impl Epoch {
         Epoch((Self::UNRECORDED as u64) << Self::TID_SHIFT)
     }
 
+    /// What a DashMap clock records as the release of a thread that holds no slot: an epoch
+    /// no clock covers (no clock has a component for `UNRECORDED`, and no thread's time in it
+    /// begins: see `Ctx::era_start`), so every acquirer joins the clock. Its own stamp, clock 0,
+    /// would say the opposite: that every thread has seen the release, whose clock carries
+    /// what that thread joined from others.
+    pub(crate) const UNRECORDED_RELEASE: Epoch =
+        Epoch(((Self::UNRECORDED as u64) << Self::TID_SHIFT) | (1 << Self::SITE_BITS));
+
     /// The word as it is (flags and site bits included).
     #[inline]
     pub(crate) fn from_bits(bits: u64) -> Epoch {

@@ -187,7 +187,9 @@ const SHARED_RELEASES: usize = 1;
 /// - A thread moved to another slot on clock overflow keeps the old slot's component: its old
 ///   row is never written again (the slot is retired) and stays exact; in the new slot its
 ///   time begins at that slot's first clock, and the rules above apply to the row it finds.
-/// - A thread with no slot (`Epoch::UNRECORDED`) writes no row.
+/// - A thread with no slot (`Epoch::UNRECORDED`) writes no row. Its exclusive releases are
+///   recorded as `Epoch::UNRECORDED_RELEASE`, which no acquirer takes as seen, so what it
+///   joined from the rows before it cleared `read_since` reaches the next exclusive acquirer.
 #[repr(align(64))]
 struct ReaderSlot {
     last: UnsafeCell<MapRelease>,
@@ -1211,6 +1213,48 @@ mod tests {
         assert_eq!(std::mem::size_of::<Entry>(), 32);
         // The rest of a map's shadow, beside its shards' clocks.
         assert!(std::mem::size_of::<DashShadow>() <= 256);
+    }
+
+    /// A thread with no slot that takes a shard exclusively joins the readers' slots and
+    /// forgets them (`read_since`): its release must not read as seen by everyone (its stamp,
+    /// clock 0, does), or the next exclusive acquirer skips both the exclusive clock and the
+    /// slots, and loses the reader's release.
+    #[test]
+    fn a_release_by_a_thread_with_no_slot_reaches_the_next_exclusive_acquirer() {
+        use super::super::clock::VectorClock;
+        let ctx = |tid, clock| {
+            let mut vc = VectorClock::new();
+            if tid != Epoch::UNRECORDED {
+                vc.set(tid, clock);
+            }
+            Ctx::for_test(tid, vc)
+        };
+        let map = DashShadow::new(|| "test", 2);
+        let reader = ctx(3001, 7);
+        map.acquire(&reader, 1, Mode::Shared);
+        let read = reader.map_epoch();
+        map.release(&reader, 1, Mode::Shared, false);
+        for round in 0..2 {
+            let unrecorded = ctx(Epoch::UNRECORDED, 0);
+            map.acquire(&unrecorded, 1, Mode::Exclusive);
+            assert!(unrecorded.vc_for_test().happens_before(read));
+            map.release(&unrecorded, 1, Mode::Exclusive, false);
+            // Another thread with no slot, then one with a slot: both join the clock.
+            let next = ctx(Epoch::UNRECORDED, 0);
+            map.acquire(&next, 1, Mode::Exclusive);
+            assert!(
+                next.vc_for_test().happens_before(read),
+                "round {round}: a thread with no slot skipped the release"
+            );
+            map.release(&next, 1, Mode::Exclusive, false);
+            let writer = ctx(3002 + round, 1);
+            map.acquire(&writer, 1, Mode::Exclusive);
+            assert!(
+                writer.vc_for_test().happens_before(read),
+                "round {round}: the reader's release was lost"
+            );
+            map.release(&writer, 1, Mode::Exclusive, false);
+        }
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub(crate) struct Ctx {
     /// Its slot's clock when this thread's time there began (at its start, or at its move to
     /// another slot): the epochs of the slot from here on are this thread's. Below it, they are
     /// a previous holder's, which this thread may not have seen (see `knows_release`).
+    /// `u64::MAX` for a thread with no slot: no epoch is its own release (see
+    /// `Epoch::UNRECORDED_RELEASE`).
     era_start: std::cell::Cell<u64>,
 }
 
@@ -96,7 +98,7 @@ impl Ctx {
             sync_assume,
             owed_to_map: std::cell::Cell::new(false),
             version: std::cell::Cell::new(1),
-            era_start: std::cell::Cell::new(epoch.clock()),
+            era_start: std::cell::Cell::new(era_start(epoch)),
         }
     }
 
@@ -254,6 +256,7 @@ impl Ctx {
         self.tid.set(tid);
         if tid == Epoch::UNRECORDED {
             self.epoch.set(Epoch::unrecorded());
+            self.era_start.set(era_start(Epoch::unrecorded()));
             return;
         }
         // SAFETY: as in `update`.
@@ -323,12 +326,18 @@ impl Ctx {
         self.tick();
     }
 
-    /// `release_to_map` into a clock that does not hold this thread's clock yet.
+    /// `release_to_map` into a clock that does not hold this thread's clock yet. A thread with
+    /// no slot records `Epoch::UNRECORDED_RELEASE`, which no acquirer takes as seen (its own
+    /// stamp, clock 0, every acquirer would), so it never matches `now` and every release of
+    /// such a thread comes here.
     #[cfg(feature = "dashmap")]
     #[inline(never)]
     fn copy_to_map(&self, into: &mut ClockCopy, last: &mut MapRelease, now: MapRelease) {
         into.copy_from(self.vc());
         *last = now;
+        if self.tid() == Epoch::UNRECORDED {
+            last.epoch = Epoch::UNRECORDED_RELEASE;
+        }
     }
 
     /// Acquire a DashMap clock released at `released` (its releaser's epoch then), unless this
@@ -350,6 +359,15 @@ impl Ctx {
     fn acquire_news(&self, from: &ClockCopy) {
         self.update(|vc| vc.join_copy(from));
         self.tick();
+    }
+}
+
+/// `Ctx::era_start` of a thread whose epoch is `epoch` at its start or its move to a slot.
+fn era_start(epoch: Epoch) -> u64 {
+    if epoch.tid() == Epoch::UNRECORDED {
+        u64::MAX
+    } else {
+        epoch.clock()
     }
 }
 
