@@ -303,8 +303,10 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
             ::dashmap::Entry::Occupied(entry) => self.shard_of(&call, entry.key()),
             ::dashmap::Entry::Vacant(entry) => self.shard_of(&call, entry.key()),
         };
-        // No user code runs while the lock is held: no hold is recorded, and the edges are
-        // made at once (released before the real unlock).
+        // No user code runs from here to the unlock (`K::eq`, and `K::hash` when the table
+        // grows, ran inside `entry`, before this: the vacant entry's insert writes the slot
+        // `entry` found and never grows the table): no hold is recorded, and the edges are made
+        // at once (released before the real unlock).
         match entry {
             ::dashmap::Entry::Occupied(mut entry) => {
                 let cell = &entry.get().cell;
