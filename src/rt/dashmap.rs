@@ -144,7 +144,8 @@ struct ShardClock {
     /// `iter_mut`'s items share one exclusive lock and may be dropped on several threads at
     /// once, so they release into a clock with a lock of its own (made at the first such
     /// release), whose address is here with `SHARED_RELEASES` set until the next exclusive
-    /// acquirer has joined it. Every acquirer joins it while the bit is set.
+    /// acquirer has joined it. Every acquirer joins it while the bit is set. Readers with no
+    /// thread slot (no reader row) release into it too.
     shared_releases: AtomicUsize,
     /// A reader took this shard (and so released into its slot before unlocking) since the last
     /// exclusive acquirer joined the slots: only then does an exclusive acquirer look at them.
@@ -187,7 +188,8 @@ const SHARED_RELEASES: usize = 1;
 /// - A thread moved to another slot on clock overflow keeps the old slot's component: its old
 ///   row is never written again (the slot is retired) and stays exact; in the new slot its
 ///   time begins at that slot's first clock, and the rules above apply to the row it finds.
-/// - A thread with no slot (`Epoch::UNRECORDED`) writes no row. Its exclusive releases are
+/// - A thread with no slot (`Epoch::UNRECORDED`) writes no row: its shared releases go to the
+///   shard's `shared_releases` clock, which has a lock of its own. Its exclusive releases are
 ///   recorded as `Epoch::UNRECORDED_RELEASE`, which no acquirer takes as seen, so what it
 ///   joined from the rows before it cleared `read_since` reaches the next exclusive acquirer.
 #[repr(align(64))]
@@ -459,7 +461,7 @@ impl DashShadow {
         let shared = clock.shared_releases.load(Acquire);
         if shared & SHARED_RELEASES != 0 {
             // SAFETY: made by `release_shared_lock`, freed only with the shadow.
-            unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }.acquire();
+            unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }.acquire_by(me);
             if mode == Mode::Exclusive {
                 // No one else holds the shard: the next releaser copies what was joined here.
                 clock
@@ -493,7 +495,7 @@ impl DashShadow {
     /// Release of an exclusive lock that several guards hold (see `ShardClock`).
     #[cold]
     #[inline(never)]
-    fn release_shared_lock(&self, shard: usize) {
+    fn release_shared_lock(&self, me: &Ctx, shard: usize) {
         let slot = &self.shards[shard].shared_releases;
         let mut current = slot.load(Acquire);
         if current == 0 {
@@ -508,7 +510,7 @@ impl DashShadow {
             }
         }
         // SAFETY: as in `acquire_more`.
-        unsafe { &*((current & !SHARED_RELEASES) as *const SyncClock) }.release();
+        unsafe { &*((current & !SHARED_RELEASES) as *const SyncClock) }.release_by(me);
         slot.fetch_or(SHARED_RELEASES, Release);
     }
 
@@ -539,7 +541,7 @@ impl DashShadow {
                 // SAFETY: as in `release_into_row`.
                 unsafe { self.release_into_row(me, row, shard) };
             }
-            Mode::Exclusive => self.release_shared_lock(shard),
+            Mode::Exclusive => self.release_shared_lock(me, shard),
         }
     }
 
@@ -547,10 +549,12 @@ impl DashShadow {
     #[cold]
     #[inline(never)]
     fn release_shared_slow(&self, me: &Ctx, shard: usize) {
-        // Threads past the last slot share one, and are stored as ordered before
-        // everything: their releases order nothing that needs it.
+        // A thread with no slot has no row. Its own accesses are stored as ordered before
+        // everything, but its clock carries what it acquired from others: it releases into the
+        // clock that `iter_mut`'s items share, which has a lock of its own (readers may release
+        // into it together) and which every acquirer joins until an exclusive one has.
         if me.tid() == Epoch::UNRECORDED {
-            return;
+            return self.release_shared_lock(me, shard);
         }
         let tid = me.tid() as usize;
         let row = match self.readers.row(tid) {
@@ -598,7 +602,7 @@ impl DashShadow {
             let shared = clock.shared_releases.load(Acquire);
             if shared & SHARED_RELEASES != 0 {
                 // SAFETY: as in `acquire_more`.
-                unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }.acquire();
+                unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }.acquire_by(&me);
             }
             if clock.read_since.load(Relaxed) {
                 self.acquire_rows(&me, shard);
@@ -1255,6 +1259,36 @@ mod tests {
             );
             map.release(&writer, 1, Mode::Exclusive, false);
         }
+    }
+
+    /// A reader with no slot has no row: its shared release still reaches the next exclusive
+    /// acquirer (its clock carries what it acquired from others).
+    #[test]
+    fn a_shared_release_by_a_thread_with_no_slot_reaches_the_next_exclusive_acquirer() {
+        use super::super::clock::VectorClock;
+        let map = DashShadow::new(|| "test", 2);
+        let mut vc = VectorClock::new();
+        let seen = Epoch::new(3101, 9); // what the reader acquired from another thread
+        vc.set(3101, 9);
+        let unrecorded = Ctx::for_test(Epoch::UNRECORDED, vc);
+        map.acquire(&unrecorded, 1, Mode::Shared);
+        map.release(&unrecorded, 1, Mode::Shared, false);
+        let mut vc = VectorClock::new();
+        vc.set(3102, 1);
+        let writer = Ctx::for_test(3102, vc);
+        map.acquire(&writer, 1, Mode::Exclusive);
+        assert!(
+            writer.vc_for_test().happens_before(seen),
+            "the reader's release was lost"
+        );
+        map.release(&writer, 1, Mode::Exclusive, false);
+        // Once joined, it is in the exclusive clock: the next writer finds it there.
+        let mut vc = VectorClock::new();
+        vc.set(3103, 1);
+        let next = Ctx::for_test(3103, vc);
+        map.acquire(&next, 1, Mode::Exclusive);
+        assert!(next.vc_for_test().happens_before(seen));
+        map.release(&next, 1, Mode::Exclusive, false);
     }
 
     #[test]

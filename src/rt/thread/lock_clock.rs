@@ -32,6 +32,21 @@ impl SyncClock {
             acquire(&lock(&self.clock));
         }
     }
+
+    /// `release` by `me`, the current thread's context (which a DashMap shard's code has at
+    /// hand, its clocks being kept).
+    #[cfg(feature = "dashmap")]
+    pub(crate) fn release_by(&self, me: &Ctx) {
+        lock(&self.clock).join(me.vc());
+        me.tick();
+    }
+
+    /// `acquire` by `me`, as `release_by`.
+    #[cfg(feature = "dashmap")]
+    pub(crate) fn acquire_by(&self, me: &Ctx) {
+        let clock = lock(&self.clock);
+        me.update(|vc| vc.join(&clock));
+    }
 }
 
 /// The clock of an exclusive lock, touched only while the real lock is held (after locking,
