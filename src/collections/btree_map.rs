@@ -221,7 +221,7 @@ impl<K, V> BTreeMap<K, V> {
         let access = access!(self, Op::GetMut);
         access.read_structure_of(key);
         let stored = self.base.get_mut(key)?;
-        access.write_key(&stored.cell, key);
+        access.act_key(&stored.cell, key, None);
         Some(&mut stored.value)
     }
 
@@ -238,7 +238,7 @@ impl<K, V> BTreeMap<K, V> {
         access.read_structure_of(&key);
         match self.base.entry(key) {
             base::Entry::Occupied(entry) => {
-                access.write_key(&entry.get().cell, entry.key());
+                access.act_key(&entry.get().cell, entry.key(), None);
                 let stored = entry.into_mut();
                 let _writing = access.writing(&stored.cell);
                 Some(mem::replace(&mut stored.value, value))
@@ -287,9 +287,8 @@ impl<K, V> BTreeMap<K, V> {
         access.read_structure_of(key);
         // Removing an absent key changes nothing; a present one must be marked written before
         // the tree changes, so the lookup is done twice.
-        if !self.base.contains_key(key) {
-            return None;
-        }
+        let stored = self.base.get(key)?;
+        access.act_remove(&stored.cell, key, None);
         let _writing = access.write_structure_of(Some(key));
         let (key, stored) = self.base.remove_entry(key)?;
         Some((key, stored.value))

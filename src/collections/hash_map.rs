@@ -9,7 +9,7 @@
 //! and one hash per operation.
 
 use super::hash_table::Table;
-use crate::rt::map::{Access, Hashed, MapShadow, Stored, WritingIter};
+use crate::rt::map::{Access, Hashed, Lookups, MapShadow, Stored, WritingIter};
 use crate::rt::site::Op;
 use hashbrown::hash_table::{self, HashTable};
 use std::borrow::Borrow;
@@ -298,22 +298,74 @@ impl<K, V, S> HashMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
         S: BuildHasher,
     {
+        match self.lookup(k) {
+            Lookup::Found(_, pair) => Some(pair),
+            _ => None,
+        }
+    }
+
+    /// `find`, with the hash it computed.
+    #[inline(always)]
+    fn lookup<Q>(&self, k: &Q) -> Lookup<&Pair<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        S: BuildHasher,
+    {
         if self.table.is_empty() {
-            return None;
+            return Lookup::Empty;
         }
         let hash = self.hash_builder.hash_one(k);
-        self.table.find(hash, |(key, _)| k == key.borrow())
+        match self.table.find(hash, |(key, _)| k == key.borrow()) {
+            Some(pair) => Lookup::Found(hash, pair),
+            None => Lookup::Missing(hash),
+        }
+    }
+
+    /// A lookup's check-then-act record: `found`'s key cell read, or the key found absent.
+    #[inline(always)]
+    fn checked<'a, Q>(
+        &self,
+        access: &impl Lookups,
+        k: &Q,
+        found: Lookup<&'a Pair<K, V>>,
+    ) -> Option<&'a Pair<K, V>>
+    where
+        Q: Hash + ?Sized,
+        S: BuildHasher,
+    {
+        match found {
+            Lookup::Found(hash, pair) => {
+                access.check_key(&pair.1.cell, Hashed(k, &self.hash_builder), hash);
+                Some(pair)
+            }
+            Lookup::Missing(hash) => {
+                access.check_absent(hash);
+                None
+            }
+            Lookup::Empty => {
+                access.check_absent_in_empty(k);
+                None
+            }
+        }
     }
 }
 
+/// What a lookup found, and the key's hash when it computed one (an empty map hashes nothing).
+enum Lookup<P> {
+    Empty,
+    Missing(u64),
+    Found(u64, P),
+}
+
 /// `HashMap::find`, for a mutable pair (a function of the fields, so that the map's shadow stays
-/// borrowed by the operation's `Access` meanwhile).
+/// borrowed by the operation's `Access` meanwhile), with the key's hash.
 #[inline(always)]
 fn find_mut<'t, K, V, Q, S>(
     table: &'t mut HashTable<Pair<K, V>>,
     hash_builder: &S,
     k: &Q,
-) -> Option<&'t mut Pair<K, V>>
+) -> Option<(u64, &'t mut Pair<K, V>)>
 where
     K: Borrow<Q>,
     Q: Hash + Eq + ?Sized,
@@ -323,7 +375,9 @@ where
         return None;
     }
     let hash = hash_builder.hash_one(k);
-    table.find_mut(hash, |(key, _)| k == key.borrow())
+    table
+        .find_mut(hash, |(key, _)| k == key.borrow())
+        .map(|pair| (hash, pair))
 }
 
 impl<K, V, S> HashMap<K, V, S>
@@ -391,12 +445,16 @@ where
         // As std's: a lookup, then, for a vacant entry, room for one more.
         let table = match self.table.find_entry(hash, |(k, _)| *k == key) {
             Ok(base) => {
+                access.check_entry(&base.get().1.cell, hash);
                 return Entry::Occupied(OccupiedEntry {
                     base: TableOccupied(base),
                     access,
                 });
             }
-            Err(absent) => absent.into_table(),
+            Err(absent) => {
+                access.check_absent(hash);
+                absent.into_table()
+            }
         };
         if table.len() == table.capacity() {
             let _growing = access.write_structure_of(Some(Hashed(&key, &self.hash_builder)));
@@ -421,13 +479,7 @@ where
     {
         hot!(self, Op::Get, |access| {
             access.read_structure_of(Hashed(k, &self.hash_builder));
-            match self.find(k) {
-                Some((_, stored)) => {
-                    access.read_key(&stored.cell, Hashed(k, &self.hash_builder));
-                    Some(&stored.value)
-                }
-                None => None,
-            }
+            self.checked(&access, k, self.lookup(k)).map(|(_, stored)| &stored.value)
         }, off: self.find(k).map(|(_, stored)| &stored.value))
     }
 
@@ -442,13 +494,7 @@ where
     {
         hot!(self, Op::GetKeyValue, |access| {
             access.read_structure_of(Hashed(k, &self.hash_builder));
-            match self.find(k) {
-                Some((key, stored)) => {
-                    access.read_key(&stored.cell, Hashed(k, &self.hash_builder));
-                    Some((key, &stored.value))
-                }
-                None => None,
-            }
+            self.checked(&access, k, self.lookup(k)).map(|(key, stored)| (key, &stored.value))
         }, off: self.find(k).map(|(key, stored)| (key, &stored.value)))
     }
 
@@ -467,7 +513,7 @@ where
         let found = self
             .table
             .get_disjoint_mut(hashes, |i, (key, _)| ks[i] == key.borrow());
-        written_values(&access, ks, found)
+        written_values(&access, ks, hashes, found)
     }
 
     /// [`get_disjoint_mut`](Self::get_disjoint_mut) without the check that keys are distinct.
@@ -492,7 +538,7 @@ where
             self.table
                 .get_disjoint_unchecked_mut(hashes, |i, (key, _)| ks[i] == key.borrow())
         };
-        written_values(&access, ks, found)
+        written_values(&access, ks, hashes, found)
     }
 
     /// Whether the map has `k` (reads the structure and the key).
@@ -506,13 +552,7 @@ where
     {
         hot!(self, Op::ContainsKey, |access| {
             access.read_structure_of(Hashed(k, &self.hash_builder));
-            match self.find(k) {
-                Some((_, stored)) => {
-                    access.read_key(&stored.cell, Hashed(k, &self.hash_builder));
-                    true
-                }
-                None => false,
-            }
+            self.checked(&access, k, self.lookup(k)).is_some()
         }, off: self.find(k).is_some())
     }
 
@@ -528,13 +568,13 @@ where
         hot!(self, Op::GetMut, |access| {
             access.read_structure_of(Hashed(k, &self.hash_builder));
             match find_mut(&mut self.table, &self.hash_builder, k) {
-                Some((_, stored)) => {
-                    access.write_key(&stored.cell, k);
+                Some((hash, (_, stored))) => {
+                    access.act_key(&stored.cell, k, Some(hash));
                     Some(&mut stored.value)
                 }
                 None => None,
             }
-        }, off: find_mut(&mut self.table, &self.hash_builder, k).map(|(_, stored)| &mut stored.value))
+        }, off: find_mut(&mut self.table, &self.hash_builder, k).map(|(_, (_, stored))| &mut stored.value))
     }
 
     /// Inserts a key-value pair: over an existing key it reads the structure and writes the
@@ -563,7 +603,7 @@ where
                         access.read_structure_of(Hashed(&k, &self.hash_builder));
                     }
                     let stored = &mut entry.get_mut().1;
-                    let _writing = access.write_key_in_progress(&stored.cell, &k);
+                    let _writing = access.act_key_in_progress(&stored.cell, &k, Some(hash));
                     let old_value = mem::replace(&mut stored.value, v);
                     drop(_writing);
                     drop(growing);
@@ -636,6 +676,7 @@ where
             // Found, the pair is marked written (the structure) before the table changes.
             match self.table.find_entry(hash, |(key, _)| k == key.borrow()) {
                 Ok(entry) => {
+                    access.act_remove(&entry.get().1.cell, Hashed(k, &self.hash_builder), Some(hash));
                     let _writing = access.write_structure_of(Some(Hashed(k, &self.hash_builder)));
                     let ((key, stored), _) = entry.remove();
                     Some((key, stored.value))
@@ -658,18 +699,20 @@ where
     }
 }
 
-/// The values `get_disjoint_*mut` found for `ks`, each key written (through the `&mut V`).
+/// The values `get_disjoint_*mut` found for `ks` (whose hashes are `hashes`), each key written
+/// (through the `&mut V`): acts, as `get_mut`'s.
 fn written_values<'a, Q: ?Sized, K, V, const N: usize>(
     access: &Access<'_>,
     ks: [&Q; N],
+    hashes: [u64; N],
     found: [Option<&'a mut Pair<K, V>>; N],
 ) -> [Option<&'a mut V>; N] {
     let mut i = 0;
     found.map(|pair| {
-        let key = ks[i];
+        let (key, hash) = (ks[i], hashes[i]);
         i += 1;
         pair.map(|(_, stored)| {
-            access.write_key(&stored.cell, key);
+            access.act_key(&stored.cell, key, Some(hash));
             &mut stored.value
         })
     })
@@ -786,10 +829,13 @@ where
     fn index(&self, key: &Q) -> &V {
         let found = hot!(self, Op::Index, |access| {
             access.read_structure_of(Hashed(key, &self.hash_builder));
-            self.find(key).map(|(_, stored)| {
-                access.read_key(&stored.cell, Hashed(key, &self.hash_builder));
-                &stored.value
-            })
+            match self.lookup(key) {
+                Lookup::Found(hash, (_, stored)) => {
+                    access.check_key(&stored.cell, Hashed(key, &self.hash_builder), hash);
+                    Some(&stored.value)
+                }
+                _ => None,
+            }
         }, off: self.find(key).map(|(_, stored)| &stored.value));
         found.expect("no entry found for key")
     }

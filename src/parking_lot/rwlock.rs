@@ -85,14 +85,13 @@ impl RawRwLock {
     /// Shared (or upgradable) access has just been taken.
     #[inline]
     fn read_locked(&self) {
-        self.writes.acquire();
+        self.writes.acquire_lock();
     }
 
     /// Exclusive access has just been taken.
     #[inline]
     fn write_locked(&self) {
-        self.writes.acquire();
-        self.reads.acquire();
+        self.writes.acquire_lock_with(&self.reads);
     }
 
     /// `locked` if `taken`, which it returns.
@@ -424,7 +423,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
             || unsafe { self.inner.try_upgrade() },
             || unsafe { self.inner.upgrade() },
         );
-        self.reads.acquire();
+        self.reads.acquire_lock();
         self.hold_changes(LockMode::Upgradable, LockMode::Exclusive);
     }
 
@@ -433,7 +432,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
         // SAFETY: lock_api's contract: upgradable access is held.
         let upgraded = unsafe { self.inner.try_upgrade() };
         if upgraded {
-            self.reads.acquire();
+            self.reads.acquire_lock();
             self.hold_changes(LockMode::Upgradable, LockMode::Exclusive);
         }
         upgraded
@@ -502,7 +501,7 @@ unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLock {
         // SAFETY: lock_api's contract: upgradable access is held.
         let upgraded = unsafe { self.inner.try_upgrade_for(timeout) };
         if upgraded {
-            self.reads.acquire();
+            self.reads.acquire_lock();
             self.hold_changes(LockMode::Upgradable, LockMode::Exclusive);
         }
         upgraded
@@ -513,7 +512,7 @@ unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLock {
         // SAFETY: lock_api's contract: upgradable access is held.
         let upgraded = unsafe { self.inner.try_upgrade_until(timeout) };
         if upgraded {
-            self.reads.acquire();
+            self.reads.acquire_lock();
             self.hold_changes(LockMode::Upgradable, LockMode::Exclusive);
         }
         upgraded

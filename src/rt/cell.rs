@@ -44,6 +44,16 @@ pub(crate) struct Previous {
     pub(crate) site: Site,
     /// The other thread was still inside its operation when this one started.
     pub(crate) in_progress: bool,
+    /// Not a conflict: the last write of the key an act writes, another thread's, which may have
+    /// come after this thread's check (`cta::Local::unseen`).
+    pub(crate) unseen: Option<Unseen>,
+}
+
+/// The cell's words as an act found them (see `Previous::unseen`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unseen {
+    pub(crate) write: u64,
+    pub(crate) read: u64,
 }
 
 /// `repr(C)`, the read word first (a read in a new epoch stores it and only loads the other).
@@ -133,19 +143,36 @@ impl Cell {
     /// a new epoch at every turn, so these are as hot as the first. The rest (a first unordered
     /// reader, a conflict, `sync=assume`) goes out of line.
     ///
-    /// `epoch` is `me.epoch()`, which the caller has already taken.
+    /// `epoch` is `me.epoch()`, which the caller has already taken. A read that stores its
+    /// epoch is also recorded as a check of the key for check-then-act (see `cta`), under the
+    /// tag `tag` gives (0: not recorded): a read that stores nothing repeats one recorded in the
+    /// same epoch, since which no write has come (a write covers the read, and the next read
+    /// stores again).
     #[inline(always)]
-    pub(crate) fn track_read(&self, me: &Ctx, epoch: Epoch, site: Site) -> Option<Previous> {
+    pub(crate) fn track_read(
+        &self,
+        me: &Ctx,
+        epoch: Epoch,
+        site: Site,
+        tag: impl FnOnce() -> u64,
+    ) -> Option<Previous> {
         let stamp = epoch.bits();
         let read = self.read.load(Acquire);
         if same_epoch(read, stamp) {
             return None; // [READ SAME EPOCH]
         }
-        self.read_new_epoch(me, epoch, read, site)
+        self.read_new_epoch(me, epoch, read, site, tag)
     }
 
     #[inline(always)]
-    fn read_new_epoch(&self, me: &Ctx, epoch: Epoch, read: u64, site: Site) -> Option<Previous> {
+    fn read_new_epoch(
+        &self,
+        me: &Ctx,
+        epoch: Epoch,
+        read: u64,
+        site: Site,
+        tag: impl FnOnce() -> u64,
+    ) -> Option<Previous> {
         if read & Epoch::FLAG == 0 {
             // (One test for this thread's own reads too, whose epochs its clock covers: on a
             // key read and written at random, a branch on whose read it was mispredicts. The
@@ -158,10 +185,10 @@ impl Cell {
                     .compare_exchange(read, new, SeqCst, Relaxed)
                     .is_ok()
                 {
-                    return self.then_check_write(me, epoch);
+                    return self.then_check_write(me, epoch, site, tag());
                 }
                 // Another thread's read came in first: out of line.
-                return self.read_slow(me, epoch, site);
+                return self.read_slow(me, epoch, site, tag());
             }
         } else {
             let set = SetRef::of_word(read);
@@ -172,16 +199,20 @@ impl Cell {
                 // [READ SHARED]: each thread writes only its own entry.
                 set.record(epoch, site.id());
                 fence(SeqCst);
-                return self.then_check_write(me, epoch);
+                return self.then_check_write(me, epoch, site, tag());
             }
         }
-        self.read_slow(me, epoch, site)
+        self.read_slow(me, epoch, site, tag())
     }
 
-    /// After a read stored a new epoch with a full barrier: the last write's check.
+    /// After a read stored a new epoch with a full barrier: the last write's check (and the
+    /// record of the check, with the write it saw).
     #[inline(always)]
-    fn then_check_write(&self, me: &Ctx, epoch: Epoch) -> Option<Previous> {
+    fn then_check_write(&self, me: &Ctx, epoch: Epoch, site: Site, tag: u64) -> Option<Previous> {
         let write = self.write.load(SeqCst);
+        if tag != 0 {
+            me.cta.record(tag, write, site.id());
+        }
         if write_is_ordered(write, epoch, me) {
             return None;
         }
@@ -189,12 +220,16 @@ impl Cell {
     }
 
     #[inline(never)]
-    fn read_slow(&self, me: &Ctx, epoch: Epoch, site: Site) -> Option<Previous> {
+    fn read_slow(&self, me: &Ctx, epoch: Epoch, site: Site, tag: u64) -> Option<Previous> {
         if epoch.tid() != Epoch::UNRECORDED {
             self.record_read(me, epoch, site.id());
         }
         fence(SeqCst);
-        self.check_write(self.write.load(SeqCst), me, epoch)
+        let write = self.write.load(SeqCst);
+        if tag != 0 {
+            me.cta.record(tag, write, site.id());
+        }
+        self.check_write(write, me, epoch)
     }
 
     /// Write rule: a write conflicts with the last write and with every read since, unless they
@@ -204,6 +239,10 @@ impl Cell {
     /// Inline, as for reads: a repeated write in the same epoch (the marks stored, no fence),
     /// and a write in a new epoch after a write and at most one read that happen before it
     /// ([WRITE EXCLUSIVE]). `word` is the access's `Access::word` (epoch and site).
+    ///
+    /// With `act` (the write is a check-then-act's act: see `cta`), a last write that another
+    /// thread made unseen by this one before its lock is returned as `Previous::unseen` when
+    /// nothing conflicts.
     #[inline(always)]
     pub(crate) fn track_write(
         &self,
@@ -211,6 +250,7 @@ impl Cell {
         epoch: Epoch,
         word: u64,
         in_progress: bool,
+        act: bool,
     ) -> Option<Previous> {
         let mark = if in_progress {
             word | Epoch::FLAG
@@ -229,6 +269,9 @@ impl Cell {
         }
         // (The clock's no is decided again out of line, in `check_write` and
         // `check_reads_since`, with the floor.)
+        if act && me.cta.unseen(write, epoch.tid()) {
+            return self.write_unseen(me, epoch, mark, read);
+        }
         if write_is_ordered(write, epoch, me)
             && read & Epoch::FLAG == 0
             && (no_live_read(read) || me.clock_orders(Epoch::of_word(read)))
@@ -254,6 +297,34 @@ impl Cell {
     fn write_slow(&self, me: &Ctx, epoch: Epoch, mark: u64) -> Option<Previous> {
         let replaced = self.write.swap(mark, SeqCst);
         self.write_checked(me, epoch, self.check_write(replaced, me, epoch))
+    }
+
+    /// An act's write over another thread's write that this thread had not seen before its
+    /// lock (`read`: the read word before it): the write as `write_slow` makes it, then, when
+    /// nothing conflicts, the replaced write as `Previous::unseen`.
+    #[cold]
+    #[inline(never)]
+    fn write_unseen(&self, me: &Ctx, epoch: Epoch, mark: u64, read: u64) -> Option<Previous> {
+        let replaced = self.write.swap(mark, SeqCst);
+        let conflict = self.write_checked(me, epoch, self.check_write(replaced, me, epoch));
+        if conflict.is_some() {
+            return conflict;
+        }
+        me.cta
+            .unseen(replaced, epoch.tid())
+            .then(|| Previous::unseen(replaced, read))
+    }
+
+    /// An act that does not write the key's cell (a `remove`, which writes the map's structure):
+    /// its last write as `Previous::unseen`, if another thread made it unseen by this one before
+    /// its lock (see `cta`).
+    #[inline(always)]
+    pub(crate) fn act_unseen(&self, me: &Ctx, epoch: Epoch) -> Option<Previous> {
+        let write = self.write.load(Relaxed);
+        if me.cta.unseen(write, epoch.tid()) {
+            return Some(Previous::unseen(write, self.read.load(Acquire)));
+        }
+        None
     }
 
     /// A write stored (by a swap): `conflict` is the last write's verdict; now the reads since.
@@ -289,6 +360,12 @@ impl Cell {
                 return conflict.or(read_conflict);
             }
         }
+    }
+
+    /// The last write (a check-then-act's check records it, see `cta`).
+    #[inline(always)]
+    pub(crate) fn write_word(&self) -> u64 {
+        self.write.load(Relaxed)
     }
 
     /// Marks a write already checked by `track_write` in progress, until `end_write`.
@@ -337,6 +414,7 @@ impl Cell {
                 epoch: other,
                 site: site.site(),
                 in_progress: false,
+                unseen: None,
             })
         };
         if read & Epoch::FLAG == 0 {
@@ -413,6 +491,19 @@ impl Cell {
     }
 }
 
+impl Previous {
+    /// The write word `write`, unseen by an act that found the read word `read`.
+    fn unseen(write: u64, read: u64) -> Previous {
+        Previous {
+            kind: Kind::Write,
+            epoch: Epoch::of_word(write),
+            site: SiteId::of_word(write).site(),
+            in_progress: false,
+            unseen: Some(Unseen { write, read }),
+        }
+    }
+}
+
 /// The last write is this thread's, or happens before what it does now by the vector clock
 /// (or, with `sync=assume`, is presumed to); and no write is in progress in another thread. (A
 /// no is decided again in `check_write`, with the floor.)
@@ -439,6 +530,7 @@ fn write_conflict(write: u64, me: &Ctx, in_progress: bool) -> Option<Previous> {
         epoch: last,
         site: SiteId::of_word(write).site(),
         in_progress,
+        unseen: None,
     })
 }
 
@@ -472,12 +564,12 @@ mod tests {
     }
 
     fn read(cell: &Cell, me: &Ctx, op: Op) -> Option<Previous> {
-        cell.track_read(me, me.epoch(), site(op))
+        cell.track_read(me, me.epoch(), site(op), || 0)
     }
 
     fn write(cell: &Cell, me: &Ctx, op: Op, in_progress: bool) -> Option<Previous> {
         let word = me.epoch().bits() | site(op).id().bits();
-        cell.track_write(me, me.epoch(), word, in_progress)
+        cell.track_write(me, me.epoch(), word, in_progress, false)
     }
 
     fn written(me: &Ctx, op: Op) -> Cell {

@@ -191,6 +191,23 @@ impl VectorClock {
         }
     }
 
+    /// Has `copy` seen everything this clock has?
+    pub(crate) fn covered_by(&self, copy: &ClockCopy) -> bool {
+        self.clocks
+            .iter()
+            .enumerate()
+            .all(|(tid, &mine)| mine <= copy.get(tid as Tid))
+    }
+
+    /// Has this clock seen everything `other` has?
+    pub(crate) fn covers(&self, other: &VectorClock) -> bool {
+        other
+            .clocks
+            .iter()
+            .enumerate()
+            .all(|(tid, &theirs)| theirs <= self.get(tid as Tid))
+    }
+
     /// `join` with a `ClockCopy`: the same pointwise maximum, over its in-place head without a
     /// loop bound or a length check (this clock is first grown to the head's length, once).
     #[inline]
@@ -242,6 +259,30 @@ impl ClockCopy {
             head: [0; ClockCopy::HEAD],
             tail: None,
         }
+    }
+
+    /// The component of `tid`, as in the clock it copies.
+    #[inline]
+    pub(crate) fn get(&self, tid: Tid) -> u64 {
+        let i = tid as usize;
+        match self.head.get(i) {
+            Some(&clock) => clock,
+            None => self.tail_get(i - ClockCopy::HEAD),
+        }
+    }
+
+    #[cold]
+    fn tail_get(&self, i: usize) -> u64 {
+        self.tail
+            .as_ref()
+            .and_then(|tail| tail.get(i).copied())
+            .unwrap_or(0)
+    }
+
+    /// Does the access stamped `epoch` happen before the point the copied clock describes?
+    #[inline]
+    pub(crate) fn happens_before(&self, epoch: Epoch) -> bool {
+        epoch.clock() <= self.get(epoch.tid())
     }
 
     /// Becomes a copy of `clock` (without allocating, unless its tail changed length).

@@ -888,9 +888,9 @@ impl<'a> Call<'a> {
         self.map.acquire(&me, shard, mode);
         let epoch = me.map_epoch();
         let conflict = match kind {
-            Kind::Read => cell.track_read(&me, epoch, self.site),
+            Kind::Read => cell.track_read(&me, epoch, self.site, || 0),
             Kind::Write => {
-                cell.track_write(&me, epoch, epoch.bits() | self.site.id().bits(), false)
+                cell.track_write(&me, epoch, epoch.bits() | self.site.id().bits(), false, false)
             }
         };
         self.map.release(&me, shard, mode, false);
@@ -1059,8 +1059,8 @@ impl<'a> Hold<'a> {
     fn check(&self, me: &Ctx, cell: &Cell, kind: Kind, key: &dyn ShowKey) {
         let epoch = me.map_epoch();
         let conflict = match kind {
-            Kind::Read => cell.track_read(me, epoch, self.site),
-            Kind::Write => cell.track_write(me, epoch, self.word(epoch), false),
+            Kind::Read => cell.track_read(me, epoch, self.site, || 0),
+            Kind::Write => cell.track_write(me, epoch, self.word(epoch), false, false),
         };
         if let Some(previous) = conflict {
             self.report(kind, key, epoch, previous);

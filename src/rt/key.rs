@@ -79,6 +79,69 @@ pub(crate) fn value<Q: ?Sized>(key: &Q) -> Option<String> {
     tuple::value(key)
 }
 
+/// A key's fingerprint, when its type is one `value` prints (tuples aside): equal keys have
+/// equal fingerprints whichever of the types a map's key borrows as is looked up (`String`,
+/// `str` and `&str` alike), and distinct integers of up to 64 bits distinct ones (the mix is a
+/// bijection); strings and 128-bit integers get a 64-bit hash of their bytes. A `HashMap` that
+/// is empty hashes no key (std's does not), and check-then-act knows the key of such a lookup
+/// by this. Reads no `Hash` impl of the user's, allocates nothing.
+pub(crate) fn fingerprint<Q: ?Sized>(key: &Q) -> Option<u64> {
+    let id = erased_type_id::<Q>();
+    macro_rules! integers {
+        ($($ty:ty),*) => {$(
+            if id == TypeId::of::<$ty>() {
+                // SAFETY: `Q` is `$ty` (equal `TypeId`s; these types have no lifetimes).
+                let key = unsafe { *(key as *const Q as *const $ty) };
+                return Some(mix(key as u64));
+            }
+        )*};
+    }
+    integers!(
+        u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, char, bool
+    );
+    macro_rules! wide {
+        ($($ty:ty),*) => {$(
+            if id == TypeId::of::<$ty>() {
+                // SAFETY: as above.
+                let key = unsafe { *(key as *const Q as *const $ty) };
+                return Some(bytes(&key.to_le_bytes()));
+            }
+        )*};
+    }
+    wide!(u128, i128);
+    let text: Option<&str> = if id == TypeId::of::<str>() {
+        // SAFETY: `Q` is `str`, so `&Q` is a `&str` (the same fat pointer).
+        Some(unsafe { *(&key as *const &Q as *const &str) })
+    } else if id == TypeId::of::<&'static str>() {
+        // SAFETY: `Q` is `&str` up to its lifetime, read as the `&'a str` it is, within the
+        // borrow of `key`.
+        Some(unsafe { *(key as *const Q as *const &str) })
+    } else if id == TypeId::of::<String>() {
+        // SAFETY: `Q` is `String`.
+        Some(unsafe { &*(key as *const Q as *const String) }.as_str())
+    } else {
+        None
+    };
+    text.map(|text| bytes(text.as_bytes()))
+}
+
+/// A bijection of `u64` (splitmix64's finalizer).
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A 64-bit hash of `bytes` (FNV-1a, then mixed), not a bijection: kept apart from the
+/// integers' by a last step they do not have.
+fn bytes(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    mix(h).rotate_left(17) ^ 0x5bd1_e995
+}
+
 /// Tuples of 2 or 3 printable values. A generic function cannot name them one by one, so the
 /// key's `TypeId` is looked up in tables of every pair's and triple's, and each element read at
 /// its offset, from tables the compiler computed for every combination (`offset_of!`). Pairs

@@ -1,8 +1,9 @@
 //! The shadow of a whole map (its structure cell, name, creation site, last address) and
 //! `Access`, the handle through which a mirror's method checks each cell it touches.
 
-use super::cell::{Cell, Kind, Previous};
+use super::cell::{Cell, Kind, Previous, Unseen};
 use super::clock::Epoch;
+use super::cta::{self, CheckThenActReport, Family};
 use super::race::{self, CurrentAccess, MapLabel, RaceReport};
 use super::site::{Op, Site};
 use super::stats::FindingKind;
@@ -28,6 +29,10 @@ pub(crate) struct MapShadow {
     /// Where the map was at its last access. A map found elsewhere was moved, by the one thread
     /// that owned it: all its history happens before what comes next.
     address: AtomicUsize,
+    /// This map at this address, among all maps ever: given at its first access and at each
+    /// move, it names the map in the records of check-then-act (an address is reused by the
+    /// next map allocated there; a serial is not).
+    serial: AtomicU64,
     /// `map#N`, given out at the first report that needs it.
     id: AtomicU64,
     name: Option<&'static str>,
@@ -67,6 +72,7 @@ impl MapShadow {
             type_name,
             structure: Cell::new(),
             address: AtomicUsize::new(0),
+            serial: AtomicU64::new(0),
             id: AtomicU64::new(0),
             name: None,
             created_at: Location::caller(),
@@ -119,7 +125,10 @@ impl MapShadow {
     #[cold]
     #[inline(never)]
     fn moved(&self, last: usize, address: *const ()) -> bool {
+        static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
         self.address.store(address as usize, Relaxed);
+        self.serial
+            .store(NEXT_SERIAL.fetch_add(1, Relaxed), Relaxed);
         if last == 0 {
             return false;
         }
@@ -274,7 +283,13 @@ impl<'a> Access<'a> {
     #[inline(always)]
     pub(crate) fn read_structure(&self) {
         if self.active() {
-            self.check(&self.map.structure, Kind::Read, None::<&()>, false);
+            self.check(
+                &self.map.structure,
+                Kind::Read,
+                None::<&()>,
+                false,
+                Track::Plain,
+            );
         }
     }
 
@@ -317,7 +332,7 @@ impl<'a> Access<'a> {
         if !self.active() {
             return None;
         }
-        let word = self.check(&self.map.structure, Kind::Write, key, true)?;
+        let word = self.check(&self.map.structure, Kind::Write, key, true, Track::Plain)?;
         Some(InProgress {
             cell: &self.map.structure,
             word,
@@ -328,38 +343,120 @@ impl<'a> Access<'a> {
     #[inline(always)]
     pub(crate) fn read_structure_of(&self, key: impl ShowKey) {
         if self.active() {
-            self.check(&self.map.structure, Kind::Read, Some(key), false);
+            self.check(
+                &self.map.structure,
+                Kind::Read,
+                Some(key),
+                false,
+                Track::Plain,
+            );
         }
     }
 
+    /// A read of the key (its value). For check-then-act, the key's cell keeps it (see `cta`).
     #[inline(always)]
     pub(crate) fn read_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active() {
-            self.check(cell, Kind::Read, Some(key), false);
+            self.check(cell, Kind::Read, Some(key), false, Track::Plain);
         }
+    }
+
+    /// `read_key` of a lookup (`get`, `contains_key`...), a check-then-act's check: recorded by
+    /// the key's `hash` in the map too.
+    #[inline(always)]
+    pub(crate) fn check_key(&self, cell: &Cell, key: impl ShowKey, hash: u64) {
+        if self.active() {
+            self.check(cell, Kind::Read, Some(key), false, Track::Check(hash));
+        }
+    }
+
+    /// A lookup that found no key of `hash` in the map: a check-then-act's check.
+    #[inline(always)]
+    pub(crate) fn check_absent(&self, hash: u64) {
+        if self.active() {
+            let tag = self.tag(hash);
+            thread::with(|me| me.cta.record_absent(tag, self.site.id()));
+        }
+    }
+
+    /// A lookup of `key` in an empty map, which hashes nothing (as std's): a check-then-act's
+    /// check, recorded by the key's fingerprint when maprace knows its type (`key::fingerprint`).
+    #[inline]
+    pub(crate) fn check_absent_in_empty<Q: ?Sized>(&self, key: &Q) {
+        if self.active() {
+            if let Some(fingerprint) = key::fingerprint(key) {
+                let serial = self.map.serial.load(Relaxed);
+                thread::with(|me| {
+                    me.cta
+                        .record_absent_in_empty(serial, fingerprint, self.site.id())
+                });
+            }
+        }
+    }
+
+    /// An entry made for a key the map has (`hash`, its cell `cell`): a check of the key as it
+    /// is now (what is then written through the entry is not an act).
+    #[inline(always)]
+    pub(crate) fn check_entry(&self, cell: &Cell, hash: u64) {
+        if self.active() {
+            let tag = self.tag(hash);
+            thread::with(|me| me.cta.record(tag, cell.write_word(), self.site.id()));
+        }
+    }
+
+    /// The tag of the key whose hash in this map is `hash`, in check-then-act's records.
+    #[inline(always)]
+    fn tag(&self, hash: u64) -> u64 {
+        cta::tag(self.map.serial.load(Relaxed), hash)
     }
 
     /// A write of the key's value that happens after this call returns (through `&mut V`).
     #[inline(always)]
     pub(crate) fn write_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active() {
-            self.check(cell, Kind::Write, Some(key), false);
+            self.check(cell, Kind::Write, Some(key), false, Track::Plain);
         }
     }
 
-    /// `write_key` of a write made before the returned guard drops: another thread that touches
-    /// the key meanwhile overlaps with it.
+    /// `write_key` of a check-then-act's act (`get_mut`): checked against the thread's checks
+    /// of the key (by `hash`, if the map has hashes, and by the key's cell).
     #[inline(always)]
-    pub(crate) fn write_key_in_progress<'c>(
+    pub(crate) fn act_key(&self, cell: &Cell, key: impl ShowKey, hash: Option<u64>) {
+        if self.active() {
+            self.check(cell, Kind::Write, Some(key), false, Track::Act(hash));
+        }
+    }
+
+    /// `act_key` of a write made before the returned guard drops (`insert` over the key):
+    /// another thread that touches the key meanwhile overlaps with it.
+    #[inline(always)]
+    pub(crate) fn act_key_in_progress<'c>(
         &self,
         cell: &'c Cell,
         key: impl ShowKey,
+        hash: Option<u64>,
     ) -> Option<InProgress<'c>> {
         if !self.active() {
             return None;
         }
-        let word = self.check(cell, Kind::Write, Some(key), true)?;
+        let word = self.check(cell, Kind::Write, Some(key), true, Track::Act(hash))?;
         Some(InProgress { cell, word })
+    }
+
+    /// The removal of the key whose cell is `cell`, a check-then-act's act (see `act_key`). The
+    /// cell goes with the key: the race check is the structure's write.
+    #[inline(always)]
+    pub(crate) fn act_remove(&self, cell: &Cell, key: impl ShowKey, hash: Option<u64>) {
+        if !self.active() {
+            return;
+        }
+        let Some(me) = thread::CtxRef::get() else {
+            return;
+        };
+        let epoch = me.epoch();
+        if let Some(write) = cell.act_unseen(&me, epoch) {
+            self.check_then_act(Some(key), epoch, write, hash);
+        }
     }
 
     /// Marks `cell`, already checked by `write_key`, as being written by this thread until the
@@ -405,11 +502,12 @@ impl<'a> Access<'a> {
         kind: Kind,
         key: Option<impl ShowKey>,
         in_progress: bool,
+        track: Track,
     ) -> Option<u64> {
         if self.mode & (super::TRACE | super::HISTORY) != 0 {
-            return self.check_observed(cell, kind, key, in_progress);
+            return self.check_observed(cell, kind, key, in_progress, track);
         }
-        self.check_only(cell, kind, key, in_progress)
+        self.check_only(cell, kind, key, in_progress, track)
     }
 
     /// `check` with `trace=1` (counted, one in 64 timed) or `history=full` (the stack kept).
@@ -420,6 +518,7 @@ impl<'a> Access<'a> {
         kind: Kind,
         key: Option<impl ShowKey>,
         in_progress: bool,
+        track: Track,
     ) -> Option<u64> {
         let mode = self.mode;
         if mode & super::HISTORY != 0 {
@@ -431,7 +530,7 @@ impl<'a> Access<'a> {
         }
         let timed = mode & super::TRACE != 0 && stats::count_check();
         let start = timed.then(Instant::now);
-        let word = self.check_only(cell, kind, key, in_progress);
+        let word = self.check_only(cell, kind, key, in_progress, track);
         if let Some(start) = start {
             stats::timed_check(start.elapsed());
         }
@@ -445,9 +544,10 @@ impl<'a> Access<'a> {
         kind: Kind,
         key: Option<impl ShowKey>,
         in_progress: bool,
+        track: Track,
     ) -> Option<u64> {
         let me = thread::CtxRef::get()?;
-        Some(self.check_on(&me, cell, kind, key, in_progress))
+        Some(self.check_on(&me, cell, kind, key, in_progress, track))
     }
 
     /// `check_only` on the current thread, whose context is `me`.
@@ -459,15 +559,23 @@ impl<'a> Access<'a> {
         kind: Kind,
         key: Option<impl ShowKey>,
         in_progress: bool,
+        track: Track,
     ) -> u64 {
         // Taken once (it pays the tick a lock's release may have left owed), for the cell's
         // rules and for the caller.
         let epoch = me.epoch();
         let (conflict, word) = match kind {
-            Kind::Read => (cell.track_read(me, epoch, self.site), epoch.bits()),
+            Kind::Read => {
+                let tag = || match track {
+                    Track::Check(hash) => self.tag(hash),
+                    _ => 0,
+                };
+                (cell.track_read(me, epoch, self.site, tag), epoch.bits())
+            }
             Kind::Write => {
                 let word = self.word(epoch);
-                (cell.track_write(me, epoch, word, in_progress), word)
+                let act = matches!(track, Track::Act(_));
+                (cell.track_write(me, epoch, word, in_progress, act), word)
             }
         };
         if let Some(previous) = conflict {
@@ -476,13 +584,63 @@ impl<'a> Access<'a> {
                 // exists: the cell must not stay marked busy.
                 cell.end_write(word);
             }
-            let on_key = !std::ptr::eq(cell, &self.map.structure);
-            self.report(cell, kind, key, epoch, previous, on_key);
+            if previous.unseen.is_some() {
+                let hash = match track {
+                    Track::Act(hash) => hash,
+                    _ => None,
+                };
+                self.check_then_act(key, epoch, previous, hash);
+            } else {
+                let on_key = !std::ptr::eq(cell, &self.map.structure);
+                self.report(cell, kind, key, epoch, previous, on_key);
+            }
             if in_progress {
                 cell.begin_write(word);
             }
         }
         word
+    }
+
+    /// An act found its key's last write unseen (`write`): if the thread checked the key before
+    /// its lock and that write came after the check, a check-then-act report.
+    #[cold]
+    #[inline(never)]
+    fn check_then_act(
+        &self,
+        key: Option<impl ShowKey>,
+        epoch: Epoch,
+        write: Previous,
+        hash: Option<u64>,
+    ) {
+        let Some(Unseen { write: word, read }) = write.unseen else {
+            return;
+        };
+        let Some(me) = thread::CtxRef::get() else {
+            return;
+        };
+        let fingerprint = || key.as_ref().and_then(|k| k.fingerprint());
+        let serial = self.map.serial.load(Relaxed);
+        let Some(check) = me
+            .cta
+            .find_check(word, read, epoch.tid(), serial, hash, &fingerprint)
+        else {
+            return;
+        };
+        let identity = cta::identity(self.identity_site(), write.site, check.site);
+        if !report::is_new(FindingKind::CheckThenAct, identity) {
+            return;
+        }
+        let mut stack = stack::capture();
+        stack.resolve();
+        let act = cta::Act {
+            op: self.site.op(),
+            location: self.site.location(),
+            key: key.map(|k| k.show()),
+            epoch,
+        };
+        let family = Family::Locked;
+        let finding = CheckThenActReport::new(act, write, check, self.map.label(), family, &stack);
+        report::emit(&finding);
     }
 
     /// (By value: the hot path then keeps the `Access` in registers, and only this cold call
@@ -572,37 +730,62 @@ impl<'a> Checks<'a, '_> {
     /// See `Access::read_structure_of`.
     #[inline(always)]
     pub(crate) fn read_structure_of(&self, key: impl ShowKey) {
-        self.read(&self.access.map.structure, key);
+        self.read(&self.access.map.structure, key, Track::Plain);
     }
 
-    /// See `Access::read_key`.
+    /// See `Access::check_key`. A read repeated in the same epoch stores nothing: the record
+    /// its first read made stands (see `Cell::track_read`).
     #[inline(always)]
-    pub(crate) fn read_key(&self, cell: &Cell, key: impl ShowKey) {
-        self.read(cell, key);
+    pub(crate) fn check_key(&self, cell: &Cell, key: impl ShowKey, hash: u64) {
+        self.read(cell, key, Track::Check(hash));
     }
 
-    /// See `Access::write_key`.
+    /// See `Access::check_absent`.
     #[inline(always)]
-    pub(crate) fn write_key(&self, cell: &Cell, key: impl ShowKey) {
-        self.write(cell, Some(key), false);
+    pub(crate) fn check_absent(&self, hash: u64) {
+        let tag = self.access.tag(hash);
+        self.me.cta.record_absent(tag, self.access.site.id());
     }
 
-    /// See `Access::write_key_in_progress`.
+    /// See `Access::check_absent_in_empty`.
+    #[inline]
+    pub(crate) fn check_absent_in_empty<Q: ?Sized>(&self, key: &Q) {
+        self.access.check_absent_in_empty(key);
+    }
+
+    /// See `Access::act_key`. A write repeated in the same epoch goes over this thread's own
+    /// write: no act to test.
     #[inline(always)]
-    pub(crate) fn write_key_in_progress<'c>(
+    pub(crate) fn act_key(&self, cell: &Cell, key: impl ShowKey, hash: Option<u64>) {
+        self.write(cell, Some(key), false, Track::Act(hash));
+    }
+
+    /// See `Access::act_key_in_progress`.
+    #[inline(always)]
+    pub(crate) fn act_key_in_progress<'c>(
         &self,
         cell: &'c Cell,
         key: impl ShowKey,
+        hash: Option<u64>,
     ) -> Option<InProgress<'c>> {
-        let word = self.write(cell, Some(key), true);
+        let word = self.write(cell, Some(key), true, Track::Act(hash));
         Some(InProgress { cell, word })
+    }
+
+    /// See `Access::act_remove`.
+    #[inline(always)]
+    pub(crate) fn act_remove(&self, cell: &Cell, key: impl ShowKey, hash: Option<u64>) {
+        let epoch = self.me.epoch();
+        if let Some(write) = cell.act_unseen(self.me, epoch) {
+            self.access.check_then_act(Some(key), epoch, write, hash);
+        }
     }
 
     /// See `Access::write_structure_of`.
     #[inline(always)]
     pub(crate) fn write_structure_of(&self, key: Option<impl ShowKey>) -> Option<InProgress<'a>> {
         let cell = &self.access.map.structure;
-        let word = self.write(cell, key, true);
+        let word = self.write(cell, key, true, Track::Plain);
         Some(InProgress { cell, word })
     }
 
@@ -619,35 +802,101 @@ impl<'a> Checks<'a, '_> {
     }
 
     #[inline(always)]
-    fn read(&self, cell: &Cell, key: impl ShowKey) {
+    fn read(&self, cell: &Cell, key: impl ShowKey, track: Track) {
         if !cell.read_is_repeated(self.me.stamp()) {
             self.access
-                .check_on(self.me, cell, Kind::Read, Some(key), false);
+                .check_on(self.me, cell, Kind::Read, Some(key), false, track);
         }
     }
 
     /// The word the write was recorded with.
     #[inline(always)]
-    fn write(&self, cell: &Cell, key: Option<impl ShowKey>, in_progress: bool) -> u64 {
+    fn write(
+        &self,
+        cell: &Cell,
+        key: Option<impl ShowKey>,
+        in_progress: bool,
+        track: Track,
+    ) -> u64 {
         let site = self.access.site.id().bits();
         match cell.write_if_repeated(self.me.stamp(), site, in_progress) {
             Some(word) => word,
             None => self
                 .access
-                .check_on(self.me, cell, Kind::Write, key, in_progress),
+                .check_on(self.me, cell, Kind::Write, key, in_progress, track),
         }
     }
+}
+
+/// A lookup's check-then-act records, for code that runs with either handle (`Access`, or
+/// `Checks` on the hot path).
+pub(crate) trait Lookups {
+    fn check_key(&self, cell: &Cell, key: impl ShowKey, hash: u64);
+    fn check_absent(&self, hash: u64);
+    fn check_absent_in_empty<Q: ?Sized>(&self, key: &Q);
+}
+
+impl Lookups for Access<'_> {
+    #[inline(always)]
+    fn check_key(&self, cell: &Cell, key: impl ShowKey, hash: u64) {
+        Access::check_key(self, cell, key, hash);
+    }
+
+    #[inline(always)]
+    fn check_absent(&self, hash: u64) {
+        Access::check_absent(self, hash);
+    }
+
+    #[inline(always)]
+    fn check_absent_in_empty<Q: ?Sized>(&self, key: &Q) {
+        Access::check_absent_in_empty(self, key);
+    }
+}
+
+impl Lookups for Checks<'_, '_> {
+    #[inline(always)]
+    fn check_key(&self, cell: &Cell, key: impl ShowKey, hash: u64) {
+        Checks::check_key(self, cell, key, hash);
+    }
+
+    #[inline(always)]
+    fn check_absent(&self, hash: u64) {
+        Checks::check_absent(self, hash);
+    }
+
+    #[inline(always)]
+    fn check_absent_in_empty<Q: ?Sized>(&self, key: &Q) {
+        Checks::check_absent_in_empty(self, key);
+    }
+}
+
+/// How a check of a cell is tracked for check-then-act (see `cta`).
+#[derive(Clone, Copy)]
+enum Track {
+    /// Not at all (the map's structure, or an access that is neither a check nor an act).
+    Plain,
+    /// A lookup of the key whose hash in the map is this: a check, recorded.
+    Check(u64),
+    /// An act, tested against the thread's checks (by the key's hash, if the map has hashes).
+    Act(Option<u64>),
 }
 
 /// A key as a report shows it; `show` runs only when a report is made.
 pub(crate) trait ShowKey {
     fn show(&self) -> String;
+
+    /// The key's fingerprint (`key::fingerprint`), for check-then-act.
+    fn fingerprint(&self) -> Option<u64>;
 }
 
 /// A key alone: its value when maprace can print it, else its type.
 impl<Q: ?Sized> ShowKey for &Q {
     fn show(&self) -> String {
         key::describe(*self, || None)
+    }
+
+    fn fingerprint(&self) -> Option<u64> {
+        key::fingerprint(*self)
     }
 }
 
@@ -658,6 +907,10 @@ pub(crate) struct Hashed<'k, Q: ?Sized, S>(pub(crate) &'k Q, pub(crate) &'k S);
 impl<Q: ?Sized + Hash, S: BuildHasher> ShowKey for Hashed<'_, Q, S> {
     fn show(&self) -> String {
         key::describe(self.0, || Some(self.1.hash_one(self.0)))
+    }
+
+    fn fingerprint(&self) -> Option<u64> {
+        key::fingerprint(self.0)
     }
 }
 

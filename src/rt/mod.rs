@@ -78,6 +78,7 @@ pub(crate) mod barrier;
 pub(crate) mod cell;
 pub(crate) mod channel;
 pub(crate) mod clock;
+pub(crate) mod cta;
 #[cfg(feature = "dashmap")]
 pub(crate) mod dashmap;
 pub(crate) mod deadlock;

@@ -55,6 +55,8 @@ pub(crate) struct Options {
     pub(crate) history_full: bool,
     /// `deadlock`: 0 turns off the deadlock checks (DashMap guards, maprace's locks).
     pub(crate) deadlock: bool,
+    /// `check_then_act`: 0 turns off the check-then-act reports (and their records).
+    pub(crate) check_then_act: bool,
 }
 
 impl Default for Options {
@@ -70,13 +72,14 @@ impl Default for Options {
             trace: false,
             history_full: false,
             deadlock: true,
+            check_then_act: true,
         }
     }
 }
 
 /// The keys this version knows, in the order the error message lists them.
 const KEYS: &str = "halt_on_error, exitcode, action, log_path, strip_path_prefix, sync, enabled, \
-                    trace, history, deadlock";
+                    trace, history, deadlock, check_then_act";
 
 /// A key or value `parse` rejects, with the words to show the user.
 #[derive(Debug, PartialEq, Eq)]
@@ -182,6 +185,7 @@ impl Options {
                     options.history_full =
                         one_of(key, value, &[("location", false), ("full", true)])?
                 }
+                "check_then_act" => options.check_then_act = flag(key, value)?,
                 _ => {
                     return Err(BadOption(format!(
                         "unknown key `{key}` (known keys: {KEYS})"

@@ -94,17 +94,23 @@ thread_local! {
 pub(crate) enum FindingKind {
     Race,
     Deadlock,
+    CheckThenAct,
 }
 
 impl FindingKind {
     /// Every kind, in the order the summary at exit lists them.
-    pub(crate) const ALL: [FindingKind; 2] = [FindingKind::Race, FindingKind::Deadlock];
+    pub(crate) const ALL: [FindingKind; 3] = [
+        FindingKind::Race,
+        FindingKind::Deadlock,
+        FindingKind::CheckThenAct,
+    ];
 
     /// As reports name it: `stopping at the first race`, `found 2 race(s)`.
     pub(crate) fn name(self) -> &'static str {
         match self {
             FindingKind::Race => "race",
             FindingKind::Deadlock => "deadlock",
+            FindingKind::CheckThenAct => "check-then-act",
         }
     }
 }

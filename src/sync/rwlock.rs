@@ -82,7 +82,7 @@ impl<T: ?Sized> RwLock<T> {
         inner: std::sync::RwLockReadGuard<'a, T>,
         site: &'static Location<'static>,
     ) -> RwLockReadGuard<'a, T> {
-        self.writes.acquire();
+        self.writes.acquire_lock();
         RwLockReadGuard {
             reads: &self.reads,
             _hold: LockHold::taken(
@@ -100,8 +100,7 @@ impl<T: ?Sized> RwLock<T> {
         inner: std::sync::RwLockWriteGuard<'a, T>,
         site: &'static Location<'static>,
     ) -> RwLockWriteGuard<'a, T> {
-        self.writes.acquire();
-        self.reads.acquire();
+        self.writes.acquire_lock_with(&self.reads);
         RwLockWriteGuard {
             writes: &self.writes,
             _hold: LockHold::taken(

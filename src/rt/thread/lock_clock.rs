@@ -1,7 +1,7 @@
 //! The clocks of synchronization objects: `SyncClock` (with a lock of its own, for any
 //! primitive) and `LockedClock` (touched only under the primitive's own exclusive lock).
 
-use super::{Ctx, CtxRef, acquire, release};
+use super::{Ctx, CtxRef, acquire, acquire_lock, release};
 use crate::rt::clock::{ClockCopy, Epoch, VectorClock};
 use crate::rt::lock;
 use std::cell::UnsafeCell;
@@ -46,6 +46,22 @@ impl SyncClock {
     pub(crate) fn acquire_by(&self, me: &Ctx) {
         let clock = lock(&self.clock);
         me.update(|vc| vc.join(&clock));
+    }
+
+    /// `acquire` for a lock just taken (an `RwLock` reader's): see `thread::acquire_lock`.
+    pub(crate) fn acquire_lock(&self) {
+        if crate::rt::enabled() {
+            acquire_lock(&[&lock(&self.clock)]);
+        }
+    }
+
+    /// `acquire_lock` of this clock and `other`, two clocks of one lock (an `RwLock` writer
+    /// acquires the writers' and the readers'), at once. Always locked in this order.
+    pub(crate) fn acquire_lock_with(&self, other: &SyncClock) {
+        if crate::rt::enabled() {
+            let (mine, theirs) = (lock(&self.clock), lock(&other.clock));
+            acquire_lock(&[&mine, &theirs]);
+        }
     }
 }
 
@@ -151,7 +167,11 @@ impl LockedClock {
     #[inline(always)]
     unsafe fn acquire_by(&self, me: &Ctx) {
         // Not its own release (a previous holder of its slot's is another thread's).
-        if !me.released_by_me(self.last_release.get()) {
+        let last = self.last_release.get();
+        if !me.released_by_me(last) {
+            if last != Epoch::NONE {
+                me.lock_news(); // another thread held it since: check-then-act's stretch
+            }
             // SAFETY: as in `release_by`.
             me.update(|vc| vc.join_copy(unsafe { &*self.clock.get() }));
         } else if self.owes_tick_to(me) {

@@ -45,6 +45,8 @@ pub(crate) struct Ctx {
     /// `u64::MAX` for a thread with no slot: no epoch is its own release (see
     /// `Epoch::UNRECORDED_RELEASE`).
     era_start: std::cell::Cell<u64>,
+    /// Check-then-act: the thread's stretches and its records of checks (see `cta`).
+    pub(crate) cta: super::cta::Local,
 }
 
 #[cfg(feature = "dashmap")]
@@ -80,10 +82,23 @@ impl Ctx {
             .unwrap_or_else(|| format!("T{}", info.serial));
         let _ = info.name.set(name);
         super::os::link();
-        Ctx::with_clock(tid, info.serial, vc, super::options().sync_assume)
+        let options = super::options();
+        Ctx::with_clock(
+            tid,
+            info.serial,
+            vc,
+            options.sync_assume,
+            options.check_then_act,
+        )
     }
 
-    fn with_clock(tid: Tid, serial: u64, mut vc: VectorClock, sync_assume: bool) -> Ctx {
+    fn with_clock(
+        tid: Tid,
+        serial: u64,
+        mut vc: VectorClock,
+        sync_assume: bool,
+        check_then_act: bool,
+    ) -> Ctx {
         vc.pad_for_copies();
         let epoch = if tid == Epoch::UNRECORDED {
             Epoch::unrecorded()
@@ -99,12 +114,13 @@ impl Ctx {
             owed_to_map: std::cell::Cell::new(false),
             version: std::cell::Cell::new(1),
             era_start: std::cell::Cell::new(era_start(epoch)),
+            cta: super::cta::Local::new(check_then_act, epoch.clock()),
         }
     }
 
     #[cfg(test)]
     pub(crate) fn for_test(tid: Tid, vc: VectorClock) -> Ctx {
-        Ctx::with_clock(tid, u64::from(tid), vc, false)
+        Ctx::with_clock(tid, u64::from(tid), vc, false, true)
     }
 
     /// A release's tick, for tests of what follows one.
@@ -207,6 +223,13 @@ impl Ctx {
     fn vc(&self) -> &VectorClock {
         // SAFETY: see the type's docs: no `&mut` to the clock is alive outside `update`.
         unsafe { &*self.vc.get() }
+    }
+
+    /// The thread takes a lock last released by another thread (before the lock's clock is
+    /// joined): check-then-act's new stretch begins (see `cta`).
+    #[inline(always)]
+    fn lock_news(&self) {
+        self.cta.open_stretch(self.vc(), self.epoch.get());
     }
 
     /// Changes the clock; nothing else looks at it meanwhile (see the type's docs).
@@ -577,8 +600,27 @@ pub(crate) fn start_main() {
 }
 
 /// Acquire `clock`: everything that happened before it happens before what this thread does next.
+/// (Not a lock's: what the thread learns this way is not learned through a lock, see `cta`.)
 pub(crate) fn acquire(clock: &VectorClock) {
-    with(|me| me.update(|vc| vc.join(clock)));
+    with(|me| {
+        me.cta.acquired(clock);
+        me.update(|vc| vc.join(clock));
+    });
+}
+
+/// Acquire the clocks of a lock just taken (an `RwLock`'s: for a writer, both), at once: a
+/// lock that brings news begins a stretch (see `cta`).
+pub(crate) fn acquire_lock(clocks: &[&VectorClock]) {
+    with(|me| {
+        if !clocks.iter().all(|clock| me.vc().covers(clock)) {
+            me.lock_news();
+            me.update(|vc| {
+                for clock in clocks {
+                    vc.join(clock);
+                }
+            });
+        }
+    });
 }
 
 /// Release into `clock`: what this thread did so far happens before whoever acquires it.
