@@ -308,6 +308,81 @@ impl Outcome {
         );
     }
 
+    /// Exactly one check-then-act was reported and the child stopped with code 66: the
+    /// headline, then the act (`act.access`, e.g. `"Act (insert) of key 7 in map#1"`) at the
+    /// site marked "act" by `act.thread`, the other thread's write (`write.access`, e.g.
+    /// `"write (insert) of key 7"`, after `Other thread's `) at the site marked "write" by
+    /// `write.thread`, and the check (`check`, e.g. `"Check (get) of key 7, found present"`) at
+    /// the site marked "check" by the act's thread. No race report.
+    ///
+    /// In a build without the detector (the off build), the same scenario must run clean.
+    pub fn assert_check_then_act(&self, act: Side<'_>, write: Side<'_>, check: &str) {
+        if !maprace::COMPILED_IN {
+            return self.assert_clean();
+        }
+        assert_eq!(self.code, Some(66), "exit code\n{self}");
+        assert_eq!(
+            self.stderr.matches("WARNING: MAP CHECK-THEN-ACT").count(),
+            1,
+            "one check-then-act report\n{self}"
+        );
+        assert!(
+            !self.stderr.contains("WARNING: MAP RACE"),
+            "a race report\n{self}"
+        );
+        assert!(
+            self.stderr
+                .contains("maprace: stopping at the first check-then-act (exit code 66)"),
+            "the trailer\n{self}"
+        );
+        assert!(
+            !self.stdout.contains(DONE),
+            "the scenario went on after the report\n{self}"
+        );
+        self.assert_cta_sides(act, write, check);
+    }
+
+    /// The three parts of a check-then-act report (see `assert_check_then_act`), whatever the
+    /// policy that followed it.
+    pub fn assert_cta_sides(&self, act: Side<'_>, write: Side<'_>, check: &str) {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let headline = lines
+            .iter()
+            .position(|l| *l == "WARNING: MAP CHECK-THEN-ACT")
+            .unwrap_or_else(|| panic!("no headline\n{self}"));
+        let act_thread = self.thread(&act);
+        let by = |thread: &str| format!("  by thread '{thread}' (T");
+        let part = |from: usize, starts: &str, label: &str, thread: &str| {
+            let at = (from..lines.len())
+                .find(|&i| lines[i].starts_with(starts))
+                .unwrap_or_else(|| panic!("no line starting {starts:?}\n{self}"));
+            let site = format!(" at {}:", self.site(label));
+            assert!(
+                lines[at].contains(&site),
+                "{label}: expected the site{site}\n{self}"
+            );
+            assert!(
+                lines[at + 1].starts_with(&by(thread)),
+                "{label}: expected thread {thread:?}\n{self}"
+            );
+            at
+        };
+        let act_at = part(headline + 1, act.access, "act", act_thread);
+        assert_eq!(act_at, headline + 1, "the act comes first\n{self}");
+        let write_at = part(
+            act_at,
+            &format!("Other thread's {}", write.access),
+            "write",
+            self.thread(&write),
+        );
+        let check_at = part(write_at, check, "check", act_thread);
+        assert!(
+            lines[check_at + 1]
+                .ends_with(", before it last took a lock that another thread had held"),
+            "check: when\n{self}"
+        );
+    }
+
     fn thread<'a>(&'a self, side: &Side<'a>) -> &'a str {
         if side.thread == TEST_THREAD {
             &self.test
