@@ -6,40 +6,12 @@
 //! written as a user would fix it, runs clean. Then every case that must never be reported.
 
 mod common;
-use common::{Side, TEST_THREAD};
+use common::{Side, TEST_THREAD, between};
 use maprace::collections::hash_map::Entry;
 use maprace::sync::{Arc, Mutex, RwLock};
 use std::sync::mpsc;
 
 type Map = maprace::HashMap<u64, u64>;
-
-/// Runs `check` on this thread, then `write` on a thread named "writer", then `act` on this
-/// thread with what `check` returned. The writer waits for the check, and this thread for the
-/// write, through std channels (which maprace does not see), so the write lands between.
-fn between<C, R>(
-    check: impl FnOnce() -> C,
-    write: impl FnOnce() + Send,
-    act: impl FnOnce(C) -> R,
-) -> R {
-    let (checked, wait_check) = mpsc::channel::<()>();
-    let (written, wait_write) = mpsc::channel::<()>();
-    std::thread::scope(|s| {
-        let writer = std::thread::Builder::new()
-            .name("writer".into())
-            .spawn_scoped(s, move || {
-                wait_check.recv().unwrap();
-                write();
-                written.send(()).unwrap();
-            })
-            .unwrap();
-        let seen = check();
-        checked.send(()).unwrap();
-        wait_write.recv().unwrap();
-        let result = act(seen);
-        writer.join().unwrap(); // visible: the end of a std scope is not
-        result
-    })
-}
 
 fn act(access: &'static str) -> Side<'static> {
     Side {
@@ -205,10 +177,8 @@ scenario!(
         between(
             || at!("check", pages.lock().unwrap().contains_key(url)),
             move || {
-                _ = at!(
-                    "write",
-                    other.lock().unwrap().insert(url.to_owned(), fetch(url))
-                )
+                let mut map = other.lock().unwrap();
+                _ = at!("write", map.insert(url.to_owned(), fetch(url)));
             },
             |present| {
                 if !present {
@@ -260,17 +230,13 @@ scenario!(
         between(
             || at!("check", pages.lock().unwrap().get(url).cloned()),
             move || {
-                _ = at!(
-                    "write",
-                    other.lock().unwrap().insert(url.to_owned(), fetch(url))
-                )
+                let mut map = other.lock().unwrap();
+                _ = at!("write", map.insert(url.to_owned(), fetch(url)));
             },
             |page| {
                 if page.is_none() {
-                    at!(
-                        "act",
-                        pages.lock().unwrap().insert(url.to_owned(), fetch(url))
-                    );
+                    let page = fetch(url);
+                    at!("act", pages.lock().unwrap().insert(url.to_owned(), page));
                 }
             },
         );
@@ -498,12 +464,12 @@ mod tracked {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
-    pub struct Hits {
-        pub by_page: Mutex<HashMap<&'static str, u64>>,
+    pub(crate) struct Hits {
+        pub(crate) by_page: Mutex<HashMap<&'static str, u64>>,
     }
 
     impl Hits {
-        pub fn new() -> Arc<Hits> {
+        pub(crate) fn new() -> Arc<Hits> {
             Arc::new(Hits {
                 by_page: Mutex::new(HashMap::new()),
             })
@@ -763,7 +729,7 @@ scenario!(
             || counts.lock().unwrap().get(&7).copied().unwrap_or(0),
             move || _ = first.lock().unwrap().insert(8, 1),
             |n| {
-                counts.lock().unwrap().get(&8).copied(); // a critical section of its own
+                let _ = counts.lock().unwrap().get(&8).copied(); // a critical section of its own
                 n
             },
         );

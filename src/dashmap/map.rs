@@ -7,6 +7,7 @@ use super::mapref::one::{Ref, RefMut};
 use super::read_only::ReadOnlyView;
 use super::try_result::TryResult;
 use crate::rt::cell::Kind;
+use crate::rt::cta::Track;
 use crate::rt::dashmap::{Call, DashShadow, Hooked, Whole};
 use crate::rt::deadlock::Mode;
 use crate::rt::map::{Hashed, Stored};
@@ -310,7 +311,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         match entry {
             ::dashmap::Entry::Occupied(mut entry) => {
                 let cell = &entry.get().cell;
-                call.access_in_place(shard, Mode::Exclusive, cell, Kind::Write, entry.key());
+                let act = Track::Act(Some(call.hash()));
+                call.access_in_place(shard, Mode::Exclusive, cell, Kind::Write, entry.key(), act);
                 let old = std::mem::replace(&mut entry.get_mut().value, value);
                 drop(entry);
                 Some(old)
@@ -383,7 +385,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
             // entry and unlocks. It is recorded only while user code (`f`) runs.
             let shard = self.shard_of::<K>(&call, k);
             let Some(f) = f else {
-                call.access_in_place(shard, Mode::Exclusive, &slot.cell, Kind::Write, k);
+                let act = Track::Act(Some(call.hash()));
+                call.access_in_place(shard, Mode::Exclusive, &slot.cell, Kind::Write, k, act);
                 return true;
             };
             let hold = call.hold(shard, Mode::Exclusive);
@@ -464,11 +467,13 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
                     &base.value().cell,
                     Kind::Read,
                     base.key(),
+                    Track::Check(call.hash()),
                 );
                 Some(Ref::new(hold, base))
             }
             None => {
                 self.edge_without_guard(&call, shard, Mode::Shared);
+                call.check_absent();
                 None
             }
         }
@@ -493,6 +498,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
                     &base.value().cell,
                     Kind::Write,
                     base.key(),
+                    Track::Act(Some(call.hash())),
                 );
                 Some(RefMut::new(hold, base))
             }
@@ -523,6 +529,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
                     &base.value().cell,
                     Kind::Read,
                     base.key(),
+                    Track::Check(call.hash()),
                 );
                 TryResult::Present(Ref::new(hold, base))
             }
@@ -554,6 +561,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
                     &base.value().cell,
                     Kind::Write,
                     base.key(),
+                    Track::Act(Some(call.hash())),
                 );
                 TryResult::Present(RefMut::new(hold, base))
             }
@@ -682,7 +690,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         let (call, _waiting) = self.start(Op::View, key, Mode::Shared);
         let seen = self.base.view(key, |k, slot| {
             let hold = call.hold(self.shard_of::<K>(&call, k), Mode::Shared);
-            hold.read(&slot.cell, k);
+            hold.check_read(&slot.cell, k, call.hash());
             let result = f(k, &slot.value);
             drop(hold);
             result
@@ -690,6 +698,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         if seen.is_none() {
             let shard = self.shard_of(&call, key);
             self.edge_without_guard(&call, shard, Mode::Shared);
+            call.check_absent();
         }
         seen
     }
@@ -727,12 +736,14 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
                     &base.value().cell,
                     Kind::Read,
                     base.key(),
+                    Track::Check(call.hash()),
                 );
                 drop(base);
                 true
             }
             None => {
                 self.edge_without_guard(&call, shard, Mode::Shared);
+                call.check_absent();
                 false
             }
         }
@@ -745,7 +756,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         let (call, _waiting) = self.start(Op::Entry, &key, Mode::Exclusive);
         let base = self.base.entry(key);
         let shard = self.shard_of(&call, base.key());
-        Entry::new(call.hold(shard, Mode::Exclusive), base)
+        Entry::new(entry_hold(&call, shard, &base), base)
     }
 
     /// `entry` without blocking: `None` if the shard is locked. Never reported.
@@ -756,7 +767,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         call.arm();
         let base = self.base.try_entry(key)?;
         let shard = self.shard_of(&call, base.key());
-        Some(Entry::new(call.hold(shard, Mode::Exclusive), base))
+        Some(Entry::new(entry_hold(&call, shard, &base), base))
     }
 
     /// Reserves room for `additional` more entries in every shard.
@@ -973,4 +984,19 @@ impl<K, V, S> crate::__private::Nameable for DashMap<K, V, S> {
     fn set_name(&mut self, name: &'static str) {
         self.shadow.set_name(name);
     }
+}
+
+/// The exclusive hold of an entry just made on `shard`: the entry is a check-then-act's check of
+/// its key, found (as it is now) or absent.
+fn entry_hold<'a, K: Eq + Hash, V>(
+    call: &Call<'a>,
+    shard: usize,
+    base: &::dashmap::mapref::entry::Entry<'_, K, Stored<V>>,
+) -> crate::rt::dashmap::Hold<'a> {
+    let hold = call.hold(shard, Mode::Exclusive);
+    match base {
+        ::dashmap::mapref::entry::Entry::Occupied(entry) => call.check_entry(&entry.get().cell),
+        ::dashmap::mapref::entry::Entry::Vacant(_) => call.check_absent(),
+    }
+    hold
 }

@@ -22,10 +22,11 @@
 //! is made where the cell stores anyway too (a write in a new epoch), and is one comparison
 //! with the clock copy when the last write is another thread's.
 
-use super::cell::Previous;
+use super::cell::{Previous, Unseen};
 use super::clock::{ClockCopy, Epoch, Tid, VectorClock};
+use super::map::ShowKey;
 use super::race::MapLabel;
-use super::report::{Capitalized, Finding, RULE, ThreadLabel};
+use super::report::{self, Capitalized, Finding, RULE, ThreadLabel};
 use super::site::{Op, Site, SiteId, SourcePos};
 use super::stack::{self, Frame, Stack};
 use super::stats::FindingKind;
@@ -261,21 +262,96 @@ impl Local {
     }
 }
 
+/// How an access to a key's cell is tracked for check-then-act.
+#[derive(Clone, Copy)]
+pub(crate) enum Track {
+    /// Not at all (the map's structure, or an access that is neither a check nor an act).
+    Plain,
+    /// A lookup of the key whose hash in the map is this: a check, recorded.
+    Check(u64),
+    /// An act, tested against the thread's checks (by the key's hash, if the map has hashes).
+    Act(Option<u64>),
+}
+
+impl Track {
+    /// An act's hash, if it is an act.
+    pub(crate) fn act_hash(self) -> Option<u64> {
+        match self {
+            Track::Act(hash) => hash,
+            _ => None,
+        }
+    }
+}
+
+/// An act that found its key's last write unseen, as `report` needs it.
+pub(crate) struct ActSite {
+    /// The act's site, and the one that stands for it in the finding's identity.
+    pub(crate) site: Site,
+    pub(crate) identity: Site,
+    pub(crate) epoch: Epoch,
+    /// The map in the records (see `tag`), and the key's hash there, if the map has hashes.
+    pub(crate) serial: u64,
+    pub(crate) hash: Option<u64>,
+    pub(crate) family: Family,
+}
+
+/// An act found its key's last write (`write`, with `Previous::unseen`) unseen: if the thread
+/// checked the key in its previous stretch and that write came after the check, reports the
+/// check-then-act (once per three sites), under the policy.
+#[cold]
+#[inline(never)]
+pub(crate) fn report(
+    act: ActSite,
+    write: Previous,
+    key: Option<&dyn ShowKey>,
+    map: impl FnOnce() -> MapLabel,
+) {
+    let Some(Unseen { write: word, read }) = write.unseen else {
+        return;
+    };
+    let Some(me) = thread::CtxRef::get() else {
+        return;
+    };
+    let fingerprint = || key.and_then(|k| k.fingerprint());
+    let tid = act.epoch.tid();
+    let Some(check) = me
+        .cta
+        .find_check(word, read, tid, act.serial, act.hash, &fingerprint)
+    else {
+        return;
+    };
+    let identity = identity(act.identity, write.site, check.site);
+    if !report::is_new(FindingKind::CheckThenAct, identity) {
+        return;
+    }
+    let mut stack = stack::capture();
+    stack.resolve();
+    let shown = Act {
+        op: act.site.op(),
+        location: act.site.location(),
+        key: key.map(|k| k.show()),
+        epoch: act.epoch,
+    };
+    let finding = CheckThenActReport::new(shown, write, check, map(), act.family, &stack);
+    report::emit(&finding);
+}
+
 /// What the report shows of the map (the fix it suggests depends on the map's kind).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Family {
     /// `HashMap` or `BTreeMap`, behind a lock.
     Locked,
     /// `DashMap`: its shards are the locks.
+    #[cfg_attr(not(feature = "dashmap"), allow(dead_code))]
     Dash,
 }
 
 /// The access that acts.
-pub(crate) struct Act {
-    pub(crate) op: Op,
-    pub(crate) location: Option<&'static Location<'static>>,
-    pub(crate) key: Option<String>,
-    pub(crate) epoch: Epoch,
+struct Act {
+    op: Op,
+    location: Option<&'static Location<'static>>,
+    key: Option<String>,
+    epoch: Epoch,
 }
 
 /// A check-then-act: the act, the other thread's write it did not see, the check it is based
@@ -290,7 +366,7 @@ pub(crate) struct CheckThenActReport {
 }
 
 /// A check-then-act's identity (see `Finding::identity`): its three sites.
-pub(crate) fn identity(act: Site, write: Site, check: Site) -> [u64; 3] {
+fn identity(act: Site, write: Site, check: Site) -> [u64; 3] {
     [act.bits(), write.bits(), check.bits()]
 }
 
@@ -302,7 +378,7 @@ fn site_text(site: Option<&'static Location<'static>>) -> String {
 }
 
 impl CheckThenActReport {
-    pub(crate) fn new(
+    fn new(
         act: Act,
         write: Previous,
         check: Checked,

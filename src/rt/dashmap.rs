@@ -27,6 +27,7 @@
 
 use super::cell::{Cell, Kind, Previous};
 use super::clock::{ClockCopy, Epoch};
+use super::cta::{self, Family, Track};
 use super::deadlock::{self, GuardToken, Held, Mode, Resource, Tag, Verdict};
 use super::map::ShowKey;
 use super::race::{self, CurrentAccess, MapLabel, RaceReport};
@@ -430,12 +431,14 @@ impl DashShadow {
         }
     }
 
-    /// After the real lock of `shard` in `mode`: acquire its clocks.
+    /// After the real lock of `shard` in `mode`: acquire its clocks (news in any of them begins
+    /// one check-then-act stretch, see `cta`).
     #[inline(always)]
     fn acquire(&self, me: &Ctx, shard: usize, mode: Mode) {
         let clock = &self.shards[shard];
+        let mut opened = false;
         // SAFETY: the shard is locked (shared at least): no one writes its exclusive clock.
-        unsafe { me.acquire_from_map((*clock.last.get()).epoch, &*clock.clock.get()) };
+        unsafe { me.acquire_from_map((*clock.last.get()).epoch, &*clock.clock.get(), &mut opened) };
         let more = match mode {
             // The reader will release into its slot before it unlocks: flagged now, while the
             // line is at hand (an exclusive acquirer, who waits for the unlock, finds both).
@@ -448,7 +451,7 @@ impl DashShadow {
             Mode::Exclusive => clock.read_since.load(Relaxed),
         };
         if more || clock.shared_releases.load(Relaxed) & SHARED_RELEASES != 0 {
-            self.acquire_more(me, shard, mode);
+            self.acquire_more(me, shard, mode, opened);
         }
     }
 
@@ -456,12 +459,13 @@ impl DashShadow {
     /// and for an exclusive one, every reader's slot released since the last exclusive acquirer
     /// joined them (what that acquirer joined, it released into the exclusive clock).
     #[inline(never)]
-    fn acquire_more(&self, me: &Ctx, shard: usize, mode: Mode) {
+    fn acquire_more(&self, me: &Ctx, shard: usize, mode: Mode, mut opened: bool) {
         let clock = &self.shards[shard];
         let shared = clock.shared_releases.load(Acquire);
         if shared & SHARED_RELEASES != 0 {
             // SAFETY: made by `release_shared_lock`, freed only with the shadow.
-            unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }.acquire_by(me);
+            unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }
+                .acquire_in_lock(me, &mut opened);
             if mode == Mode::Exclusive {
                 // No one else holds the shard: the next releaser copies what was joined here.
                 clock
@@ -471,12 +475,12 @@ impl DashShadow {
         }
         if mode == Mode::Exclusive && clock.read_since.load(Relaxed) {
             clock.read_since.store(false, Relaxed);
-            self.acquire_rows(me, shard);
+            self.acquire_rows(me, shard, &mut opened);
         }
     }
 
     /// Joins every reader's slot of `shard` (held exclusively, or the map owned).
-    fn acquire_rows(&self, me: &Ctx, shard: usize) {
+    fn acquire_rows(&self, me: &Ctx, shard: usize, opened: &mut bool) {
         for tid in 0..self.readers.end.load(Acquire) {
             // (Its own row too: it may hold a previous holder's release, see `ReaderSlot`;
             // its own releases are known, and skipped, in `acquire_from_map`.)
@@ -488,7 +492,7 @@ impl DashShadow {
             // before this.
             let slot = unsafe { &*row.add(shard) };
             // SAFETY: as just above.
-            unsafe { me.acquire_from_map((*slot.last.get()).epoch, &*slot.clock.get()) };
+            unsafe { me.acquire_from_map((*slot.last.get()).epoch, &*slot.clock.get(), opened) };
         }
     }
 
@@ -597,15 +601,20 @@ impl DashShadow {
         // `iter_mut` items' releases (a release is forgotten only once it is in the exclusive
         // clock).
         for (shard, clock) in self.shards.iter().enumerate() {
+            // (Each shard as one lock's acquire, as `acquire` makes it.)
+            let mut opened = false;
             // SAFETY: `&mut self`: no guard is alive, no one writes any clock.
-            unsafe { me.acquire_from_map((*clock.last.get()).epoch, &*clock.clock.get()) };
+            unsafe {
+                me.acquire_from_map((*clock.last.get()).epoch, &*clock.clock.get(), &mut opened)
+            };
             let shared = clock.shared_releases.load(Acquire);
             if shared & SHARED_RELEASES != 0 {
                 // SAFETY: as in `acquire_more`.
-                unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }.acquire_by(&me);
+                unsafe { &*((shared & !SHARED_RELEASES) as *const SyncClock) }
+                    .acquire_in_lock(&me, &mut opened);
             }
             if clock.read_since.load(Relaxed) {
-                self.acquire_rows(&me, shard);
+                self.acquire_rows(&me, shard, &mut opened);
             }
         }
     }
@@ -810,7 +819,7 @@ impl<'a> Call<'a> {
         shard: usize,
         mode: Mode,
         recorded: bool,
-        cell: Option<(&Cell, Kind, &dyn ShowKey)>,
+        cell: Option<(&Cell, Kind, &dyn ShowKey, Track)>,
     ) -> Hold<'a> {
         let mut hold = Hold {
             map: self.map,
@@ -829,8 +838,8 @@ impl<'a> Call<'a> {
             };
         if let Some(me) = CtxRef::get() {
             self.map.acquire(&me, shard, mode);
-            if let Some((cell, kind, key)) = cell {
-                hold.check(&me, cell, kind, key);
+            if let Some((cell, kind, key, track)) = cell {
+                hold.check(&me, cell, kind, key, track);
             }
         }
         if recorded
@@ -843,7 +852,8 @@ impl<'a> Call<'a> {
         hold
     }
 
-    /// `hold_with` for a guard the user holds: recorded, and checking the key's cell.
+    /// `hold_with` for a guard the user holds: recorded, and checking the key's cell (`track`:
+    /// a lookup's read is a check-then-act's check, a `get_mut`'s write an act).
     #[inline(always)]
     pub(crate) fn guard(
         &self,
@@ -852,8 +862,9 @@ impl<'a> Call<'a> {
         cell: &Cell,
         kind: Kind,
         key: impl ShowKey,
+        track: Track,
     ) -> Hold<'a> {
-        self.hold_with(shard, mode, true, Some((cell, kind, &key)))
+        self.hold_with(shard, mode, true, Some((cell, kind, &key, track)))
     }
 
     /// `hold_with` for a guard the user holds, on no key yet (an entry, an iterator).
@@ -880,6 +891,7 @@ impl<'a> Call<'a> {
         cell: &Cell,
         kind: Kind,
         key: impl ShowKey,
+        track: Track,
     ) {
         if !self.active() {
             return;
@@ -888,15 +900,27 @@ impl<'a> Call<'a> {
         self.map.acquire(&me, shard, mode);
         let epoch = me.map_epoch();
         let conflict = match kind {
-            Kind::Read => cell.track_read(&me, epoch, self.site, || 0),
+            Kind::Read => {
+                let tag = || match track {
+                    Track::Check(hash) => cta::tag(self.map.object, hash),
+                    _ => 0,
+                };
+                cell.track_read(&me, epoch, self.site, tag)
+            }
             Kind::Write => {
-                cell.track_write(&me, epoch, epoch.bits() | self.site.id().bits(), false, false)
+                let act = matches!(track, Track::Act(_));
+                let word = epoch.bits() | self.site.id().bits();
+                cell.track_write(&me, epoch, word, false, act)
             }
         };
         self.map.release(&me, shard, mode, false);
         // (Made after the release, still under the lock: a report may not return.)
         if let Some(previous) = conflict {
-            report_race(self.map, self.site, kind, &key, epoch, previous);
+            if previous.unseen.is_some() {
+                dash_check_then_act(self.map, self.site, &key, epoch, previous, track.act_hash());
+            } else {
+                report_race(self.map, self.site, kind, &key, epoch, previous);
+            }
         }
     }
 
@@ -914,6 +938,33 @@ impl<'a> Call<'a> {
         let cell = Cell::written(me.map_epoch().bits() | self.site.id().bits());
         self.map.release(&me, shard, Mode::Exclusive, false);
         cell
+    }
+
+    /// The hash of the key of the last armed call (the key's hash in the map: what names it in
+    /// check-then-act's records).
+    #[inline(always)]
+    pub(crate) fn hash(&self) -> u64 {
+        if self.active() { captured() } else { 0 }
+    }
+
+    /// The call's lookup found its key absent (after its edge: the lookup is in the stretch the
+    /// edge's acquire begins): a check-then-act's check.
+    #[inline(always)]
+    pub(crate) fn check_absent(&self) {
+        if self.active() {
+            let tag = cta::tag(self.map.object, captured());
+            super::thread::with(|me| me.cta.record_absent(tag, self.site.id()));
+        }
+    }
+
+    /// An entry made for a key the map has, whose cell is `cell` (after the guard's acquire): a
+    /// check of the key as it is now (what is then written through the entry is not an act).
+    #[inline(always)]
+    pub(crate) fn check_entry(&self, cell: &Cell) {
+        if self.active() {
+            let tag = cta::tag(self.map.object, captured());
+            super::thread::with(|me| me.cta.record(tag, cell.write_word(), self.site.id()));
+        }
     }
 
     /// The call took `shard`'s lock in `mode` and let it go without giving a guard back (an
@@ -1041,7 +1092,7 @@ impl<'a> Hold<'a> {
         if self.active()
             && let Some(me) = CtxRef::get()
         {
-            self.check(&me, cell, Kind::Read, &key);
+            self.check(&me, cell, Kind::Read, &key, Track::Plain);
         }
     }
 
@@ -1051,20 +1102,50 @@ impl<'a> Hold<'a> {
         if self.active()
             && let Some(me) = CtxRef::get()
         {
-            self.check(&me, cell, Kind::Write, &key);
+            self.check(&me, cell, Kind::Write, &key, Track::Plain);
+        }
+    }
+
+    /// `read` of a lookup (`view`), a check-then-act's check: `hash` is the key's in the map.
+    #[inline(always)]
+    pub(crate) fn check_read(&self, cell: &Cell, key: impl ShowKey, hash: u64) {
+        if self.active()
+            && let Some(me) = CtxRef::get()
+        {
+            self.check(&me, cell, Kind::Read, &key, Track::Check(hash));
         }
     }
 
     #[inline(always)]
-    fn check(&self, me: &Ctx, cell: &Cell, kind: Kind, key: &dyn ShowKey) {
+    fn check(&self, me: &Ctx, cell: &Cell, kind: Kind, key: &dyn ShowKey, track: Track) {
         let epoch = me.map_epoch();
         let conflict = match kind {
-            Kind::Read => cell.track_read(me, epoch, self.site, || 0),
-            Kind::Write => cell.track_write(me, epoch, self.word(epoch), false, false),
+            Kind::Read => {
+                let tag = || match track {
+                    Track::Check(hash) => cta::tag(self.map.object, hash),
+                    _ => 0,
+                };
+                cell.track_read(me, epoch, self.site, tag)
+            }
+            Kind::Write => {
+                let act = matches!(track, Track::Act(_));
+                cell.track_write(me, epoch, self.word(epoch), false, act)
+            }
         };
         if let Some(previous) = conflict {
-            self.report(kind, key, epoch, previous);
+            if previous.unseen.is_some() {
+                self.check_then_act(key, epoch, previous, track.act_hash());
+            } else {
+                self.report(kind, key, epoch, previous);
+            }
         }
+    }
+
+    /// An act found its key's last write unseen: see `cta::report`.
+    #[cold]
+    #[inline(never)]
+    fn check_then_act(&self, key: &dyn ShowKey, epoch: Epoch, write: Previous, hash: Option<u64>) {
+        dash_check_then_act(self.map, self.site, key, epoch, write, hash);
     }
 
     /// Two accesses to a key through the map's own locks that maprace finds unordered: the
@@ -1148,6 +1229,29 @@ impl<'a> Hold<'a> {
         }
         item
     }
+}
+
+/// An act found its key's last write unseen (on a DashMap, whose call at `site` is the act): see
+/// `cta::report`.
+#[cold]
+#[inline(never)]
+fn dash_check_then_act(
+    map: &DashShadow,
+    site: Site,
+    key: &dyn ShowKey,
+    epoch: Epoch,
+    write: Previous,
+    hash: Option<u64>,
+) {
+    let act = cta::ActSite {
+        site,
+        identity: site,
+        epoch,
+        serial: map.object,
+        hash,
+        family: Family::Dash,
+    };
+    cta::report(act, write, Some(key), || map.label());
 }
 
 /// Two accesses to a key through the map's own locks that maprace finds unordered (see

@@ -1,9 +1,9 @@
 //! The shadow of a whole map (its structure cell, name, creation site, last address) and
 //! `Access`, the handle through which a mirror's method checks each cell it touches.
 
-use super::cell::{Cell, Kind, Previous, Unseen};
+use super::cell::{Cell, Kind, Previous};
 use super::clock::Epoch;
-use super::cta::{self, CheckThenActReport, Family};
+use super::cta::{self, Family, Track};
 use super::race::{self, CurrentAccess, MapLabel, RaceReport};
 use super::site::{Op, Site};
 use super::stats::FindingKind;
@@ -585,11 +585,7 @@ impl<'a> Access<'a> {
                 cell.end_write(word);
             }
             if previous.unseen.is_some() {
-                let hash = match track {
-                    Track::Act(hash) => hash,
-                    _ => None,
-                };
-                self.check_then_act(key, epoch, previous, hash);
+                self.check_then_act(key, epoch, previous, track.act_hash());
             } else {
                 let on_key = !std::ptr::eq(cell, &self.map.structure);
                 self.report(cell, kind, key, epoch, previous, on_key);
@@ -612,35 +608,16 @@ impl<'a> Access<'a> {
         write: Previous,
         hash: Option<u64>,
     ) {
-        let Some(Unseen { write: word, read }) = write.unseen else {
-            return;
-        };
-        let Some(me) = thread::CtxRef::get() else {
-            return;
-        };
-        let fingerprint = || key.as_ref().and_then(|k| k.fingerprint());
-        let serial = self.map.serial.load(Relaxed);
-        let Some(check) = me
-            .cta
-            .find_check(word, read, epoch.tid(), serial, hash, &fingerprint)
-        else {
-            return;
-        };
-        let identity = cta::identity(self.identity_site(), write.site, check.site);
-        if !report::is_new(FindingKind::CheckThenAct, identity) {
-            return;
-        }
-        let mut stack = stack::capture();
-        stack.resolve();
-        let act = cta::Act {
-            op: self.site.op(),
-            location: self.site.location(),
-            key: key.map(|k| k.show()),
+        let act = cta::ActSite {
+            site: self.site,
+            identity: self.identity_site(),
             epoch,
+            serial: self.map.serial.load(Relaxed),
+            hash,
+            family: Family::Locked,
         };
-        let family = Family::Locked;
-        let finding = CheckThenActReport::new(act, write, check, self.map.label(), family, &stack);
-        report::emit(&finding);
+        let key = key.as_ref().map(|k| k as &dyn ShowKey);
+        cta::report(act, write, key, || self.map.label());
     }
 
     /// (By value: the hot path then keeps the `Access` in registers, and only this cold call
@@ -868,17 +845,6 @@ impl Lookups for Checks<'_, '_> {
     fn check_absent_in_empty<Q: ?Sized>(&self, key: &Q) {
         Checks::check_absent_in_empty(self, key);
     }
-}
-
-/// How a check of a cell is tracked for check-then-act (see `cta`).
-#[derive(Clone, Copy)]
-enum Track {
-    /// Not at all (the map's structure, or an access that is neither a check nor an act).
-    Plain,
-    /// A lookup of the key whose hash in the map is this: a check, recorded.
-    Check(u64),
-    /// An act, tested against the thread's checks (by the key's hash, if the map has hashes).
-    Act(Option<u64>),
 }
 
 /// A key as a report shows it; `show` runs only when a report is made.

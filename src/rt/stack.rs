@@ -226,8 +226,9 @@ pub(crate) fn user_site(location: Option<&'static Location<'static>>, stack: &[F
 }
 
 impl Frame {
-    /// Not maprace, the unwinder, the standard library (by its sources: generic std code such
-    /// as `<&mut T as Debug>::fmt` has no std path in its name) or the C runtime.
+    /// Not maprace (nor dashmap, the base of its mirror), the unwinder, the standard library
+    /// (by its sources: generic std code such as `<&mut T as Debug>::fmt` has no std path in
+    /// its name) or the C runtime.
     pub(crate) fn is_user(&self) -> bool {
         if self
             .file
@@ -244,6 +245,9 @@ fn is_user(function: &str) -> bool {
     let function = function.trim_start_matches('<');
     ![
         "maprace::",
+        // The DashMap mirror's base: a check-then-act's act is checked inside dashmap's
+        // `remove_if`/`entry` (under the shard's lock), whose frames are maprace's machinery.
+        "dashmap::",
         "backtrace::",
         "std::",
         "core::",

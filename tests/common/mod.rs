@@ -532,6 +532,34 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// Runs `check` on this thread, then `write` on a thread named "writer", then `act` on this
+/// thread with what `check` returned. The writer waits for the check, and this thread for the
+/// write, through std channels (which maprace does not see), so the write lands between.
+pub fn between<C, R>(
+    check: impl FnOnce() -> C,
+    write: impl FnOnce() + Send,
+    act: impl FnOnce(C) -> R,
+) -> R {
+    let (checked, wait_check) = std::sync::mpsc::channel::<()>();
+    let (written, wait_write) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let writer = std::thread::Builder::new()
+            .name("writer".into())
+            .spawn_scoped(s, move || {
+                wait_check.recv().unwrap();
+                write();
+                written.send(()).unwrap();
+            })
+            .unwrap();
+        let seen = check();
+        checked.send(()).unwrap();
+        wait_write.recv().unwrap();
+        let result = act(seen);
+        writer.join().unwrap(); // visible: the end of a std scope is not
+        result
+    })
+}
+
 /// A map's address, sendable to another thread: how unsafe code and FFI share maps, and the
 /// way every racy scenario here shares one.
 pub struct Shared<M>(pub *mut M);

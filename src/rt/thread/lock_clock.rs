@@ -41,13 +41,6 @@ impl SyncClock {
         me.tick();
     }
 
-    /// `acquire` by `me`, as `release_by`.
-    #[cfg(feature = "dashmap")]
-    pub(crate) fn acquire_by(&self, me: &Ctx) {
-        let clock = lock(&self.clock);
-        me.update(|vc| vc.join(&clock));
-    }
-
     /// `acquire` for a lock just taken (an `RwLock` reader's): see `thread::acquire_lock`.
     pub(crate) fn acquire_lock(&self) {
         if crate::rt::enabled() {
@@ -62,6 +55,13 @@ impl SyncClock {
             let (mine, theirs) = (lock(&self.clock), lock(&other.clock));
             acquire_lock(&[&mine, &theirs]);
         }
+    }
+
+    /// `acquire` by `me` (as `release_by`), for one of the clocks of a lock being acquired (a DashMap shard's:
+    /// see `Ctx::acquire_in_lock`).
+    #[cfg(feature = "dashmap")]
+    pub(crate) fn acquire_in_lock(&self, me: &Ctx, opened: &mut bool) {
+        me.acquire_in_lock(&lock(&self.clock), opened);
     }
 }
 
@@ -315,7 +315,7 @@ mod tests {
             lock.acquire_by(&me); // taken back: epoch 1 goes on
         }
         me.release_to_map(&mut map_clock, &mut last); // clock 1 to a shard too
-        other.acquire_from_map(last.epoch, &map_clock); // `other` has seen `me` at clock 1
+        other.acquire_from_map(last.epoch, &map_clock, &mut false); // `other` has seen `me` at clock 1
         unsafe {
             lock.release_by(&me); // must tick first: a shard holds clock 1
             lock.acquire_by(&me); // and must not resume clock 1
@@ -337,11 +337,11 @@ mod tests {
         // `me` learns of `other` (a join): the same epoch, another version, a new copy.
         let (mut theirs, mut their_last) = (ClockCopy::new(), MapRelease::NONE);
         other.release_to_map(&mut theirs, &mut their_last);
-        me.acquire_from_map(their_last.epoch, &theirs);
+        me.acquire_from_map(their_last.epoch, &theirs, &mut false);
         me.release_to_map(&mut map_clock, &mut last);
         assert_ne!(last, first);
         let reader = thread(3);
-        reader.acquire_from_map(last.epoch, &map_clock);
+        reader.acquire_from_map(last.epoch, &map_clock, &mut false);
         assert!(
             reader.happens_before(Epoch::new(2, 1)),
             "the copy has `other` in it"

@@ -366,22 +366,39 @@ impl Ctx {
     /// Acquire a DashMap clock released at `released` (its releaser's epoch then), unless this
     /// thread has seen that release already (then it has seen everything the clock holds). News
     /// from another thread moves this thread to a new epoch: its later accesses to the map's
-    /// cells are then told apart from those before (check-then-act needs that).
+    /// cells are then told apart from those before. The first news of one lock acquisition
+    /// (`opened`: a shard's clocks are several) begins a check-then-act stretch (see `cta`).
     #[cfg(feature = "dashmap")]
     #[inline(always)]
-    pub(crate) fn acquire_from_map(&self, released: Epoch, from: &ClockCopy) {
+    pub(crate) fn acquire_from_map(&self, released: Epoch, from: &ClockCopy, opened: &mut bool) {
         // This thread's own release at its current epoch (the common case of a thread that
         // was the last to hold the shard) is seen with one compare.
         if released != self.map_epoch() && !self.knows_release(released) {
-            self.acquire_news(from);
+            self.acquire_news(from, opened);
         }
     }
 
     #[cfg(feature = "dashmap")]
     #[inline(never)]
-    fn acquire_news(&self, from: &ClockCopy) {
+    fn acquire_news(&self, from: &ClockCopy, opened: &mut bool) {
+        if !*opened {
+            self.lock_news();
+            *opened = true;
+        }
         self.update(|vc| vc.join_copy(from));
         self.tick();
+    }
+
+    /// Acquire `clock`, one of the clocks of a lock being acquired (see `acquire_from_map`).
+    #[cfg(feature = "dashmap")]
+    pub(crate) fn acquire_in_lock(&self, clock: &VectorClock, opened: &mut bool) {
+        if !self.vc().covers(clock) {
+            if !*opened {
+                self.lock_news();
+                *opened = true;
+            }
+            self.update(|vc| vc.join(clock));
+        }
     }
 }
 
