@@ -649,6 +649,26 @@ scenario!(
 );
 
 scenario!(
+    /// As above, the key looked at again by an iteration (which visits it) rather than a lookup.
+    a_check_repeated_by_an_iteration_in_the_acts_critical_section_runs_clean,
+    {
+        let counts = counter();
+        let other = Arc::clone(&counts);
+        between(
+            || counts.lock().unwrap().get(&7).copied(),
+            move || _ = other.lock().unwrap().insert(7, 100),
+            |_| {
+                let mut map = counts.lock().unwrap();
+                let total: u64 = map.values().sum();
+                map.insert(7, total + 1);
+            },
+        );
+        assert_eq!(counts.lock().unwrap()[&7], 101);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
     /// This thread joined the writer before it acts: the join, not the lock, orders the write
     /// before the act.
     a_write_learned_through_a_join_runs_clean,

@@ -449,6 +449,25 @@ scenario!(
 );
 
 scenario!(
+    /// As above, the key looked at again by an iteration (which visits it) rather than a lookup.
+    a_dashmap_check_repeated_by_an_iteration_before_the_act_runs_clean,
+    {
+        let counts = counts();
+        let other = Arc::clone(&counts);
+        between(
+            || counts.get(&7).map(|n| *n),
+            move || _ = other.insert(7, 100),
+            |_| {
+                let total: u64 = counts.iter().map(|n| *n).sum();
+                counts.insert(7, total + 1);
+            },
+        );
+        assert_eq!(*counts.get(&7).unwrap(), 101);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
     /// This thread joined the writer before it acts: the join, not the shard's lock, orders the
     /// write before the act.
     a_dashmap_write_learned_through_a_join_runs_clean,

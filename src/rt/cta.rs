@@ -226,6 +226,14 @@ impl Local {
         fingerprint: &dyn Fn() -> Option<u64>,
     ) -> Option<Checked> {
         let previous = self.stretch.get().checked_sub(1)?;
+        // The cell's last read is this thread's, and no write covers it: this thread looked at
+        // the key again after the write it acts over (an iteration, say, which the records do
+        // not see), so the act is based on what it saw then. (Every write covers the read it
+        // finds, so an uncovered read came after the last write.)
+        let again = read & (Epoch::FLAG | Epoch::FLAG2) == 0 && read != 0;
+        if again && Epoch::of_word(read).tid() == me {
+            return None;
+        }
         let seen_then = |check: &Check, tag: u64| {
             let at = check.at.get();
             let seen = check.seen.get();
@@ -644,6 +652,32 @@ mod tests {
         assert!(find(before).is_none(), "the write the check saw");
         let found = find(write_of(2, 4)).expect("a write after the check");
         assert!(!found.absent);
+        let read_again = Epoch::new(1, 2).bits();
+        assert!(
+            me.find_check(
+                write_of(2, 4),
+                read_again,
+                1,
+                3,
+                Some(0xfeed_beef_1234_5678),
+                &|| None
+            )
+            .is_none(),
+            "the key read again since the write (an uncovered read of this thread's)"
+        );
+        let covered = read_again | Epoch::FLAG2;
+        assert!(
+            me.find_check(
+                write_of(2, 4),
+                covered,
+                1,
+                3,
+                Some(0xfeed_beef_1234_5678),
+                &|| None
+            )
+            .is_some(),
+            "a read the write covers is from before it"
+        );
         me.open_stretch(&clock(&[(1, 2)]), at(2, false));
         assert!(find(write_of(2, 4)).is_none(), "two stretches back");
     }
