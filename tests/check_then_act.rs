@@ -669,6 +669,66 @@ scenario!(
 );
 
 scenario!(
+    /// This thread's check was followed by its own write of the key (under the same guard, or
+    /// through the entry), and its later write is blind: the other thread's write between is
+    /// overwritten as any blind write overwrites, and no act is based on a stale check (write,
+    /// remote write, write is serializable).
+    a_blind_write_after_a_check_and_this_threads_own_write_runs_clean,
+    {
+        let counts = counter();
+        let other = Arc::clone(&counts);
+        between(
+            || {
+                let mut map = counts.lock().unwrap();
+                let n = map.get(&7).copied().unwrap_or(0);
+                map.insert(7, n + 1);
+                if !map.contains_key(&8) {
+                    map.insert(8, 1);
+                }
+                drop(map);
+                *counts.lock().unwrap().entry(9).or_insert(0) += 1;
+            },
+            move || {
+                let mut map = other.lock().unwrap();
+                map.extend([(7, 100), (8, 100), (9, 100)]);
+            },
+            |()| {
+                let mut map = counts.lock().unwrap();
+                map.insert(7, 0); // a reset
+                map.insert(8, 0);
+                map.remove(&9);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    /// As above, on a BTreeMap (which keeps its checks in the keys' cells only).
+    a_blind_btree_map_write_after_a_check_and_this_threads_own_write_runs_clean,
+    {
+        let counts = Arc::new(Mutex::new(maprace::BTreeMap::from([(7u64, 0u64), (9, 0)])));
+        let other = Arc::clone(&counts);
+        between(
+            || {
+                let mut map = counts.lock().unwrap();
+                let n = map.get(&7).copied().unwrap_or(0);
+                map.insert(7, n + 1);
+                drop(map);
+                *counts.lock().unwrap().entry(9).or_insert(0) += 1;
+            },
+            move || other.lock().unwrap().extend([(7, 100), (9, 100)]),
+            |()| {
+                let mut map = counts.lock().unwrap();
+                map.insert(7, 0);
+                map.remove(&9);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
     /// This thread joined the writer before it acts: the join, not the lock, orders the write
     /// before the act.
     a_write_learned_through_a_join_runs_clean,

@@ -468,6 +468,37 @@ scenario!(
 );
 
 scenario!(
+    /// This thread's check was followed by its own write of the key (through the entry, or a
+    /// RefMut), and its later write is blind (see `check_then_act.rs`).
+    a_blind_dashmap_write_after_a_check_and_this_threads_own_write_runs_clean,
+    {
+        let counts = counts();
+        let other = Arc::clone(&counts);
+        between(
+            || {
+                *counts.entry(7).or_insert(0) += 1;
+                if !counts.contains_key(&8) {
+                    counts.insert(8, 1);
+                }
+                let seen = counts.get(&9).map(|n| *n);
+                *counts.entry(9).or_insert(0) += seen.unwrap_or(1);
+            },
+            move || {
+                other.insert(7, 100);
+                other.insert(8, 100);
+                other.insert(9, 100);
+            },
+            |()| {
+                counts.insert(7, 0);
+                counts.insert(8, 0);
+                counts.remove(&9);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
     /// This thread joined the writer before it acts: the join, not the shard's lock, orders the
     /// write before the act.
     a_dashmap_write_learned_through_a_join_runs_clean,

@@ -439,7 +439,7 @@ where
     #[inline]
     #[track_caller]
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
-        let access = access!(self, Op::Entry, stored(&self.table));
+        let mut access = access!(self, Op::Entry, stored(&self.table));
         let hash = self.hash_builder.hash_one(&key);
         access.read_structure_of(Hashed(&key, &self.hash_builder));
         // As std's: a lookup, then, for a vacant entry, room for one more.

@@ -993,9 +993,11 @@ fn entry_hold<'a, K: Eq + Hash, V>(
     shard: usize,
     base: &::dashmap::mapref::entry::Entry<'_, K, Stored<V>>,
 ) -> crate::rt::dashmap::Hold<'a> {
-    let hold = call.hold(shard, Mode::Exclusive);
+    let mut hold = call.hold(shard, Mode::Exclusive);
     match base {
-        ::dashmap::mapref::entry::Entry::Occupied(entry) => call.check_entry(&entry.get().cell),
+        ::dashmap::mapref::entry::Entry::Occupied(entry) => {
+            call.check_entry(&entry.get().cell, &mut hold)
+        }
         ::dashmap::mapref::entry::Entry::Vacant(_) => call.check_absent(),
     }
     hold

@@ -7,7 +7,9 @@
 //! - the read word: the last read since that write, `[0][covered:1][slot:14][clock:32][site:16]`
 //!   (0: none), or, when reads from several threads are unordered with each other, a
 //!   `read_set::SetRef` (`[1][covered:1]...`). A *covered* read is one a later write happens
-//!   after: it orders nothing any more, and is kept, marked, for check-then-act.
+//!   after: it orders nothing any more, and is kept, marked, for check-then-act. A read that
+//!   its own thread's write covers (or follows in the same epoch) is *spent*: its site becomes
+//!   `SiteId::SPENT`, since the thread's last look at the key is then its own write.
 //!
 //! A repeated access in the same epoch loads the words and stores nothing, or (a write) stores
 //! its marks: no fence, no read-modify-write. An access that stores a *new* epoch must see any
@@ -22,7 +24,7 @@
 //! so the read-modify-write costs nothing that certainty does not. A read kept in a read set
 //! stores its own entry (no other thread writes it) and then fences.
 
-use super::clock::Epoch;
+use super::clock::{Epoch, Tid};
 use super::read_set::{self, SetRef};
 use super::site::{Site, SiteId};
 use super::thread::Ctx;
@@ -72,6 +74,23 @@ fn same_epoch(word: u64, stamp: u64) -> bool {
     (word ^ stamp) < 1 << Epoch::SITE_BITS
 }
 
+/// The read word `read` (one read) once a write by thread `writer` covers it: marked covered,
+/// and spent if the read was the writer's own (see the module's docs).
+#[inline(always)]
+fn covered_by(read: u64, writer: Tid) -> u64 {
+    if Epoch::of_word(read).tid() == writer {
+        spent(read) | Epoch::FLAG2
+    } else {
+        read | Epoch::FLAG2
+    }
+}
+
+/// `read` with its site replaced by `SiteId::SPENT`.
+#[inline(always)]
+fn spent(read: u64) -> u64 {
+    read & !((1 << Epoch::SITE_BITS) - 1) | SiteId::SPENT.bits()
+}
+
 /// A read word with no read that orders anything: none since the write, or a covered one.
 #[inline(always)]
 fn no_live_read(read: u64) -> bool {
@@ -88,11 +107,14 @@ impl Cell {
     }
 
     /// The cell of a key that has just been inserted by the current access (its write word,
-    /// `Access::word`: the epoch and the site).
+    /// `Access::word`: the epoch and the site). Its read word holds a spent read of the
+    /// inserting thread's, in the insert's epoch: a lookup that found the key absent is spent by
+    /// the insert (check-then-act, see `cta`), and the thread's own accesses in the same epoch
+    /// keep their fast paths (the read orders nothing its write does not).
     #[inline]
     pub(crate) fn written(word: u64) -> Cell {
         Cell {
-            read: AtomicU64::new(0),
+            read: AtomicU64::new(spent(word & !Epoch::FLAG)),
             write: AtomicU64::new(word),
         }
     }
@@ -260,10 +282,14 @@ impl Cell {
         let stamp = epoch.bits();
         let write = self.write.load(Relaxed);
         let read = self.read.load(Acquire);
-        // [WRITE SAME EPOCH] with no read since but this thread's: only the marks change.
+        // [WRITE SAME EPOCH] with no read since but this thread's: only the marks change (and
+        // this thread's read, if any, is spent).
         if same_epoch(write, stamp) && (read == 0 || same_epoch(read, stamp)) {
             if write != mark {
                 self.write.store(mark, Relaxed);
+            }
+            if read != 0 && SiteId::of_word(read) != SiteId::SPENT {
+                self.read.store(spent(read), Relaxed);
             }
             return None;
         }
@@ -283,7 +309,7 @@ impl Cell {
                     // The read is covered by this write from now on (kept, marked). A read
                     // stored meanwhile and overwritten here was made after the swap above, in
                     // the barriers' order, so its own load of the write word sees this write.
-                    self.read.store(read | Epoch::FLAG2, Relaxed);
+                    self.read.store(covered_by(read, epoch.tid()), Relaxed);
                 }
                 return None;
             }
@@ -337,7 +363,15 @@ impl Cell {
     ) -> Option<Previous> {
         loop {
             let read = self.read.load(Acquire);
-            if no_live_read(read) || same_epoch(read, epoch.bits()) {
+            if no_live_read(read) {
+                return conflict;
+            }
+            if same_epoch(read, epoch.bits()) {
+                // This thread's own read, in this epoch: spent (a read stored meanwhile by
+                // another thread is kept).
+                let _ = self
+                    .read
+                    .compare_exchange(read, spent(read), Relaxed, Relaxed);
                 return conflict;
             }
             let read_conflict = self.check_reads_since(read, me, epoch);
@@ -347,7 +381,7 @@ impl Cell {
             let covered = if read & Epoch::FLAG != 0 {
                 0
             } else {
-                read | Epoch::FLAG2
+                covered_by(read, epoch.tid())
             };
             if self
                 .read
@@ -697,6 +731,44 @@ mod tests {
         cell.reset();
         let b = ctx(1, &[(1, 1)]);
         assert!(write(&cell, &b, Op::Insert, false).is_none());
+    }
+
+    #[test]
+    fn a_read_its_own_threads_write_covers_is_spent_and_another_threads_is_kept() {
+        let site_of = |cell: &Cell| SiteId::of_word(cell.read.load(Relaxed));
+        // Read, then write in the same epoch ([WRITE SAME EPOCH]): spent, still one epoch.
+        let a = ctx(1, &[(1, 1)]);
+        let cell = written(&a, Op::Insert);
+        assert_eq!(
+            site_of(&cell),
+            SiteId::SPENT,
+            "an insert spends its thread's lookups"
+        );
+        cell.reset();
+        assert!(read(&cell, &a, Op::Get).is_none());
+        assert_ne!(site_of(&cell), SiteId::SPENT);
+        assert!(write(&cell, &a, Op::Insert, false).is_none());
+        assert!(write(&cell, &a, Op::Insert, false).is_none());
+        assert_eq!(site_of(&cell), SiteId::SPENT);
+        assert_eq!(Epoch::of_word(cell.read.load(Relaxed)), Epoch::new(1, 1));
+        // Read, then write in a later epoch ([WRITE EXCLUSIVE]): covered and spent.
+        let a2 = ctx(1, &[(1, 2)]);
+        assert!(read(&cell, &a2, Op::Get).is_none());
+        let a3 = ctx(1, &[(1, 3)]);
+        assert!(write(&cell, &a3, Op::Insert, false).is_none());
+        let word = cell.read.load(Relaxed);
+        assert_eq!(
+            (word & Epoch::FLAG2 != 0, SiteId::of_word(word)),
+            (true, SiteId::SPENT)
+        );
+        // Another thread's read, covered by this write: kept with its site.
+        let b = ctx(2, &[(1, 3), (2, 1)]);
+        assert!(read(&cell, &b, Op::Get).is_none());
+        let a4 = ctx(1, &[(1, 4), (2, 1)]);
+        assert!(write(&cell, &a4, Op::Insert, false).is_none());
+        let word = cell.read.load(Relaxed);
+        assert!(word & Epoch::FLAG2 != 0 && SiteId::of_word(word) != SiteId::SPENT);
+        assert_eq!(Epoch::of_word(word), Epoch::new(2, 1));
     }
 
     #[test]

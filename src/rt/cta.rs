@@ -170,6 +170,16 @@ impl Local {
         }
     }
 
+    /// The thread wrote the key tagged `tag` through the entry whose making recorded a check
+    /// of it: the check is spent (the entry read and wrote the key as one step).
+    #[inline(always)]
+    pub(crate) fn spend(&self, tag: u64) {
+        let slot = &self.checks[(tag >> 32) as usize % SLOTS];
+        if slot.tag.get() == tag {
+            slot.tag.set(0);
+        }
+    }
+
     /// Records a lookup that found the key tagged `tag` absent.
     #[inline(always)]
     pub(crate) fn record_absent(&self, tag: u64, site: SiteId) {
@@ -230,18 +240,29 @@ impl Local {
         // the key again after the write it acts over (an iteration, say, which the records do
         // not see), so the act is based on what it saw then. (Every write covers the read it
         // finds, so an uncovered read came after the last write.)
-        let again = read & (Epoch::FLAG | Epoch::FLAG2) == 0 && read != 0;
-        if again && Epoch::of_word(read).tid() == me {
+        let own = read & Epoch::FLAG == 0 && read != 0 && Epoch::of_word(read).tid() == me;
+        if own && read & Epoch::FLAG2 == 0 {
             return None;
         }
+        // The cell's last read is this thread's and was spent by its own write since (see
+        // `cell`): this thread's last look at the key before the other thread's write was that
+        // write of its own, and write, remote write, write loses nothing a check saw. Unless a
+        // record says this thread checked the key again after that write (it saw a write of its
+        // own later than the read).
+        let spent = own && SiteId::of_word(read) == SiteId::SPENT;
+        let spent_at = Epoch::of_word(read).clock();
         let seen_then = |check: &Check, tag: u64| {
             let at = check.at.get();
             let seen = check.seen.get();
+            let after_spending = seen != ABSENT
+                && Epoch::of_word(seen).tid() == me
+                && Epoch::of_word(seen).clock() > spent_at;
             // The record is this key's, made in the previous stretch, and the key's write word
             // is not the one the check saw: a write came after it.
             (check.tag.get() == tag
                 && at >> Epoch::SITE_BITS == previous
-                && seen != write & !Epoch::FLAG)
+                && seen != write & !Epoch::FLAG
+                && (!spent || after_spending))
                 .then(|| Checked {
                     site: SiteId::of_word(at).site(),
                     absent: seen == ABSENT,
@@ -260,7 +281,7 @@ impl Local {
         }
         // The cell: this thread's read, covered by a later write, between the openings of the
         // previous and the current stretch.
-        let covered = read & (Epoch::FLAG | Epoch::FLAG2) == Epoch::FLAG2;
+        let covered = read & (Epoch::FLAG | Epoch::FLAG2) == Epoch::FLAG2 && !spent;
         let epoch = Epoch::of_word(read);
         let between = (self.previous_from.get()..=self.opened.get()).contains(&epoch.clock());
         (covered && epoch.tid() == me && between).then(|| Checked {

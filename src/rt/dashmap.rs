@@ -827,6 +827,7 @@ impl<'a> Call<'a> {
             token: GuardToken::none(),
             shard: shard as u32,
             flags: 0,
+            spends: 0,
         };
         if !self.active() {
             return hold;
@@ -958,12 +959,14 @@ impl<'a> Call<'a> {
     }
 
     /// An entry made for a key the map has, whose cell is `cell` (after the guard's acquire): a
-    /// check of the key as it is now (what is then written through the entry is not an act).
+    /// check of the key as it is now (what is then written through the entry is not an act, and
+    /// spends the check). The check's tag goes to the entry's `hold`.
     #[inline(always)]
-    pub(crate) fn check_entry(&self, cell: &Cell) {
+    pub(crate) fn check_entry(&self, cell: &Cell, hold: &mut Hold<'_>) {
         if self.active() {
             let tag = cta::tag(self.map.object, captured());
             super::thread::with(|me| me.cta.record(tag, cell.write_word(), self.site.id()));
+            hold.spends = tag;
         }
     }
 
@@ -1028,6 +1031,9 @@ pub(crate) struct Hold<'a> {
     token: GuardToken,
     shard: u32,
     flags: u8,
+    /// The tag of the check an occupied entry's making recorded (0: none): a write through
+    /// the entry spends it (see `Call::check_entry`).
+    spends: u64,
 }
 
 impl<'a> Hold<'a> {
@@ -1103,6 +1109,9 @@ impl<'a> Hold<'a> {
             && let Some(me) = CtxRef::get()
         {
             self.check(&me, cell, Kind::Write, &key, Track::Plain);
+            if self.spends != 0 {
+                me.cta.spend(self.spends);
+            }
         }
     }
 
@@ -1221,6 +1230,7 @@ impl<'a> Hold<'a> {
             token: GuardToken::none(),
             shard: self.shard,
             flags: self.flags,
+            spends: 0,
         };
         if self.token.is_some()
             && let Some(list) = Held::mine()

@@ -163,6 +163,7 @@ impl MapShadow {
             map: self,
             site,
             mode,
+            spends: 0,
         }
     }
 }
@@ -196,6 +197,9 @@ pub(crate) struct Access<'a> {
     site: Site,
     /// The run-time switches (`rt::MODE`), read once per operation.
     mode: u8,
+    /// The tag of the check an occupied entry's making recorded (0: none): the entry's write
+    /// spends it (see `check_entry`).
+    spends: u64,
 }
 
 /// A write that other threads must not overlap; it ends when this is dropped (also when the
@@ -277,6 +281,7 @@ impl<'a> Access<'a> {
             map: &NO_MAP,
             site: Site::UNKNOWN,
             mode: 0,
+            spends: 0,
         }
     }
 
@@ -395,12 +400,14 @@ impl<'a> Access<'a> {
     }
 
     /// An entry made for a key the map has (`hash`, its cell `cell`): a check of the key as it
-    /// is now (what is then written through the entry is not an act).
+    /// is now (what is then written through the entry is not an act, and spends the check: the
+    /// entry looked and wrote as one step).
     #[inline(always)]
-    pub(crate) fn check_entry(&self, cell: &Cell, hash: u64) {
+    pub(crate) fn check_entry(&mut self, cell: &Cell, hash: u64) {
         if self.active() {
             let tag = self.tag(hash);
             thread::with(|me| me.cta.record(tag, cell.write_word(), self.site.id()));
+            self.spends = tag;
         }
     }
 
@@ -415,6 +422,9 @@ impl<'a> Access<'a> {
     pub(crate) fn write_key(&self, cell: &Cell, key: impl ShowKey) {
         if self.active() {
             self.check(cell, Kind::Write, Some(key), false, Track::Plain);
+            if self.spends != 0 {
+                thread::with(|me| me.cta.spend(self.spends));
+            }
         }
     }
 

@@ -164,6 +164,10 @@ impl SiteId {
     /// A site that could not be interned (or an access with none): reports say "an unknown site".
     pub(crate) const UNKNOWN: SiteId = SiteId(0);
 
+    /// Never a site's: a read word with this site holds a read that its own thread's later
+    /// write spent (check-then-act, see `cell::Cell::track_write`). Shown as an unknown site.
+    pub(crate) const SPENT: SiteId = SiteId(u16::MAX);
+
     #[inline]
     pub(crate) fn bits(self) -> u64 {
         u64::from(self.0)
@@ -214,7 +218,7 @@ impl Interner {
         let mask = self.slots.len() - 1;
         let mut slot = (bits >> 3) as usize & mask;
         loop {
-            if slot != 0 {
+            if slot != 0 && slot != SiteId::SPENT.0 as usize {
                 match self.slots[slot].load(Acquire) {
                     0 => {
                         if self.len.load(Relaxed) >= SITE_CAPACITY {
