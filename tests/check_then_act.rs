@@ -704,6 +704,27 @@ scenario!(
 );
 
 scenario!(
+    /// As above, the check a lookup in an empty map (which hashes nothing: recorded by the
+    /// key's fingerprint), the own write an insert through a vacant entry.
+    a_blind_write_after_a_miss_in_an_empty_map_and_this_threads_own_insert_runs_clean,
+    {
+        let counts = Arc::new(Mutex::new(Map::new()));
+        let other = Arc::clone(&counts);
+        between(
+            || {
+                let mut map = counts.lock().unwrap();
+                if !map.contains_key(&7) {
+                    map.entry(7).or_insert(1);
+                }
+            },
+            move || _ = other.lock().unwrap().insert(7, 100),
+            |()| _ = counts.lock().unwrap().insert(7, 0),
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
     /// As above, on a BTreeMap (which keeps its checks in the keys' cells only).
     a_blind_btree_map_write_after_a_check_and_this_threads_own_write_runs_clean,
     {
