@@ -273,10 +273,10 @@ impl Local {
             if let Some(check) = seen_then(&self.checks[(tag >> 32) as usize % SLOTS], tag) {
                 return Some(check);
             }
-            if let Some(fingerprint) = fingerprint() {
-                if let Some(check) = seen_then(&self.empty, fingerprint_tag(serial, fingerprint)) {
-                    return Some(check);
-                }
+            if let Some(fingerprint) = fingerprint()
+                && let Some(check) = seen_then(&self.empty, fingerprint_tag(serial, fingerprint))
+            {
+                return Some(check);
             }
         }
         // The cell: this thread's read, covered by a later write, between the openings of the

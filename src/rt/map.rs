@@ -388,14 +388,14 @@ impl<'a> Access<'a> {
     /// check, recorded by the key's fingerprint when maprace knows its type (`key::fingerprint`).
     #[inline]
     pub(crate) fn check_absent_in_empty<Q: ?Sized>(&self, key: &Q) {
-        if self.active() {
-            if let Some(fingerprint) = key::fingerprint(key) {
-                let serial = self.map.serial.load(Relaxed);
-                thread::with(|me| {
-                    me.cta
-                        .record_absent_in_empty(serial, fingerprint, self.site.id())
-                });
-            }
+        if self.active()
+            && let Some(fingerprint) = key::fingerprint(key)
+        {
+            let serial = self.map.serial.load(Relaxed);
+            thread::with(|me| {
+                me.cta
+                    .record_absent_in_empty(serial, fingerprint, self.site.id())
+            });
         }
     }
 
