@@ -5,7 +5,6 @@
 //! write and the check; each twin, fixed as a user would, runs clean.
 
 #![cfg(feature = "parking_lot")]
-
 // The twins check and insert under one guard on purpose (the fix a user makes first); with
 // the detector compiled out the map is std's, and clippy's `map_entry` would have them use the
 // entry API, the other fix, which has twins of its own.

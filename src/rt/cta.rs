@@ -16,6 +16,10 @@
 //!   the key's write word T saw, and the key's write word is another now; or the key's cell
 //!   still holds T's read, *covered* by a later write (see `cell::Cell`), made between the
 //!   openings of the previous and the current stretch.
+//! - T's last look at k before U's write was that check: the cell's last read is not T's own
+//!   uncovered read (T looked again since U's write, however), nor a read of T's that T's own
+//!   write spent (T wrote k after the check: write, remote write, write is serializable); a
+//!   write through the entry that made a record spends the record too.
 //!
 //! The records cost plain stores into memory the thread owns, made where the cell stores
 //! anyway (a read in a new epoch), and at every lookup that finds a key absent; the act's test
