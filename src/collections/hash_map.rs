@@ -9,7 +9,7 @@
 //! and one hash per operation.
 
 use super::hash_table::Table;
-use crate::rt::map::{Access, Hashed, Lookups, MapShadow, Stored, WritingIter};
+use crate::rt::map::{Access, Hashed, Lookups, MapShadow, Rehash, Stored, WritingIter};
 use crate::rt::site::Op;
 use hashbrown::hash_table::{self, HashTable};
 use std::borrow::Borrow;
@@ -603,7 +603,9 @@ where
                         access.read_structure_of(Hashed(&k, &self.hash_builder));
                     }
                     let stored = &mut entry.get_mut().1;
-                    let _writing = access.act_key_in_progress(&stored.cell, &k, Some(hash));
+                    // (The key's hash left to a report: see `Rehash`.)
+                    let key = Rehash(&k, &self.hash_builder);
+                    let _writing = access.act_key_in_progress(&stored.cell, key, None);
                     let old_value = mem::replace(&mut stored.value, v);
                     drop(_writing);
                     drop(growing);

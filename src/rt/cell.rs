@@ -396,6 +396,13 @@ impl Cell {
         }
     }
 
+    /// The last write is this thread's in its current epoch (`stamp` as in `read_is_repeated`):
+    /// an act over it goes over this thread's own write, which no check-then-act can be.
+    #[inline(always)]
+    pub(crate) fn write_is_repeated(&self, stamp: u64) -> bool {
+        same_epoch(self.write.load(Relaxed), stamp)
+    }
+
     /// The last write (a check-then-act's check records it, see `cta`).
     #[inline(always)]
     pub(crate) fn write_word(&self) -> u64 {

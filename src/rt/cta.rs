@@ -347,9 +347,11 @@ pub(crate) fn report(
     };
     let fingerprint = || key.and_then(|k| k.fingerprint());
     let tid = act.epoch.tid();
+    // (A hot act may leave its key's hash to be computed again here: see `map::Rehash`.)
+    let hash = act.hash.or_else(|| key.and_then(|k| k.hash()));
     let Some(check) = me
         .cta
-        .find_check(word, read, tid, act.serial, act.hash, &fingerprint)
+        .find_check(word, read, tid, act.serial, hash, &fingerprint)
     else {
         return;
     };

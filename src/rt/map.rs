@@ -762,6 +762,10 @@ impl<'a> Checks<'a, '_> {
     /// See `Access::act_remove`.
     #[inline(always)]
     pub(crate) fn act_remove(&self, cell: &Cell, key: impl ShowKey, hash: Option<u64>) {
+        // Before the epoch is taken, as the same-epoch tests (see `Ctx::stamp`).
+        if cell.write_is_repeated(self.me.stamp()) {
+            return;
+        }
         let epoch = self.me.epoch();
         if let Some(write) = cell.act_unseen(self.me, epoch) {
             self.access.check_then_act(Some(key), epoch, write, hash);
@@ -863,6 +867,12 @@ pub(crate) trait ShowKey {
 
     /// The key's fingerprint (`key::fingerprint`), for check-then-act.
     fn fingerprint(&self) -> Option<u64>;
+
+    /// The key's hash in its map, for check-then-act's report, if this knows the map's hasher
+    /// and the act did not give it (`Rehash`).
+    fn hash(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A key alone: its value when maprace can print it, else its type.
@@ -873,6 +883,26 @@ impl<Q: ?Sized> ShowKey for &Q {
 
     fn fingerprint(&self) -> Option<u64> {
         key::fingerprint(*self)
+    }
+}
+
+/// A key shown as a key alone (`&Q`), with its map's hasher: an act that leaves its key's hash
+/// to the report (`cta::report` computes it again), so that the hot path keeps no hash for the
+/// cold one (`insert` over a key: a hash kept across the write was spilled to the stack and
+/// read back at every insert).
+pub(crate) struct Rehash<'k, Q: ?Sized, S>(pub(crate) &'k Q, pub(crate) &'k S);
+
+impl<Q: ?Sized + Hash, S: BuildHasher> ShowKey for Rehash<'_, Q, S> {
+    fn show(&self) -> String {
+        key::describe(self.0, || None)
+    }
+
+    fn fingerprint(&self) -> Option<u64> {
+        key::fingerprint(self.0)
+    }
+
+    fn hash(&self) -> Option<u64> {
+        Some(self.1.hash_one(self.0))
     }
 }
 
