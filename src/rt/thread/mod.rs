@@ -374,19 +374,22 @@ impl Ctx {
         // This thread's own release at its current epoch (the common case of a thread that
         // was the last to hold the shard) is seen with one compare.
         if released != self.map_epoch() && !self.knows_release(released) {
-            self.acquire_news(from, opened);
+            *opened = self.acquire_news(from, *opened);
         }
     }
 
+    /// Joins `from`, news: begins a stretch unless the acquisition already `opened` one; true.
+    /// (`opened` by value: a flag passed by reference out of line would be kept in memory, a
+    /// store at every acquire.)
     #[cfg(feature = "dashmap")]
     #[inline(never)]
-    fn acquire_news(&self, from: &ClockCopy, opened: &mut bool) {
-        if !*opened {
+    fn acquire_news(&self, from: &ClockCopy, opened: bool) -> bool {
+        if !opened {
             self.lock_news();
-            *opened = true;
         }
         self.update(|vc| vc.join_copy(from));
         self.tick();
+        true
     }
 
     /// Acquire `clock`, one of the clocks of a lock being acquired (see `acquire_from_map`).
