@@ -12,7 +12,7 @@
 //! A timed lock (`try_lock_for`, `try_lock_until`) is not checked: it gives up at its timeout,
 //! and a program may rely on that.
 
-use crate::rt::deadlock::{self, LockCall, LockMode, Resource, Tag};
+use crate::rt::deadlock::{self, LockCall, LockId, LockMode, Tag};
 use crate::rt::site::{Op, Site};
 use crate::rt::thread::LockedClock;
 use parking_lot::lock_api::{self, RawMutex as _};
@@ -70,6 +70,8 @@ pub const fn const_mutex<T>(val: T) -> Mutex<T> {
 pub struct RawMutex {
     clock: LockedClock,
     inner: parking_lot::Mutex<()>,
+    /// The lock in deadlock checks' held lists (in the line's last 4 bytes).
+    id: LockId,
 }
 
 impl RawMutex {
@@ -101,7 +103,7 @@ impl RawMutex {
     #[inline(always)]
     pub(super) fn lock_at(&self, site: Site, tag: &'static Tag) {
         deadlock::lock_raw(
-            Resource::lock(self),
+            &self.id,
             LockCall::Exclusive,
             site,
             tag,
@@ -130,7 +132,7 @@ impl RawMutex {
         if let Some(site) = site
             && super::records_holds()
         {
-            deadlock::raw_taken(Resource::lock(self), LockMode::Exclusive, site, tag);
+            deadlock::raw_taken(&self.id, LockMode::Exclusive, site, tag);
         }
     }
 
@@ -141,7 +143,7 @@ impl RawMutex {
         if !super::records_holds() {
             return None;
         }
-        deadlock::raw_released(Resource::lock(self), LockMode::Exclusive)
+        deadlock::raw_released(&self.id, LockMode::Exclusive)
     }
 
     /// For `Condvar`: the lock's clock.
@@ -175,6 +177,7 @@ unsafe impl lock_api::RawMutex for RawMutex {
     const INIT: RawMutex = RawMutex {
         clock: LockedClock::new(),
         inner: parking_lot::const_mutex(()),
+        id: LockId::new(),
     };
 
     type GuardMarker = <parking_lot::RawMutex as lock_api::RawMutex>::GuardMarker;

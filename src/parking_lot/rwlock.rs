@@ -15,7 +15,7 @@
 //! reported. As for `Mutex`, each hold is recorded by the raw lock, and timed calls are not
 //! checked. An upgrade or a downgrade changes the hold's mode and keeps its site.
 
-use crate::rt::deadlock::{self, LockCall, LockMode, Resource};
+use crate::rt::deadlock::{self, LockCall, LockId, LockMode};
 use crate::rt::site::{Op, Site};
 use crate::rt::thread::SyncClock;
 use parking_lot::lock_api::{self, RawRwLock as _};
@@ -79,6 +79,8 @@ pub struct RawRwLock {
     writes: SyncClock,
     reads: SyncClock,
     inner: parking_lot::RawRwLock,
+    /// The lock in deadlock checks' held lists.
+    id: LockId,
 }
 
 impl RawRwLock {
@@ -115,7 +117,7 @@ impl RawRwLock {
         locked: fn(&Self),
     ) {
         deadlock::lock_raw(
-            Resource::lock(self),
+            &self.id,
             call,
             site,
             &deadlock::PL_RWLOCK,
@@ -138,7 +140,7 @@ impl RawRwLock {
     #[inline(always)]
     fn hold_taken(&self, mode: LockMode, site: Site) {
         if super::records_holds() {
-            deadlock::raw_taken(Resource::lock(self), mode, site, &deadlock::PL_RWLOCK);
+            deadlock::raw_taken(&self.id, mode, site, &deadlock::PL_RWLOCK);
         }
     }
 
@@ -146,7 +148,7 @@ impl RawRwLock {
     #[inline(always)]
     fn hold_ends(&self, mode: LockMode) {
         if super::records_holds() {
-            deadlock::raw_released(Resource::lock(self), mode);
+            deadlock::raw_released(&self.id, mode);
         }
     }
 
@@ -154,7 +156,7 @@ impl RawRwLock {
     #[inline(always)]
     fn hold_changes(&self, from: LockMode, to: LockMode) {
         if super::records_holds() {
-            deadlock::raw_changed(Resource::lock(self), from, to, &deadlock::PL_RWLOCK);
+            deadlock::raw_changed(&self.id, from, to, &deadlock::PL_RWLOCK);
         }
     }
 }
@@ -173,6 +175,7 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
         writes: SyncClock::new(),
         reads: SyncClock::new(),
         inner: <parking_lot::RawRwLock as lock_api::RawRwLock>::INIT,
+        id: LockId::new(),
     };
 
     type GuardMarker = <parking_lot::RawRwLock as lock_api::RawRwLock>::GuardMarker;
@@ -415,7 +418,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
     #[track_caller]
     unsafe fn upgrade(&self) {
         deadlock::lock_raw(
-            Resource::lock(self),
+            &self.id,
             LockCall::Upgrade,
             here(Op::Upgrade),
             &deadlock::PL_RWLOCK,

@@ -20,20 +20,22 @@
 //!
 //! The API a lock mirror with guards of its own uses (maprace::sync), "this thread is
 //! about to block on lock L in mode M at site S" and "L taken / released in mode M":
-//! - `acquire(Resource::lock(&l), mode, site, &TAG, try_lock, blocking)` for a blocking
+//! - `acquire(|| l.id.resource(), mode, site, &TAG, try_lock, blocking)` for a blocking
 //!   acquisition: with nothing held it is `blocking()` after one test; otherwise `try_lock`
 //!   first (`unless_taken` turns a std `TryLockResult` into what it wants), and only if the lock
 //!   is taken, the checks (`before_lock`: a certain self-deadlock; then the wait is published and
 //!   a cycle looked for), then `blocking()`;
-//! - `LockHold::taken(lock, mode, site, &TAG)` once the lock is held, kept by the guard and
+//! - `LockHold::taken(|| l.id.resource(), mode, site, &TAG)` once the lock is held, kept by the guard and
 //!   dropped before the real unlock (a mode change is a drop and a new `taken`);
+//! - the lock keeps a `LockId`, its identity in the lists: its address and a generation no
+//!   later lock in the same memory shares (a guard may be forgotten, its hold left behind);
 //! - `holding()`, the test of the common path, for a mirror that checks by itself;
 //! - a `static` `Tag::Lock("crate::Type")` per lock type, for reports.
 //!
 //! A raw lock (parking_lot's mirrors, whose guards are lock_api's and keep nothing of maprace's)
 //! uses `raw` instead: `lock_raw` with a `LockCall` (parking_lot's `RwLock` has upgradable reads
 //! and is fair to writers, so its rules are its own), `raw_taken` / `raw_released` /
-//! `raw_changed`, which find a hold again by the lock's address. Holds are kept in `LockMode`s:
+//! `raw_changed`, which find a hold again by the lock's `LockId`. Holds are kept in `LockMode`s:
 //! a DashMap guard's or `maprace::sync` lock's `Mode`, or upgradable.
 
 // The DashMap parts (map tags, guard tokens, the latent verdict) serve only the `dashmap` feature.
@@ -50,7 +52,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, fence};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
 use std::sync::{LockResult, Mutex, MutexGuard, TryLockError, TryLockResult};
 use std::time::{Duration, Instant};
 
@@ -132,7 +134,7 @@ impl LockMode {
 }
 
 /// Set in `Resource::object` for a DashMap (whose `part` is a shard); clear for a lock (whose
-/// object is its address, and `part` 0).
+/// object is its `LockId`'s address, and `part` its generation).
 pub(crate) const MAP_OBJECT: u64 = 1 << 63;
 
 /// Something a thread holds and may block on.
@@ -142,8 +144,65 @@ pub(crate) struct Resource {
     pub(crate) part: u32,
 }
 
+/// A lock's identity in held lists, kept in the lock: its `Resource` is the `LockId`'s address
+/// and a generation no later lock at that address shares, so a hold that a forgotten guard
+/// (`mem::forget`, safe) left in a list stays its own lock's and is never taken for a new lock
+/// made in the same memory. The generation comes from a global counter at the lock's first
+/// recorded hold or wait (one atomic read-modify-write per lock, not per operation); 0 until
+/// then, when no list names the lock.
+#[derive(Default)]
+pub(crate) struct LockId(AtomicU32);
+
+impl LockId {
+    pub(crate) const fn new() -> LockId {
+        LockId(AtomicU32::new(0))
+    }
+
+    /// The lock in held lists, its generation taken now if it has none.
+    #[inline(always)]
+    pub(crate) fn resource(&self) -> Resource {
+        let mut part = self.0.load(Relaxed);
+        if part == 0 {
+            part = self.first_use();
+        }
+        self.with(part)
+    }
+
+    /// The lock in held lists if any hold or wait of it was ever recorded (else none is).
+    #[cfg(feature = "parking_lot")]
+    #[inline(always)]
+    pub(crate) fn recorded(&self) -> Option<Resource> {
+        let part = self.0.load(Relaxed);
+        (part != 0).then(|| self.with(part))
+    }
+
+    #[inline(always)]
+    fn with(&self, part: u32) -> Resource {
+        Resource {
+            object: self as *const LockId as u64,
+            part,
+        }
+    }
+
+    /// The lock's generation, taken from the counter unless another thread took it first.
+    #[cold]
+    #[inline(never)]
+    fn first_use(&self) -> u32 {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let mut part = NEXT.fetch_add(1, Relaxed);
+        if part == 0 {
+            part = NEXT.fetch_add(1, Relaxed); // the counter wrapped: 0 means unassigned
+        }
+        match self.0.compare_exchange(0, part, Relaxed, Relaxed) {
+            Ok(_) => part,
+            Err(theirs) => theirs,
+        }
+    }
+}
+
 impl Resource {
-    /// A lock, by its address.
+    /// A lock by its address alone (`maprace::sync::Mutex`, whose first cache line has no room
+    /// for a `LockId`): a new lock in the same memory is taken for it.
     pub(crate) fn lock<T: ?Sized>(lock: &T) -> Resource {
         Resource {
             object: lock as *const T as *const () as u64,
@@ -1453,7 +1512,7 @@ pub(crate) fn unless_taken<G>(result: TryLockResult<G>) -> Option<LockResult<G>>
 /// anything (a free lock needs no check), then the checks of `before_lock`, then `lock`.
 #[inline(always)]
 pub(crate) fn acquire<G>(
-    lock: Resource,
+    lock: impl FnOnce() -> Resource,
     mode: Mode,
     site: Site,
     tag: &'static Tag,
@@ -1467,7 +1526,7 @@ pub(crate) fn acquire<G>(
             None => {
                 let what = String::new;
                 let call = Call {
-                    resource: lock,
+                    resource: lock(),
                     mode: mode.into(),
                     site,
                     tag,
@@ -1491,12 +1550,17 @@ pub(crate) struct LockHold(Option<Token>);
 impl LockHold {
     /// `lock` is now held in `mode`, taken at `site`.
     #[inline]
-    pub(crate) fn taken(lock: Resource, mode: Mode, site: Site, tag: &'static Tag) -> LockHold {
+    pub(crate) fn taken(
+        lock: impl FnOnce() -> Resource,
+        mode: Mode,
+        site: Site,
+        tag: &'static Tag,
+    ) -> LockHold {
         const ON: u8 = super::ENABLED | super::DEADLOCK;
         if super::mode() & ON != ON {
             return LockHold(None);
         }
-        LockHold(Held::mine().map(|list| list.push(lock, mode, site, tag)))
+        LockHold(Held::mine().map(|list| list.push(lock(), mode, site, tag)))
     }
 }
 

@@ -95,7 +95,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let site = Location::caller();
         let result = deadlock::acquire(
-            Resource::lock(&self.clock),
+            || Resource::lock(&self.clock),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
             &deadlock::MUTEX,
@@ -154,7 +154,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         // SAFETY: `inner` is the real lock, held.
         unsafe { clock.acquire() };
         let hold = LockHold::taken(
-            Resource::lock(clock),
+            || Resource::lock(clock),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
             &deadlock::MUTEX,

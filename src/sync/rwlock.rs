@@ -7,7 +7,7 @@
 //! exclusively, are reported (`WARNING: MAP DEADLOCK`) instead of hanging (see `sync::Mutex`).
 
 use super::poison::{try_wrap, wrap};
-use crate::rt::deadlock::{self, LockHold, Mode, Resource};
+use crate::rt::deadlock::{self, LockHold, LockId, Mode, Resource};
 use crate::rt::site::{Op, Site};
 use crate::rt::thread::SyncClock;
 use std::fmt;
@@ -34,6 +34,8 @@ use std::sync::{LockResult, TryLockResult};
 pub struct RwLock<T: ?Sized> {
     writes: SyncClock,
     reads: SyncClock,
+    /// The lock in deadlock checks' held lists.
+    id: LockId,
     inner: std::sync::RwLock<T>,
 }
 
@@ -61,6 +63,7 @@ impl<T> RwLock<T> {
         RwLock {
             writes: SyncClock::new(),
             reads: SyncClock::new(),
+            id: LockId::new(),
             inner: std::sync::RwLock::new(t),
         }
     }
@@ -72,9 +75,9 @@ impl<T> RwLock<T> {
 }
 
 impl<T: ?Sized> RwLock<T> {
-    /// The lock in held lists: its address.
+    /// The lock in held lists.
     fn resource(&self) -> Resource {
-        Resource::lock(&self.writes)
+        self.id.resource()
     }
 
     fn read_guard<'a>(
@@ -86,7 +89,7 @@ impl<T: ?Sized> RwLock<T> {
         RwLockReadGuard {
             reads: &self.reads,
             _hold: LockHold::taken(
-                self.resource(),
+                || self.resource(),
                 Mode::Shared,
                 Site::new(Op::Read, site),
                 &deadlock::RWLOCK,
@@ -104,7 +107,7 @@ impl<T: ?Sized> RwLock<T> {
         RwLockWriteGuard {
             writes: &self.writes,
             _hold: LockHold::taken(
-                self.resource(),
+                || self.resource(),
                 Mode::Exclusive,
                 Site::new(Op::Write, site),
                 &deadlock::RWLOCK,
@@ -119,7 +122,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let site = Location::caller();
         let result = deadlock::acquire(
-            self.resource(),
+            || self.resource(),
             Mode::Shared,
             Site::new(Op::Read, site),
             &deadlock::RWLOCK,
@@ -143,7 +146,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let site = Location::caller();
         let result = deadlock::acquire(
-            self.resource(),
+            || self.resource(),
             Mode::Exclusive,
             Site::new(Op::Write, site),
             &deadlock::RWLOCK,

@@ -1,12 +1,12 @@
 //! Raw locks: what parking_lot's mirrors call. Their guards are lock_api's own types and keep
 //! nothing of maprace's, so the raw lock records the hold in the thread's list when it locks
-//! (`raw_taken`) and finds it again by the lock's address and mode when it unlocks
+//! (`raw_taken`) and finds it again by the lock's `LockId` and mode when it unlocks
 //! (`raw_released`). That needs the unlock on the locking thread, as lock_api's guards are
 //! unless parking_lot's `send_guard` feature is on (the mirrors then record nothing).
 
 use super::{
-    Call, Evidence, GONE, Held, Hold, LOCK_HINT, LockMode, MINE, Resource, Tag, Verdict, Waiting,
-    check_own, holding, publish, report,
+    Call, Evidence, GONE, Held, Hold, LOCK_HINT, LockId, LockMode, MINE, Resource, Tag, Verdict,
+    Waiting, check_own, holding, publish, report,
 };
 use crate::rt::{self, site::Site};
 use std::sync::atomic::Ordering::Relaxed;
@@ -61,7 +61,7 @@ impl LockCall {
 /// wait published and a cycle looked for, then `blocking()`.
 #[inline(always)]
 pub(crate) fn lock_raw(
-    lock: Resource,
+    lock: &LockId,
     call: LockCall,
     site: Site,
     tag: &'static Tag,
@@ -74,7 +74,7 @@ pub(crate) fn lock_raw(
     let what = String::new;
     let kind = call;
     let call = Call {
-        resource: lock,
+        resource: lock.resource(),
         mode: kind.mode(),
         site,
         tag,
@@ -137,33 +137,32 @@ const READ_BEHIND_WRITER_HINT: &str = "This thread already reads the lock, and t
 
 /// A raw lock is now held in `mode`, taken at `site`: the hold goes in this thread's list.
 #[inline]
-pub(crate) fn raw_taken(lock: Resource, mode: LockMode, site: Site, tag: &'static Tag) {
+pub(crate) fn raw_taken(lock: &LockId, mode: LockMode, site: Site, tag: &'static Tag) {
     const ON: u8 = rt::ENABLED | rt::DEADLOCK;
     if rt::mode() & ON != ON {
         return;
     }
     if let Some(list) = Held::mine() {
-        list.push(lock, mode, site, tag);
+        list.push(lock.resource(), mode, site, tag);
     }
 }
 
 /// A raw lock held in `mode` is about to be unlocked on this thread: its hold ends. The site it
 /// was taken at, if it was recorded.
 #[inline]
-pub(crate) fn raw_released(lock: Resource, mode: LockMode) -> Option<Site> {
+pub(crate) fn raw_released(lock: &LockId, mode: LockMode) -> Option<Site> {
     const ON: u8 = rt::ENABLED | rt::DEADLOCK;
     if rt::mode() & ON != ON {
         return None;
     }
-    Held::peek()
-        .filter(|list| !list.is_empty())
-        .and_then(|list| list.pop_lock(lock, mode))
+    let list = Held::peek().filter(|list| !list.is_empty())?;
+    list.pop_lock(lock.recorded()?, mode)
 }
 
 /// A raw lock held in `from` mode is now held in `to` (an upgrade, a downgrade): the hold keeps
 /// the site the lock was first taken at.
 #[inline]
-pub(crate) fn raw_changed(lock: Resource, from: LockMode, to: LockMode, tag: &'static Tag) {
+pub(crate) fn raw_changed(lock: &LockId, from: LockMode, to: LockMode, tag: &'static Tag) {
     if let Some(site) = raw_released(lock, from) {
         raw_taken(lock, to, site, tag);
     }
