@@ -221,3 +221,38 @@ scenario!(
         }
     }
 );
+
+// ---------------------------------------------------------------------------------------------
+// Which of a thread's reads of one parking_lot RwLock a report names.
+
+scenario!(
+    #[cfg(feature = "parking_lot")]
+    a_write_after_the_newer_of_two_reads_ends_names_the_older_read_still_held,
+    hangs_after = hangs_after(),
+    {
+        let lock = maprace::parking_lot::RwLock::new(0u64);
+        let older = at!("guard", lock.read());
+        let newer = lock.read_recursive();
+        drop(newer);
+        let _write = at!("call", lock.write());
+        drop(older);
+    },
+    |out| out.assert_deadlock_or_hang(
+        "Write (exclusive) on maprace::parking_lot::RwLock 0x",
+        &["guard"]
+    )
+);
+
+scenario!(
+    #[cfg(feature = "parking_lot")]
+    a_write_after_both_reads_end_runs_clean,
+    {
+        let lock = maprace::parking_lot::RwLock::new(0u64);
+        let older = lock.read();
+        let newer = lock.read_recursive();
+        drop(newer);
+        drop(older);
+        *lock.write() += 1;
+    },
+    |out| out.assert_clean()
+);
