@@ -68,6 +68,7 @@ impl Epoch {
     /// begins: see `Ctx::era_start`), so every acquirer joins the clock. Its own stamp, clock 0,
     /// would say the opposite: that every thread has seen the release, whose clock carries
     /// what that thread joined from others.
+    #[cfg(feature = "dashmap")]
     pub(crate) const UNRECORDED_RELEASE: Epoch =
         Epoch(((Self::UNRECORDED as u64) << Self::TID_SHIFT) | (1 << Self::SITE_BITS));
 
