@@ -94,7 +94,9 @@ macro_rules! mixed_round {
                         x ^= x << 17;
                         let key = x % KEYS;
                         if i % 4 == 0 {
-                            black_box(map.insert(key, i));
+                            // The atomic form: a blind `insert` after a `get` of the key
+                            // is a check-then-act to maprace (see benches/lock_per_op.rs).
+                            black_box(*map.entry(key).and_modify(|v| *v = i).or_insert(i));
                         } else {
                             black_box(map.get(&key).map(|v| *v));
                         }
