@@ -126,7 +126,7 @@ impl<'a, K: Eq + Hash, V, S: 'a + BuildHasher + Clone, M> Iter<'a, K, V, S, M> {
 impl<K: Clone + Hash + Eq, V: Clone, S: Clone + BuildHasher> Clone for Iter<'_, K, V, S> {
     /// A new iteration from the start, as dashmap's.
     fn clone(&self) -> Self {
-        Iter::new(self.map, self.walk.call)
+        Iter::new(self.map, self.walk.call.clone())
     }
 }
 
@@ -158,7 +158,7 @@ impl<'a, K: Eq + Hash, V, S: 'a + BuildHasher + Clone, M> Iterator for Iter<'a, 
 
     fn next(&mut self) -> Option<Self::Item> {
         self.walk.before_step();
-        let (map, call) = (self.map, self.walk.call);
+        let (map, call) = (self.map, self.walk.call.clone());
         match self.base.next() {
             Some(base) => {
                 let shard = if call.active() {
@@ -215,7 +215,7 @@ impl<'a, K: Eq + Hash, V, S: 'a + BuildHasher + Clone, M> Iterator for IterMut<'
 
     fn next(&mut self) -> Option<Self::Item> {
         self.walk.before_step();
-        let (map, call) = (self.map, self.walk.call);
+        let (map, call) = (self.map, self.walk.call.clone());
         match self.base.next() {
             Some(base) => {
                 let shard = if call.active() {

@@ -57,15 +57,29 @@ thread_local! {
     };
 }
 
-/// The next hasher built on this thread records its hash (see the module docs).
+/// The next hasher built on this thread records its hash (see the module docs). Returns the
+/// hash recorded before, which the call puts back once it has read its own (`take`).
 #[inline(always)]
-pub(crate) fn arm() {
-    CAPTURE.with(|c| c.armed.set(true));
+pub(crate) fn arm() -> u64 {
+    CAPTURE.with(|c| {
+        c.armed.set(true);
+        c.hash.get()
+    })
 }
 
-/// The hash recorded since the last `arm`.
+/// The hash recorded since the last `arm`, putting back `saved`, the one recorded before it. A
+/// call into a DashMap made by the user's `K::eq` (or `K::hash` in a rehash) runs under the
+/// outer call's shard lock, after the outer call's hash was recorded and before the outer call
+/// reads it: the inner call's record would take its place, and the outer call would name the
+/// wrong shard. Each call reads its own record once, and puts back what it found.
 #[inline(always)]
-pub(crate) fn captured() -> u64 {
+fn take(saved: u64) -> u64 {
+    CAPTURE.with(|c| c.hash.replace(saved))
+}
+
+/// The hash recorded since the last `arm` (for the tests).
+#[cfg(test)]
+fn captured() -> u64 {
     CAPTURE.with(|c| c.hash.get())
 }
 
@@ -421,6 +435,8 @@ impl DashShadow {
             map: self,
             site: Site::new(op, Location::caller()),
             mode: super::mode(),
+            hash: std::cell::Cell::new(0),
+            taken: std::cell::Cell::new(false),
         }
     }
 
@@ -630,20 +646,17 @@ impl DashShadow {
 // One operation.
 
 /// One operation on one DashMap: the checks before it calls into dashmap, and the holds after.
+#[derive(Clone)]
 pub(crate) struct Call<'a> {
     map: &'a DashShadow,
     site: Site,
     /// The run-time switches (`rt::MODE`), read once per operation.
     mode: u8,
+    /// Once `taken`: the hash the armed call recorded. Before: the record it found at `arm`,
+    /// which it puts back when it takes its own (see `take`).
+    hash: std::cell::Cell<u64>,
+    taken: std::cell::Cell<bool>,
 }
-
-impl Clone for Call<'_> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl Copy for Call<'_> {}
 
 /// A map-wide operation's mode of each shard, for the whole-map rows of the table.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -681,8 +694,19 @@ impl<'a> Call<'a> {
     #[inline(always)]
     pub(crate) fn arm(&self) {
         if self.active() {
-            arm();
+            self.hash.set(arm());
         }
+    }
+
+    /// The hash the armed call recorded (read from the thread's record once, which then gets
+    /// back what it held before `arm`).
+    #[inline(always)]
+    fn captured(&self) -> u64 {
+        if !self.taken.get() {
+            self.hash.set(take(self.hash.get()));
+            self.taken.set(true);
+        }
+        self.hash.get()
     }
 
     /// Before a single-key call that locks the key's shard (`shard()`, which hashes the key
@@ -804,7 +828,7 @@ impl<'a> Call<'a> {
     #[inline(always)]
     pub(crate) fn captured_shard(&self, determine: impl FnOnce(usize) -> usize) -> usize {
         if self.active() {
-            determine(captured() as usize)
+            determine(self.captured() as usize)
         } else {
             0
         }
@@ -828,6 +852,7 @@ impl<'a> Call<'a> {
             shard: shard as u32,
             flags: 0,
             spends: 0,
+            used: AtomicU64::new(0),
         };
         if !self.active() {
             return hold;
@@ -945,7 +970,7 @@ impl<'a> Call<'a> {
     /// check-then-act's records).
     #[inline(always)]
     pub(crate) fn hash(&self) -> u64 {
-        if self.active() { captured() } else { 0 }
+        if self.active() { self.captured() } else { 0 }
     }
 
     /// The call's lookup found its key absent (after its edge: the lookup is in the stretch the
@@ -953,7 +978,7 @@ impl<'a> Call<'a> {
     #[inline(always)]
     pub(crate) fn check_absent(&self) {
         if self.active() {
-            let tag = cta::tag(self.map.object, captured());
+            let tag = cta::tag(self.map.object, self.captured());
             super::thread::with(|me| me.cta.record_absent(tag, self.site.id()));
         }
     }
@@ -964,7 +989,7 @@ impl<'a> Call<'a> {
     #[inline(always)]
     pub(crate) fn check_entry(&self, cell: &Cell, hold: &mut Hold<'_>) {
         if self.active() {
-            let tag = cta::tag(self.map.object, captured());
+            let tag = cta::tag(self.map.object, self.captured());
             super::thread::with(|me| me.cta.record(tag, cell.write_word(), self.site.id()));
             hold.spends = tag;
         }
@@ -1034,6 +1059,11 @@ pub(crate) struct Hold<'a> {
     /// The tag of the check an occupied entry's making recorded (0: none): a write through
     /// the entry spends it (see `Call::check_entry`).
     spends: u64,
+    /// The epoch of the last access to a key's cell through this guard (`Epoch::NONE`: none).
+    /// A guard that moved to another thread by a way maprace does not see (a std channel) is
+    /// released by that thread, whose clock may not have it: the release adds it (see
+    /// `Hold::end`).
+    used: AtomicU64,
 }
 
 impl<'a> Hold<'a> {
@@ -1128,6 +1158,7 @@ impl<'a> Hold<'a> {
     #[inline(always)]
     fn check(&self, me: &Ctx, cell: &Cell, kind: Kind, key: &dyn ShowKey, track: Track) {
         let epoch = me.map_epoch();
+        self.used.store(epoch.bits(), Relaxed);
         let conflict = match kind {
             Kind::Read => {
                 let tag = || match track {
@@ -1231,6 +1262,7 @@ impl<'a> Hold<'a> {
             shard: self.shard,
             flags: self.flags,
             spends: 0,
+            used: AtomicU64::new(self.used.load(Relaxed)),
         };
         if self.token.is_some()
             && let Some(list) = Held::mine()
@@ -1304,12 +1336,35 @@ impl Drop for Hold<'_> {
 }
 
 impl Hold<'_> {
-    /// The guard's end: its release, then the end of its hold.
+    /// The guard's end: its release, then the end of its hold. A guard dropped on a thread
+    /// other than the one that last accessed a key through it was moved there, which orders
+    /// that access before this drop whatever carried it: the release includes it, so the
+    /// shard's next holder is ordered after it as the real lock orders it.
     #[inline(never)]
     fn end(&mut self) {
+        let used = Epoch::from_bits(*self.used.get_mut());
+        // (A thread with no slot stamps its accesses as ordered before everything.)
+        if used != Epoch::NONE
+            && used.tid() != Epoch::UNRECORDED
+            && let Some(me) = CtxRef::get()
+            && me.tid() != used.tid()
+            && !me.happens_before(used)
+        {
+            moved_here(used);
+        }
         self.release_now();
         self.token.release();
     }
+}
+
+/// The current thread learns `used`, the access of the thread a guard moved from (see
+/// `Hold::end`): rare, out of line.
+#[cold]
+#[inline(never)]
+fn moved_here(used: Epoch) {
+    let mut clock = super::clock::VectorClock::new();
+    clock.set(used.tid(), used.clock());
+    super::thread::acquire(&clock);
 }
 
 #[cfg(test)]
@@ -1437,5 +1492,26 @@ mod tests {
         assert_eq!(captured(), hash);
         let _unarmed = hooked.hash_one(8u64); // a rehash: not recorded
         assert_eq!(captured(), hash);
+    }
+
+    /// A call made inside another (by the user's `K::eq`, under the outer call's lock) records
+    /// its own hash and puts back the outer one's before the outer call reads it.
+    #[test]
+    fn a_call_nested_in_another_leaves_the_outer_calls_hash_to_it() {
+        use std::hash::{BuildHasherDefault, DefaultHasher};
+        let hooked = Hooked(BuildHasherDefault::<DefaultHasher>::default());
+        let map = DashShadow::new(|| "test", 4);
+        let outer = map.call(Op::Get);
+        outer.arm();
+        let outer_hash = hooked.hash_one(1u64);
+        // Under the outer call's lock: `K::eq` calls into a DashMap.
+        let inner = map.call(Op::ContainsKey);
+        inner.arm();
+        let inner_hash = hooked.hash_one(2u64);
+        assert_eq!(inner.hash(), inner_hash);
+        assert_eq!(outer.hash(), outer_hash);
+        // Read again, each call keeps its own.
+        assert_eq!(inner.hash(), inner_hash);
+        assert_eq!(outer.hash(), outer_hash);
     }
 }
