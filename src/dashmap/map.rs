@@ -197,7 +197,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         self.base.determine_shard(hash)
     }
 
-    /// The shard of `key`, from the hash the armed call captured (in builds with debug
+    /// The shard of `key`, from the hash the armed call captured (once per call: see
+    /// `Call::captured_shard`; in builds with debug
     /// assertions, checked against a second hash: the test suite checks the capture on every
     /// call it makes).
     #[inline(always)]

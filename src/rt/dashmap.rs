@@ -436,7 +436,6 @@ impl DashShadow {
             site: Site::new(op, Location::caller()),
             mode: super::mode(),
             hash: std::cell::Cell::new(0),
-            taken: std::cell::Cell::new(false),
         }
     }
 
@@ -652,10 +651,9 @@ pub(crate) struct Call<'a> {
     site: Site,
     /// The run-time switches (`rt::MODE`), read once per operation.
     mode: u8,
-    /// Once `taken`: the hash the armed call recorded. Before: the record it found at `arm`,
-    /// which it puts back when it takes its own (see `take`).
+    /// From `arm` to `captured_shard`, the record the call found at `arm`, which it puts back
+    /// when it takes its own (see `take`); after, the hash the armed call recorded.
     hash: std::cell::Cell<u64>,
-    taken: std::cell::Cell<bool>,
 }
 
 /// A map-wide operation's mode of each shard, for the whole-map rows of the table.
@@ -698,14 +696,9 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// The hash the armed call recorded (read from the thread's record once, which then gets
-    /// back what it held before `arm`).
+    /// The hash the armed call recorded (`captured_shard` took it from the thread's record).
     #[inline(always)]
     fn captured(&self) -> u64 {
-        if !self.taken.get() {
-            self.hash.set(take(self.hash.get()));
-            self.taken.set(true);
-        }
         self.hash.get()
     }
 
@@ -823,12 +816,17 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// The shard of the key the last armed call hashed (`determine` is the map's
-    /// `determine_shard`).
+    /// The shard of the key the armed call hashed (`determine` is the map's `determine_shard`).
+    /// Called once per armed call, right after dashmap's call returns (or, for a call that
+    /// runs a closure under the lock, first thing in it), before anything reads the hash: it
+    /// takes the call's hash from the thread's record and puts back what the record held at
+    /// `arm` (see `take`).
     #[inline(always)]
     pub(crate) fn captured_shard(&self, determine: impl FnOnce(usize) -> usize) -> usize {
         if self.active() {
-            determine(self.captured() as usize)
+            let hash = take(self.hash.get());
+            self.hash.set(hash);
+            determine(hash as usize)
         } else {
             0
         }
@@ -1342,17 +1340,18 @@ impl Hold<'_> {
     /// shard's next holder is ordered after it as the real lock orders it.
     #[inline(never)]
     fn end(&mut self) {
-        let used = Epoch::from_bits(*self.used.get_mut());
-        // (A thread with no slot stamps its accesses as ordered before everything.)
-        if used != Epoch::NONE
-            && used.tid() != Epoch::UNRECORDED
-            && let Some(me) = CtxRef::get()
-            && me.tid() != used.tid()
-            && !me.happens_before(used)
-        {
-            moved_here(used);
+        if let Some(me) = CtxRef::get() {
+            let used = Epoch::from_bits(*self.used.get_mut());
+            if used.tid() != me.tid() && used != Epoch::NONE {
+                moved_here(&me, used);
+            }
+            self.map.release(
+                &me,
+                self.shard as usize,
+                self.mode(),
+                self.flags & SHARED_LOCK != 0,
+            );
         }
-        self.release_now();
         self.token.release();
     }
 }
@@ -1361,7 +1360,11 @@ impl Hold<'_> {
 /// `Hold::end`): rare, out of line.
 #[cold]
 #[inline(never)]
-fn moved_here(used: Epoch) {
+fn moved_here(me: &Ctx, used: Epoch) {
+    // (A thread with no slot stamps its accesses as ordered before everything.)
+    if used.tid() == Epoch::UNRECORDED || me.happens_before(used) {
+        return;
+    }
     let mut clock = super::clock::VectorClock::new();
     clock.set(used.tid(), used.clock());
     super::thread::acquire(&clock);
@@ -1508,8 +1511,8 @@ mod tests {
         let inner = map.call(Op::ContainsKey);
         inner.arm();
         let inner_hash = hooked.hash_one(2u64);
-        assert_eq!(inner.hash(), inner_hash);
-        assert_eq!(outer.hash(), outer_hash);
+        assert_eq!(inner.captured_shard(|h| h), inner_hash as usize);
+        assert_eq!(outer.captured_shard(|h| h), outer_hash as usize);
         // Read again, each call keeps its own.
         assert_eq!(inner.hash(), inner_hash);
         assert_eq!(outer.hash(), outer_hash);
