@@ -263,20 +263,19 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         });
     }
 
-    /// The checks before a single-key call on `key` that locks its shard in `mode`.
+    /// The checks before a single-key call on `key` that locks its shard in `mode`, then the
+    /// hash capture armed for it.
     #[inline(always)]
-    #[track_caller]
     fn start<Q>(
         &self,
-        op: Op,
+        call: &Call<'_>,
         key: &Q,
         mode: Mode,
-    ) -> (Call<'_>, Option<crate::rt::deadlock::Waiting>)
+    ) -> Option<crate::rt::deadlock::Waiting>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let call = self.shadow.call(op);
         let waiting = call.before_key(
             mode,
             || self.base.determine_map(key),
@@ -284,7 +283,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
             |shard, mode| self.shard_free(shard, mode),
         );
         call.arm();
-        (call, waiting)
+        waiting
     }
 
     /// Inserts a key and a value, returning the old value if the key was there (an exclusive
@@ -298,7 +297,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
     #[inline(always)]
     #[track_caller]
     pub(super) fn insert_with(&self, op: Op, key: K, value: V) -> Option<V> {
-        let (call, _waiting) = self.start(op, &key, Mode::Exclusive);
+        let call = self.shadow.call(op);
+        let _waiting = self.start(&call, &key, Mode::Exclusive);
         // dashmap's own `insert` is this: an entry, then an insert through it.
         let entry = self.base.entry(key);
         let shard = match &entry {
@@ -355,7 +355,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (call, _waiting) = self.start(Op::RemoveIfMut, key, Mode::Exclusive);
+        let call = self.shadow.call(Op::RemoveIfMut);
+        let _waiting = self.start(&call, key, Mode::Exclusive);
         let mut found = false;
         let removed = self.base.remove_if_mut(key, |k, slot| {
             found = true;
@@ -378,7 +379,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (call, _waiting) = self.start(op, key, Mode::Exclusive);
+        let call = self.shadow.call(op);
+        let _waiting = self.start(&call, key, Mode::Exclusive);
         let mut found = false;
         let removed = self.base.remove_if(key, |k, slot| {
             found = true;
@@ -457,7 +459,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (call, _waiting) = self.start(op, key, Mode::Shared);
+        let call = self.shadow.call(op);
+        let _waiting = self.start(&call, key, Mode::Shared);
         let found = self.base.get(key);
         let shard = self.shard_of(&call, key);
         match found {
@@ -488,7 +491,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (call, _waiting) = self.start(Op::GetMut, key, Mode::Exclusive);
+        let call = self.shadow.call(Op::GetMut);
+        let _waiting = self.start(&call, key, Mode::Exclusive);
         let found = self.base.get_mut(key);
         let shard = self.shard_of(&call, key);
         match found {
@@ -645,7 +649,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (call, _waiting) = self.start(Op::Alter, key, Mode::Exclusive);
+        let call = self.shadow.call(Op::Alter);
+        let _waiting = self.start(&call, key, Mode::Exclusive);
         let mut found = false;
         self.base.alter(key, |k, slot| {
             found = true;
@@ -688,7 +693,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (call, _waiting) = self.start(Op::View, key, Mode::Shared);
+        let call = self.shadow.call(Op::View);
+        let _waiting = self.start(&call, key, Mode::Shared);
         let seen = self.base.view(key, |k, slot| {
             let hold = call.hold(self.shard_of::<K>(&call, k), Mode::Shared);
             hold.check_read(&slot.cell, k, call.hash());
@@ -725,7 +731,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (call, _waiting) = self.start(op, key, Mode::Shared);
+        let call = self.shadow.call(op);
+        let _waiting = self.start(&call, key, Mode::Shared);
         let found = self.base.get(key);
         let shard = self.shard_of(&call, key);
         match found {
@@ -754,7 +761,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
     /// See `dashmap::DashMap::entry`.
     #[track_caller]
     pub fn entry(&'a self, key: K) -> Entry<'a, K, V> {
-        let (call, _waiting) = self.start(Op::Entry, &key, Mode::Exclusive);
+        let call = self.shadow.call(Op::Entry);
+        let _waiting = self.start(&call, &key, Mode::Exclusive);
         let base = self.base.entry(key);
         let shard = self.shard_of(&call, base.key());
         Entry::new(entry_hold(&call, shard, &base), base)
