@@ -266,12 +266,7 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
     /// The checks before a single-key call on `key` that locks its shard in `mode`, then the
     /// hash capture armed for it.
     #[inline(always)]
-    fn start<Q>(
-        &self,
-        call: &Call<'_>,
-        key: &Q,
-        mode: Mode,
-    ) -> Option<crate::rt::deadlock::Waiting>
+    fn start<Q>(&self, call: &Call<'_>, key: &Q, mode: Mode) -> Option<crate::rt::deadlock::Waiting>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,

@@ -154,7 +154,13 @@ fn child_full(
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut command = Command::new(exe);
     command
-        .args([name, "--exact", "--nocapture", "--test-threads=1", "--include-ignored"])
+        .args([
+            name,
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "--include-ignored",
+        ])
         .env(CHILD, name)
         .env("MAPRACE_OPTIONS", options)
         .env_remove("RUST_BACKTRACE");

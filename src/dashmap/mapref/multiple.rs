@@ -6,10 +6,12 @@
 use crate::rt::dashmap::Hold;
 use crate::rt::map::Stored;
 use std::hash::Hash;
-use std::ops::{Deref, DerefMut};
 
 type BaseRefMulti<'a, K, V> = ::dashmap::mapref::multiple::RefMulti<'a, K, Stored<V>>;
 type BaseRefMutMulti<'a, K, V> = ::dashmap::mapref::multiple::RefMutMulti<'a, K, Stored<V>>;
+
+guard_access!(RefMulti, V, "The entry's value.");
+guard_access!(mut RefMutMulti, V, "The entry's value");
 
 /// An item of `iter`: a shared guard on one entry. See `dashmap::mapref::multiple::RefMulti`.
 pub struct RefMulti<'a, K, V> {
@@ -22,29 +24,11 @@ impl<'a, K: Eq + Hash, V> RefMulti<'a, K, V> {
         RefMulti { hold, base }
     }
 
-    /// The entry's key.
-    pub fn key(&self) -> &K {
-        self.pair().0
-    }
-
-    /// The entry's value.
-    pub fn value(&self) -> &V {
-        self.pair().1
-    }
-
     /// The entry's key and value.
     pub fn pair(&self) -> (&K, &V) {
         self.hold.touch();
         let (k, slot) = self.base.pair();
         (k, &slot.value)
-    }
-}
-
-impl<K: Eq + Hash, V> Deref for RefMulti<'_, K, V> {
-    type Target = V;
-
-    fn deref(&self) -> &V {
-        self.value()
     }
 }
 
@@ -60,21 +44,6 @@ impl<'a, K: Eq + Hash, V> RefMutMulti<'a, K, V> {
         RefMutMulti { hold, base }
     }
 
-    /// The entry's key.
-    pub fn key(&self) -> &K {
-        self.pair().0
-    }
-
-    /// The entry's value.
-    pub fn value(&self) -> &V {
-        self.pair().1
-    }
-
-    /// The entry's value, mutably.
-    pub fn value_mut(&mut self) -> &mut V {
-        self.pair_mut().1
-    }
-
     /// The entry's key and value.
     pub fn pair(&self) -> (&K, &V) {
         self.hold.touch();
@@ -87,19 +56,5 @@ impl<'a, K: Eq + Hash, V> RefMutMulti<'a, K, V> {
         self.hold.touch();
         let (k, slot) = self.base.pair_mut();
         (k, &mut slot.value)
-    }
-}
-
-impl<K: Eq + Hash, V> Deref for RefMutMulti<'_, K, V> {
-    type Target = V;
-
-    fn deref(&self) -> &V {
-        self.value()
-    }
-}
-
-impl<K: Eq + Hash, V> DerefMut for RefMutMulti<'_, K, V> {
-    fn deref_mut(&mut self) -> &mut V {
-        self.value_mut()
     }
 }

@@ -10,12 +10,16 @@ use crate::rt::dashmap::Hold;
 use crate::rt::map::Stored;
 use std::fmt::{self, Debug, Formatter};
 use std::hash::Hash;
-use std::ops::{Deref, DerefMut};
 
 type BaseRef<'a, K, V> = ::dashmap::mapref::one::Ref<'a, K, Stored<V>>;
 type BaseRefMut<'a, K, V> = ::dashmap::mapref::one::RefMut<'a, K, Stored<V>>;
 type BaseMappedRef<'a, K, V, T> = ::dashmap::mapref::one::MappedRef<'a, K, Stored<V>, T>;
 type BaseMappedRefMut<'a, K, V, T> = ::dashmap::mapref::one::MappedRefMut<'a, K, Stored<V>, T>;
+
+guard_access!(Ref, V, "The entry's value.");
+guard_access!(mut RefMut, V, "The entry's value");
+guard_access!(MappedRef<T>, T, "The part of the value.");
+guard_access!(mut MappedRefMut<T>, T, "The part of the value");
 
 /// A shared guard on one entry. See `dashmap::mapref::one::Ref`.
 ///
@@ -34,16 +38,6 @@ pub struct Ref<'a, K, V> {
 impl<'a, K: Eq + Hash, V> Ref<'a, K, V> {
     pub(crate) fn new(hold: Hold<'a>, base: BaseRef<'a, K, V>) -> Self {
         Ref { hold, base }
-    }
-
-    /// The entry's key.
-    pub fn key(&self) -> &K {
-        self.pair().0
-    }
-
-    /// The entry's value.
-    pub fn value(&self) -> &V {
-        self.pair().1
     }
 
     /// The entry's key and value.
@@ -91,14 +85,6 @@ impl<K: Eq + Hash + Debug, V: Debug> Debug for Ref<'_, K, V> {
     }
 }
 
-impl<K: Eq + Hash, V> Deref for Ref<'_, K, V> {
-    type Target = V;
-
-    fn deref(&self) -> &V {
-        self.value()
-    }
-}
-
 /// An exclusive guard on one entry. See `dashmap::mapref::one::RefMut`.
 ///
 /// ```
@@ -115,21 +101,6 @@ pub struct RefMut<'a, K, V> {
 impl<'a, K: Eq + Hash, V> RefMut<'a, K, V> {
     pub(crate) fn new(hold: Hold<'a>, base: BaseRefMut<'a, K, V>) -> Self {
         RefMut { hold, base }
-    }
-
-    /// The entry's key.
-    pub fn key(&self) -> &K {
-        self.pair().0
-    }
-
-    /// The entry's value.
-    pub fn value(&self) -> &V {
-        self.pair().1
-    }
-
-    /// The entry's value, mutably.
-    pub fn value_mut(&mut self) -> &mut V {
-        self.pair_mut().1
     }
 
     /// The entry's key and value.
@@ -194,20 +165,6 @@ impl<K: Eq + Hash + Debug, V: Debug> Debug for RefMut<'_, K, V> {
     }
 }
 
-impl<K: Eq + Hash, V> Deref for RefMut<'_, K, V> {
-    type Target = V;
-
-    fn deref(&self) -> &V {
-        self.value()
-    }
-}
-
-impl<K: Eq + Hash, V> DerefMut for RefMut<'_, K, V> {
-    fn deref_mut(&mut self) -> &mut V {
-        self.value_mut()
-    }
-}
-
 /// A shared guard on a part of one entry's value. See `dashmap::mapref::one::MappedRef`.
 pub struct MappedRef<'a, K, V, T> {
     hold: Hold<'a>,
@@ -215,16 +172,6 @@ pub struct MappedRef<'a, K, V, T> {
 }
 
 impl<'a, K: Eq + Hash, V, T> MappedRef<'a, K, V, T> {
-    /// The entry's key.
-    pub fn key(&self) -> &K {
-        self.pair().0
-    }
-
-    /// The part of the value.
-    pub fn value(&self) -> &T {
-        self.pair().1
-    }
-
     /// The entry's key and the part of its value.
     pub fn pair(&self) -> (&K, &T) {
         self.hold.touch();
@@ -268,14 +215,6 @@ impl<K: Eq + Hash + Debug, V, T: Debug> Debug for MappedRef<'_, K, V, T> {
     }
 }
 
-impl<K: Eq + Hash, V, T> Deref for MappedRef<'_, K, V, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        self.value()
-    }
-}
-
 impl<K: Eq + Hash, V, T: fmt::Display> fmt::Display for MappedRef<'_, K, V, T> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self.value(), f)
@@ -295,21 +234,6 @@ pub struct MappedRefMut<'a, K, V, T> {
 }
 
 impl<'a, K: Eq + Hash, V, T> MappedRefMut<'a, K, V, T> {
-    /// The entry's key.
-    pub fn key(&self) -> &K {
-        self.pair().0
-    }
-
-    /// The part of the value.
-    pub fn value(&self) -> &T {
-        self.pair().1
-    }
-
-    /// The part of the value, mutably.
-    pub fn value_mut(&mut self) -> &mut T {
-        self.pair_mut().1
-    }
-
     /// The entry's key and the part of its value.
     pub fn pair(&self) -> (&K, &T) {
         self.hold.touch();
@@ -356,19 +280,5 @@ impl<K: Eq + Hash + Debug, V, T: Debug> Debug for MappedRefMut<'_, K, V, T> {
             .field("k", &(k as *const K))
             .field("v", &(v as *const T))
             .finish()
-    }
-}
-
-impl<K: Eq + Hash, V, T> Deref for MappedRefMut<'_, K, V, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        self.value()
-    }
-}
-
-impl<K: Eq + Hash, V, T> DerefMut for MappedRefMut<'_, K, V, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.value_mut()
     }
 }
