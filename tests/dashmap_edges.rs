@@ -261,3 +261,46 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+/// A key whose equality tries an entry in another DashMap (which may find its shard locked).
+struct Probing {
+    id: u64,
+    names: &'static DashMap<u64, u64>,
+}
+
+impl PartialEq for Probing {
+    fn eq(&self, other: &Self) -> bool {
+        let _ = self.names.try_entry(self.id).is_some();
+        self.id == other.id
+    }
+}
+
+impl Eq for Probing {}
+
+impl Hash for Probing {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+scenario!(
+    a_key_whose_eq_tries_a_locked_entry_in_another_dashmap_keeps_its_calls_shard,
+    {
+        let names = leaked(DashMap::new());
+        let map: &'static DashMap<Probing, u64> = leaked(DashMap::with_shard_amount(64));
+        for id in 0..64 {
+            names.insert(id, id);
+            map.insert(Probing { id, names }, id);
+        }
+        for id in 0..64 {
+            // The other map's shard is held: the `try_entry` in `eq` finds it locked.
+            let held = names.get_mut(&id).unwrap();
+            *map.get_mut(&Probing { id, names }).unwrap() += 1;
+            drop(held);
+        }
+        for id in 0..64 {
+            assert_eq!(*map.get(&Probing { id, names }).unwrap(), id + 1);
+        }
+    },
+    |out| out.assert_clean()
+);

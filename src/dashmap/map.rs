@@ -769,7 +769,11 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
     pub fn try_entry(&'a self, key: K) -> Option<Entry<'a, K, V>> {
         let call = self.shadow.call(Op::TryEntry);
         call.arm();
-        let base = self.base.try_entry(key)?;
+        let Some(base) = self.base.try_entry(key) else {
+            // The shard is locked: dashmap hashed the key and gave nothing back.
+            call.take_hash();
+            return None;
+        };
         let shard = self.shard_of(&call, base.key());
         Some(Entry::new(entry_hold(&call, shard, &base), base))
     }

@@ -824,11 +824,20 @@ impl<'a> Call<'a> {
     #[inline(always)]
     pub(crate) fn captured_shard(&self, determine: impl FnOnce(usize) -> usize) -> usize {
         if self.active() {
-            let hash = take(self.hash.get());
-            self.hash.set(hash);
-            determine(hash as usize)
+            self.take_hash();
+            determine(self.hash.get() as usize)
         } else {
             0
+        }
+    }
+
+    /// The armed call's hash, taken from the thread's record (see `captured_shard`): by
+    /// `captured_shard`, or by a call that needs no shard on a path that hashed the key (a
+    /// `try_entry` that finds the shard locked).
+    #[inline(always)]
+    pub(crate) fn take_hash(&self) {
+        if self.active() {
+            self.hash.set(take(self.hash.get()));
         }
     }
 
