@@ -200,6 +200,49 @@ scenario!(
     |out| out.assert_clean()
 );
 
+/// The writer inserts, release-stores 1 into the flag, then `after` (which leaves 2 in it);
+/// this thread waits for 2 with an Acquire load, then reads the key.
+fn flag_then(after: impl FnOnce(&AtomicUsize) + Send) {
+    let flag = AtomicUsize::new(0);
+    let mut map = Map::new();
+    common::unordered(
+        &mut map,
+        |m| {
+            at!("previous", m.insert(1, 1));
+            flag.store(1, Ordering::Release);
+            after(&flag);
+        },
+        |m| {
+            while flag.load(Ordering::Acquire) != 2 {
+                std::hint::spin_loop();
+            }
+            at!("current", m.get(&1));
+        },
+    );
+}
+
+scenario!(
+    a_relaxed_read_modify_write_continues_the_release_sequence_and_runs_clean,
+    {
+        // The load reads the fetch_add's 2, which is in the release sequence of the store of 1.
+        flag_then(|flag| {
+            flag.fetch_add(1, Ordering::Relaxed);
+        })
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_relaxed_store_ends_the_release_sequence_and_is_reported,
+    {
+        // A plain Relaxed store of 2 is no part of the store of 1's release sequence (the
+        // memory model since C++20, which Rust's follows): the load that reads it synchronizes
+        // with nothing, so the insert is unordered with the get.
+        flag_then(|flag| flag.store(2, Ordering::Relaxed))
+    },
+    |out| out.assert_get_after_insert()
+);
+
 scenario!(
     a_failed_compare_exchange_releases_nothing,
     {

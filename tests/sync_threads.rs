@@ -95,6 +95,54 @@ scenario!(
     |out| out.assert_get_after_insert()
 );
 
+scenario!(
+    the_end_of_a_maprace_scope_whose_thread_panicked_runs_clean,
+    {
+        // The scope joins its threads and then panics (one of them did): what they did still
+        // happens before what follows the caught panic.
+        let mut map = Map::new();
+        let shared = Shared(&mut map as *mut Map);
+        let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            thread::scope(|s| {
+                thread::Builder::new()
+                    .name("writer".into())
+                    .spawn_scoped(s, move || {
+                        let shared = shared;
+                        shared.get().insert(1, 1);
+                        panic!("the writer fails after its insert");
+                    })
+                    .unwrap();
+            })
+        }));
+        assert!(ended.is_err());
+        map.get(&1);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    the_end_of_a_maprace_scope_whose_closure_panicked_runs_clean,
+    {
+        let mut map = Map::new();
+        let shared = Shared(&mut map as *mut Map);
+        let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            thread::scope(|s| {
+                thread::Builder::new()
+                    .name("writer".into())
+                    .spawn_scoped(s, move || {
+                        let shared = shared;
+                        shared.get().insert(1, 1);
+                    })
+                    .unwrap();
+                panic!("the scope's closure fails");
+            })
+        }));
+        assert!(ended.is_err());
+        map.get(&1);
+    },
+    |out| out.assert_clean()
+);
+
 /// A worker inserts, then unparks this thread through maprace's `Thread` (`visible`) or std's;
 /// this thread parks (std's Linux parker never wakes spuriously), then reads.
 fn park_unpark(visible: bool) {

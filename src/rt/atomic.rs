@@ -1,11 +1,12 @@
 //! The clock of an atomic variable, and fences.
 //!
-//! Rules (the C++/Rust memory model, as ThreadSanitizer applies it): a Release (or stronger)
-//! store makes the variable's clock the storer's clock; a Release read-modify-write joins it in
-//! (it continues the release sequence); an Acquire (or stronger) load joins the variable's clock
-//! into the loader's. Relaxed accesses order nothing, except through fences: a Release fence
-//! lends its clock to the thread's later Relaxed stores, and an Acquire fence acquires what the
-//! thread's earlier Relaxed loads read.
+//! Rules (the C++20/Rust memory model): a Release (or stronger) store makes the
+//! variable's clock the storer's clock; a Release read-modify-write joins it in (it continues the
+//! release sequence), and so does a Relaxed one (it leaves the clock as it is); a Relaxed store
+//! empties it (it ends the release sequence); an Acquire (or stronger) load joins the variable's
+//! clock into the loader's. Relaxed accesses order nothing, except through fences: a Release
+//! fence lends its clock to the thread's later Relaxed stores, and an Acquire fence acquires what
+//! the thread's earlier Relaxed loads read.
 //!
 //! The real operation runs with the clock's lock held, so the edge and the value travel
 //! together: a compare-exchange releases only if it succeeds, and a load acquires the clock of
@@ -105,7 +106,24 @@ impl AtomicClock {
     /// first; the fence after it orders the `used` check after the read, so a value stored by a
     /// release is never read without its clock (a real fence: free on x86, and it only makes
     /// the program more ordered, never less).
+    ///
+    /// A Relaxed *store* ends the release sequence of the last release (only read-modify-writes
+    /// continue one): a load that reads it acquires nothing, so the clock is emptied, with the
+    /// store made under the clock's lock (as a release's is) so that no load reads the value
+    /// with the clock of before. Not for a variable nobody ever released into (its clock is
+    /// empty). A release made at the same instant, whose mark this store does not see yet, may
+    /// keep its clock though this store comes after it: an edge a load then takes too many,
+    /// which may hide a race, never invent one.
     fn relaxed<R>(&self, op: AtomicOp, real: impl FnOnce() -> R) -> R {
+        if op == AtomicOp::Store {
+            if !self.used.load(Relaxed) {
+                return real();
+            }
+            let mut clock = lock(&self.clock);
+            let result = real();
+            clock.clear();
+            return result;
+        }
         let result = real();
         if op != AtomicOp::Store {
             std::sync::atomic::fence(Acquire);

@@ -173,6 +173,12 @@ impl VectorClock {
         self.clocks.resize(len, 0);
     }
 
+    /// Nothing seen (the allocation is kept).
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.clocks.clear();
+    }
+
     /// Grows the clock to `ClockCopy::HEAD` components (zeros: nothing seen), so that a lock's
     /// copy of it is made by fixed moves. Threads' own clocks are padded when made.
     pub(crate) fn pad_for_copies(&mut self) {
