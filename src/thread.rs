@@ -244,7 +244,7 @@ mod mirror {
     pub struct Scope<'scope, 'env> {
         std: &'scope std::thread::Scope<'scope, 'env>,
         /// Every scoped thread releases into it as it ends; the end of the scope acquires it.
-        ends: SyncClock,
+        ends: Arc<SyncClock>,
         _env: PhantomData<&'env ()>,
     }
 
@@ -297,23 +297,44 @@ mod mirror {
         F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
     {
         // The scope must live as long as std's, which only exists inside the closure: it is
-        // boxed there and freed here, after std's scope has joined every thread.
-        let mut boxed: *mut () = std::ptr::null_mut();
-        let result = std::thread::scope(|std_scope| {
+        // boxed there and freed by `end`, after std's scope has joined every thread, also when
+        // it unwinds (a scoped thread, or `f`, panicked): std's scope joins them first.
+        let ends = Arc::new(SyncClock::new());
+        let mut end = ScopeEnd {
+            ends: Arc::clone(&ends),
+            boxed: std::ptr::null_mut(),
+        };
+        std::thread::scope(|std_scope| {
             let scope = Box::into_raw(Box::new(Scope {
                 std: std_scope,
-                ends: SyncClock::new(),
+                ends,
                 _env: PhantomData,
             }));
-            boxed = scope.cast();
-            // SAFETY: freed below, after every scoped thread (the only other users) ended.
+            end.boxed = scope.cast();
+            // SAFETY: freed by `end`, after every scoped thread (the only other users) ended.
             f(unsafe { &*scope })
-        });
-        // SAFETY: `boxed` is the `Box<Scope>` made above; no thread of the scope runs any more,
-        // and `Scope` has no destructor that could use its expired borrow.
-        let scope = unsafe { Box::from_raw(boxed.cast::<Scope<'_, 'env>>()) };
-        scope.ends.acquire();
-        result
+        })
+    }
+
+    /// The end of a `scope`, when std's has returned or is unwinding (its threads have ended
+    /// either way): frees the boxed `Scope`, and acquires what its threads released.
+    struct ScopeEnd {
+        ends: Arc<SyncClock>,
+        /// The `Box<Scope>` made inside std's scope (null if std's never ran the closure).
+        boxed: *mut (),
+    }
+
+    impl Drop for ScopeEnd {
+        fn drop(&mut self) {
+            if !self.boxed.is_null() {
+                // SAFETY: `boxed` is the `Box<Scope>` that `scope` made, freed only here; no
+                // thread of the scope runs any more. The lifetimes of the cast are not the
+                // ones it was made with, which changes nothing: they name borrows only, and
+                // `Scope`'s drop (its `Arc`) uses none of them.
+                drop(unsafe { Box::from_raw(self.boxed.cast::<Scope<'_, '_>>()) });
+            }
+            self.ends.acquire();
+        }
     }
 
     impl<'scope> Scope<'scope, '_> {
