@@ -54,8 +54,10 @@ scenario!(
     {
         // Message 1 is sent before the insert, message 2 by another thread after it: receiving
         // both orders this thread after neither insert (a channel-wide clock would hide it).
+        // A third sender stays alive: the channel never disconnects, which would be an edge
+        // from the writer's drop of its sender, made after its insert.
         let (tx, rx) = unbounded();
-        let tx2 = tx.clone();
+        let (tx2, _kept) = (tx.clone(), tx.clone());
         let mut map = Map::new();
         common::unordered(
             &mut map,
@@ -68,7 +70,10 @@ scenario!(
                     .join()
                     .unwrap();
                 assert_eq!(rx.iter().take(2).collect::<Vec<_>>(), [1, 2]);
-                assert!(rx.try_recv().is_err());
+                assert_eq!(
+                    rx.try_recv(),
+                    Err(maprace::crossbeam_channel::TryRecvError::Empty)
+                );
                 at!("current", m.get(&1));
             },
         );
@@ -151,6 +156,85 @@ scenario!(
             tx.send_timeout(1, Duration::from_millis(1))
                 .unwrap_err()
                 .is_timeout()
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_crossbeam_recv_that_finds_every_sender_gone_runs_clean,
+    {
+        let (tx, rx) = unbounded::<()>();
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            move |m| {
+                m.insert(1, 1);
+                drop(tx);
+            },
+            |m| {
+                assert!(rx.recv().is_err());
+                assert!(rx.recv_timeout(Duration::from_secs(10)).is_err());
+                m.get(&1);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_crossbeam_recv_that_finds_the_senders_gone_is_not_ordered_after_an_insert_made_after_the_drop,
+    {
+        let (tx, rx) = unbounded::<()>();
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            move |m| {
+                drop(tx);
+                at!("previous", m.insert(1, 1));
+            },
+            |m| {
+                assert!(rx.try_recv().is_err());
+                at!("current", m.get(&1));
+            },
+        );
+    },
+    |out| out.assert_get_after_insert()
+);
+
+scenario!(
+    a_crossbeam_send_that_finds_every_receiver_gone_runs_clean,
+    {
+        let (tx, rx) = bounded::<()>(1);
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            move |m| {
+                m.insert(1, 1);
+                drop(rx);
+            },
+            |m| {
+                assert!(tx.send(()).is_err());
+                m.get(&1);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_crossbeam_message_dropped_undelivered_with_the_channel_runs_clean,
+    {
+        let (tx, rx) = unbounded::<Box<Map>>();
+        let mut unused = Map::new();
+        common::unordered(
+            &mut unused,
+            move |_| {
+                let mut boxed = Box::new(Map::new());
+                boxed.insert(1, 1);
+                tx.send(boxed).unwrap();
+            },
+            |_| drop(rx),
         );
     },
     |out| out.assert_clean()

@@ -53,8 +53,10 @@ scenario!(
     {
         // Message 1 is sent before the insert, message 2 by another thread after it: receiving
         // both orders this thread after neither insert (a channel-wide clock would hide it).
+        // A third sender stays alive: the channel never disconnects, which would be an edge
+        // from the writer's drop of its sender, made after its insert.
         let (tx, rx) = mpsc::channel();
-        let tx2 = tx.clone();
+        let (tx2, _kept) = (tx.clone(), tx.clone());
         let mut map = Map::new();
         common::unordered(
             &mut map,
@@ -67,7 +69,7 @@ scenario!(
                     .join()
                     .unwrap();
                 assert_eq!(rx.iter().take(2).collect::<Vec<_>>(), [1, 2]);
-                assert!(rx.try_recv().is_err());
+                assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
                 at!("current", m.get(&1));
             },
         );
@@ -100,6 +102,89 @@ scenario!(
             maps[i].get(&1);
         }
         sender.join().unwrap();
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_recv_that_finds_every_sender_gone_runs_clean,
+    {
+        // The sender's drop happens before the receive that reports the channel disconnected.
+        let (tx, rx) = mpsc::channel::<()>();
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            move |m| {
+                m.insert(1, 1);
+                drop(tx);
+            },
+            |m| {
+                assert!(rx.recv().is_err());
+                assert!(rx.try_recv() == Err(mpsc::TryRecvError::Disconnected));
+                m.get(&1);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_recv_that_finds_the_senders_gone_is_not_ordered_after_an_insert_made_after_the_drop,
+    {
+        let (tx, rx) = mpsc::channel::<()>();
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            move |m| {
+                drop(tx);
+                at!("previous", m.insert(1, 1));
+            },
+            |m| {
+                assert!(rx.recv().is_err());
+                at!("current", m.get(&1));
+            },
+        );
+    },
+    |out| out.assert_get_after_insert()
+);
+
+scenario!(
+    a_send_that_finds_the_receiver_gone_runs_clean,
+    {
+        let (tx, rx) = mpsc::sync_channel::<()>(1);
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            move |m| {
+                m.insert(1, 1);
+                drop(rx);
+            },
+            |m| {
+                assert!(tx.send(()).is_err());
+                assert!(tx.try_send(()).is_err());
+                m.get(&1);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_message_dropped_undelivered_with_the_channel_runs_clean,
+    {
+        // The map in the box never moves: its drop, by the receiver's drop on this thread, is
+        // ordered after the sender's insert by the channel alone (the message was sent first).
+        let (tx, rx) = mpsc::channel::<Box<Map>>();
+        let mut unused = Map::new();
+        common::unordered(
+            &mut unused,
+            move |_| {
+                let mut boxed = Box::new(Map::new());
+                boxed.insert(1, 1);
+                tx.send(boxed).unwrap();
+            },
+            |_| drop(rx),
+        );
     },
     |out| out.assert_clean()
 );

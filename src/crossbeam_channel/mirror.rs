@@ -1,22 +1,26 @@
 //! The channel mirror: crossbeam's channel of `rt::channel::Message`s (each a value and its
-//! sender's clock).
+//! sender's clock), and the channel's `rt::channel::Ends` (a receive that finds every sender
+//! gone is ordered after their drops, a send that finds every receiver gone after theirs).
 
-use crate::rt::channel::Message;
+use crate::rt::channel::{Ends, Message};
 use crossbeam_channel::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use std::fmt;
 use std::iter::FusedIterator;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The sending side of a channel. See crossbeam's `Sender`.
 pub struct Sender<T> {
     inner: crossbeam_channel::Sender<Message<T>>,
+    ends: Arc<Ends>,
 }
 
 /// The receiving side of a channel. See crossbeam's `Receiver`.
 pub struct Receiver<T> {
     inner: crossbeam_channel::Receiver<Message<T>>,
+    ends: Arc<Ends>,
 }
 
 /// Creates a channel of unbounded capacity whose messages order each receiver after its
@@ -38,7 +42,7 @@ pub struct Receiver<T> {
 #[must_use]
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    (Sender { inner: tx }, Receiver { inner: rx })
+    ends(tx, rx)
 }
 
 /// Creates a channel of bounded capacity (zero: a rendezvous). See crossbeam's `bounded`.
@@ -51,7 +55,22 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 #[must_use]
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = crossbeam_channel::bounded(cap);
-    (Sender { inner: tx }, Receiver { inner: rx })
+    ends(tx, rx)
+}
+
+/// The two ends of a new channel.
+fn ends<T>(
+    tx: crossbeam_channel::Sender<Message<T>>,
+    rx: crossbeam_channel::Receiver<Message<T>>,
+) -> (Sender<T>, Receiver<T>) {
+    let ends = Arc::new(Ends::default());
+    (
+        Sender {
+            inner: tx,
+            ends: Arc::clone(&ends),
+        },
+        Receiver { inner: rx, ends },
+    )
 }
 
 fn send_error<T>(SendError(msg): SendError<Message<T>>) -> SendError<T> {
@@ -65,24 +84,37 @@ impl<T> Sender<T> {
             .try_send(Message::seal(msg))
             .map_err(|e| match e {
                 TrySendError::Full(m) => TrySendError::Full(m.undelivered()),
-                TrySendError::Disconnected(m) => TrySendError::Disconnected(m.undelivered()),
+                TrySendError::Disconnected(m) => {
+                    self.ends.receivers_gone_seen();
+                    TrySendError::Disconnected(m.undelivered())
+                }
             })
     }
 
     /// Sends a message, blocking while the channel is full. See crossbeam's `Sender::send`.
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
-        self.inner.send(Message::seal(msg)).map_err(send_error)
+        let result = self.inner.send(Message::seal(msg));
+        if result.is_err() {
+            self.ends.receivers_gone_seen(); // the one error: every receiver is gone
+        }
+        result.map_err(send_error)
     }
 
     /// `send`, waiting `timeout` at most. See crossbeam's `Sender::send_timeout`.
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         let result = self.inner.send_timeout(Message::seal(msg), timeout);
+        if let Err(SendTimeoutError::Disconnected(_)) = result {
+            self.ends.receivers_gone_seen();
+        }
         result.map_err(send_timeout_error)
     }
 
     /// `send`, waiting until `deadline` at most. See crossbeam's `Sender::send_deadline`.
     pub fn send_deadline(&self, msg: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
         let result = self.inner.send_deadline(Message::seal(msg), deadline);
+        if let Err(SendTimeoutError::Disconnected(_)) = result {
+            self.ends.receivers_gone_seen();
+        }
         result.map_err(send_timeout_error)
     }
 
@@ -123,6 +155,7 @@ impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
         Sender {
             inner: self.inner.clone(),
+            ends: Arc::clone(&self.ends),
         }
     }
 }
@@ -133,25 +166,54 @@ impl<T> fmt::Debug for Sender<T> {
     }
 }
 
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.ends.sender_gone(); // before `inner`'s drop, the real one
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.ends.receiver_gone(); // before `inner`'s drop, the real one
+    }
+}
+
 impl<T> Receiver<T> {
+    /// A timed receive's result, with its edge.
+    fn timed_out_or_open(
+        &self,
+        result: Result<Message<T>, RecvTimeoutError>,
+    ) -> Result<T, RecvTimeoutError> {
+        if let Err(RecvTimeoutError::Disconnected) = result {
+            self.ends.senders_gone_seen();
+        }
+        result.map(Message::open)
+    }
+
     /// A message if one is waiting. See crossbeam's `Receiver::try_recv`.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.inner.try_recv().map(Message::open)
+        let result = self.inner.try_recv();
+        if let Err(TryRecvError::Disconnected) = result {
+            self.ends.senders_gone_seen();
+        }
+        result.map(Message::open)
     }
 
     /// Blocks for a message. See crossbeam's `Receiver::recv`.
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.inner.recv().map(Message::open)
+        self.inner.recv().map(Message::open).inspect_err(|_| {
+            self.ends.senders_gone_seen(); // the one error: every sender is gone
+        })
     }
 
     /// Blocks for a message, `timeout` at most. See crossbeam's `Receiver::recv_timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.inner.recv_timeout(timeout).map(Message::open)
+        self.timed_out_or_open(self.inner.recv_timeout(timeout))
     }
 
     /// Blocks for a message, until `deadline` at most. See crossbeam's `Receiver::recv_deadline`.
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.inner.recv_deadline(deadline).map(Message::open)
+        self.timed_out_or_open(self.inner.recv_deadline(deadline))
     }
 
     /// Whether the channel is empty. See crossbeam's `Receiver::is_empty`.
@@ -196,6 +258,7 @@ impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Receiver<T> {
         Receiver {
             inner: self.inner.clone(),
+            ends: Arc::clone(&self.ends),
         }
     }
 }

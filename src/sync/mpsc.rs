@@ -1,9 +1,11 @@
 //! A drop-in for [`std::sync::mpsc`]: each message carries its sender's clock, released when it
 //! is sent and acquired when it is received (`rt::channel`), so receiving a message orders the
-//! receiver after what its sender did before sending it.
+//! receiver after what its sender did before sending it. A receive that finds every sender gone
+//! is ordered after their drops, and a send that finds the receiver gone after its drop.
 
-use crate::rt::channel::Message;
+use crate::rt::channel::{Ends, Message};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
@@ -11,16 +13,19 @@ pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, 
 /// The sending half of a [`channel`]. See [`std::sync::mpsc::Sender`].
 pub struct Sender<T> {
     inner: std::sync::mpsc::Sender<Message<T>>,
+    ends: Arc<Ends>,
 }
 
 /// The sending half of a [`sync_channel`]. See [`std::sync::mpsc::SyncSender`].
 pub struct SyncSender<T> {
     inner: std::sync::mpsc::SyncSender<Message<T>>,
+    ends: Arc<Ends>,
 }
 
 /// The receiving half of a channel. See [`std::sync::mpsc::Receiver`].
 pub struct Receiver<T> {
     inner: std::sync::mpsc::Receiver<Message<T>>,
+    ends: Arc<Ends>,
 }
 
 /// Creates an unbounded channel whose messages order the receiver after the sender.
@@ -42,7 +47,14 @@ pub struct Receiver<T> {
 #[must_use]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = std::sync::mpsc::channel();
-    (Sender { inner: tx }, Receiver { inner: rx })
+    let ends = Arc::new(Ends::default());
+    (
+        Sender {
+            inner: tx,
+            ends: Arc::clone(&ends),
+        },
+        Receiver { inner: rx, ends },
+    )
 }
 
 /// Creates a bounded channel whose messages order the receiver after the sender.
@@ -56,15 +68,23 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 #[must_use]
 pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     let (tx, rx) = std::sync::mpsc::sync_channel(bound);
-    (SyncSender { inner: tx }, Receiver { inner: rx })
+    let ends = Arc::new(Ends::default());
+    (
+        SyncSender {
+            inner: tx,
+            ends: Arc::clone(&ends),
+        },
+        Receiver { inner: rx, ends },
+    )
 }
 
 impl<T> Sender<T> {
     /// Sends a value; fails only if the receiver is gone. See [`std::sync::mpsc::Sender::send`].
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
-        self.inner
-            .send(Message::seal(t))
-            .map_err(|SendError(msg)| SendError(msg.undelivered()))
+        self.inner.send(Message::seal(t)).map_err(|SendError(msg)| {
+            self.ends.receivers_gone_seen();
+            SendError(msg.undelivered())
+        })
     }
 }
 
@@ -72,7 +92,14 @@ impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
         Sender {
             inner: self.inner.clone(),
+            ends: Arc::clone(&self.ends),
         }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.ends.sender_gone(); // before `inner`'s drop, the real one
     }
 }
 
@@ -86,16 +113,20 @@ impl<T> SyncSender<T> {
     /// Sends a value, blocking while the channel is full.
     /// See [`std::sync::mpsc::SyncSender::send`].
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
-        self.inner
-            .send(Message::seal(t))
-            .map_err(|SendError(msg)| SendError(msg.undelivered()))
+        self.inner.send(Message::seal(t)).map_err(|SendError(msg)| {
+            self.ends.receivers_gone_seen();
+            SendError(msg.undelivered())
+        })
     }
 
     /// Sends a value if there is room. See [`std::sync::mpsc::SyncSender::try_send`].
     pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
         self.inner.try_send(Message::seal(t)).map_err(|e| match e {
             TrySendError::Full(msg) => TrySendError::Full(msg.undelivered()),
-            TrySendError::Disconnected(msg) => TrySendError::Disconnected(msg.undelivered()),
+            TrySendError::Disconnected(msg) => {
+                self.ends.receivers_gone_seen();
+                TrySendError::Disconnected(msg.undelivered())
+            }
         })
     }
 }
@@ -104,7 +135,14 @@ impl<T> Clone for SyncSender<T> {
     fn clone(&self) -> SyncSender<T> {
         SyncSender {
             inner: self.inner.clone(),
+            ends: Arc::clone(&self.ends),
         }
+    }
+}
+
+impl<T> Drop for SyncSender<T> {
+    fn drop(&mut self) {
+        self.ends.sender_gone(); // before `inner`'s drop, the real one
     }
 }
 
@@ -117,17 +155,27 @@ impl<T> fmt::Debug for SyncSender<T> {
 impl<T> Receiver<T> {
     /// A value if one is waiting. See [`std::sync::mpsc::Receiver::try_recv`].
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.inner.try_recv().map(Message::open)
+        let result = self.inner.try_recv();
+        if let Err(TryRecvError::Disconnected) = result {
+            self.ends.senders_gone_seen();
+        }
+        result.map(Message::open)
     }
 
     /// Blocks for a value. See [`std::sync::mpsc::Receiver::recv`].
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.inner.recv().map(Message::open)
+        self.inner.recv().map(Message::open).inspect_err(|_| {
+            self.ends.senders_gone_seen(); // the one error: every sender is gone
+        })
     }
 
     /// Blocks for a value, at most `timeout`. See [`std::sync::mpsc::Receiver::recv_timeout`].
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.inner.recv_timeout(timeout).map(Message::open)
+        let result = self.inner.recv_timeout(timeout);
+        if let Err(RecvTimeoutError::Disconnected) = result {
+            self.ends.senders_gone_seen();
+        }
+        result.map(Message::open)
     }
 
     /// An iterator that blocks for each value. See [`std::sync::mpsc::Receiver::iter`].
@@ -138,6 +186,12 @@ impl<T> Receiver<T> {
     /// An iterator over the values already waiting. See [`std::sync::mpsc::Receiver::try_iter`].
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { rx: self }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.ends.receiver_gone(); // before `inner`'s drop, the real one
     }
 }
 
