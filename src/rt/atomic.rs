@@ -60,7 +60,15 @@ pub(crate) struct AtomicClock {
     /// a variable nobody ever released into have nothing to carry and skip the lock.
     used: AtomicBool,
     /// Held only around one atomic instruction and clock arithmetic.
-    clock: Mutex<VectorClock>,
+    clock: Mutex<Clocks>,
+}
+
+struct Clocks {
+    /// The clock of the release sequence the variable's value belongs to (empty if none).
+    current: VectorClock,
+    /// Every clock a store has replaced (joined), for a Relaxed read made without the lock
+    /// while the first release came (see `relaxed`).
+    ended: VectorClock,
 }
 
 impl Default for AtomicClock {
@@ -73,7 +81,10 @@ impl AtomicClock {
     pub(crate) const fn new() -> AtomicClock {
         AtomicClock {
             used: AtomicBool::new(false),
-            clock: Mutex::new(VectorClock::new()),
+            clock: Mutex::new(Clocks {
+                current: VectorClock::new(),
+                ended: VectorClock::new(),
+            }),
         }
     }
 
@@ -86,10 +97,10 @@ impl AtomicClock {
         if order == Relaxed && !lends_fence(op) {
             return self.relaxed(op, real);
         }
-        let mut clock = lock(&self.clock);
+        let mut clocks = lock(&self.clock);
         self.mark_used(op, order);
         let result = real();
-        self.apply(&mut clock, op, order);
+        self.apply(&mut clocks, op, order);
         result
     }
 
@@ -102,34 +113,44 @@ impl AtomicClock {
     }
 
     /// A Relaxed access with no fence to lend releases nothing; if it reads, the value may come
-    /// from a release, whose clock the thread's next Acquire fence takes. The real read comes
-    /// first; the fence after it orders the `used` check after the read, so a value stored by a
-    /// release is never read without its clock (a real fence: free on x86, and it only makes
-    /// the program more ordered, never less).
+    /// from a release, whose clock the thread's next Acquire fence takes.
     ///
     /// A Relaxed *store* ends the release sequence of the last release (only read-modify-writes
-    /// continue one): a load that reads it acquires nothing, so the clock is emptied, with the
-    /// store made under the clock's lock (as a release's is) so that no load reads the value
-    /// with the clock of before. Not for a variable nobody ever released into (its clock is
-    /// empty). A release made at the same instant, whose mark this store does not see yet, may
-    /// keep its clock though this store comes after it: an edge a load then takes too many,
-    /// which may hide a race, never invent one.
+    /// continue one): a load that reads its value acquires nothing, so the clock is emptied.
+    ///
+    /// Once anything was released into the variable, the real operation runs under the clock's
+    /// lock, as a release's does, so that a read takes the clock of the value it read (not one
+    /// a later store left) and a Relaxed store empties the clock of the value it replaces. Before
+    /// that, Relaxed accesses skip the lock: the read comes first, and the fence after it orders
+    /// the `used` check after the read, so a value stored by a release is never read without its
+    /// clock (a real fence: free on x86, and it only makes the program more ordered, never
+    /// less). Such a read that finds the first release made meanwhile takes the clock and every
+    /// clock a store has replaced (`ended`): it may have read the value of any store since
+    /// (edges too many, never too few). A Relaxed store that does not see the first release's mark yet
+    /// leaves its clock in place, though it may come after it: an edge too many as well.
     fn relaxed<R>(&self, op: AtomicOp, real: impl FnOnce() -> R) -> R {
-        if op == AtomicOp::Store {
-            if !self.used.load(Relaxed) {
-                return real();
-            }
-            let mut clock = lock(&self.clock);
+        if self.used.load(Relaxed) {
+            let mut clocks = lock(&self.clock);
             let result = real();
-            clock.clear();
+            let Clocks { current, ended } = &mut *clocks;
+            if op == AtomicOp::Store {
+                ended.join(current);
+                current.clear();
+            } else {
+                let _ = FENCES.try_with(|f| f.borrow_mut().pending.join(current));
+            }
             return result;
         }
         let result = real();
         if op != AtomicOp::Store {
             std::sync::atomic::fence(Acquire);
             if self.used.load(Relaxed) {
-                let clock = lock(&self.clock);
-                let _ = FENCES.try_with(|f| f.borrow_mut().pending.join(&clock));
+                let clocks = lock(&self.clock);
+                let _ = FENCES.try_with(|f| {
+                    let pending = &mut f.borrow_mut().pending;
+                    pending.join(&clocks.current);
+                    pending.join(&clocks.ended);
+                });
             }
         }
         result
@@ -150,22 +171,25 @@ impl AtomicClock {
             // Either way it reads; it releases nothing.
             return self.relaxed(AtomicOp::Rmw, real);
         }
-        let mut clock = lock(&self.clock);
+        let mut clocks = lock(&self.clock);
         self.mark_used(AtomicOp::Rmw, success);
         let result = real();
         match result {
-            Ok(_) => self.apply(&mut clock, AtomicOp::Rmw, success),
-            Err(_) => self.apply(&mut clock, AtomicOp::Load, failure),
+            Ok(_) => self.apply(&mut clocks, AtomicOp::Rmw, success),
+            Err(_) => self.apply(&mut clocks, AtomicOp::Load, failure),
         }
         result
     }
 
-    fn apply(&self, clock: &mut VectorClock, op: AtomicOp, order: Ordering) {
+    /// The edges of an operation made under the lock. A store replaces the clock (it begins a
+    /// release sequence, or ends one): the clock it replaces goes to `ended` (see `relaxed`).
+    fn apply(&self, clocks: &mut Clocks, op: AtomicOp, order: Ordering) {
+        let Clocks { current, ended } = clocks;
         if op != AtomicOp::Store {
             if acquires(order) {
-                thread::acquire(clock);
+                thread::acquire(current);
             } else {
-                let _ = FENCES.try_with(|f| f.borrow_mut().pending.join(clock));
+                let _ = FENCES.try_with(|f| f.borrow_mut().pending.join(current));
             }
         }
         if op != AtomicOp::Load {
@@ -176,16 +200,21 @@ impl AtomicClock {
                     .flatten()
             };
             match (op, releases(order)) {
-                (AtomicOp::Store, true) => thread::release_store(clock),
-                (AtomicOp::Rmw, true) => thread::release(clock),
+                (AtomicOp::Store, true) => {
+                    ended.join(current);
+                    thread::release_store(current);
+                }
+                (AtomicOp::Rmw, true) => thread::release(current),
                 (AtomicOp::Store, false) => {
-                    if let Some(fence) = fenced() {
-                        *clock = fence;
+                    ended.join(current);
+                    match fenced() {
+                        Some(fence) => *current = fence,
+                        None => current.clear(),
                     }
                 }
                 _ => {
                     if let Some(fence) = fenced() {
-                        clock.join(&fence);
+                        current.join(&fence);
                     }
                 }
             }
