@@ -387,3 +387,31 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+scenario!(
+    a_condvar_condition_that_panics_still_releases_into_the_mutex,
+    {
+        // The condition writes the map under the lock, then panics: std's wait_while unwinds and
+        // unlocks (poisoning the mutex), and the next thread to lock is ordered after the write.
+        let map = Mutex::new(Map::new());
+        let ready = Condvar::new();
+        let mut unused = Map::new();
+        common::unordered(
+            &mut unused,
+            |_| {
+                let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _guard = ready.wait_while(map.lock().unwrap(), |m| {
+                        m.insert(1, 1);
+                        panic!("the condition fails after its insert");
+                    });
+                }));
+                assert!(failed.is_err());
+            },
+            |_| {
+                let guard = map.lock().unwrap_err().into_inner();
+                guard.get(&1);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);

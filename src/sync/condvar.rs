@@ -68,12 +68,27 @@ fn with_edges<T: ?Sized>(
     move |value| {
         // SAFETY: std calls the condition with the lock held.
         unsafe { clock.acquire() };
+        let unwinding = ReleaseOnUnwind(clock);
         let wait = condition(value);
+        std::mem::forget(unwinding);
         if wait {
             // SAFETY: as above.
             unsafe { clock.release() };
         }
         wait
+    }
+}
+
+/// Releases into the mutex's clock if the condition unwinds: std's `wait_*while` then drops its
+/// guard, which unlocks the mutex (poisoned), after this (`MutexGuard::into_std` gave that guard
+/// away, so no guard of maprace's releases).
+struct ReleaseOnUnwind<'a>(&'a LockedClock);
+
+impl Drop for ReleaseOnUnwind<'_> {
+    fn drop(&mut self) {
+        // SAFETY: dropped only while the condition unwinds (`with_edges` forgets it otherwise),
+        // inside std's wait, whose guard, in a frame further out, still holds the lock.
+        unsafe { self.0.release() };
     }
 }
 
