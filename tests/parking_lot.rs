@@ -482,6 +482,33 @@ scenario!(
 );
 
 scenario!(
+    a_parking_lot_once_initializer_that_panicked_happens_before_the_forced_one,
+    {
+        let once = Once::new();
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            |m| {
+                let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    once.call_once(|| {
+                        m.insert(1, 1);
+                        panic!("the first initializer fails after its insert");
+                    })
+                }));
+                assert!(failed.is_err());
+            },
+            |m| {
+                once.call_once_force(|state| {
+                    assert!(state.poisoned());
+                    m.get(&1);
+                });
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
     a_reentrant_mutex_locked_twice_by_its_holder_hands_the_clock_over_at_the_outermost_unlock,
     {
         let lock = ReentrantMutex::new(RefCell::new(Map::new()));

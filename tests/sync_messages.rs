@@ -434,6 +434,58 @@ scenario!(
     |out| out.assert_clean()
 );
 
+scenario!(
+    a_once_initializer_that_panicked_happens_before_the_forced_one,
+    {
+        // The poisoned `Once` orders the panicked attempt before the next one, in std too.
+        let once = Once::new();
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            |m| {
+                let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    once.call_once(|| {
+                        m.insert(1, 1);
+                        panic!("the first initializer fails after its insert");
+                    })
+                }));
+                assert!(failed.is_err());
+            },
+            |m| {
+                once.call_once_force(|state| {
+                    assert!(state.is_poisoned());
+                    m.get(&1);
+                });
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_once_lock_initializer_that_panicked_happens_before_the_next_one,
+    {
+        let cell = OnceLock::new();
+        let mut map = Map::new();
+        common::unordered(
+            &mut map,
+            |m| {
+                let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    cell.get_or_init(|| {
+                        m.insert(1, 1);
+                        panic!("the first initializer fails after its insert");
+                    })
+                }));
+                assert!(failed.is_err());
+            },
+            |m| {
+                assert_eq!(*cell.get_or_init(|| m.get(&1).copied().unwrap_or(0)), 1);
+            },
+        );
+    },
+    |out| out.assert_clean()
+);
+
 /// A std `AtomicBool` flag, which maprace cannot see, made visible (or not) with `annotate`.
 fn annotated_flag(annotate: bool) {
     let flag = std::sync::atomic::AtomicBool::new(false);

@@ -1,7 +1,8 @@
 //! `Once` with parking_lot's API: the initialization releases into the `Once`'s clock before it
-//! completes, and every call that observes completion acquires it.
+//! completes (or, if it panics, before the `Once` is poisoned), and every call that observes completion acquires it.
 
 use crate::rt::thread::SyncClock;
+use crate::sync::once::ReleaseAtEnd;
 use parking_lot::OnceState;
 use std::fmt;
 
@@ -44,8 +45,8 @@ impl Once {
     /// Runs `f` once; every call returns after it completed. See parking_lot's `call_once`.
     pub fn call_once<F: FnOnce()>(&self, f: F) {
         self.inner.call_once(|| {
+            let _released = ReleaseAtEnd(&self.clock);
             f();
-            self.clock.release();
         });
         self.clock.acquire();
     }
@@ -54,8 +55,9 @@ impl Once {
     /// See parking_lot's `call_once_force`.
     pub fn call_once_force<F: FnOnce(OnceState)>(&self, f: F) {
         self.inner.call_once_force(|state| {
+            self.clock.acquire(); // an initializer that panicked before this one
+            let _released = ReleaseAtEnd(&self.clock);
             f(state);
-            self.clock.release();
         });
         self.clock.acquire();
     }

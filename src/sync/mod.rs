@@ -20,7 +20,7 @@ pub mod mpsc;
 #[cfg(maprace_detect)]
 mod mutex;
 #[cfg(maprace_detect)]
-mod once;
+pub(crate) mod once;
 #[cfg(maprace_detect)]
 mod once_lock;
 #[cfg(maprace_detect)]

@@ -1,5 +1,7 @@
 //! `Once` with std's API: the initialization releases into the `Once`'s clock before it
-//! completes, and every call that observes completion acquires it.
+//! completes (or, if it panics, before the `Once` is poisoned: the next initializer, which
+//! `call_once_force` runs, is ordered after it, as in std), and every call that observes
+//! completion acquires it.
 
 use crate::rt::thread::SyncClock;
 use std::fmt;
@@ -34,8 +36,8 @@ impl Once {
     #[track_caller]
     pub fn call_once<F: FnOnce()>(&self, f: F) {
         self.inner.call_once(|| {
+            let _released = ReleaseAtEnd(&self.clock);
             f();
-            self.clock.release();
         });
         self.clock.acquire();
     }
@@ -45,8 +47,9 @@ impl Once {
     #[track_caller]
     pub fn call_once_force<F: FnOnce(&OnceState)>(&self, f: F) {
         self.inner.call_once_force(|state| {
+            self.clock.acquire(); // an initializer that panicked before this one
+            let _released = ReleaseAtEnd(&self.clock);
             f(state);
-            self.clock.release();
         });
         self.clock.acquire();
     }
@@ -71,6 +74,16 @@ impl Once {
     pub fn wait_force(&self) {
         self.inner.wait_force();
         self.clock.acquire();
+    }
+}
+
+/// An initializer's end, when it returns or unwinds: releases into the clock of its `Once` (or
+/// `OnceLock`), before std (or parking_lot) marks it complete or poisoned.
+pub(crate) struct ReleaseAtEnd<'a>(pub(crate) &'a SyncClock);
+
+impl Drop for ReleaseAtEnd<'_> {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 

@@ -1,7 +1,9 @@
 //! `OnceLock` with std's API: the initialization releases into the cell's clock before the
-//! value is published, and every read of the value (`get`, `get_or_init`, `wait`) acquires it,
-//! so the initialization happens before every use.
+//! value is published (or, if it panics, before the next initializer runs), and every read of
+//! the value (`get`, `get_or_init`, `wait`) acquires it, so the initialization happens before
+//! every use.
 
+use super::once::ReleaseAtEnd;
 use crate::rt::thread::SyncClock;
 use std::fmt;
 
@@ -73,10 +75,10 @@ impl<T> OnceLock<T> {
         F: FnOnce() -> T,
     {
         let value = self.inner.get_or_init(|| {
-            let value = f();
-            // Before std publishes the value.
-            self.clock.release();
-            value
+            self.clock.acquire(); // an initializer that panicked before this one
+            // Before std publishes the value, or, if `f` panics, before the next initializer.
+            let _released = ReleaseAtEnd(&self.clock);
+            f()
         });
         self.clock.acquire();
         value
