@@ -47,8 +47,6 @@ fn reused<L>(slot: &mut Vec<L>, new: L) -> &L {
 // maprace::sync
 
 scenario!(
-    #[ignore = "known false report: maprace::sync::Mutex is named by its address (its first cache \
-                line has no room for a LockId), so a new mutex in the memory inherits the hold"]
     a_new_sync_mutex_where_one_with_a_forgotten_guard_was_is_another_lock,
     {
         use maprace::sync::Mutex;

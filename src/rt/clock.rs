@@ -250,11 +250,13 @@ impl VectorClock {
 /// every lock operation. The first `HEAD` components live in place, in a value that shares a
 /// cache line with the lock's own word (see `sync::Mutex`), so that copying and joining them
 /// is a few fixed moves; the rest (programs with more thread slots alive) on the heap, reused
-/// while the number of slots stays the same.
+/// while the number of slots stays the same. The tail is behind a thin pointer (one word, not a
+/// slice's two), which leaves room in `sync::Mutex`'s first cache line for its `LockId`.
 #[derive(Default, Debug)]
 pub(crate) struct ClockCopy {
     head: [u64; ClockCopy::HEAD],
-    tail: Option<Box<[u64]>>,
+    #[allow(clippy::box_collection)] // a thin pointer: see above
+    tail: Option<Box<Vec<u64>>>,
 }
 
 impl ClockCopy {
@@ -317,11 +319,11 @@ impl ClockCopy {
         }
         let tail = clocks.get(ClockCopy::HEAD..).unwrap_or(&[]);
         if tail.len() > self.tail.as_ref().map_or(0, |t| t.len()) {
-            let mut grown = vec![0; tail.len()].into_boxed_slice();
+            let mut grown = vec![0; tail.len()];
             if let Some(old) = &self.tail {
                 grown[..old.len()].copy_from_slice(old);
             }
-            self.tail = Some(grown);
+            self.tail = Some(Box::new(grown));
         }
         if let Some(mine) = &mut self.tail {
             for (mine, theirs) in mine.iter_mut().zip(tail) {
@@ -345,7 +347,7 @@ impl ClockCopy {
         match &mut self.tail {
             _ if tail.is_empty() => self.tail = None,
             Some(mine) if mine.len() == tail.len() => mine.copy_from_slice(tail),
-            _ => self.tail = Some(tail.into()),
+            _ => self.tail = Some(Box::new(tail.to_vec())),
         }
     }
 }

@@ -201,15 +201,6 @@ impl LockId {
 }
 
 impl Resource {
-    /// A lock by its address alone (`maprace::sync::Mutex`, whose first cache line has no room
-    /// for a `LockId`): a new lock in the same memory is taken for it.
-    pub(crate) fn lock<T: ?Sized>(lock: &T) -> Resource {
-        Resource {
-            object: lock as *const T as *const () as u64,
-            part: 0,
-        }
-    }
-
     fn is_map(self) -> bool {
         self.object & MAP_OBJECT != 0
     }

@@ -41,7 +41,7 @@ fn relocked<'a, T: ?Sized>(
     result: LockResult<std::sync::MutexGuard<'a, T>>,
 ) -> LockResult<MutexGuard<'a, T>> {
     wrap(result, |inner| {
-        MutexGuard::from_std(relock.clock, inner, relock.site)
+        MutexGuard::from_std(relock.clock, relock.id, inner, relock.site)
     })
 }
 
@@ -52,7 +52,7 @@ fn relocked_timeout<'a, T: ?Sized>(
 ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
     wrap(result, |(inner, timeout)| {
         (
-            MutexGuard::from_std(relock.clock, inner, relock.site),
+            MutexGuard::from_std(relock.clock, relock.id, inner, relock.site),
             timeout,
         )
     })

@@ -6,10 +6,12 @@
 //!
 //! A thread that locks a mutex it holds is reported (`WARNING: MAP DEADLOCK`) instead of
 //! hanging, and so is a cycle of waits through other threads: the guard keeps its hold in the
-//! thread's list (`rt::deadlock`), and `lock` checks before it blocks.
+//! thread's list (`rt::deadlock`), and `lock` checks before it blocks. The mutex is named there
+//! by its `LockId` (its address and a generation), so that the hold a forgotten guard leaves
+//! behind is never taken for a new mutex made in the same memory.
 
 use super::poison::{try_wrap, wrap};
-use crate::rt::deadlock::{self, LockHold, Mode, Resource};
+use crate::rt::deadlock::{self, LockHold, LockId, Mode};
 use crate::rt::site::{Op, Site};
 use crate::rt::thread::LockedClock;
 use std::fmt;
@@ -37,11 +39,14 @@ use std::sync::{LockResult, TryLockResult};
 /// ```
 #[derive(Default)]
 // Laid out for threads that take turns: every hand-off moves the cache lines the lock writes
-// from one core to the other, so the clock (56 bytes) and the real lock's word share one line,
-// and the data starts on the next (for a tracked map, with its structure cell).
+// from one core to the other, so the clock (48 bytes), the lock's identity in held lists (4)
+// and the real lock's word share one line, and the data starts on the next (for a tracked map,
+// with its structure cell).
 #[repr(C, align(64))]
 pub struct Mutex<T: ?Sized> {
     clock: LockedClock,
+    /// The mutex in deadlock checks' held lists.
+    id: LockId,
     inner: std::sync::Mutex<T>,
 }
 
@@ -49,6 +54,7 @@ pub struct Mutex<T: ?Sized> {
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     clock: &'a LockedClock,
+    id: &'a LockId,
     /// The hold in the thread's list; ended in `Drop` before the real unlock.
     hold: ManuallyDrop<LockHold>,
     /// Where the lock was taken.
@@ -62,6 +68,7 @@ impl<T> Mutex<T> {
     pub const fn new(t: T) -> Mutex<T> {
         Mutex {
             clock: LockedClock::new(),
+            id: LockId::new(),
             inner: std::sync::Mutex::new(t),
         }
     }
@@ -85,7 +92,7 @@ impl<T: ?Sized> Mutex<T> {
         inner: std::sync::MutexGuard<'a, T>,
         site: &'static Location<'static>,
     ) -> MutexGuard<'a, T> {
-        MutexGuard::from_std(&self.clock, inner, site)
+        MutexGuard::from_std(&self.clock, &self.id, inner, site)
     }
 
     /// Blocks until the lock is held. See [`std::sync::Mutex::lock`]. Locking a mutex this
@@ -95,7 +102,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let site = Location::caller();
         let result = deadlock::acquire(
-            || Resource::lock(&self.clock),
+            || self.id.resource(),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
             &deadlock::MUTEX,
@@ -144,23 +151,25 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The lock has just been taken (or retaken, after a condvar wait) at `site`: acquire its
-    /// clock, and record the hold (the clock's address names the mutex, as in `Mutex::lock`).
+    /// clock, and record the hold (the mutex named by its `LockId`, as in `Mutex::lock`).
     #[inline(always)]
     pub(super) fn from_std(
         clock: &'a LockedClock,
+        id: &'a LockId,
         inner: std::sync::MutexGuard<'a, T>,
         site: &'static Location<'static>,
     ) -> Self {
         // SAFETY: `inner` is the real lock, held.
         unsafe { clock.acquire() };
         let hold = LockHold::taken(
-            || Resource::lock(clock),
+            || id.resource(),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
             &deadlock::MUTEX,
         );
         MutexGuard {
             clock,
+            id,
             hold: ManuallyDrop::new(hold),
             site,
             inner: ManuallyDrop::new(inner),
@@ -179,6 +188,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         (
             Relock {
                 clock: this.clock,
+                id: this.id,
                 site: this.site,
             },
             inner,
@@ -186,11 +196,12 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     }
 }
 
-/// What a condvar wait keeps of a guard to make it again: the mutex's clock and where it was
-/// locked.
+/// What a condvar wait keeps of a guard to make it again: the mutex's clock and identity, and
+/// where it was locked.
 #[derive(Clone, Copy)]
 pub(super) struct Relock<'a> {
     pub(super) clock: &'a LockedClock,
+    pub(super) id: &'a LockId,
     pub(super) site: &'static Location<'static>,
 }
 
@@ -238,7 +249,7 @@ mod tests {
     use super::Mutex;
 
     #[test]
-    fn the_clock_and_the_lock_word_share_a_line_and_the_data_starts_the_next() {
+    fn the_clock_the_id_and_the_lock_word_share_a_line_and_the_data_starts_the_next() {
         let mutex = Mutex::new(0u64);
         let start = &mutex as *const Mutex<u64> as usize;
         let data = &*mutex.lock().unwrap() as *const u64 as usize;

@@ -298,9 +298,15 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_clock_leaves_room_for_the_lock_word_in_its_cache_line() {
-        // `sync::Mutex`'s layout: the clock, then the real lock's word, in one 64-byte line.
-        assert!(size_of::<LockedClock>() + size_of::<std::sync::Mutex<()>>() <= 64);
+    fn a_lock_clock_leaves_room_for_the_lock_id_and_word_in_its_cache_line() {
+        // `sync::Mutex`'s layout: the clock, its `LockId`, then the real lock's word, in one
+        // 64-byte line.
+        use crate::rt::deadlock::LockId;
+        assert_eq!(size_of::<LockedClock>(), 48);
+        assert!(
+            size_of::<LockedClock>() + size_of::<LockId>() + size_of::<std::sync::Mutex<()>>()
+                <= 64
+        );
     }
 
     #[cfg(feature = "dashmap")]
