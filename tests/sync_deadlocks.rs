@@ -84,11 +84,91 @@ scenario!(
     {
         let lock = RwLock::new(0);
         let first = lock.read().unwrap();
-        let second = lock.read().unwrap(); // readers share it
-        let value = *first + *second;
-        drop((first, second));
+        let value = *first;
+        drop(first);
         *lock.write().unwrap() = value + 1;
         assert_eq!(*lock.read().unwrap(), 1);
+    },
+    |out| out.assert_clean()
+);
+
+// A read inside a read of the same `RwLock`: std's lock (futex-based on Linux) makes a new reader
+// wait while a writer waits, so the second read hangs whenever another thread asks to write
+// between the two. Reported as latent, when the second read is called, whether a writer waits
+// or not; here one does, and the off build hangs.
+
+scenario!(
+    reading_a_rwlock_this_thread_reads_while_a_writer_waits_is_a_latent_deadlock,
+    hangs_after = hangs_after(),
+    {
+        let lock = RwLock::new(0);
+        std::thread::scope(|s| {
+            let first = at!("guard", lock.read()).unwrap();
+            s.spawn(|| *lock.write().unwrap() += 1);
+            std::thread::sleep(Duration::from_millis(100)); // the writer waits for `first`
+            let second = at!("call", lock.read()).unwrap();
+            assert_eq!(*first + *second, 0);
+        });
+    },
+    |out| {
+        if maprace::COMPILED_IN {
+            out.assert_deadlock(
+                "latent",
+                "Read (shared) on maprace::sync::RwLock 0x",
+                &["guard"],
+            );
+        } else {
+            out.assert_hangs();
+        }
+    }
+);
+
+scenario!(
+    reading_a_rwlock_this_thread_reads_with_no_writer_is_a_latent_deadlock,
+    {
+        let lock = RwLock::new(0);
+        let first = at!("guard", lock.read()).unwrap();
+        let second = at!("call", lock.read()).unwrap();
+        assert_eq!(*first + *second, 0);
+    },
+    |out| {
+        if maprace::COMPILED_IN {
+            out.assert_deadlock(
+                "latent",
+                "Read (shared) on maprace::sync::RwLock 0x",
+                &["guard"],
+            );
+        } else {
+            out.assert_clean(); // no writer came between: the second read returned
+        }
+    }
+);
+
+scenario!(
+    reading_a_rwlock_again_after_the_first_read_guard_is_dropped_while_a_writer_waits_runs_clean,
+    {
+        let lock = RwLock::new(0);
+        std::thread::scope(|s| {
+            let first = lock.read().unwrap();
+            let value = *first;
+            s.spawn(|| *lock.write().unwrap() += 1);
+            std::thread::sleep(Duration::from_millis(100)); // the writer waits for `first`
+            drop(first);
+            let second = lock.read().unwrap();
+            assert!(*second == value || *second == value + 1);
+        });
+        assert_eq!(*lock.read().unwrap(), 1);
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    try_read_of_a_rwlock_this_thread_reads_runs_clean,
+    {
+        let lock = RwLock::new(0);
+        let first = lock.read().unwrap();
+        let second = lock.try_read().expect("no writer: try_read never blocks"); // never reported
+        assert_eq!(*first + *second, 0);
     },
     |out| out.assert_clean()
 );

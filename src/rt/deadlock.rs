@@ -1514,24 +1514,85 @@ pub(crate) fn acquire<G>(
         None => blocking(),
         Some(list) => match try_lock() {
             Some(guard) => guard,
-            None => {
-                let what = String::new;
-                let call = Call {
-                    resource: lock(),
-                    mode: mode.into(),
-                    site,
-                    tag,
-                    what: &what,
-                };
-                let waiting = before_lock(list, &call);
-                waiting.busy(&what);
-                let guard = blocking();
-                drop(waiting);
-                guard
-            }
+            None => blocked(list, lock(), mode, site, tag, blocking),
         },
     }
 }
+
+/// A blocking shared acquisition of a lock whose new readers wait behind a waiting writer
+/// (std's `RwLock::read` on Linux): as `acquire`, but this thread's own read of the lock is
+/// looked for first, whether or not the lock is free now, and reported as a latent deadlock
+/// (the call hangs whenever another thread asks to write between the two reads).
+#[inline(always)]
+pub(crate) fn acquire_read<G>(
+    lock: impl FnOnce() -> Resource,
+    site: Site,
+    tag: &'static Tag,
+    try_lock: impl FnOnce() -> Option<G>,
+    blocking: impl FnOnce() -> G,
+) -> G {
+    let Some(list) = holding() else {
+        return blocking();
+    };
+    let resource = lock();
+    reads_again(list, resource, site, tag);
+    match try_lock() {
+        Some(guard) => guard,
+        None => blocked(list, resource, Mode::Shared, site, tag, blocking),
+    }
+}
+
+/// The lock is taken: the checks of `before_lock`, then `blocking()` with the wait published.
+#[cold]
+#[inline(never)]
+fn blocked<G>(
+    list: &'static Held,
+    resource: Resource,
+    mode: Mode,
+    site: Site,
+    tag: &'static Tag,
+    blocking: impl FnOnce() -> G,
+) -> G {
+    let what = String::new;
+    let call = Call {
+        resource,
+        mode: mode.into(),
+        site,
+        tag,
+        what: &what,
+    };
+    let waiting = before_lock(list, &call);
+    waiting.busy(&what);
+    let guard = blocking();
+    drop(waiting);
+    guard
+}
+
+/// A read of `resource` while this thread reads it already: a latent deadlock, reported.
+#[cold]
+#[inline(never)]
+fn reads_again(list: &'static Held, resource: Resource, site: Site, tag: &'static Tag) {
+    let conflict = |hold: &Hold| {
+        (hold.resource == resource && hold.mode == LockMode::Shared).then_some(Verdict::Latent)
+    };
+    if let Some((verdict, holds)) = check_own(list, site, &conflict) {
+        let what = String::new;
+        let call = Call {
+            resource,
+            mode: LockMode::Shared,
+            site,
+            tag,
+            what: &what,
+        };
+        report(&call, verdict, Evidence::Own(holds), STD_READ_AGAIN_HINT);
+    }
+}
+
+const STD_READ_AGAIN_HINT: &str = "This thread already reads the lock, and std's RwLock makes a new reader wait while a writer\n\
+     waits (on Linux; std's docs: `read` \"might panic when called if the lock is already held by\n\
+     the current thread\"). Whenever another thread asks to write between the two reads, the writer\n\
+     waits for this thread's first read and the call waits for the writer, forever. Pass the\n\
+     guard down instead of reading again, or drop it first.";
 
 /// A maprace lock's hold in its thread's list, kept by its guard: made once the lock is held,
 /// dropped before the real unlock (a guard declares it before the real guard, or drops it

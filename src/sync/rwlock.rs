@@ -4,7 +4,10 @@
 //! and every earlier reader). Releases happen before the real unlock, acquires after the lock.
 //!
 //! `write` while this thread holds the lock (shared or exclusive), and `read` while it holds it
-//! exclusively, are reported (`WARNING: MAP DEADLOCK`) instead of hanging (see `sync::Mutex`).
+//! exclusively, are reported (`WARNING: MAP DEADLOCK`) instead of hanging (see `sync::Mutex`);
+//! `read` while it reads the lock already is reported as a latent deadlock: std's lock (futex-based
+//! on Linux) makes new readers wait while a writer waits, so it hangs whenever a writer comes
+//! between.
 
 use super::poison::{try_wrap, wrap};
 use crate::rt::deadlock::{self, LockHold, LockId, Mode, Resource};
@@ -117,13 +120,14 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Blocks until shared access is held. See [`std::sync::RwLock::read`]. Reading while
-    /// this thread holds the write lock is reported as a deadlock instead of hanging.
+    /// this thread holds the write lock is reported as a deadlock instead of hanging, and
+    /// reading while it reads already as a latent one (std's lock makes a new reader wait
+    /// behind a waiting writer, so the second read hangs whenever a writer comes between).
     #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let site = Location::caller();
-        let result = deadlock::acquire(
+        let result = deadlock::acquire_read(
             || self.resource(),
-            Mode::Shared,
             Site::new(Op::Read, site),
             &deadlock::RWLOCK,
             || deadlock::unless_taken(self.inner.try_read()),
