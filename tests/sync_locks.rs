@@ -103,6 +103,64 @@ scenario!(
     |out| out.assert_get_after_insert()
 );
 
+/// An epoch resumed under one lock and released into two: the writer takes `outer` back (its
+/// epoch goes on), takes and releases `inner` inside it, then releases `outer`; this thread
+/// takes `outer` (and so has seen the writer's epoch then); the writer takes `inner` back
+/// (nobody took it since) and inserts under it. This thread then reads under `inner`
+/// (`locked`: ordered) or under `outer` alone, which orders nothing after the writer's release
+/// of it. (Taking `inner` back once let the writer's epoch go on, though `outer` held it too.)
+fn nested_lock_taken_back(locked: bool) {
+    let (outer, inner) = (Mutex::new(()), Mutex::new(()));
+    let mut map = Map::new();
+    let shared = Shared(&mut map as *mut Map);
+    let (to_writer, writer_turn) = std::sync::mpsc::channel::<()>();
+    let (to_reader, reader_turn) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let (outer, inner) = (&outer, &inner);
+        let writer = writer()
+            .spawn_scoped(s, move || {
+                let shared = shared;
+                drop(outer.lock().unwrap());
+                let held = outer.lock().unwrap(); // taken back: the epoch goes on
+                drop(inner.lock().unwrap());
+                drop(held);
+                to_reader.send(()).unwrap();
+                writer_turn.recv().unwrap();
+                let held = inner.lock().unwrap(); // taken back, but `outer` was taken
+                at!("previous", shared.get().insert(1, 1));
+                drop(held);
+                to_reader.send(()).unwrap();
+                let _ = writer_turn.recv(); // stays alive until the read is over
+            })
+            .unwrap();
+        reader_turn.recv().unwrap();
+        drop(outer.lock().unwrap()); // sees the writer's release of `outer`
+        to_writer.send(()).unwrap();
+        reader_turn.recv().unwrap();
+        let held = if locked {
+            inner.lock().unwrap()
+        } else {
+            outer.lock().unwrap()
+        };
+        at!("current", shared.get().get(&1));
+        drop(held);
+        drop(to_writer);
+        writer.join().unwrap();
+    });
+}
+
+scenario!(
+    a_read_under_the_inner_lock_its_writer_took_back_runs_clean,
+    { nested_lock_taken_back(true) },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_read_under_the_outer_lock_after_the_writer_took_the_inner_one_back_is_reported,
+    { nested_lock_taken_back(false) },
+    |out| out.assert_get_after_insert()
+);
+
 scenario!(
     a_write_after_readers_of_the_same_rwlock_runs_clean,
     {

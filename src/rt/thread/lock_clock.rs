@@ -79,7 +79,9 @@ impl SyncClock {
 /// has seen that release, and the thread goes on in the same epoch: its accesses under the lock
 /// stay in one epoch, and repeating one costs no store in the map's shadow. Sound because
 /// while a tick is owed, that lock is the only object holding the thread's current clock (any
-/// other release pays the tick first), and a thread that took the lock meanwhile would have
+/// other release pays the tick first, and the thread keeps which lock it owes the tick to: a
+/// lock that resumed an epoch, released again after a nested lock took the same epoch, does
+/// not hold it alone), and a thread that took the lock meanwhile would have
 /// released it since, changing `last_release` (unless its context was gone by then: then it
 /// makes no tracked access again, and what it saw orders nothing).
 pub(crate) struct LockedClock {
@@ -107,12 +109,14 @@ impl LockedClock {
     }
 
     /// Was the last release of this lock the current thread's, at its current clock (with the
-    /// tick still owed)? Then nobody has acquired it since.
+    /// tick still owed), and the last release the thread made? Then nobody has acquired it
+    /// since, and no other object holds the epoch. (A tick owed since a DashMap release, or a
+    /// release of another lock, is never forgiven here: that release may hold the same epoch,
+    /// as a lock that resumed the epoch and was released again after another one was.)
     #[inline]
     fn owes_tick_to(&self, me: &Ctx) -> bool {
-        // A tick owed since a DashMap release is never forgiven (see `Ctx::release_to_map`):
-        // that release may hold the same epoch.
-        me.epoch.get() == self.last_release.get().with_flag() && !me.owed_to_map.get()
+        me.epoch.get() == self.last_release.get().with_flag()
+            && me.owed_to.get() == self as *const LockedClock as usize
     }
 
     /// # Safety
@@ -149,7 +153,8 @@ impl LockedClock {
         clock.copy_from(me.vc());
         let epoch = me.epoch.get().without_flag();
         self.last_release.set(epoch);
-        me.epoch.set(epoch.with_flag()); // the tick is owed
+        me.epoch.set(epoch.with_flag()); // the tick is owed, to this lock
+        me.owed_to.set(self as *const LockedClock as usize);
     }
 
     /// `release_by`, for tests of what follows a release elsewhere in the runtime.
@@ -283,6 +288,25 @@ mod tests {
             b.acquire_by(&me); // `b` holds clock 1, not the one owed
         }
         assert_saw_only(&other, &me, 2);
+    }
+
+    /// The epoch a lock resumed (taken back, nobody in between) goes to a nested lock, then back
+    /// to the outer one: both hold it, and taking the nested one back must not resume it, since
+    /// another thread may have taken the outer one meanwhile.
+    #[test]
+    fn a_lock_released_inside_a_resumed_epoch_does_not_forgive_the_tick_owed_to_another() {
+        let (me, other, outer, inner) =
+            (thread(1), thread(2), LockedClock::new(), LockedClock::new());
+        unsafe {
+            outer.release_by(&me); // clock 1 to `outer`, tick owed
+            outer.acquire_by(&me); // taken back: epoch 1 goes on
+            inner.acquire_by(&me);
+            inner.release_by(&me); // clock 1 to `inner`, tick owed
+            outer.release_by(&me); // `outer` holds clock 1 too
+            outer.acquire_by(&other); // `other` has seen `me` at clock 1
+            inner.acquire_by(&me); // nobody took `inner`, but `outer` was taken
+        }
+        assert_saw_only(&other, &me, 1);
     }
 
     #[test]

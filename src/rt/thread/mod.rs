@@ -33,9 +33,11 @@ pub(crate) struct Ctx {
     pub(crate) sync_assume: bool,
     /// The thread's `ThreadInfo::serial` (slots are shared over time, serials are not).
     pub(crate) serial: u64,
-    /// The tick owed (the epoch is flagged) follows releases into DashMap clocks only (see
-    /// `release_to_map`), not a `LockedClock`'s: no lock may then resume the epoch.
-    owed_to_map: std::cell::Cell<bool>,
+    /// What holds the epoch whose tick is owed (the epoch is flagged): the address of the
+    /// `LockedClock` released last, the only lock that may resume the epoch (see `LockedClock`);
+    /// `OWED_TO_MAP` after releases into DashMap clocks (see `release_to_map`), when no lock
+    /// may resume it; 0 once the tick is paid.
+    owed_to: std::cell::Cell<usize>,
     /// Moves whenever the clock does (a join or a tick): a release into a DashMap clock that
     /// holds this thread's release at the same epoch and version need not copy the clock again.
     version: std::cell::Cell<u64>,
@@ -111,7 +113,7 @@ impl Ctx {
             epoch: std::cell::Cell::new(epoch),
             vc: UnsafeCell::new(vc),
             sync_assume,
-            owed_to_map: std::cell::Cell::new(false),
+            owed_to: std::cell::Cell::new(0),
             version: std::cell::Cell::new(1),
             era_start: std::cell::Cell::new(era_start(epoch)),
             cta: super::cta::Local::new(check_then_act, epoch.clock()),
@@ -252,7 +254,7 @@ impl Ctx {
     fn tick(&self) {
         let epoch = self.epoch.get();
         let next = epoch.clock() + 1;
-        self.owed_to_map.set(false);
+        self.owed_to.set(0);
         self.version.set(self.version.get() + 1);
         if next > Epoch::MAX_CLOCK || epoch.tid() == Epoch::UNRECORDED {
             return self.tick_past_the_limit();
@@ -310,7 +312,7 @@ impl Ctx {
     #[cfg(feature = "dashmap")]
     #[inline(always)]
     pub(crate) fn release_to_map(&self, into: &mut ClockCopy, last: &mut MapRelease) {
-        if self.epoch.get().flagged() && !self.owed_to_map.get() {
+        if self.epoch.get().flagged() && self.owed_to.get() != OWED_TO_MAP {
             self.pay_lock_tick();
         }
         let now = MapRelease {
@@ -321,7 +323,7 @@ impl Ctx {
             self.copy_to_map(into, last, now);
         }
         self.epoch.set(now.epoch.with_flag());
-        self.owed_to_map.set(true);
+        self.owed_to.set(OWED_TO_MAP);
     }
 
     /// `release_to_map` into a clock that holds a release this thread has not seen (a DashMap
@@ -332,12 +334,12 @@ impl Ctx {
     #[cold]
     #[inline(never)]
     pub(crate) fn release_joined_to_map(&self, into: &mut ClockCopy) {
-        if self.epoch.get().flagged() && !self.owed_to_map.get() {
+        if self.epoch.get().flagged() && self.owed_to.get() != OWED_TO_MAP {
             self.tick();
         }
         into.join_from(self.vc());
         self.epoch.set(self.map_epoch().with_flag());
-        self.owed_to_map.set(true);
+        self.owed_to.set(OWED_TO_MAP);
     }
 
     /// `release_to_map` after a lock's release, whose tick is paid first (out of line: the
@@ -428,6 +430,10 @@ pub(crate) struct Fork {
 
 /// `CURRENT` after the thread's context was freed (the thread is ending).
 const GONE: usize = 1;
+
+/// `Ctx::owed_to` after a release into a DashMap clock (no `LockedClock` is at this address).
+#[cfg(feature = "dashmap")]
+const OWED_TO_MAP: usize = 1;
 
 /// `HOT` of a thread that found the detector disabled (`enabled=0`).
 const OFF: usize = 1;
