@@ -1510,7 +1510,42 @@ pub(crate) fn acquire<G>(
     try_lock: impl FnOnce() -> Option<G>,
     blocking: impl FnOnce() -> G,
 ) -> G {
-    match holding() {
+    acquire_in(
+        lock_list(super::mode()),
+        lock,
+        mode,
+        site,
+        tag,
+        try_lock,
+        blocking,
+    )
+}
+
+/// The thread's list for one lock call, given the run-time `mode` the caller read: `None` when
+/// deadlock checks are off. A lock mirror that fetches it once passes it to `acquire_in` and
+/// `LockHold::taken_in` (each fetch of the thread-local and the mode costs a few instructions
+/// more on every lock).
+#[inline(always)]
+pub(crate) fn lock_list(mode: u8) -> Option<&'static Held> {
+    const ON: u8 = super::ENABLED | super::DEADLOCK;
+    if mode & ON != ON {
+        return None;
+    }
+    Held::mine()
+}
+
+/// `acquire` with the thread's list fetched by `lock_list`.
+#[inline(always)]
+pub(crate) fn acquire_in<G>(
+    list: Option<&'static Held>,
+    lock: impl FnOnce() -> Resource,
+    mode: Mode,
+    site: Site,
+    tag: &'static Tag,
+    try_lock: impl FnOnce() -> Option<G>,
+    blocking: impl FnOnce() -> G,
+) -> G {
+    match list.filter(|list| !list.is_empty() && !list.is_empty_after_claims()) {
         None => blocking(),
         Some(list) => match try_lock() {
             Some(guard) => guard,
@@ -1613,6 +1648,18 @@ impl LockHold {
             return LockHold(None);
         }
         LockHold(Held::mine().map(|list| list.push(lock(), mode, site, tag)))
+    }
+
+    /// `taken`, with the thread's list fetched by `lock_list`.
+    #[inline(always)]
+    pub(crate) fn taken_in(
+        list: Option<&'static Held>,
+        lock: impl FnOnce() -> Resource,
+        mode: Mode,
+        site: Site,
+        tag: &'static Tag,
+    ) -> LockHold {
+        LockHold(list.map(|list| list.push(lock(), mode, site, tag)))
     }
 }
 

@@ -11,9 +11,9 @@
 //! behind is never taken for a new mutex made in the same memory.
 
 use super::poison::{try_wrap, wrap};
-use crate::rt::deadlock::{self, LockHold, LockId, Mode};
+use crate::rt::deadlock::{self, Held, LockHold, LockId, Mode};
 use crate::rt::site::{Op, Site};
-use crate::rt::thread::LockedClock;
+use crate::rt::thread::{CtxRef, LockedClock};
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
@@ -55,6 +55,8 @@ pub struct Mutex<T: ?Sized> {
 pub struct MutexGuard<'a, T: ?Sized> {
     clock: &'a LockedClock,
     id: &'a LockId,
+    /// The lock was taken with the detector on: its unlock releases the clock.
+    tracked: bool,
     /// The hold in the thread's list; ended in `Drop` before the real unlock.
     hold: ManuallyDrop<LockHold>,
     /// Where the lock was taken.
@@ -86,22 +88,19 @@ impl<T> Mutex<T> {
 // taking the lock for each of 2M map operations: out of line, the lock changed hands 600k to
 // 790k times (std's: 250k to 560k); inline, 280k to 560k.
 impl<T: ?Sized> Mutex<T> {
-    #[inline(always)]
-    fn guard<'a>(
-        &'a self,
-        inner: std::sync::MutexGuard<'a, T>,
-        site: &'static Location<'static>,
-    ) -> MutexGuard<'a, T> {
-        MutexGuard::from_std(&self.clock, &self.id, inner, site)
-    }
-
     /// Blocks until the lock is held. See [`std::sync::Mutex::lock`]. Locking a mutex this
     /// thread holds is reported as a deadlock instead of hanging.
-    #[inline]
+    ///
+    /// The run-time mode and the thread's held list are read once for the whole call (the lock,
+    /// the edge and the hold): each read again costs a few instructions on every lock.
+    #[inline(always)]
     #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let site = Location::caller();
-        let result = deadlock::acquire(
+        let mode = crate::rt::mode();
+        let list = deadlock::lock_list(mode);
+        let result = deadlock::acquire_in(
+            list,
             || self.id.resource(),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
@@ -109,7 +108,9 @@ impl<T: ?Sized> Mutex<T> {
             || deadlock::unless_taken(self.inner.try_lock()),
             || self.inner.lock(),
         );
-        wrap(result, |inner| self.guard(inner, site))
+        wrap(result, |inner| {
+            MutexGuard::locked(&self.clock, &self.id, inner, site, mode, list)
+        })
     }
 
     /// Takes the lock if it is free. See [`std::sync::Mutex::try_lock`].
@@ -117,7 +118,9 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let site = Location::caller();
-        try_wrap(self.inner.try_lock(), |inner| self.guard(inner, site))
+        try_wrap(self.inner.try_lock(), |inner| {
+            MutexGuard::from_std(&self.clock, &self.id, inner, site)
+        })
     }
 
     /// Whether a thread panicked while holding the lock. See [`std::sync::Mutex::is_poisoned`].
@@ -159,9 +162,32 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         inner: std::sync::MutexGuard<'a, T>,
         site: &'static Location<'static>,
     ) -> Self {
-        // SAFETY: `inner` is the real lock, held.
-        unsafe { clock.acquire() };
-        let hold = LockHold::taken(
+        let mode = crate::rt::mode();
+        MutexGuard::locked(clock, id, inner, site, mode, deadlock::lock_list(mode))
+    }
+
+    /// `from_std`, with the run-time `mode` and the thread's `list` (`deadlock::lock_list`)
+    /// fetched by the caller.
+    #[inline(always)]
+    fn locked(
+        clock: &'a LockedClock,
+        id: &'a LockId,
+        inner: std::sync::MutexGuard<'a, T>,
+        site: &'static Location<'static>,
+        mode: u8,
+        list: Option<&'static Held>,
+    ) -> Self {
+        let me = if mode & crate::rt::ENABLED != 0 {
+            CtxRef::get()
+        } else {
+            None
+        };
+        if let Some(me) = &me {
+            // SAFETY: `inner` is the real lock, held.
+            unsafe { clock.acquire_by(me) };
+        }
+        let hold = LockHold::taken_in(
+            list,
             || id.resource(),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
@@ -170,6 +196,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         MutexGuard {
             clock,
             id,
+            tracked: me.is_some(),
             hold: ManuallyDrop::new(hold),
             site,
             inner: ManuallyDrop::new(inner),
@@ -206,10 +233,15 @@ pub(super) struct Relock<'a> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        // Release before the real unlock. SAFETY: the lock is still held (`inner` is alive).
-        unsafe { self.clock.release() };
+        // Release before the real unlock.
+        if self.tracked
+            && let Some(me) = CtxRef::get()
+        {
+            // SAFETY: the lock is still held (`inner` is alive).
+            unsafe { self.clock.release_by(&me) };
+        }
         // SAFETY: `hold` and `inner` are dropped only here, once; `into_std` forgets the guard
         // instead. The hold ends before the real unlock.
         unsafe { ManuallyDrop::drop(&mut self.hold) };

@@ -141,17 +141,28 @@ impl LockedClock {
         }
     }
 
+    /// `release` by `me`, the current thread's context, which the caller fetched.
+    ///
     /// # Safety
     /// `me` holds the real lock this clock belongs to.
     #[inline(always)]
-    unsafe fn release_by(&self, me: &Ctx) {
+    pub(crate) unsafe fn release_by(&self, me: &Ctx) {
         if me.epoch.get().flagged() && !self.owes_tick_to(me) {
             me.tick(); // the current clock went to another lock: this one gets the next
         }
-        // SAFETY: the lock is held (the caller's contract), so this is the only access.
-        let clock = unsafe { &mut *self.clock.get() };
-        clock.copy_from(me.vc());
         let epoch = me.epoch.get().without_flag();
+        // The lock's clock is this thread's already when this thread released it last, at this
+        // epoch, and its own clock has not changed since (no join, no tick): a lock taken back
+        // with nobody in between. Otherwise it becomes a copy.
+        let holds_mine = self.last_release.get() == epoch
+            && me.owed_to.get() == self as *const LockedClock as usize
+            && me.copied_version.get() == me.version.get();
+        if !holds_mine {
+            // SAFETY: the lock is held (the caller's contract), so this is the only access.
+            let clock = unsafe { &mut *self.clock.get() };
+            clock.copy_from(me.vc());
+            me.copied_version.set(me.version.get());
+        }
         self.last_release.set(epoch);
         me.epoch.set(epoch.with_flag()); // the tick is owed, to this lock
         me.owed_to.set(self as *const LockedClock as usize);
@@ -167,10 +178,12 @@ impl LockedClock {
         unsafe { self.release_by(me) }
     }
 
+    /// `acquire` by `me`, the current thread's context, which the caller fetched.
+    ///
     /// # Safety
     /// `me` holds the real lock this clock belongs to.
     #[inline(always)]
-    unsafe fn acquire_by(&self, me: &Ctx) {
+    pub(crate) unsafe fn acquire_by(&self, me: &Ctx) {
         // Not its own release (a previous holder of its slot's is another thread's).
         let last = self.last_release.get();
         if !me.released_by_me(last) {
@@ -307,6 +320,32 @@ mod tests {
             inner.acquire_by(&me); // nobody took `inner`, but `outer` was taken
         }
         assert_saw_only(&other, &me, 1);
+    }
+
+    /// A release that finds the lock holding the thread's clock already copies nothing; one
+    /// after a join (the same epoch, a changed clock) copies it.
+    #[test]
+    fn a_lock_taken_back_is_released_without_a_copy_until_the_clock_changes() {
+        let (me, other, lock, b) = (thread(1), thread(2), LockedClock::new(), LockedClock::new());
+        unsafe {
+            lock.release_by(&me);
+            lock.acquire_by(&me); // taken back: the epoch goes on
+            lock.release_by(&me); // holds `me`'s clock already
+        }
+        assert_eq!(me.copied_version.get(), me.version.get());
+        unsafe {
+            b.release_by(&other);
+            lock.acquire_by(&me); // taken back
+            b.acquire_by(&me); // joins `other`'s clock: the same epoch, another clock
+            lock.release_by(&me); // must copy it
+        }
+        let reader = thread(3);
+        unsafe { lock.acquire_by(&reader) };
+        assert!(
+            reader.happens_before(Epoch::new(2, 1)),
+            "the copy has `other` in it"
+        );
+        assert!(reader.happens_before(me.epoch.get().without_flag()));
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub(crate) struct Ctx {
     /// `OWED_TO_MAP` after releases into DashMap clocks (see `release_to_map`), when no lock
     /// may resume it; 0 once the tick is paid.
     owed_to: std::cell::Cell<usize>,
+    /// `version` when the lock `owed_to` names copied this thread's clock: while both stay, that
+    /// lock's clock is a copy of this thread's (see `LockedClock::release_by`).
+    copied_version: std::cell::Cell<u64>,
     /// Moves whenever the clock does (a join or a tick): a release into a DashMap clock that
     /// holds this thread's release at the same epoch and version need not copy the clock again.
     version: std::cell::Cell<u64>,
@@ -114,6 +117,7 @@ impl Ctx {
             vc: UnsafeCell::new(vc),
             sync_assume,
             owed_to: std::cell::Cell::new(0),
+            copied_version: std::cell::Cell::new(0),
             version: std::cell::Cell::new(1),
             era_start: std::cell::Cell::new(era_start(epoch)),
             cta: super::cta::Local::new(check_then_act, epoch.clock()),
