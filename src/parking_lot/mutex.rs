@@ -12,9 +12,9 @@
 //! A timed lock (`try_lock_for`, `try_lock_until`) is not checked: it gives up at its timeout,
 //! and a program may rely on that.
 
-use crate::rt::deadlock::{self, LockCall, LockId, LockMode, Tag};
+use crate::rt::deadlock::{self, Held, Kept, LockCall, LockId, Tag};
 use crate::rt::site::{Op, Site};
-use crate::rt::thread::LockedClock;
+use crate::rt::thread::{CtxRef, LockedClock};
 use parking_lot::lock_api::{self, RawMutex as _};
 use std::panic::Location;
 use std::time::{Duration, Instant};
@@ -70,8 +70,10 @@ pub const fn const_mutex<T>(val: T) -> Mutex<T> {
 pub struct RawMutex {
     clock: LockedClock,
     inner: parking_lot::Mutex<()>,
-    /// The lock in deadlock checks' held lists (in the line's last 4 bytes).
+    /// The lock in deadlock checks' held lists.
     id: LockId,
+    /// The holder's hold in its list (in the line's last 8 bytes).
+    kept: Kept,
 }
 
 impl RawMutex {
@@ -83,26 +85,47 @@ impl RawMutex {
         unsafe { self.inner.raw() }
     }
 
-    /// The lock has just been taken.
+    /// The thread's held list for a lock call, with the run-time `mode` read by the caller:
+    /// none when holds are not recorded (deadlock checks off, or guards that may be sent).
     #[inline(always)]
-    fn locked(&self) {
-        // SAFETY: the real lock is held (the caller just took it).
-        unsafe { self.clock.acquire() };
+    fn list(mode: u8) -> Option<&'static Held> {
+        if !super::records_holds() {
+            return None;
+        }
+        deadlock::lock_list(mode)
     }
 
-    /// The lock is about to be given up.
+    /// The lock has just been taken, the run-time mode being `mode`.
     #[inline(always)]
-    fn unlocking(&self) {
-        // SAFETY: the real lock is still held (the caller unlocks it next).
-        unsafe { self.clock.release() };
+    fn locked(&self, mode: u8) {
+        if mode & crate::rt::ENABLED != 0
+            && let Some(me) = CtxRef::get()
+        {
+            // SAFETY: the real lock is held (the caller just took it).
+            unsafe { self.clock.acquire_by(&me) };
+        }
+    }
+
+    /// The lock is about to be given up, the run-time mode being `mode`.
+    #[inline(always)]
+    fn unlocking(&self, mode: u8) {
+        if mode & crate::rt::ENABLED != 0
+            && let Some(me) = CtxRef::get()
+        {
+            // SAFETY: the real lock is still held (the caller unlocks it next).
+            unsafe { self.clock.release_by(&me) };
+        }
     }
 
     /// Blocks until the lock is held, `lock` having been called at `site` on a lock of type
     /// `tag`: a lock this thread holds is reported instead (a `ReentrantMutex` never asks for
-    /// it again).
+    /// it again). The run-time mode and the held list are read once for the whole call.
     #[inline(always)]
     pub(super) fn lock_at(&self, site: Site, tag: &'static Tag) {
-        deadlock::lock_raw(
+        let mode = crate::rt::mode();
+        let list = RawMutex::list(mode);
+        deadlock::lock_raw_in(
+            list,
             &self.id,
             LockCall::Exclusive,
             site,
@@ -110,8 +133,8 @@ impl RawMutex {
             || self.raw().try_lock(),
             || self.raw().lock(),
         );
-        self.locked();
-        self.hold_taken(Some(site), tag);
+        self.locked(mode);
+        self.kept.taken(list, &self.id, site, tag);
     }
 
     /// `locked`, the result of a lock that does not block (`try_lock`, a timed lock)
@@ -119,8 +142,9 @@ impl RawMutex {
     #[inline(always)]
     pub(super) fn if_locked(&self, locked: bool, site: Site, tag: &'static Tag) -> bool {
         if locked {
-            self.locked();
-            self.hold_taken(Some(site), tag);
+            let mode = crate::rt::mode();
+            self.locked(mode);
+            self.kept.taken(RawMutex::list(mode), &self.id, site, tag);
         }
         locked
     }
@@ -129,10 +153,9 @@ impl RawMutex {
     /// that was not recorded stays so).
     #[inline(always)]
     pub(super) fn hold_taken(&self, site: Option<Site>, tag: &'static Tag) {
-        if let Some(site) = site
-            && super::records_holds()
-        {
-            deadlock::raw_taken(&self.id, LockMode::Exclusive, site, tag);
+        if let Some(site) = site {
+            self.kept
+                .taken(RawMutex::list(crate::rt::mode()), &self.id, site, tag);
         }
     }
 
@@ -140,10 +163,7 @@ impl RawMutex {
     /// it was recorded.
     #[inline(always)]
     pub(super) fn hold_ends(&self) -> Option<Site> {
-        if !super::records_holds() {
-            return None;
-        }
-        deadlock::raw_released(&self.id, LockMode::Exclusive)
+        self.kept.released(&self.id)
     }
 
     /// For `Condvar`: the lock's clock.
@@ -166,7 +186,7 @@ impl RawMutex {
     #[inline(always)]
     fn unlock_edge(&self) {
         self.hold_ends();
-        self.unlocking();
+        self.unlocking(crate::rt::mode());
     }
 }
 
@@ -178,11 +198,12 @@ unsafe impl lock_api::RawMutex for RawMutex {
         clock: LockedClock::new(),
         inner: parking_lot::const_mutex(()),
         id: LockId::new(),
+        kept: Kept::new(),
     };
 
     type GuardMarker = <parking_lot::RawMutex as lock_api::RawMutex>::GuardMarker;
 
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     fn lock(&self) {
         self.lock_at(Site::new(Op::Lock, Location::caller()), &deadlock::PL_MUTEX);
@@ -195,7 +216,7 @@ unsafe impl lock_api::RawMutex for RawMutex {
         self.if_locked(self.raw().try_lock(), site, &deadlock::PL_MUTEX)
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn unlock(&self) {
         self.unlock_edge();
         // SAFETY: lock_api's contract: the lock is held in the current context.
@@ -222,10 +243,11 @@ unsafe impl lock_api::RawMutexFair for RawMutex {
         // parking_lot hands the lock to a waiter, if there is one, and takes it back: an
         // unlock and a lock. (With no waiter, the release and acquire keep the same epoch.)
         // The hold stays: the guard goes on holding the lock.
-        self.unlocking();
+        let mode = crate::rt::mode();
+        self.unlocking(mode);
         // SAFETY: lock_api's contract: the lock is held.
         unsafe { self.raw().bump() };
-        self.locked();
+        self.locked(mode);
     }
 }
 

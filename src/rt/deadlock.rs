@@ -60,8 +60,8 @@ use std::time::{Duration, Instant};
 mod raw;
 #[cfg(feature = "parking_lot")]
 pub(crate) use raw::{
-    LockCall, PL_MUTEX, PL_REENTRANT_MUTEX, PL_RWLOCK, lock_raw, raw_changed, raw_released,
-    raw_taken,
+    Kept, LockCall, PL_MUTEX, PL_REENTRANT_MUTEX, PL_RWLOCK, lock_raw, lock_raw_in, raw_changed,
+    raw_released, raw_taken,
 };
 
 /// How a DashMap guard or a `maprace::sync` lock holds its resource, or a call wants it.

@@ -9,6 +9,7 @@ use super::{
     Resource, Tag, Verdict, Waiting, check_own, holding, publish, report,
 };
 use crate::rt::{self, site::Site};
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// A raw lock's blocking call, as the self-deadlock rules tell them apart: parking_lot's
@@ -71,6 +72,37 @@ pub(crate) fn lock_raw(
     let Some(list) = holding() else {
         return blocking();
     };
+    lock_raw_holding(list, lock, call, site, tag, try_lock, blocking);
+}
+
+/// `lock_raw` with the thread's list fetched by the caller (`deadlock::lock_list`).
+#[inline(always)]
+pub(crate) fn lock_raw_in(
+    list: Option<&'static Held>,
+    lock: &LockId,
+    call: LockCall,
+    site: Site,
+    tag: &'static Tag,
+    try_lock: impl FnOnce() -> bool,
+    blocking: impl FnOnce(),
+) {
+    match list.filter(|list| !list.is_empty() && !list.is_empty_after_claims()) {
+        None => blocking(),
+        Some(list) => lock_raw_holding(list, lock, call, site, tag, try_lock, blocking),
+    }
+}
+
+/// `lock_raw` for a thread that holds something.
+#[inline(always)]
+fn lock_raw_holding(
+    list: &'static Held,
+    lock: &LockId,
+    call: LockCall,
+    site: Site,
+    tag: &'static Tag,
+    try_lock: impl FnOnce() -> bool,
+    blocking: impl FnOnce(),
+) {
     let what = String::new;
     let kind = call;
     let call = Call {
@@ -147,6 +179,56 @@ pub(crate) fn raw_taken(lock: &LockId, mode: LockMode, site: Site, tag: &'static
     }
 }
 
+/// `Kept::packed`: the hold is in the list, but its index does not fit (it is found by the
+/// lock's `LockId` instead, as `raw_released` finds it).
+const KEPT_INDEX_UNKNOWN: u64 = 0xFFFF;
+
+/// An exclusive raw lock's hold, kept by the lock itself (a word only its holder touches, under
+/// the lock), so that the unlock ends it at its place in the list instead of looking for it:
+/// `token << 16 | index`, 0 for none.
+#[derive(Default)]
+pub(crate) struct Kept(AtomicU64);
+
+impl Kept {
+    pub(crate) const fn new() -> Kept {
+        Kept(AtomicU64::new(0))
+    }
+
+    /// The lock is now held exclusively, taken at `site`, by this thread, whose list (from
+    /// `deadlock::lock_list`) is `list`: the hold goes in the list, and its place here.
+    #[inline(always)]
+    pub(crate) fn taken(
+        &self,
+        list: Option<&'static Held>,
+        lock: &LockId,
+        site: Site,
+        tag: &'static Tag,
+    ) {
+        let Some(list) = list else {
+            return;
+        };
+        let token = list.push(lock.resource(), LockMode::Exclusive, site, tag);
+        let index = (token.index as u64).min(KEPT_INDEX_UNKNOWN);
+        self.0.store(token.token << 16 | index, Relaxed);
+    }
+
+    /// The lock is about to be unlocked on this thread: its hold ends. The site it was taken at,
+    /// if it was recorded.
+    #[inline(always)]
+    pub(crate) fn released(&self, lock: &LockId) -> Option<Site> {
+        let packed = self.0.load(Relaxed);
+        if packed == 0 {
+            return None;
+        }
+        self.0.store(0, Relaxed);
+        let list = Held::peek()?;
+        match packed & KEPT_INDEX_UNKNOWN {
+            KEPT_INDEX_UNKNOWN => list.pop_lock(lock.recorded()?, LockMode::Exclusive),
+            index => list.pop_at(index as usize, packed >> 16),
+        }
+    }
+}
+
 /// A raw lock held in `mode` is about to be unlocked on this thread: its hold ends. The site it
 /// was taken at, if it was recorded.
 #[inline]
@@ -201,6 +283,24 @@ impl Held {
         // SAFETY: a live entry of this thread's own list, whose site word this thread stored
         // from `Site::bits` when it wrote the hold.
         let site = unsafe { Site::from_bits(self.entry(index).site.load(Relaxed)) };
+        self.pop(index, token);
+        Some(site)
+    }
+
+    /// Owner only: ends the hold `token` at `index`, if it is still there (the list may have been
+    /// cleared and reused since); its site.
+    #[inline(always)]
+    fn pop_at(&self, index: usize, token: u64) -> Option<Site> {
+        if index >= self.len.load(Relaxed) {
+            return None;
+        }
+        let entry = self.entry(index);
+        if entry.token.load(Relaxed) != token {
+            return None;
+        }
+        // SAFETY: a live entry of this thread's own list, whose site word this thread stored
+        // from `Site::bits` when it wrote the hold.
+        let site = unsafe { Site::from_bits(entry.site.load(Relaxed)) };
         self.pop(index, token);
         Some(site)
     }
@@ -283,6 +383,24 @@ mod tests {
         );
         assert_eq!(list.pop_lock(a, LockMode::Shared), None);
         assert!(list.is_empty());
+    }
+
+    #[test]
+    fn an_exclusive_raw_locks_kept_hold_ends_at_its_place_once() {
+        let list = Held::mine().expect("this thread's list");
+        let (a, b) = (LockId::new(), LockId::new());
+        let (kept_a, kept_b) = (Kept::new(), Kept::new());
+        let site = Site::new(Op::Lock, Location::caller());
+        kept_a.taken(Some(list), &a, site, &PL_MUTEX);
+        kept_b.taken(Some(list), &b, site, &PL_MUTEX);
+        assert_eq!(kept_a.released(&a), Some(site), "out of order");
+        assert_eq!(kept_a.released(&a), None, "ended once");
+        let left: Vec<Resource> = list.holds().map(|hold| hold.resource).collect();
+        assert_eq!(left, [b.resource()]);
+        assert_eq!(kept_b.released(&b), Some(site));
+        assert!(list.is_empty());
+        kept_a.taken(None, &a, site, &PL_MUTEX); // not recorded
+        assert_eq!(kept_a.released(&a), None);
     }
 
     #[test]
