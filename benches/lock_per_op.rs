@@ -206,12 +206,13 @@ fn measured(batch: &mut dyn FnMut()) {
     batch();
 }
 
-/// One side of one row alone on this thread: `<std|parking_lot> <plain|tracked> <ops>`, from
+/// One side of one row alone on this thread: `<std|parking_lot> <plain|tracked|lock> <ops>`
+/// (`lock`: maprace's lock around std's map, the lock's own cost), from
 /// `MAPRACE_BENCH_ONLY` (colon-separated, no warm-up: count two op counts and take the
 /// difference) or `--callgrind` (a warm-up batch of the same size, then the measured one).
 fn only(args: &[&str], warm: bool) {
     let [row, side, ops] = args[..] else {
-        panic!("expected <std|parking_lot> <plain|tracked> <ops>, not {args:?}");
+        panic!("expected <std|parking_lot> <plain|tracked|lock> <ops>, not {args:?}");
     };
     let ops: u64 = ops.parse().expect("a number of operations");
     let warm = if warm { ops } else { 0 };
@@ -219,6 +220,13 @@ fn only(args: &[&str], warm: bool) {
         ("std", "tracked") => alone!(
             maprace::sync::Mutex::new,
             maprace::HashMap::new,
+            warm,
+            ops,
+            |m| m.lock().unwrap()
+        ),
+        ("std", "lock") => alone!(
+            maprace::sync::Mutex::new,
+            std::collections::HashMap::new,
             warm,
             ops,
             |m| m.lock().unwrap()
@@ -234,6 +242,14 @@ fn only(args: &[&str], warm: bool) {
         ("parking_lot", "tracked") => alone!(
             maprace::parking_lot::Mutex::new,
             maprace::HashMap::new,
+            warm,
+            ops,
+            |m| m.lock()
+        ),
+        #[cfg(feature = "parking_lot")]
+        ("parking_lot", "lock") => alone!(
+            maprace::parking_lot::Mutex::new,
+            std::collections::HashMap::new,
             warm,
             ops,
             |m| m.lock()

@@ -184,6 +184,13 @@ impl LockedClock {
     /// `me` holds the real lock this clock belongs to.
     #[inline(always)]
     pub(crate) unsafe fn acquire_by(&self, me: &Ctx) {
+        // The common case of a lock taken for every operation first: nobody took the lock
+        // since this thread released it, and the tick is owed to it: the epoch goes on. (Then
+        // the last release is this thread's own.)
+        if self.owes_tick_to(me) {
+            me.epoch.set(me.epoch.get().without_flag());
+            return;
+        }
         // Not its own release (a previous holder of its slot's is another thread's).
         let last = self.last_release.get();
         if !me.released_by_me(last) {
@@ -192,9 +199,6 @@ impl LockedClock {
             }
             // SAFETY: as in `release_by`.
             me.update(|vc| vc.join_copy(unsafe { &*self.clock.get() }));
-        } else if self.owes_tick_to(me) {
-            // Nobody took the lock since this thread released it: the epoch goes on.
-            me.epoch.set(me.epoch.get().without_flag());
         }
     }
 }
