@@ -147,22 +147,37 @@ impl LockedClock {
     /// `me` holds the real lock this clock belongs to.
     #[inline(always)]
     pub(crate) unsafe fn release_by(&self, me: &Ctx) {
+        let epoch = me.epoch.get();
+        // The lock's clock is this thread's already when this thread released it last, at this
+        // epoch (not flagged: the lock was taken back, and nothing was released since), and its
+        // own clock has not changed since (no join, no tick): a lock taken back with nobody in
+        // between. Then only the epoch's mark changes; otherwise (out of line) the clock is
+        // copied.
+        if self.last_release.get() == epoch
+            && me.owed_to.get() == self as *const LockedClock as usize
+            && me.copied_version.get() == me.version.get()
+        {
+            me.epoch.set(epoch.with_flag()); // the tick is owed, to this lock
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { self.release_copying(me) }
+        }
+    }
+
+    /// `release_by` of a clock the lock does not hold yet.
+    ///
+    /// # Safety
+    /// As `release_by`.
+    #[inline(never)]
+    unsafe fn release_copying(&self, me: &Ctx) {
         if me.epoch.get().flagged() && !self.owes_tick_to(me) {
             me.tick(); // the current clock went to another lock: this one gets the next
         }
         let epoch = me.epoch.get().without_flag();
-        // The lock's clock is this thread's already when this thread released it last, at this
-        // epoch, and its own clock has not changed since (no join, no tick): a lock taken back
-        // with nobody in between. Otherwise it becomes a copy.
-        let holds_mine = self.last_release.get() == epoch
-            && me.owed_to.get() == self as *const LockedClock as usize
-            && me.copied_version.get() == me.version.get();
-        if !holds_mine {
-            // SAFETY: the lock is held (the caller's contract), so this is the only access.
-            let clock = unsafe { &mut *self.clock.get() };
-            clock.copy_from(me.vc());
-            me.copied_version.set(me.version.get());
-        }
+        // SAFETY: the lock is held (the caller's contract), so this is the only access.
+        let clock = unsafe { &mut *self.clock.get() };
+        clock.copy_from(me.vc());
+        me.copied_version.set(me.version.get());
         self.last_release.set(epoch);
         me.epoch.set(epoch.with_flag()); // the tick is owed, to this lock
         me.owed_to.set(self as *const LockedClock as usize);
