@@ -7,7 +7,8 @@
 //! Locking a mutex this thread holds is reported (`WARNING: MAP DEADLOCK`) instead of hanging,
 //! and so is a cycle of waits through other threads: lock_api's guards keep nothing of
 //! maprace's, so the raw lock records its hold in the thread's list when it locks and ends it
-//! when it unlocks (`rt::deadlock::raw_taken`), and `lock` checks before it blocks. The sites
+//! when it unlocks (`rt::deadlock::Kept`: the hold's place in the list, kept in the lock by its
+//! holder), and `lock` checks before it blocks. The sites
 //! come from lock_api's `#[track_caller]` methods, which pass the user's line down to these.
 //! A timed lock (`try_lock_for`, `try_lock_until`) is not checked: it gives up at its timeout,
 //! and a program may rely on that.

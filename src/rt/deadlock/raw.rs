@@ -1,7 +1,8 @@
 //! Raw locks: what parking_lot's mirrors call. Their guards are lock_api's own types and keep
 //! nothing of maprace's, so the raw lock records the hold in the thread's list when it locks
 //! (`raw_taken`) and finds it again by the lock's `LockId` and mode when it unlocks
-//! (`raw_released`). That needs the unlock on the locking thread, as lock_api's guards are
+//! (`raw_released`); an exclusive raw lock keeps its holder's place in the list instead, in a
+//! word of its own that only the holder touches (`Kept`), and ends the hold there. That needs the unlock on the locking thread, as lock_api's guards are
 //! unless parking_lot's `send_guard` feature is on (the mirrors then record nothing).
 
 use super::{
