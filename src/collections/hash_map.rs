@@ -64,14 +64,15 @@ macro_rules! hot {
     ($map:ident, $op:expr, |$access:ident| $on:expr, off: $off:expr) => {{
         let location = std::panic::Location::caller();
         let hot = crate::rt::thread::CtxRef::hot();
-        if let crate::rt::thread::Hot::Checked(me) = hot {
+        if hot.checked() {
+            let me = hot.ctx();
             let $access = $map.shadow.access_at($op, crate::rt::ENABLED, location);
             if $access.begin() {
                 crate::rt::map::forget_history(stored(&$map.table));
             }
             let $access = $access.on(&me);
             $on
-        } else if matches!(hot, crate::rt::thread::Hot::Off) || crate::rt::thread::settle_off() {
+        } else if hot.off() || crate::rt::thread::settle_off() {
             $off
         } else {
             crate::rt::map::observed(|| {
