@@ -586,42 +586,53 @@ where
         hot!(self, Op::Insert, |access| {
             // std's insert makes room for one more before it looks (a full table grows even
             // for a key that is there): that is a write of the structure, marked before the
-            // key is hashed (a `Hash` that takes long is inside the write).
+            // key is hashed (a `Hash` that takes long is inside the write). Its own branch,
+            // so that the common one keeps no guard that may be there.
             // (No closures over `access` here: one left out of line puts it in memory.)
-            let growing = if self.table.len() == self.table.capacity() {
-                access.write_structure_of(Some(Hashed(&k, &self.hash_builder)))
-            } else {
-                None
-            };
+            if self.table.len() == self.table.capacity() {
+                let growing = access.write_structure_of(Some(Hashed(&k, &self.hash_builder)));
+                let hash = self.hash_builder.hash_one(&k);
+                let old = self.table.capacity();
+                let entry = self
+                    .table
+                    .entry(hash, |(key, _)| k == *key, hasher(&self.hash_builder));
+                let found = match entry {
+                    hash_table::Entry::Occupied(mut entry) => {
+                        let stored = &mut entry.get_mut().1;
+                        // (The key's hash left to a report: see `Rehash`.)
+                        let key = Rehash(&k, &self.hash_builder);
+                        let _writing = access.act_key_in_progress(&stored.cell, key, None);
+                        Some(mem::replace(&mut stored.value, v))
+                    }
+                    hash_table::Entry::Vacant(entry) => {
+                        let cell = access.new_cell();
+                        entry.insert((k, Stored { value: v, cell }));
+                        None
+                    }
+                };
+                drop(growing);
+                access.resized::<V>(old, self.table.capacity(), self.table.len());
+                return found;
+            }
             let hash = self.hash_builder.hash_one(&k);
-            let old = self.table.capacity();
             let entry = self
                 .table
                 .entry(hash, |(key, _)| k == *key, hasher(&self.hash_builder));
             match entry {
                 hash_table::Entry::Occupied(mut entry) => {
-                    if growing.is_none() {
-                        access.read_structure_of(Hashed(&k, &self.hash_builder));
-                    }
+                    access.read_structure_of(Hashed(&k, &self.hash_builder));
                     let stored = &mut entry.get_mut().1;
                     // (The key's hash left to a report: see `Rehash`.)
                     let key = Rehash(&k, &self.hash_builder);
                     let _writing = access.act_key_in_progress(&stored.cell, key, None);
-                    let old_value = mem::replace(&mut stored.value, v);
-                    drop(_writing);
-                    drop(growing);
-                    access.resized::<V>(old, self.table.capacity(), self.table.len());
-                    Some(old_value)
+                    Some(mem::replace(&mut stored.value, v))
                 }
                 hash_table::Entry::Vacant(entry) => {
-                    let _writing = match growing {
-                        Some(growing) => Some(growing),
-                        None => access.write_structure_of(Some(Hashed(&k, &self.hash_builder))),
-                    };
+                    // (Room for one more: the table does not grow.)
+                    let _writing =
+                        access.write_structure_of(Some(Hashed(&k, &self.hash_builder)));
                     let cell = access.new_cell();
                     entry.insert((k, Stored { value: v, cell }));
-                    drop(_writing);
-                    access.resized::<V>(old, self.table.capacity(), self.table.len());
                     None
                 }
             }
