@@ -74,6 +74,15 @@ fn same_epoch(word: u64, stamp: u64) -> bool {
     (word ^ stamp) < 1 << Epoch::SITE_BITS
 }
 
+/// [WRITE SAME EPOCH]'s test: the last write, `write`, is the thread's in its epoch `stamp`,
+/// and the read word `read` holds no read since but the thread's own in that epoch (or none).
+/// The common case, both words in the epoch, is one compare of both words' differences.
+#[inline(always)]
+fn repeated_write(write: u64, read: u64, stamp: u64) -> bool {
+    ((write ^ stamp) | (read ^ stamp)) < 1 << Epoch::SITE_BITS
+        || (read == 0 && same_epoch(write, stamp))
+}
+
 /// The read word `read` (one read) once a write by thread `writer` covers it: marked covered,
 /// and spent if the read was the writer's own (see the module's docs).
 #[inline(always)]
@@ -141,7 +150,7 @@ impl Cell {
     ) -> Option<u64> {
         let write = self.write.load(Relaxed);
         let read = self.read.load(Acquire);
-        if !(same_epoch(write, stamp) && (read == 0 || same_epoch(read, stamp))) {
+        if !repeated_write(write, read, stamp) {
             return None;
         }
         let word = stamp | site;
@@ -284,7 +293,7 @@ impl Cell {
         let read = self.read.load(Acquire);
         // [WRITE SAME EPOCH] with no read since but this thread's: only the marks change (and
         // this thread's read, if any, is spent).
-        if same_epoch(write, stamp) && (read == 0 || same_epoch(read, stamp)) {
+        if repeated_write(write, read, stamp) {
             if write != mark {
                 self.write.store(mark, Relaxed);
             }
