@@ -76,11 +76,12 @@ fn same_epoch(word: u64, stamp: u64) -> bool {
 
 /// [WRITE SAME EPOCH]'s test: the last write, `write`, is the thread's in its epoch `stamp`,
 /// and the read word `read` holds no read since but the thread's own in that epoch (or none).
-/// The common case, both words in the epoch, is one compare of both words' differences.
+/// One compare of both words' differences from the stamp (a read word of none counted as in
+/// the epoch, by a select rather than a branch).
 #[inline(always)]
 fn repeated_write(write: u64, read: u64, stamp: u64) -> bool {
+    let read = if read == 0 { stamp } else { read };
     ((write ^ stamp) | (read ^ stamp)) < 1 << Epoch::SITE_BITS
-        || (read == 0 && same_epoch(write, stamp))
 }
 
 /// The read word `read` (one read) once a write by thread `writer` covers it: marked covered,
@@ -154,13 +155,11 @@ impl Cell {
             return None;
         }
         let word = stamp | site;
-        let mark = if in_progress {
-            word | Epoch::FLAG
-        } else {
-            word
-        };
-        if write != mark {
-            self.write.store(mark, Relaxed);
+        if in_progress {
+            // (Stored whatever the word was: the last write, the thread's own, is over.)
+            self.write.store(word | Epoch::FLAG, Relaxed);
+        } else if write != word {
+            self.write.store(word, Relaxed);
         }
         Some(word)
     }
