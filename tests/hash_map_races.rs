@@ -186,6 +186,34 @@ pair!(
     report: "Write (iter_mut) of key 1", "read (contains_key) of key 1",
 );
 
+/// Keys 1, 2, ... until the table is full (`len == capacity`): its next insert grows it, even
+/// over a key it has (as std's does), a write of the structure.
+fn full_table(m: &mut Map) {
+    let mut k = 1;
+    while k == 1 || m.len() < m.capacity() {
+        m.insert(k, k * 10);
+        k += 1;
+    }
+}
+
+pair!(
+    overwrite_in_a_full_table_vs_get_of_another_key_without_sync_is_reported,
+    overwrite_in_a_full_table_vs_get_of_another_key_after_join_runs_clean,
+    setup: full_table,
+    previous: |m: &mut Map| at!("previous", m.get(&2).copied()),
+    current: |m: &mut Map| at!("current", m.insert(1, 13)),
+    report: "Write (insert) of key 1", "read (get) of the map's structure",
+);
+
+pair!(
+    insert_new_in_a_full_table_vs_get_without_sync_is_reported,
+    insert_new_in_a_full_table_vs_get_after_join_runs_clean,
+    setup: full_table,
+    previous: |m: &mut Map| at!("previous", m.get(&1).copied()),
+    current: |m: &mut Map| at!("current", m.insert(1_000, 0)),
+    report: "Write (insert) of key 1000", "read (get) of the map's structure",
+);
+
 // Row 4: len, is_empty, capacity read the structure; iter, values, Debug, Clone, PartialEq
 // also read every key they visit.
 

@@ -723,6 +723,60 @@ mod tests {
         assert!(cell.read_is_repeated(a.stamp()));
     }
 
+    /// [WRITE SAME EPOCH]'s one-compare test (`repeated_write`) says what the rule says: the
+    /// last write is this epoch's, and the read word holds nothing or a read of this epoch,
+    /// whatever the sites and flags; a stamp with an owed tick matches no word. A repeated
+    /// write in progress marks the cell busy and its end clears the mark, site and all.
+    #[test]
+    fn a_repeated_write_is_one_of_this_epoch_with_no_other_read_since() {
+        let stamp = Epoch::new(3, 5).bits();
+        let other_clock = Epoch::new(3, 4).bits();
+        let other_thread = Epoch::new(4, 5).bits();
+        let owed = Epoch::new(3, 5).with_flag().bits();
+        let mut words = vec![0];
+        for epoch in [stamp, other_clock, other_thread] {
+            for flags in [0, Epoch::FLAG, Epoch::FLAG2, Epoch::FLAG | Epoch::FLAG2] {
+                for site in [0, 1, 0xffff] {
+                    words.push(epoch | flags | site);
+                }
+            }
+        }
+        let rule = |write: u64, read: u64, stamp: u64| {
+            same_epoch(write, stamp) && (read == 0 || same_epoch(read, stamp))
+        };
+        for &write in &words {
+            for &read in &words {
+                for stamp in [stamp, owed] {
+                    assert_eq!(
+                        repeated_write(write, read, stamp),
+                        rule(write, read, stamp),
+                        "write {write:#x} read {read:#x} stamp {stamp:#x}"
+                    );
+                }
+                // (No cell word carries both flags: see `Ctx::stamp`.)
+                let both = Epoch::FLAG | Epoch::FLAG2;
+                if write & both != both && read & both != both {
+                    assert!(!repeated_write(write, read, owed), "{write:#x} {read:#x}");
+                }
+            }
+        }
+        let a = ctx(3, &[(3, 5)]);
+        let cell = written(&a, Op::Insert);
+        let site = 7;
+        let word = cell
+            .write_if_repeated(a.stamp(), site, true)
+            .expect("the thread's own write in its epoch");
+        assert_eq!(word, a.stamp() | site);
+        assert_eq!(cell.write.load(Relaxed), word | Epoch::FLAG, "in progress");
+        let b = ctx(4, &[(3, 5), (4, 1)]);
+        assert!(
+            read(&cell, &b, Op::Get).is_some_and(|p| p.in_progress),
+            "another thread's access meanwhile overlaps"
+        );
+        cell.end_write(word);
+        assert_eq!(cell.write.load(Relaxed), word, "over");
+    }
+
     #[test]
     fn a_write_in_progress_makes_any_other_access_an_overlap() {
         let a = ctx(0, &[(0, 1)]);
