@@ -1,9 +1,9 @@
 //! Edges through a DashMap's shard lock in the corners of the guard protocol: user code that
 //! dashmap runs under the lock (`K::eq`) before the mirror has acquired the shard's clocks, and
-//! exclusive guards dropped on a thread other than the one that wrote through them (sent there,
-//! or kept in a thread-local and dropped as the thread ends). In each, the next holder of the
-//! shard is ordered after the writes made under the guard by the lock alone; a report would be
-//! a false one.
+//! exclusive guards dropped (or downgraded) on a thread other than the one that wrote through
+//! them (sent there, or kept in a thread-local and dropped as the thread ends). In each, the
+//! next holder of the shard is ordered after the writes made under the guard by the lock alone;
+//! a report would be a false one.
 
 #![cfg(feature = "dashmap")]
 
@@ -301,6 +301,46 @@ scenario!(
         for id in 0..64 {
             assert_eq!(*map.get(&Probing { id, names }).unwrap(), id + 1);
         }
+    },
+    |out| out.assert_clean()
+);
+
+// ---------------------------------------------------------------------------------------------
+// An exclusive guard written through on one thread and downgraded on another: the downgrade is
+// the release that the shard's later readers acquire (they take the exclusive clock only).
+
+scenario!(
+    a_ref_mut_sent_to_another_thread_and_downgraded_there_orders_its_write_for_the_next_reader,
+    {
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        // std's channels: maprace sees neither the guard's trip nor the tell.
+        let (send_guard, guard_sent) = mpsc::channel::<RefMut<'static, u64, u64>>();
+        let (told, heard) = mpsc::channel();
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    let mut one = map.get_mut(&1).unwrap();
+                    *one += 1;
+                    send_guard.send(one).unwrap();
+                })
+                .unwrap();
+            named("downgrader")
+                .spawn_scoped(s, move || {
+                    let one = guard_sent.recv().unwrap().downgrade();
+                    assert_eq!(*one, 2);
+                    drop(one);
+                    told.send(()).unwrap();
+                })
+                .unwrap();
+            named("reader")
+                .spawn_scoped(s, move || {
+                    heard.recv().unwrap();
+                    // After the downgraded guard's unlock: a shared lock, ordered after it.
+                    assert_eq!(*map.get(&1).unwrap(), 2);
+                })
+                .unwrap();
+        });
     },
     |out| out.assert_clean()
 );

@@ -1069,7 +1069,7 @@ pub(crate) struct Hold<'a> {
     /// The epoch of the last access to a key's cell through this guard (`Epoch::NONE`: none).
     /// A guard that moved to another thread by a way maprace does not see (a std channel) is
     /// released by that thread, whose clock may not have it: the release adds it (see
-    /// `Hold::end`).
+    /// `Hold::release_by`).
     used: AtomicU64,
 }
 
@@ -1242,13 +1242,27 @@ impl<'a> Hold<'a> {
         if self.active()
             && let Some(me) = CtxRef::get()
         {
-            self.map.release(
-                &me,
-                self.shard as usize,
-                self.mode(),
-                self.flags & SHARED_LOCK != 0,
-            );
+            self.release_by(&me);
         }
+    }
+
+    /// The release of the guard's shard by `me`, the current thread. A guard released on a
+    /// thread other than the one that last accessed a key through it (dropped or downgraded
+    /// there, or an iterator stepped there) was moved there, which orders that access before
+    /// this release whatever carried it: the release includes it, so the shard's next holder is
+    /// ordered after it as the real lock orders it.
+    #[inline(always)]
+    fn release_by(&self, me: &Ctx) {
+        let used = Epoch::from_bits(self.used.load(Relaxed));
+        if used.tid() != me.tid() && used != Epoch::NONE {
+            moved_here(me, used);
+        }
+        self.map.release(
+            me,
+            self.shard as usize,
+            self.mode(),
+            self.flags & SHARED_LOCK != 0,
+        );
     }
 
     /// An iterator's hold: the lock may be shared with the items it yields.
@@ -1343,30 +1357,18 @@ impl Drop for Hold<'_> {
 }
 
 impl Hold<'_> {
-    /// The guard's end: its release, then the end of its hold. A guard dropped on a thread
-    /// other than the one that last accessed a key through it was moved there, which orders
-    /// that access before this drop whatever carried it: the release includes it, so the
-    /// shard's next holder is ordered after it as the real lock orders it.
+    /// The guard's end: its release (see `release_by`), then the end of its hold.
     #[inline(never)]
     fn end(&mut self) {
         if let Some(me) = CtxRef::get() {
-            let used = Epoch::from_bits(*self.used.get_mut());
-            if used.tid() != me.tid() && used != Epoch::NONE {
-                moved_here(&me, used);
-            }
-            self.map.release(
-                &me,
-                self.shard as usize,
-                self.mode(),
-                self.flags & SHARED_LOCK != 0,
-            );
+            self.release_by(&me);
         }
         self.token.release();
     }
 }
 
 /// The current thread learns `used`, the access of the thread a guard moved from (see
-/// `Hold::end`): rare, out of line.
+/// `Hold::release_by`): rare, out of line.
 #[cold]
 #[inline(never)]
 fn moved_here(me: &Ctx, used: Epoch) {
