@@ -344,3 +344,37 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+scenario!(
+    a_ref_mut_of_a_key_inserted_through_an_entry_sent_and_dropped_elsewhere_orders_the_insert,
+    {
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        // std's channels: maprace sees neither the guard's trip nor the tell.
+        let (send_guard, guard_sent) = mpsc::channel::<RefMut<'static, u64, u64>>();
+        let (told, heard) = mpsc::channel();
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    // A new key: its cell is written when the entry inserts it.
+                    let two = map.entry(2).or_insert(5);
+                    send_guard.send(two).unwrap();
+                })
+                .unwrap();
+            named("dropper")
+                .spawn_scoped(s, move || {
+                    drop(guard_sent.recv().unwrap());
+                    told.send(()).unwrap();
+                })
+                .unwrap();
+            named("reader")
+                .spawn_scoped(s, move || {
+                    heard.recv().unwrap();
+                    // After the dropper's unlock.
+                    assert_eq!(*map.get(&2).unwrap(), 5);
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);

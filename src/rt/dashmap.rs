@@ -1117,14 +1117,18 @@ impl<'a> Hold<'a> {
         epoch.bits() | self.site.id().bits()
     }
 
-    /// The cell of a key this guard inserts (an exclusive guard).
+    /// The cell of a key this guard inserts (an exclusive guard): a write of it, the guard's
+    /// last access (see `used`).
     #[inline]
     pub(crate) fn new_cell(&self) -> Cell {
         if !self.active() {
             return Cell::default();
         }
         match super::thread::with(|me| me.map_epoch()) {
-            Some(epoch) => Cell::written(self.word(epoch)),
+            Some(epoch) => {
+                self.used.store(epoch.bits(), Relaxed);
+                Cell::written(self.word(epoch))
+            }
             None => Cell::default(),
         }
     }
