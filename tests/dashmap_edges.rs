@@ -378,3 +378,38 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+// ---------------------------------------------------------------------------------------------
+// An entry written through on one thread and written through again on another: the receiver's
+// first write through it comes after the sender's, whatever carried the entry (the guard holds
+// the lock throughout).
+
+scenario!(
+    an_occupied_entry_written_on_one_thread_and_written_through_on_another_runs_clean,
+    {
+        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        // std's channel: maprace does not see the entry's trip.
+        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    let Entry::Occupied(mut one) = map.entry(1) else {
+                        unreachable!("inserted above")
+                    };
+                    *one.get_mut() += 1;
+                    send_entry.send(one).unwrap();
+                })
+                .unwrap();
+            named("reader")
+                .spawn_scoped(s, move || {
+                    let mut one = entry_sent.recv().unwrap();
+                    *one.get_mut() += 1;
+                    assert_eq!(*one.into_ref(), 3);
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);

@@ -1149,6 +1149,7 @@ impl<'a> Hold<'a> {
         if self.active()
             && let Some(me) = CtxRef::get()
         {
+            self.arrived(&me);
             self.check(&me, cell, Kind::Write, &key, Track::Plain);
             if self.spends != 0 {
                 me.cta.spend(self.spends);
@@ -1257,16 +1258,27 @@ impl<'a> Hold<'a> {
     /// ordered after it as the real lock orders it.
     #[inline(always)]
     fn release_by(&self, me: &Ctx) {
-        let used = Epoch::from_bits(self.used.load(Relaxed));
-        if used.tid() != me.tid() && used != Epoch::NONE {
-            moved_here(me, used);
-        }
+        self.arrived(me);
         self.map.release(
             me,
             self.shard as usize,
             self.mode(),
             self.flags & SHARED_LOCK != 0,
         );
+    }
+
+    /// The guard is used by `me`, the current thread, which owns it (a release, or a write,
+    /// which takes the guard by `&mut` or by value): if the last access to a key through it was
+    /// another thread's, the guard was moved here since, which orders that access before this
+    /// thread's next one (see `release_by`; `moved_here`). Not for a read through `&`: a
+    /// guard shared by reference may have been read by the other thread meanwhile, and learning
+    /// that read would order what that thread did next (an edge the program does not have).
+    #[inline(always)]
+    fn arrived(&self, me: &Ctx) {
+        let used = Epoch::from_bits(self.used.load(Relaxed));
+        if used.tid() != me.tid() && used != Epoch::NONE {
+            moved_here(me, used);
+        }
     }
 
     /// An iterator's hold: the lock may be shared with the items it yields.
