@@ -1475,17 +1475,19 @@ fn capitalized(word: &str) -> String {
 /// every check is this test).
 #[inline(always)]
 pub(crate) fn holding() -> Option<&'static Held> {
-    const ON: u8 = super::ENABLED | super::DEADLOCK;
-    if super::mode() & ON != ON {
-        return None;
-    }
-    holding_when_checking()
+    holding_in(lock_list(super::mode()))
 }
 
 /// `holding` for a caller that has read the mode already.
 #[inline(always)]
 pub(crate) fn holding_when_checking() -> Option<&'static Held> {
-    Held::mine().filter(|list| !list.is_empty() && !list.is_empty_after_claims())
+    holding_in(Held::mine())
+}
+
+/// `list`, if it holds something.
+#[inline(always)]
+pub(crate) fn holding_in(list: Option<&'static Held>) -> Option<&'static Held> {
+    list.filter(|list| !list.is_empty() && !list.is_empty_after_claims())
 }
 
 /// A `try_*` result as `acquire` wants it: the guard (poisoned or not), or `None` when the lock
@@ -1545,7 +1547,7 @@ pub(crate) fn acquire_in<G>(
     try_lock: impl FnOnce() -> Option<G>,
     blocking: impl FnOnce() -> G,
 ) -> G {
-    match list.filter(|list| !list.is_empty() && !list.is_empty_after_claims()) {
+    match holding_in(list) {
         None => blocking(),
         Some(list) => match try_lock() {
             Some(guard) => guard,

@@ -87,7 +87,7 @@ pub(crate) fn lock_raw_in(
     try_lock: impl FnOnce() -> bool,
     blocking: impl FnOnce(),
 ) {
-    match list.filter(|list| !list.is_empty() && !list.is_empty_after_claims()) {
+    match super::holding_in(list) {
         None => blocking(),
         Some(list) => lock_raw_holding(list, lock, call, site, tag, try_lock, blocking),
     }
