@@ -38,6 +38,8 @@
 //! written does not depend on the read), so a benchmark of a correct program uses the atomic form.
 
 use std::hint::black_box;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -45,6 +47,18 @@ const KEYS: u64 = 1_000;
 const OPS_PER_THREAD: u64 = 500_000;
 const THREADS: u64 = 2;
 const ROUNDS: usize = 25;
+
+/// `MAPRACE_BENCH_HANDOFFS=1`: count how often the lock changes hands (the holder before is the
+/// other thread), and print it per operation for each side. It adds a load under the lock, and a
+/// store at each hand-off, on both sides; off by default.
+fn count_handoffs() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("MAPRACE_BENCH_HANDOFFS").is_some())
+}
+
+/// The thread that held the lock last, and the hand-offs counted (see `count_handoffs`).
+static LAST_HOLDER: AtomicU64 = AtomicU64::new(u64::MAX);
+static HANDOFFS: AtomicU64 = AtomicU64::new(0);
 
 /// One round on one side: both threads start together, and the round lasts until both are done.
 macro_rules! round {
@@ -67,30 +81,31 @@ macro_rules! round {
                 std::thread::spawn(move || {
                     let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
                     start.wait();
+                    let mut handoffs = 0u64;
                     for i in 0..OPS_PER_THREAD {
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
                         let key = x % KEYS;
-                        if i % 4 == 0 {
-                            {
-                                let $m = &*map;
-                                $lock
+                        let mut guard = {
+                            let $m = &*map;
+                            $lock
+                        };
+                        if count_handoffs() {
+                            // Under the lock: a plain load and store, ordered by the lock.
+                            if LAST_HOLDER.load(Relaxed) != t {
+                                LAST_HOLDER.store(t, Relaxed);
+                                handoffs += 1;
                             }
-                            .entry(key)
-                            .and_modify(|v| *v = i)
-                            .or_insert(i);
-                        } else {
-                            black_box(
-                                {
-                                    let $m = &*map;
-                                    $lock
-                                }
-                                .get(&key)
-                                .copied(),
-                            );
                         }
+                        if i % 4 == 0 {
+                            guard.entry(key).and_modify(|v| *v = i).or_insert(i);
+                        } else {
+                            black_box(guard.get(&key).copied());
+                        }
+                        drop(guard);
                     }
+                    HANDOFFS.fetch_add(handoffs, Relaxed);
                 })
             })
             .collect();
@@ -138,18 +153,45 @@ fn quantile(xs: &[f64], q: f64) -> f64 {
 fn compare(row: &str, target: f64, tracked: fn() -> Duration, plain: fn() -> Duration) {
     let (mut ratios, mut tracked_ns, mut plain_ns) = (Vec::new(), Vec::new(), Vec::new());
     let per_op = |d: Duration| d.as_nanos() as f64 / (THREADS * OPS_PER_THREAD) as f64;
+    let (mut tracked_handoffs, mut plain_handoffs) = (Vec::new(), Vec::new());
+    let raw = std::env::var_os("MAPRACE_BENCH_RAW").is_some();
+    let ops = (THREADS * OPS_PER_THREAD) as f64;
     for round in 0..ROUNDS {
         // Alternating which goes first, so drift in the machine's speed lands on both.
-        let (t, p) = if round % 2 == 0 {
-            let t = tracked();
-            (t, plain())
-        } else {
-            let p = plain();
-            (tracked(), p)
+        let side = |f: fn() -> Duration| {
+            HANDOFFS.store(0, Relaxed);
+            let d = f();
+            (d, HANDOFFS.load(Relaxed) as f64 / ops)
         };
+        let ((t, th), (p, ph)) = if round % 2 == 0 {
+            let t = side(tracked);
+            (t, side(plain))
+        } else {
+            let p = side(plain);
+            (side(tracked), p)
+        };
+        if raw {
+            println!(
+                "raw {row}: tracked {:.1} plain {:.1} ns/op ratio {:.3} handoffs/op {th:.3} {ph:.3}",
+                per_op(t),
+                per_op(p),
+                t.as_secs_f64() / p.as_secs_f64()
+            );
+        }
         tracked_ns.push(per_op(t));
         plain_ns.push(per_op(p));
         ratios.push(t.as_secs_f64() / p.as_secs_f64());
+        tracked_handoffs.push(th);
+        plain_handoffs.push(ph);
+    }
+    if count_handoffs() {
+        tracked_handoffs.sort_by(f64::total_cmp);
+        plain_handoffs.sort_by(f64::total_cmp);
+        println!(
+            "lock_per_op, {row}: the lock changed hands at {:.3} (maprace) and {:.3} (plain) of the operations (medians)",
+            quantile(&tracked_handoffs, 0.5),
+            quantile(&plain_handoffs, 0.5),
+        );
     }
     for xs in [&mut ratios, &mut tracked_ns, &mut plain_ns] {
         xs.sort_by(f64::total_cmp);
@@ -198,6 +240,92 @@ macro_rules! alone {
         batch($warm);
         measured(&mut || batch($ops));
     }};
+}
+
+/// `ops` operations of the mix on each of two threads that take strict turns (a turn passed
+/// through a plain atomic, which maprace does not see: the lock is the only edge), so that every
+/// lock finds the other thread's release: the hand-off path, for instruction counts under
+/// `valgrind --fair-sched=yes` (which serializes the threads and has no coherence cost; the
+/// turn-passing costs the same on both sides, so the tracked - plain difference is the
+/// detector's).
+macro_rules! handoff {
+    ($new_lock:path, $new_map:path, $ops:expr, |$m:ident| $lock:expr) => {{
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let map = Arc::new($new_lock($new_map()));
+        for k in 0..KEYS {
+            {
+                let $m = &*map;
+                $lock
+            }
+            .insert(k, k);
+        }
+        let turn = Arc::new(AtomicU64::new(0));
+        let threads: Vec<_> = (0..2u64)
+            .map(|t| {
+                let (map, turn) = (Arc::clone(&map), Arc::clone(&turn));
+                std::thread::spawn(move || {
+                    let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    for i in 0..$ops {
+                        while turn.load(Ordering::Acquire) != t {
+                            std::thread::yield_now();
+                        }
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let key = x % KEYS;
+                        let $m = &*map;
+                        if i % 4 == 0 {
+                            $lock.entry(key).and_modify(|v| *v = i).or_insert(i);
+                        } else {
+                            black_box($lock.get(&key).copied());
+                        }
+                        turn.store(1 - t, Ordering::Release);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }};
+}
+
+/// `--handoff <std|parking_lot> <plain|tracked> <ops>`: `handoff!` (count two op counts and
+/// take the difference: `(I(2n) - I(n)) / 2n` per operation).
+fn handoff_only(args: &[&str]) {
+    let [row, side, ops] = args[..] else {
+        panic!("expected <std|parking_lot> <plain|tracked> <ops>, not {args:?}");
+    };
+    let ops: u64 = ops.parse().expect("a number of operations");
+    match (row, side) {
+        ("std", "tracked") => {
+            handoff!(maprace::sync::Mutex::new, maprace::HashMap::new, ops, |m| m
+                .lock()
+                .unwrap())
+        }
+        ("std", "plain") => handoff!(
+            std::sync::Mutex::new,
+            std::collections::HashMap::new,
+            ops,
+            |m| m.lock().unwrap()
+        ),
+        #[cfg(feature = "parking_lot")]
+        ("parking_lot", "tracked") => handoff!(
+            maprace::parking_lot::Mutex::new,
+            maprace::HashMap::new,
+            ops,
+            |m| m.lock()
+        ),
+        #[cfg(feature = "parking_lot")]
+        ("parking_lot", "plain") => handoff!(
+            parking_lot::Mutex::new,
+            std::collections::HashMap::new,
+            ops,
+            |m| m.lock()
+        ),
+        _ => panic!("unknown row or side in {args:?}"),
+    }
+    println!("{row} {side}: {ops} hand-offs on each of 2 threads");
 }
 
 /// The batch callgrind counts (`--toggle-collect='*measured*'`).
@@ -276,15 +404,26 @@ fn main() {
         let rest: Vec<&str> = args[at + 1..].iter().map(String::as_str).collect();
         return only(&rest, true);
     }
+    if let Some(at) = args.iter().position(|a| a == "--handoff") {
+        let rest: Vec<&str> = args[at + 1..].iter().map(String::as_str).collect();
+        return handoff_only(&rest);
+    }
     if let Ok(spec) = std::env::var("MAPRACE_BENCH_ONLY") {
         return only(&spec.split(':').collect::<Vec<_>>(), false);
     }
-    compare("std::sync::Mutex", 1.5, tracked, plain);
+    // `MAPRACE_BENCH_ROW=<std|parking_lot>`: that row alone.
+    let row = std::env::var("MAPRACE_BENCH_ROW").ok();
+    let wanted = |name: &str| row.as_deref().is_none_or(|r| r == name);
+    if wanted("std") {
+        compare("std::sync::Mutex", 1.5, tracked, plain);
+    }
     #[cfg(feature = "parking_lot")]
-    compare(
-        "parking_lot::Mutex",
-        1.5,
-        tracked_parking_lot,
-        plain_parking_lot,
-    );
+    if wanted("parking_lot") {
+        compare(
+            "parking_lot::Mutex",
+            1.5,
+            tracked_parking_lot,
+            plain_parking_lot,
+        );
+    }
 }
