@@ -217,33 +217,103 @@ impl Workload for InsertRemove {
     }
 }
 
-/// Two threads reading the same keys with no synchronization in between (read-shared cells:
-/// after the first pass, no shadow writes at all).
-struct SharedReads(std::sync::Arc<Get>);
+/// Two threads reading the same keys with no synchronization in between that maprace sees.
+///
+/// The threads live as long as the workload (made once, in `new`): each round only wakes them
+/// with a `std::sync::Barrier` (std's own, which maprace does not see) and waits at it for
+/// their end, so that neither their creation nor a join lands in the timing, and their epochs
+/// never move. After the first round each key's read set holds both threads' entries, and a
+/// read finds its own entry there: no shadow writes at all (`--callgrind shared_reads tracked`
+/// under `valgrind --fair-sched=yes`, rounds `MAPRACE_BENCH_ROUNDS` n and 2n: the difference
+/// is the steady state).
+struct SharedReads {
+    pool: std::sync::Arc<Pool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// What `SharedReads`' threads share: the maps, the side to run (0 std, 1 tracked, 2 stop)
+/// and the barrier that starts and ends a round.
+struct Pool {
+    get: Get,
+    side: std::sync::atomic::AtomicU8,
+    barrier: std::sync::Barrier,
+}
+
+/// Passes over the 1k keys per thread per round (so a round is long next to the barrier's
+/// wake-up).
+const SHARED_PASSES: usize = 100;
+
+impl SharedReads {
+    fn new(get: Get) -> SharedReads {
+        use std::sync::atomic::Ordering::Relaxed;
+        let pool = std::sync::Arc::new(Pool {
+            get,
+            side: std::sync::atomic::AtomicU8::new(0),
+            barrier: std::sync::Barrier::new(3),
+        });
+        let threads = (0..2)
+            .map(|_| {
+                let pool = std::sync::Arc::clone(&pool);
+                std::thread::spawn(move || {
+                    loop {
+                        pool.barrier.wait();
+                        let g = &pool.get;
+                        match pool.side.load(Relaxed) {
+                            0 => {
+                                for _ in 0..SHARED_PASSES / 20 {
+                                    get_loop!(g.std, &g.keys);
+                                }
+                            }
+                            1 => {
+                                for _ in 0..SHARED_PASSES / 20 {
+                                    get_loop!(g.tracked, &g.keys);
+                                }
+                            }
+                            _ => return,
+                        }
+                        pool.barrier.wait();
+                    }
+                })
+            })
+            .collect();
+        SharedReads { pool, threads }
+    }
+
+    /// One round of `side`: the threads' passes, from the barrier that starts them to the one
+    /// they end at.
+    fn round(&self, side: u8) -> Duration {
+        self.pool
+            .side
+            .store(side, std::sync::atomic::Ordering::Relaxed);
+        timed(|| {
+            self.pool.barrier.wait();
+            self.pool.barrier.wait();
+        })
+    }
+}
+
+impl Drop for SharedReads {
+    fn drop(&mut self) {
+        self.pool
+            .side
+            .store(2, std::sync::atomic::Ordering::Relaxed);
+        self.pool.barrier.wait();
+        for t in self.threads.drain(..) {
+            t.join().unwrap();
+        }
+    }
+}
+
 impl Workload for SharedReads {
     const NAME: &'static str = "2 threads reading the same 1k keys";
     const KEY: &'static str = "shared_reads";
-    const OPS: u64 = 2 * 20 * 1_000;
+    const OPS: u64 = 2 * SHARED_PASSES as u64 * 1_000;
     const TARGET: f64 = 1.3;
     fn std(&mut self) -> Duration {
-        let g = &*self.0;
-        timed(|| {
-            maprace::thread::scope(|s| {
-                for _ in 0..2 {
-                    s.spawn(|| get_loop!(g.std, &g.keys));
-                }
-            })
-        })
+        self.round(0)
     }
     fn tracked(&mut self) -> Duration {
-        let g = &*self.0;
-        timed(|| {
-            maprace::thread::scope(|s| {
-                for _ in 0..2 {
-                    s.spawn(|| get_loop!(g.tracked, &g.keys));
-                }
-            })
-        })
+        self.round(1)
     }
 }
 
@@ -303,6 +373,24 @@ fn callgrind_batch<W: Workload>(mut w: W, side: &str) {
     );
 }
 
+/// `--callgrind shared_reads <std|tracked>`: `MAPRACE_BENCH_ROUNDS` rounds (default 4) of one
+/// side, whole-program (the threads' work is not inside `measured`): run it with n and 2n
+/// rounds under `valgrind --fair-sched=yes` and divide the difference by n rounds' operations.
+fn shared_reads_rounds(side: &str) {
+    let rounds: u64 = std::env::var("MAPRACE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4);
+    let w = SharedReads::new(Get::new(1_000));
+    for _ in 0..rounds {
+        w.round(u8::from(side == "tracked"));
+    }
+    println!(
+        "shared_reads {side}: {rounds} rounds of {} operations",
+        SharedReads::OPS
+    );
+}
+
 fn callgrind(args: &[String]) {
     let (workload, side) = match args {
         [w, s] if s == "std" || s == "tracked" => (w.as_str(), s.as_str()),
@@ -315,6 +403,7 @@ fn callgrind(args: &[String]) {
         "overwrite" => callgrind_batch(Overwrite(small()), side),
         "insert_remove" => callgrind_batch(InsertRemove(small()), side),
         "get_large" => callgrind_batch(GetLarge(Get::new(1_000_000)), side),
+        "shared_reads" => shared_reads_rounds(side),
         "build_large" => callgrind_batch(
             Build {
                 keys: keys(1_000_000),
@@ -322,7 +411,7 @@ fn callgrind(args: &[String]) {
             side,
         ),
         _ => println!(
-            "--callgrind <get_small|get_disabled|overwrite|insert_remove|get_large|build_large> <std|tracked>\n\
+            "--callgrind <get_small|get_disabled|overwrite|insert_remove|get_large|build_large|shared_reads> <std|tracked>\n\
              (get_disabled: run it with MAPRACE_OPTIONS=enabled=0)"
         ),
     }
@@ -348,6 +437,9 @@ fn main() {
     if let Some(at) = args.iter().position(|a| a == "--callgrind") {
         return callgrind(&args[at + 1..]);
     }
+    if args.iter().any(|a| a == "--shared-reads") {
+        return row(&mut SharedReads::new(Get::new(1_000))); // that row alone
+    }
     let child = std::env::var("MAPRACE_BENCH_CHILD").is_ok();
     if !child {
         println!(
@@ -372,7 +464,7 @@ fn main() {
     row(&mut Build {
         keys: keys(1_000_000),
     });
-    row(&mut SharedReads(std::sync::Arc::new(small())));
+    row(&mut SharedReads::new(small()));
 
     if maprace::COMPILED_IN {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
