@@ -10,7 +10,9 @@
 //! The two-thread row is wall-clock on two cores and needs a quiet machine. For single-thread
 //! instruction counts, one side of one workload runs alone with
 //! `MAPRACE_BENCH_ONLY=<get|contains|overwrite>:<plain|tracked>:<rounds>` (e.g. under `valgrind --tool=callgrind`):
-//! the difference between two round counts, divided by the operations, is the cost per operation.
+//! the difference between two round counts, divided by the operations, is the cost per operation
+//! (`mixed`: the two-thread row's rounds of 400k operations, under `--fair-sched=yes`;
+//! `MAPRACE_BENCH_ROW=mixed` times that row alone).
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -168,12 +170,24 @@ fn only(spec: &str) {
     let parts: Vec<&str> = spec.split(':').collect();
     let [workload, side, rounds] = parts[..] else {
         panic!(
-            "MAPRACE_BENCH_ONLY=<get|contains|overwrite>:<plain|tracked>:<rounds>, not {spec:?}"
+            "MAPRACE_BENCH_ONLY=<get|contains|overwrite|mixed>:<plain|tracked>:<rounds>, not {spec:?}"
         );
     };
     let rounds: u64 = rounds.parse().expect("a number of rounds");
     let keys = keys();
     let (plain, tracked) = (filled_plain(), filled_tracked());
+    if workload == "mixed" {
+        // The two-thread row's rounds (400k operations each), e.g. under `valgrind
+        // --fair-sched=yes`, which serializes the threads: instructions, not coherence.
+        let (plain, tracked) = (Arc::new(plain), Arc::new(tracked));
+        for _ in 0..rounds {
+            match side {
+                "plain" => mixed_round!(plain),
+                _ => mixed_round!(tracked),
+            };
+        }
+        return;
+    }
     let batch: &dyn Fn() = match (workload, side) {
         ("get", "plain") => &|| get_plain(&plain, &keys),
         ("get", "tracked") => &|| get_tracked(&tracked, &keys),
@@ -235,22 +249,26 @@ fn main() {
     );
     let keys = keys();
     let (plain, tracked) = (filled_plain(), filled_tracked());
-    row(
-        "get, 1k keys",
-        1.25,
-        measure(
-            || timed(|| get_batch!(plain, &keys)),
-            || timed(|| get_batch!(tracked, &keys)),
-        ),
-    );
-    row(
-        "insert over an existing key, 1k keys",
-        1.35,
-        measure(
-            || timed(|| overwrite_batch!(plain, &keys)),
-            || timed(|| overwrite_batch!(tracked, &keys)),
-        ),
-    );
+    // `MAPRACE_BENCH_ROW=mixed`: the two-thread row alone.
+    let mixed_only = std::env::var("MAPRACE_BENCH_ROW").is_ok_and(|r| r == "mixed");
+    if !mixed_only {
+        row(
+            "get, 1k keys",
+            1.25,
+            measure(
+                || timed(|| get_batch!(plain, &keys)),
+                || timed(|| get_batch!(tracked, &keys)),
+            ),
+        );
+        row(
+            "insert over an existing key, 1k keys",
+            1.35,
+            measure(
+                || timed(|| overwrite_batch!(plain, &keys)),
+                || timed(|| overwrite_batch!(tracked, &keys)),
+            ),
+        );
+    }
     let (plain, tracked) = (Arc::new(plain), Arc::new(tracked));
     row(
         "2 threads, 3 gets : 1 insert, shared keys",
