@@ -413,3 +413,114 @@ scenario!(
     },
     |out| out.assert_clean()
 );
+
+// ---------------------------------------------------------------------------------------------
+// An entry sent before any access through it. Everything the shard's lock ordered before the
+// entry's making (another thread's insert of the key, another thread's read of it) is ordered
+// before every use of the entry, on any thread, and before the next holder of the shard.
+
+scenario!(
+    an_entry_sent_untouched_and_dropped_on_another_thread_orders_the_shards_past_for_the_next,
+    {
+        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        // std's channels: maprace sees none of these trips.
+        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        let (inserted, heard_insert) = mpsc::channel();
+        let (read, heard_read) = mpsc::channel();
+        let (dropped, heard_drop) = mpsc::channel();
+        std::thread::scope(|s| {
+            named("inserter")
+                .spawn_scoped(s, move || {
+                    map.insert(1, 1);
+                    inserted.send(()).unwrap();
+                })
+                .unwrap();
+            named("reader")
+                .spawn_scoped(s, move || {
+                    heard_insert.recv().unwrap();
+                    assert_eq!(*map.get(&1).unwrap(), 1);
+                    read.send(()).unwrap();
+                })
+                .unwrap();
+            named("maker")
+                .spawn_scoped(s, move || {
+                    heard_read.recv().unwrap();
+                    let Entry::Occupied(one) = map.entry(1) else {
+                        unreachable!("inserted before")
+                    };
+                    send_entry.send(one).unwrap();
+                })
+                .unwrap();
+            named("dropper")
+                .spawn_scoped(s, move || {
+                    drop(entry_sent.recv().unwrap());
+                    dropped.send(()).unwrap();
+                })
+                .unwrap();
+            named("next")
+                .spawn_scoped(s, move || {
+                    heard_drop.recv().unwrap();
+                    // After the dropper's unlock: ordered after the insert and the read.
+                    *map.get_mut(&1).unwrap() += 1;
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    an_entry_sent_untouched_and_written_through_on_another_thread_runs_clean,
+    {
+        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        // std's channels: maprace sees none of these trips.
+        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        let (inserted, heard_insert) = mpsc::channel();
+        let (read, heard_read) = mpsc::channel();
+        let (dropped, heard_drop) = mpsc::channel();
+        std::thread::scope(|s| {
+            named("inserter")
+                .spawn_scoped(s, move || {
+                    map.insert(1, 1);
+                    inserted.send(()).unwrap();
+                })
+                .unwrap();
+            named("reader")
+                .spawn_scoped(s, move || {
+                    heard_insert.recv().unwrap();
+                    assert_eq!(*map.get(&1).unwrap(), 1);
+                    read.send(()).unwrap();
+                })
+                .unwrap();
+            named("maker")
+                .spawn_scoped(s, move || {
+                    heard_read.recv().unwrap();
+                    let Entry::Occupied(one) = map.entry(1) else {
+                        unreachable!("inserted before")
+                    };
+                    send_entry.send(one).unwrap();
+                })
+                .unwrap();
+            named("dropper")
+                .spawn_scoped(s, move || {
+                    let mut one = entry_sent.recv().unwrap();
+                    // Its first write: after the insert and the read the lock ordered before
+                    // the entry's making.
+                    *one.get_mut() += 1;
+                    drop(one);
+                    dropped.send(()).unwrap();
+                })
+                .unwrap();
+            named("next")
+                .spawn_scoped(s, move || {
+                    heard_drop.recv().unwrap();
+                    // After the dropper's unlock: ordered after everything before.
+                    *map.get_mut(&1).unwrap() += 1;
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);

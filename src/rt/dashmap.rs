@@ -564,6 +564,26 @@ impl DashShadow {
         }
     }
 
+    /// `shard`, held exclusively by a guard that moved to `me` (see `Hold::arrived`): `me`
+    /// acquires what the guard's maker acquired when it took the lock. The clocks are still as
+    /// the maker found them (they change only at an exclusive guard's end, and this one holds
+    /// the shard), except for what the maker's acquire marked as joined: the readers' slots
+    /// and `iter_mut`'s items' releases, marked again so that this acquire joins them too.
+    /// Rare (a guard sent by a way maprace does not see): out of line.
+    #[cold]
+    #[inline(never)]
+    fn acquire_taken_over(&self, me: &Ctx, shard: usize) {
+        let clock = &self.shards[shard];
+        clock.read_since.store(true, Relaxed);
+        let shared = clock.shared_releases.load(Relaxed);
+        if shared != 0 {
+            clock
+                .shared_releases
+                .store(shared | SHARED_RELEASES, Relaxed);
+        }
+        self.acquire(me, shard, Mode::Exclusive);
+    }
+
     /// `release` of a shared lock by a thread whose row is not in place, or not made yet.
     #[cold]
     #[inline(never)]
@@ -871,8 +891,9 @@ impl<'a> Call<'a> {
             };
         if let Some(me) = CtxRef::get() {
             self.map.acquire(&me, shard, mode);
-            if let Some((cell, kind, key, track)) = cell {
-                hold.check(&me, cell, kind, key, track);
+            match cell {
+                Some((cell, kind, key, track)) => hold.check(&me, cell, kind, key, track),
+                None => hold.used = AtomicU64::new(me.map_epoch().bits() | MADE),
             }
         }
         if recorded
@@ -1052,6 +1073,11 @@ const EXCLUSIVE: u8 = 2;
 /// `Hold::flags`: an `iter_mut` item's (or iterator's): the exclusive lock is shared with other
 /// guards.
 const SHARED_LOCK: u8 = 4;
+/// `Hold::used`: no access through the guard yet; the epoch is its maker's at the making (the
+/// thread a use that owns the guard compares with its own, to tell that it moved: see
+/// `Hold::arrived`).
+/// (An epoch's site bits, this one among them, are 0.)
+const MADE: u64 = 1;
 
 /// The runtime side of a guard on one shard: it acquired the shard's clocks when made, and
 /// releases them (then ends its hold in the thread's list) when dropped, before the real
@@ -1066,7 +1092,8 @@ pub(crate) struct Hold<'a> {
     /// The tag of the check an occupied entry's making recorded (0: none): a write through
     /// the entry spends it (see `Call::check_entry`).
     spends: u64,
-    /// The epoch of the last access to a key's cell through this guard (`Epoch::NONE`: none).
+    /// The epoch of the last access to a key's cell through this guard by the thread that
+    /// owned it last (`MADE`, and the maker's epoch: none yet; `Epoch::NONE`: no clocks kept).
     /// A guard that moved to another thread by a way maprace does not see (a std channel) is
     /// released by that thread, whose clock may not have it: the release adds it (see
     /// `Hold::release_by`).
@@ -1170,9 +1197,9 @@ impl<'a> Hold<'a> {
     #[inline(always)]
     fn check(&self, me: &Ctx, cell: &Cell, kind: Kind, key: &dyn ShowKey, track: Track) {
         let epoch = me.map_epoch();
-        self.used.store(epoch.bits(), Relaxed);
         let conflict = match kind {
             Kind::Read => {
+                self.used.store(epoch.bits(), Relaxed);
                 let tag = || match track {
                     Track::Check(hash) => cta::tag(self.map.object, hash),
                     _ => 0,
@@ -1180,6 +1207,7 @@ impl<'a> Hold<'a> {
                 cell.track_read(me, epoch, self.site, tag)
             }
             Kind::Write => {
+                self.used.store(epoch.bits(), Relaxed);
                 let act = matches!(track, Track::Act(_));
                 cell.track_write(me, epoch, self.word(epoch), false, act)
             }
@@ -1275,9 +1303,27 @@ impl<'a> Hold<'a> {
     /// that read would order what that thread did next (an edge the program does not have).
     #[inline(always)]
     fn arrived(&self, me: &Ctx) {
-        let used = Epoch::from_bits(self.used.load(Relaxed));
-        if used.tid() != me.tid() && used != Epoch::NONE {
-            moved_here(me, used);
+        let used = self.used.load(Relaxed);
+        let epoch = Epoch::from_bits(used & !MADE);
+        if epoch.tid() != me.tid() && epoch != Epoch::NONE {
+            self.taken_over(me, used);
+        }
+    }
+
+    /// The guard, made or last used on another thread, is used here by a use that owns it
+    /// (see `arrived`): this thread learns the last access made through it (none if `MADE`),
+    /// and, for an exclusive guard, what its maker acquired with the lock, which happens before
+    /// the making (`DashShadow::acquire_taken_over`): without it, this thread's release would
+    /// replace the shard's clock with one that lacks it, and the shard's next holder would
+    /// meet the writes and reads ordered before the making as unordered. Rare: out of line.
+    #[cold]
+    #[inline(never)]
+    fn taken_over(&self, me: &Ctx, used: u64) {
+        if used & MADE == 0 {
+            moved_here(me, Epoch::from_bits(used));
+        }
+        if self.flags & (EXCLUSIVE | SHARED_LOCK) == EXCLUSIVE {
+            self.map.acquire_taken_over(me, self.shard as usize);
         }
     }
 
