@@ -415,9 +415,160 @@ scenario!(
 );
 
 // ---------------------------------------------------------------------------------------------
+// An entry written through on one thread and read through `&` on the thread a channel maprace
+// does not see carried it to. The write needed the entry by `&mut`, so every `&` to it that a
+// later read uses was made after the write: the write happens before the read whatever carried
+// the entry (the guard held the lock throughout). The sender's later work is not ordered by it.
+
+scenario!(
+    an_occupied_entry_written_on_one_thread_and_read_through_ref_on_another_runs_clean,
+    {
+        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        // std's channels: maprace sees neither the entry's trip nor the tell.
+        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        let (told, heard) = mpsc::channel();
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    let Entry::Occupied(mut one) = map.entry(1) else {
+                        unreachable!("inserted above")
+                    };
+                    *one.get_mut() += 1;
+                    assert_eq!(*one.get(), 2); // its own read, then the hand-over
+                    send_entry.send(one).unwrap();
+                })
+                .unwrap();
+            named("receiver")
+                .spawn_scoped(s, move || {
+                    let one = entry_sent.recv().unwrap();
+                    assert_eq!(*one.get(), 2);
+                    assert_eq!(*one.get(), 2);
+                    drop(one);
+                    told.send(()).unwrap();
+                })
+                .unwrap();
+            named("next")
+                .spawn_scoped(s, move || {
+                    heard.recv().unwrap();
+                    // After the receiver's unlock: ordered after the write and the reads.
+                    *map.get_mut(&1).unwrap() += 1;
+                    assert_eq!(*map.get(&1).unwrap(), 3);
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_write_the_sender_made_after_sending_an_entry_is_not_ordered_before_the_receivers_read,
+    {
+        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        let mut side: Inner = maprace::HashMap::new();
+        side.insert(2, 0);
+        let side = common::Shared(&mut side as *mut Inner);
+        // std's channels: maprace sees neither the entry's trip nor the tell.
+        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        let (told, heard) = mpsc::channel();
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    let side = side;
+                    let Entry::Occupied(mut one) = map.entry(1) else {
+                        unreachable!("inserted above")
+                    };
+                    *one.get_mut() += 1;
+                    send_entry.send(one).unwrap();
+                    // After the hand-over: nothing orders it before the receiver's read.
+                    at!("previous", side.get().insert(2, 1));
+                    told.send(()).unwrap();
+                })
+                .unwrap();
+            named("receiver")
+                .spawn_scoped(s, move || {
+                    let side = side;
+                    let one = entry_sent.recv().unwrap();
+                    assert_eq!(*one.get(), 2);
+                    heard.recv().unwrap();
+                    let _ = at!("current", side.get().get(&2));
+                    drop(one);
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_race(
+        common::Side {
+            access: "Read (get) of key 2 in map#1",
+            thread: "receiver",
+        },
+        common::Side {
+            access: "write (insert) of key 2",
+            thread: "writer",
+        },
+    )
+);
+
+// ---------------------------------------------------------------------------------------------
 // An entry sent before any access through it. Everything the shard's lock ordered before the
 // entry's making (another thread's insert of the key, another thread's read of it) is ordered
 // before every use of the entry, on any thread, and before the next holder of the shard.
+
+scenario!(
+    an_entry_sent_untouched_then_read_and_dropped_on_another_thread_runs_clean,
+    {
+        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        // std's channels: maprace sees none of these trips.
+        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        let (inserted, heard_insert) = mpsc::channel();
+        let (read, heard_read) = mpsc::channel();
+        let (dropped, heard_drop) = mpsc::channel();
+        std::thread::scope(|s| {
+            named("inserter")
+                .spawn_scoped(s, move || {
+                    map.insert(1, 1);
+                    inserted.send(()).unwrap();
+                })
+                .unwrap();
+            named("reader")
+                .spawn_scoped(s, move || {
+                    heard_insert.recv().unwrap();
+                    assert_eq!(*map.get(&1).unwrap(), 1);
+                    read.send(()).unwrap();
+                })
+                .unwrap();
+            named("maker")
+                .spawn_scoped(s, move || {
+                    heard_read.recv().unwrap();
+                    let Entry::Occupied(one) = map.entry(1) else {
+                        unreachable!("inserted before")
+                    };
+                    send_entry.send(one).unwrap();
+                })
+                .unwrap();
+            named("receiver")
+                .spawn_scoped(s, move || {
+                    let one = entry_sent.recv().unwrap();
+                    assert_eq!(*one.get(), 1);
+                    drop(one);
+                    dropped.send(()).unwrap();
+                })
+                .unwrap();
+            named("next")
+                .spawn_scoped(s, move || {
+                    heard_drop.recv().unwrap();
+                    // After the receiver's unlock: ordered after the insert and the read.
+                    *map.get_mut(&1).unwrap() += 1;
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);
 
 scenario!(
     an_entry_sent_untouched_and_dropped_on_another_thread_orders_the_shards_past_for_the_next,
@@ -517,6 +668,83 @@ scenario!(
                 .spawn_scoped(s, move || {
                     heard_drop.recv().unwrap();
                     // After the dropper's unlock: ordered after everything before.
+                    *map.get_mut(&1).unwrap() += 1;
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    an_entry_written_then_read_in_a_later_epoch_and_sent_is_read_through_ref_clean_elsewhere,
+    {
+        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        // std's channel: maprace does not see the entry's trip.
+        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    let Entry::Occupied(mut one) = map.entry(1) else {
+                        unreachable!("inserted above")
+                    };
+                    *one.get_mut() += 1;
+                    // A thread made and joined (maprace sees both): a new epoch.
+                    std::thread::spawn(|| ()).join().unwrap();
+                    assert_eq!(*one.get(), 2);
+                    send_entry.send(one).unwrap();
+                })
+                .unwrap();
+            named("receiver")
+                .spawn_scoped(s, move || {
+                    let one = entry_sent.recv().unwrap();
+                    assert_eq!(*one.get(), 2);
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    an_entry_written_read_through_ref_on_a_second_thread_and_dropped_on_a_third_orders_the_next,
+    {
+        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        // std's channels: maprace sees none of these trips.
+        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        let (send_on, sent_on) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+        let (told, heard) = mpsc::channel();
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    let Entry::Occupied(mut one) = map.entry(1) else {
+                        unreachable!("inserted above")
+                    };
+                    *one.get_mut() += 1;
+                    send_entry.send(one).unwrap();
+                })
+                .unwrap();
+            named("reader")
+                .spawn_scoped(s, move || {
+                    let one = entry_sent.recv().unwrap();
+                    assert_eq!(*one.get(), 2);
+                    send_on.send(one).unwrap();
+                })
+                .unwrap();
+            named("dropper")
+                .spawn_scoped(s, move || {
+                    drop(sent_on.recv().unwrap());
+                    told.send(()).unwrap();
+                })
+                .unwrap();
+            named("next")
+                .spawn_scoped(s, move || {
+                    heard.recv().unwrap();
+                    // After the dropper's unlock: ordered after the write and the read.
                     *map.get_mut(&1).unwrap() += 1;
                 })
                 .unwrap();

@@ -1096,7 +1096,8 @@ pub(crate) struct Hold<'a> {
     /// owned it last (`MADE`, and the maker's epoch: none yet; `Epoch::NONE`: no clocks kept).
     /// A guard that moved to another thread by a way maprace does not see (a std channel) is
     /// released by that thread, whose clock may not have it: the release adds it (see
-    /// `Hold::release_by`).
+    /// `Hold::release_by`). A read through `&` on another thread leaves it (see
+    /// `Hold::read_shared`).
     used: AtomicU64,
 }
 
@@ -1167,6 +1168,31 @@ impl<'a> Hold<'a> {
             && let Some(me) = CtxRef::get()
         {
             self.check(&me, cell, Kind::Read, &key, Track::Plain);
+        }
+    }
+
+    /// A read of the key's cell through `&` to the guard (an `OccupiedEntry`'s `get`): `read`,
+    /// unless the guard is another thread's (made or last used there, and not moved here
+    /// since by a use that owns it: a write or a release). Such a read is neither checked nor
+    /// recorded: it cannot race with any write of the key. A write before the guard's making
+    /// happens before the making (the shard's lock), which happens before every use of the
+    /// guard; a write through the guard took it by `&mut` or by value, so every `&` a later
+    /// read uses, on any thread, was made after it; and a later write comes after the `&`
+    /// is gone (through the guard), or after the guard's end, ordered by the lock. Checked,
+    /// the read would meet a write this thread's clock may not have (the guard came by a way
+    /// maprace does not see), and recorded, a read the shard's next holder may not learn
+    /// (this thread's clock reaches it only through its own release). It learns nothing
+    /// either: what the other thread did after the hand-over stays unordered. (A guard may
+    /// be shared by reference, read by two threads at once: the read does not move it here.)
+    #[inline(always)]
+    pub(crate) fn read_shared(&self, cell: &Cell, key: impl ShowKey) {
+        if self.active()
+            && let Some(me) = CtxRef::get()
+        {
+            let used = Epoch::from_bits(self.used.load(Relaxed) & !MADE);
+            if used == Epoch::NONE || used.tid() == me.tid() {
+                self.check(&me, cell, Kind::Read, &key, Track::Plain);
+            }
         }
     }
 

@@ -180,7 +180,7 @@ impl<'a, K: Eq + Hash, V> OccupiedEntry<'a, K, V> {
     pub fn get(&self) -> &V {
         self.hold.touch();
         let slot = self.base.get();
-        self.hold.read(&slot.cell, self.base.key());
+        self.hold.read_shared(&slot.cell, self.base.key());
         &slot.value
     }
 
