@@ -614,6 +614,9 @@ impl DashShadow {
         let slot = unsafe { &*row.add(shard) };
         // SAFETY: as just above.
         let (clock, last) = unsafe { (&mut *slot.clock.get(), &mut *slot.last.get()) };
+        if me.released_to_map_already(last) {
+            return; // (`release_to_map` would find the same)
+        }
         // A release of the slot's previous holder that this thread has not seen is kept (see
         // `ReaderSlot`).
         if last.epoch == Epoch::NONE || me.knows_release(last.epoch) {
@@ -1559,6 +1562,59 @@ mod tests {
         let next = Ctx::for_test(3103, vc);
         map.acquire(&next, 1, Mode::Exclusive);
         assert!(next.vc_for_test().happens_before(seen));
+        map.release(&next, 1, Mode::Exclusive, false);
+    }
+
+    /// A reader's second release of a shard with nothing in between is the one test
+    /// (`Ctx::released_to_map_already`) and leaves everything as the first one left it; a
+    /// release into a slot that holds the reader's release of an older epoch (news came
+    /// through another shard, whose release left the tick owed to the map again) copies.
+    #[test]
+    fn a_release_that_changes_nothing_is_skipped_and_one_over_an_older_epoch_is_not() {
+        use super::super::clock::VectorClock;
+        let ctx = |tid, clock| {
+            let mut vc = VectorClock::new();
+            vc.set(tid, clock);
+            Ctx::for_test(tid, vc)
+        };
+        let last_of = |map: &DashShadow, tid: usize, shard: usize| {
+            let row = map.readers.row(tid).expect("made at the first release");
+            // SAFETY: a row has a slot per shard; no other thread uses this map.
+            unsafe { *(*row.add(shard)).last.get() }
+        };
+        let map = DashShadow::new(|| "test", 2);
+        let reader = ctx(3301, 4);
+        map.acquire(&reader, 1, Mode::Shared);
+        map.release(&reader, 1, Mode::Shared, false);
+        let first = last_of(&map, 3301, 1);
+        assert_eq!(first.epoch, reader.map_epoch());
+        assert!(reader.released_to_map_already(&first));
+        map.acquire(&reader, 1, Mode::Shared);
+        map.release(&reader, 1, Mode::Shared, false);
+        assert_eq!(last_of(&map, 3301, 1), first);
+        assert_eq!(reader.map_epoch(), first.epoch);
+        // News for the reader through shard 0 (another thread's exclusive release there): a
+        // new epoch, and a release of shard 0, after which the tick is owed to the map again.
+        let writer = ctx(3302, 9);
+        map.acquire(&writer, 0, Mode::Exclusive);
+        map.release(&writer, 0, Mode::Exclusive, false);
+        map.acquire(&reader, 0, Mode::Shared);
+        assert!(reader.vc_for_test().happens_before(writer.map_epoch()));
+        assert_ne!(reader.map_epoch(), first.epoch, "news begins a new epoch");
+        map.release(&reader, 0, Mode::Shared, false);
+        // Shard 1 has no news, and its slot holds the reader's release of the old epoch: this
+        // release must copy the new clock.
+        map.acquire(&reader, 1, Mode::Shared);
+        assert!(!reader.released_to_map_already(&first));
+        map.release(&reader, 1, Mode::Shared, false);
+        let second = last_of(&map, 3301, 1);
+        assert_eq!(second.epoch, reader.map_epoch());
+        assert_ne!(second, first);
+        // The next exclusive acquirer of shard 1 learns, through the reader's slot, what the
+        // reader learned on shard 0.
+        let next = ctx(3303, 1);
+        map.acquire(&next, 1, Mode::Exclusive);
+        assert!(next.vc_for_test().happens_before(writer.map_epoch()));
         map.release(&next, 1, Mode::Exclusive, false);
     }
 

@@ -316,6 +316,9 @@ impl Ctx {
     #[cfg(feature = "dashmap")]
     #[inline(always)]
     pub(crate) fn release_to_map(&self, into: &mut ClockCopy, last: &mut MapRelease) {
+        if self.released_to_map_already(last) {
+            return;
+        }
         if self.epoch.get().flagged() && self.owed_to.get() != OWED_TO_MAP {
             self.pay_lock_tick();
         }
@@ -328,6 +331,19 @@ impl Ctx {
         }
         self.epoch.set(now.epoch.with_flag());
         self.owed_to.set(OWED_TO_MAP);
+    }
+
+    /// Is `last`, a DashMap clock's release, this thread's release at its current epoch and
+    /// version, with the tick owed to the map: then `release_to_map` changes nothing (no tick
+    /// to pay, no clock to copy, the flag and the debt as they are), and is this test alone. The
+    /// common case: a thread that takes and releases the same shard again and again, with
+    /// nothing between from another thread.
+    #[cfg(feature = "dashmap")]
+    #[inline(always)]
+    pub(crate) fn released_to_map_already(&self, last: &MapRelease) -> bool {
+        self.epoch.get() == last.epoch.with_flag()
+            && last.version == self.version.get()
+            && self.owed_to.get() == OWED_TO_MAP
     }
 
     /// `release_to_map` into a clock that holds a release this thread has not seen (a DashMap
