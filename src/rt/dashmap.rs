@@ -1333,6 +1333,9 @@ impl<'a> Hold<'a> {
     #[inline(always)]
     fn arrived(&self, me: &Ctx) {
         let used = self.used.load(Relaxed);
+        if used == me.map_epoch().bits() {
+            return; // this thread's access, in its current epoch: the common case, one compare
+        }
         let epoch = Epoch::from_bits(used & !MADE);
         if epoch.tid() != me.tid() && epoch != Epoch::NONE {
             self.taken_over(me, used);
