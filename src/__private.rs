@@ -118,3 +118,28 @@ pub fn held_lists() -> usize {
     #[cfg(not(maprace_detect))]
     0
 }
+
+#[cfg(maprace_detect)]
+std::thread_local! {
+    static AFTER_BARRIER_COUNT: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets a function this thread calls at each `maprace::sync::Barrier::wait` after maprace has
+/// counted it into a generation and before the real wait (`None` removes it): maprace's tests
+/// use it to make a thread late there, in a known schedule. Does nothing with the detector
+/// compiled out (the barrier is std's).
+#[doc(hidden)]
+pub fn after_barrier_count(hook: Option<fn()>) {
+    #[cfg(maprace_detect)]
+    AFTER_BARRIER_COUNT.set(hook);
+    #[cfg(not(maprace_detect))]
+    let _ = hook;
+}
+
+/// Runs this thread's `after_barrier_count` function, if it set one.
+#[cfg(maprace_detect)]
+pub(crate) fn barrier_counted() {
+    if let Some(hook) = AFTER_BARRIER_COUNT.get() {
+        hook();
+    }
+}

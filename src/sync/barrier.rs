@@ -1,11 +1,15 @@
 //! `Barrier` with std's API: all that the `n` threads did before the barrier happens before what
-//! any of them does after it (the clocks are `rt::barrier`'s).
+//! any of them does after it (the generations and their clocks are `rt::barrier`'s).
 
-use crate::rt::barrier::BarrierClocks;
+use crate::rt::barrier::Generations;
 use std::fmt;
 use std::sync::BarrierWaitResult;
 
 /// A barrier whose phases maprace sees. See [`std::sync::Barrier`].
+///
+/// With more than `n` threads waiting at once, the threads a generation releases are the `n`
+/// counted into it, in the order they arrive here (as std's, in the order they enter its wait),
+/// and their clocks are the ones it joins; one of them gets `is_leader`.
 ///
 /// ```
 /// use maprace::sync::{Arc, Barrier, Mutex};
@@ -24,8 +28,7 @@ use std::sync::BarrierWaitResult;
 /// other.join().unwrap();
 /// ```
 pub struct Barrier {
-    clocks: BarrierClocks,
-    inner: std::sync::Barrier,
+    generations: Generations,
 }
 
 impl Barrier {
@@ -33,22 +36,20 @@ impl Barrier {
     #[must_use]
     pub const fn new(n: usize) -> Barrier {
         Barrier {
-            clocks: BarrierClocks::new(n),
-            inner: std::sync::Barrier::new(n),
+            generations: Generations::new(n),
         }
     }
 
     /// Blocks until all `n` threads have arrived. See [`std::sync::Barrier::wait`].
     pub fn wait(&self) -> BarrierWaitResult {
-        let arrival = self.clocks.arrive();
-        let result = self.inner.wait();
-        self.clocks.leave(arrival);
-        result
+        let generation = self.generations.arrive();
+        crate::__private::barrier_counted();
+        generation.wait()
     }
 }
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
+        f.debug_struct("Barrier").finish_non_exhaustive()
     }
 }
