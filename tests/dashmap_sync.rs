@@ -360,84 +360,229 @@ scenario!(
 // ---------------------------------------------------------------------------------------------
 // Many threads, many correct operations: no false deadlock, no false race.
 
-scenario!(
-    /// (Without check-then-act: the random mix has its shapes, each thread looking at a key in
-    /// one call and overwriting it blind in a later one, e.g. `contains_key(&(k + 1))` then
-    /// `insert(k, ..)`, which `dashmap_check_then_act.rs` covers. This test is about races and
-    /// deadlocks.)
-    eight_threads_doing_10k_mixed_correct_operations_each_run_clean,
-    options = "check_then_act=0",
-    {
-        const THREADS: u64 = 8;
-        const OPS: u64 = 10_000;
-        const KEYS: u64 = 64;
-        let map: DashMap<u64, Inner> = DashMap::new();
-        let added = std::sync::atomic::AtomicU64::new(0);
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                let (map, added) = (&map, &added);
-                s.spawn(move || {
-                    let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-                    for i in 0..OPS {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        let k = x % KEYS;
-                        match i % 10 {
-                            0 => {
-                                let mut inner = Inner::new();
-                                inner.insert(0, 1);
-                                if map.insert(k, inner).is_none() {
-                                    added.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                }
-                            }
-                            1 | 2 => {
-                                if let Some(mut inner) = map.get_mut(&k) {
-                                    *inner.entry(0).or_insert(0) += 1;
-                                }
-                            }
-                            3 => {
-                                *map.entry(k).or_default().entry(1).or_insert(0) += 1;
-                            }
-                            4 => {
-                                map.alter(&k, |_, mut inner| {
-                                    inner.insert(2, t);
-                                    inner
-                                });
-                            }
-                            5 => {
-                                if map.remove(&k).is_some() {
-                                    added.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-                                }
-                            }
-                            6 => {
-                                let _ = map.view(&k, |_, inner| inner.get(&0).copied());
-                            }
-                            7 if i % 1000 == 7 => {
-                                let seen: usize = map.iter().map(|item| item.len()).sum();
-                                std::hint::black_box(seen);
-                            }
-                            _ => {
-                                if let Some(inner) = map.get(&k) {
-                                    std::hint::black_box(inner.get(&0));
-                                }
-                                std::hint::black_box(map.contains_key(&(k + 1)));
+/// Prints the marks of this line once, one per label (the mix runs each line thousands of times), then
+/// evaluates the expression. The checks of `assert_cta_shapes` collect every mark of a label.
+macro_rules! once_at {
+    ([$($label:literal),+], $access:expr) => {{
+        static MARKED: std::sync::Once = std::sync::Once::new();
+        MARKED.call_once(|| {
+            $(common::mark($label, file!(), line!());)+
+        });
+        $access
+    }};
+}
+
+/// How the mix writes: `Plain`, each write a call of its own (`insert`, `get_mut`, `remove`),
+/// which after a check of the same key in an earlier call is a check-then-act by the rule's
+/// definition; `Atomic`, each through a form that looks and writes under one guard (an entry,
+/// `alter`, `remove_if`), so that no check-then-act is there at all.
+#[derive(Clone, Copy, PartialEq)]
+enum Acts {
+    Plain,
+    Atomic,
+}
+
+/// Eight threads doing 10k random operations each on 64 shared keys of a DashMap whose values
+/// are tracked maps: every access goes through the DashMap's guards, so nothing races and
+/// nothing deadlocks. Each line the mix acts from is marked "act" once, each that writes
+/// "write", each that looks at a key "check".
+fn mixed_operations(acts: Acts) {
+    const THREADS: u64 = 8;
+    const OPS: u64 = 10_000;
+    const KEYS: u64 = 64;
+    let map: DashMap<u64, Inner> = DashMap::new();
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let map = &map;
+            s.spawn(move || {
+                let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                for i in 0..OPS {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let k = x % KEYS;
+                    match (i % 10, acts) {
+                        (0, Acts::Plain) => {
+                            let mut inner = Inner::new();
+                            inner.insert(0, 1);
+                            once_at!(["act", "write"], map.insert(k, inner));
+                        }
+                        (0, Acts::Atomic) => {
+                            let mut inner = Inner::new();
+                            inner.insert(0, 1);
+                            once_at!(["write", "check"], map.entry(k).insert(inner));
+                        }
+                        (1 | 2, Acts::Plain) => {
+                            let inner = once_at!(["act", "write", "check"], map.get_mut(&k));
+                            if let Some(mut inner) = inner {
+                                *inner.entry(0).or_insert(0) += 1;
                             }
                         }
+                        (1 | 2, Acts::Atomic) => {
+                            let entry = once_at!(["write", "check"], map.entry(k));
+                            entry.and_modify(|inner| *inner.entry(0).or_insert(0) += 1);
+                        }
+                        (3, _) => {
+                            let entry = once_at!(["write", "check"], map.entry(k));
+                            *entry.or_default().entry(1).or_insert(0) += 1;
+                        }
+                        (4, _) => {
+                            let add = |_: &u64, mut inner: Inner| {
+                                inner.insert(2, t);
+                                inner
+                            };
+                            once_at!(["write", "check"], map.alter(&k, add));
+                        }
+                        (5, Acts::Plain) => {
+                            once_at!(["act", "write"], map.remove(&k));
+                        }
+                        (5, Acts::Atomic) => {
+                            once_at!(["write", "check"], map.remove_if(&k, |_, _| true));
+                        }
+                        (6, _) => {
+                            let look = |_: &u64, inner: &Inner| inner.get(&0).copied();
+                            let _ = once_at!(["check"], map.view(&k, look));
+                        }
+                        (7, _) if i % 1000 == 7 => {
+                            let items = once_at!(["check"], map.iter());
+                            std::hint::black_box(items.map(|item| item.len()).sum::<usize>());
+                        }
+                        _ => {
+                            if let Some(inner) = once_at!(["check"], map.get(&k)) {
+                                std::hint::black_box(inner.get(&0));
+                            }
+                            std::hint::black_box(once_at!(["check"], map.contains_key(&(k + 1))));
+                        }
                     }
-                });
-            }
-        });
-        // Every value is a well-formed tracked map, reachable from here.
-        let mut values = 0;
-        for item in map.iter() {
-            values += 1;
-            assert!(item.len() <= 3);
+                }
+            });
         }
-        assert_eq!(values, map.len());
-    },
+    });
+    // Every value is a well-formed tracked map, reachable from here.
+    let mut values = 0;
+    for item in map.iter() {
+        values += 1;
+        assert!(item.len() <= 3);
+    }
+    assert_eq!(values, map.len());
+}
+
+scenario!(
+    /// With check-then-act off: no race, no deadlock, no report at all.
+    eight_threads_doing_10k_mixed_correct_operations_each_run_clean,
+    options = "check_then_act=0",
+    { mixed_operations(Acts::Plain) },
     |out| out.assert_clean()
 );
+
+scenario!(
+    /// With every check on, the same mix: it looks at a key in one call and writes it in a later
+    /// one (e.g. `contains_key(&(k + 1))`, then `insert(k, ..)`), check-then-act shapes by the
+    /// rule's own definition. The program runs to its end (`halt_on_error=0`) and every report
+    /// is a check-then-act whose act, other thread's write and check are at lines the mix acts,
+    /// writes and looks from, the act and the check by one thread and the write by another; no
+    /// race, no deadlock.
+    eight_threads_doing_10k_mixed_operations_with_every_check_on_report_only_check_then_act_shapes,
+    options = "halt_on_error=0",
+    { mixed_operations(Acts::Plain) },
+    |out| assert_cta_shapes(&out)
+);
+
+scenario!(
+    /// With every check on, the mix whose writes are only atomic forms (an entry that looks and
+    /// writes, `and_modify`, `alter`, `remove_if`): no check-then-act is there, and nothing at
+    /// all is reported.
+    eight_threads_doing_10k_mixed_operations_whose_acts_are_atomic_run_clean_with_every_check_on,
+    { mixed_operations(Acts::Atomic) },
+    |out| out.assert_clean()
+);
+
+/// The child ran to its end, reported no race and no deadlock, and each of its reports is a
+/// check-then-act whose three sites are marked lines of the right label (see
+/// `mixed_operations`), the act and the check by one thread, the write by another. The exit
+/// code is 66 if it reported, 0 if not.
+fn assert_cta_shapes(out: &common::Outcome) {
+    if !maprace::COMPILED_IN {
+        return out.assert_clean();
+    }
+    assert!(
+        out.stdout.contains(common::DONE),
+        "the scenario did not finish\n{out}"
+    );
+    for kind in ["WARNING: MAP RACE", "WARNING: MAP DEADLOCK"] {
+        assert!(!out.stderr.contains(kind), "unexpected {kind}\n{out}");
+    }
+    let marked = |label: &str| -> Vec<String> {
+        let prefix = format!("maprace-test: site {label} ");
+        out.stdout
+            .lines()
+            .filter_map(|l| {
+                l.split_once(&prefix)
+                    .map(|(_, site)| format!(" at {site}:"))
+            })
+            .collect()
+    };
+    let (acts, writes, checks) = (marked("act"), marked("write"), marked("check"));
+    assert!(
+        !acts.is_empty() && !writes.is_empty() && !checks.is_empty(),
+        "marks\n{out}"
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let find = |from: usize, starts: &str| {
+        (from..lines.len())
+            .find(|&i| lines[i].starts_with(starts))
+            .unwrap_or_else(|| panic!("no line starting {starts:?} after line {from}\n{out}"))
+    };
+    let thread = |line: &str| {
+        line.split_once("' (T")
+            .map(|(name, _)| name.to_owned())
+            .unwrap_or_else(|| panic!("no thread in {line:?}\n{out}"))
+    };
+    let at_one_of = |line: &str, sites: &[String], what: &str| {
+        assert!(
+            sites.iter().any(|site| line.contains(site.as_str())),
+            "{what} not at a line marked for it: {line:?}\n{out}"
+        );
+    };
+    let mut reports = 0;
+    for (headline, _) in lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == "WARNING: MAP CHECK-THEN-ACT")
+    {
+        reports += 1;
+        let act = headline + 1;
+        assert!(
+            lines[act].starts_with("Act ("),
+            "the act comes first\n{out}"
+        );
+        at_one_of(lines[act], &acts, "act");
+        let write = find(act, "Other thread's write (");
+        at_one_of(lines[write], &writes, "other thread's write");
+        let check = find(write, "Check (");
+        at_one_of(lines[check], &checks, "check");
+        let (act_by, write_by, check_by) = (
+            thread(lines[act + 1]),
+            thread(lines[write + 1]),
+            thread(lines[check + 1]),
+        );
+        assert_eq!(
+            act_by, check_by,
+            "the act and the check by one thread\n{out}"
+        );
+        assert_ne!(act_by, write_by, "the write by another thread\n{out}");
+    }
+    assert_eq!(
+        out.stderr.matches("WARNING: MAP").count(),
+        reports,
+        "every report is a check-then-act\n{out}"
+    );
+    assert_eq!(
+        out.code,
+        Some(if reports > 0 { 66 } else { 0 }),
+        "exit code\n{out}"
+    );
+}
 
 // ---------------------------------------------------------------------------------------------
 // Every release reaches the next exclusive acquirer: a guard downgraded to a Ref releases into
