@@ -1,0 +1,522 @@
+//! A hunt for false reports: seeded random multi-thread programs over maprace's maps that are
+//! correctly synchronized through `maprace::sync` (Mutex, RwLock, Condvar, mpsc, atomics with
+//! Release/Acquire, Barrier, OnceLock), `maprace::thread::scope`, and with the features
+//! `maprace::parking_lot` and `maprace::crossbeam_channel`, with no check-then-act shape (every
+//! write through a lock is an entry that looks and writes under one guard), must run with no
+//! report at all, every check on. The mirror: the same program with one synchronization
+//! removed (a Release/Acquire pair made Relaxed, one barrier made std's, the scope made std's)
+//! must be reported, at the sites that synchronization ordered.
+//!
+//! Seeds: `MAPRACE_STRESS_SEEDS` (default 12) programs for the clean run;
+//! `MAPRACE_STRESS_SEED` (default 1) for each mirror. The child prints each seed it runs, so a
+//! failure names the program that made it.
+//!
+//! Each phase of a program, on each of its threads: (A) writes key 0 of the plain map it owns
+//! this phase (ownership rotates each phase; the barrier between phases orders it), (P) threads
+//! 0 and 1 publish a write through an atomic flag, (L) random steps on the locked maps,
+//! (H) hand-offs through a channel and through a Condvar, (B) writes key 0 of its own map again,
+//! then the barrier. After the last phase the scope joins the threads and this thread reads
+//! every map.
+
+mod common;
+use maprace::sync::atomic::{AtomicU64, Ordering};
+use maprace::sync::{Barrier, Condvar, Mutex, OnceLock, RwLock};
+use std::cell::UnsafeCell;
+
+type Map = maprace::HashMap<u64, u64>;
+type Tree = maprace::BTreeMap<u64, u64>;
+
+/// Prints the marks of this line once, one per label, then evaluates the expression.
+macro_rules! once_at {
+    ([$($label:literal),+], $access:expr) => {{
+        static MARKED: std::sync::Once = std::sync::Once::new();
+        MARKED.call_once(|| {
+            $(common::mark($label, file!(), line!());)+
+        });
+        $access
+    }};
+}
+
+/// The synchronization a mirror takes out (`None`: the correct program).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Removed {
+    None,
+    /// The flag of (P) stored and loaded Relaxed.
+    ReleaseAcquire,
+    /// The barrier after phase 0 is a std barrier (maprace does not see it).
+    FirstBarrier,
+    /// The threads are spawned in a `std::thread::scope`, whose end orders nothing.
+    Scope,
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A step on a locked map, with its key.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// `maprace::sync::Mutex<HashMap>`: a get, an entry update, an entry remove, an iteration.
+    Mutex(Op, u64),
+    /// `maprace::sync::RwLock<BTreeMap>`: reads under a read guard, writes under a write guard.
+    RwLock(Op, u64),
+    /// `maprace::DashMap`: get, entry update, `remove_if`, iteration.
+    Dash(Op, u64),
+    /// `maprace::parking_lot::Mutex<HashMap>`.
+    ParkingLot(Op, u64),
+    /// A `OnceLock<HashMap>` initialized by whichever thread comes first, read by all.
+    Once(u64),
+    /// A plain map of this thread's own: an entry update or a get (no lock needed).
+    Own(Op, u64),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Get,
+    Update,
+    Remove,
+    Iterate,
+}
+
+struct Program {
+    threads: usize,
+    phases: usize,
+    /// `steps[phase][thread]`.
+    steps: Vec<Vec<Vec<Step>>>,
+    /// Per phase: the hand-off of (H) goes through crossbeam-channel (else mpsc).
+    crossbeam: Vec<bool>,
+}
+
+impl Program {
+    fn generate(seed: u64) -> Program {
+        let mut rng = Rng::new(seed);
+        let threads = 2 + rng.below(5) as usize;
+        let phases = 2 + rng.below(4) as usize;
+        let keys = 1 + rng.below(6);
+        let steps = (0..phases)
+            .map(|_| {
+                (0..threads)
+                    .map(|_| {
+                        (0..rng.below(41))
+                            .map(|_| {
+                                let op = match rng.below(10) {
+                                    0..=3 => Op::Get,
+                                    4..=7 => Op::Update,
+                                    8 => Op::Remove,
+                                    _ => Op::Iterate,
+                                };
+                                let k = 1 + rng.below(keys);
+                                match rng.below(6) {
+                                    0 => Step::Mutex(op, k),
+                                    1 => Step::RwLock(op, k),
+                                    2 => Step::Dash(op, k),
+                                    3 => Step::ParkingLot(op, k),
+                                    4 => Step::Once(k),
+                                    _ => Step::Own(op, k),
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let crossbeam = (0..phases).map(|_| rng.below(2) == 0).collect();
+        Program {
+            threads,
+            phases,
+            steps,
+            crossbeam,
+        }
+    }
+}
+
+/// A map without a lock, shared by the threads: the program's synchronization orders every
+/// access to it (the mirrors take one out on purpose).
+struct Plain(UnsafeCell<Map>);
+
+// SAFETY: the correct programs order every access to a `Plain` map (it is what they are made
+// for; the detector checks it); the mirrors race on it on purpose, as maprace's racy
+// scenarios do through `common::Shared`.
+unsafe impl Sync for Plain {}
+
+impl Plain {
+    fn new() -> Plain {
+        Plain(UnsafeCell::new(Map::new()))
+    }
+    #[allow(clippy::mut_from_ref)]
+    fn get(&self) -> &mut Map {
+        // SAFETY: see the `Sync` impl: no two accesses at once in a correct program.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+/// Everything the threads share.
+struct World {
+    mutex: Mutex<Map>,
+    rwlock: RwLock<Tree>,
+    #[cfg(feature = "dashmap")]
+    dash: maprace::DashMap<u64, u64>,
+    #[cfg(feature = "parking_lot")]
+    parking_lot: maprace::parking_lot::Mutex<Map>,
+    once: OnceLock<Map>,
+    /// Plain maps, shared by pointer: `owned[s]` is written by its owner of the phase, and
+    /// `mine[t]` by thread t only; `published` through the flag; `mailbox[t]` and
+    /// `condvar_box[t]` by thread t, then read by another after the hand-off.
+    owned: Vec<Plain>,
+    mine: Vec<Plain>,
+    published: Plain,
+    mailbox: Vec<Plain>,
+    condvar_box: Vec<Plain>,
+    flag: AtomicU64,
+    arrived: Mutex<u64>,
+    all_arrived: Condvar,
+    barrier: Barrier,
+    std_barrier: std::sync::Barrier,
+}
+
+fn update(map: &mut Map, k: u64) {
+    *map.entry(k).or_insert(0) += 1;
+}
+
+fn remove(map: &mut Map, k: u64) {
+    if let maprace::collections::hash_map::Entry::Occupied(entry) = map.entry(k) {
+        entry.remove();
+    }
+}
+
+fn step(world: &World, mine: &mut Map, step: Step) {
+    match step {
+        Step::Mutex(op, k) | Step::ParkingLot(op, k) => {
+            let locked = |map: &mut Map| match op {
+                Op::Get => drop(std::hint::black_box(map.get(&k))),
+                Op::Update => update(map, k),
+                Op::Remove => remove(map, k),
+                Op::Iterate => drop(std::hint::black_box(map.values().sum::<u64>())),
+            };
+            match step {
+                #[cfg(feature = "parking_lot")]
+                Step::ParkingLot(..) => locked(&mut world.parking_lot.lock()),
+                _ => locked(&mut world.mutex.lock().unwrap()),
+            }
+        }
+        Step::RwLock(op, k) => match op {
+            Op::Get => drop(std::hint::black_box(world.rwlock.read().unwrap().get(&k))),
+            Op::Iterate => {
+                let sum = world.rwlock.read().unwrap().values().sum::<u64>();
+                std::hint::black_box(sum);
+            }
+            Op::Update => *world.rwlock.write().unwrap().entry(k).or_insert(0) += 1,
+            Op::Remove => {
+                let mut tree = world.rwlock.write().unwrap();
+                if let maprace::collections::btree_map::Entry::Occupied(entry) = tree.entry(k) {
+                    entry.remove();
+                }
+            }
+        },
+        #[cfg(feature = "dashmap")]
+        Step::Dash(op, k) => match op {
+            Op::Get => drop(std::hint::black_box(world.dash.get(&k).map(|v| *v))),
+            Op::Update => *world.dash.entry(k).or_insert(0) += 1,
+            Op::Remove => drop(world.dash.remove_if(&k, |_, v| *v > 2)),
+            Op::Iterate => drop(std::hint::black_box(
+                world.dash.iter().map(|item| *item).sum::<u64>(),
+            )),
+        },
+        #[cfg(not(feature = "dashmap"))]
+        Step::Dash(op, k) => self::step(world, mine, Step::Mutex(op, k)),
+        Step::Once(k) => {
+            let map = world.once.get_or_init(|| (1..=6).map(|k| (k, k)).collect());
+            std::hint::black_box(map.get(&k));
+        }
+        Step::Own(op, k) => match op {
+            Op::Get | Op::Iterate => drop(std::hint::black_box(mine.get(&k))),
+            Op::Update => update(mine, k),
+            Op::Remove => remove(mine, k),
+        },
+    }
+}
+
+/// Thread `t`'s run of the program.
+fn thread_body(
+    program: &Program,
+    removed: Removed,
+    w: &World,
+    t: usize,
+    inbox: Inbox,
+    outboxes: &[Outbox],
+) {
+    let n = program.threads;
+    for p in 0..program.phases {
+        // (A) the map this thread owns this phase: its first write, before any acquire.
+        let owned = (t + p) % n;
+        once_at!(["owned A"], w.owned[owned].get().insert(0, p as u64));
+        // (P) thread 0 publishes, thread 1 waits for it and reads.
+        let (store, load) = if removed == Removed::ReleaseAcquire {
+            (Ordering::Relaxed, Ordering::Relaxed)
+        } else {
+            (Ordering::Release, Ordering::Acquire)
+        };
+        if t == 0 {
+            once_at!(["published"], w.published.get().insert(p as u64, 1));
+            w.flag.store(p as u64 + 1, store);
+        } else if t == 1 {
+            while w.flag.load(load) <= p as u64 {
+                std::thread::yield_now();
+            }
+            once_at!(["read published"], w.published.get().get(&(p as u64)));
+        }
+        // (L) the locked maps, and this thread's own.
+        for &s in &program.steps[p][t] {
+            step(w, w.mine[t].get(), s);
+        }
+        // (H) a hand-off to the next thread through a channel, and through a Condvar.
+        w.mailbox[t].get().insert(p as u64, 1);
+        outboxes[(t + 1) % n].send(program.crossbeam[p]);
+        inbox.recv(program.crossbeam[p]);
+        std::hint::black_box(w.mailbox[(t + n - 1) % n].get().get(&(p as u64)));
+        w.condvar_box[t].get().insert(p as u64, 1);
+        {
+            let mut arrived = w.arrived.lock().unwrap();
+            *arrived += 1;
+            w.all_arrived.notify_all();
+            let target = (p as u64 + 1) * n as u64;
+            let arrived = w
+                .all_arrived
+                .wait_while(arrived, |arrived| *arrived < target)
+                .unwrap();
+            drop(arrived);
+        }
+        std::hint::black_box(w.condvar_box[(t + 1) % n].get().get(&(p as u64)));
+        // (B) the owned map again: the last access before the barrier.
+        once_at!(["owned B"], w.owned[owned].get().insert(0, p as u64));
+        if p == 0 && removed == Removed::FirstBarrier {
+            w.std_barrier.wait();
+        } else {
+            w.barrier.wait();
+        }
+    }
+}
+
+/// A thread's receiving end: an mpsc and a crossbeam receiver (the phase says which).
+struct Inbox {
+    mpsc: maprace::sync::mpsc::Receiver<()>,
+    #[cfg(feature = "crossbeam-channel")]
+    crossbeam: maprace::crossbeam_channel::Receiver<()>,
+}
+
+struct Outbox {
+    mpsc: maprace::sync::mpsc::Sender<()>,
+    #[cfg(feature = "crossbeam-channel")]
+    crossbeam: maprace::crossbeam_channel::Sender<()>,
+}
+
+impl Inbox {
+    fn recv(&self, crossbeam: bool) {
+        #[cfg(feature = "crossbeam-channel")]
+        if crossbeam {
+            return self.crossbeam.recv().unwrap();
+        }
+        let _ = crossbeam;
+        self.mpsc.recv().unwrap();
+    }
+}
+
+impl Outbox {
+    fn send(&self, crossbeam: bool) {
+        #[cfg(feature = "crossbeam-channel")]
+        if crossbeam {
+            return self.crossbeam.send(()).unwrap();
+        }
+        let _ = crossbeam;
+        self.mpsc.send(()).unwrap();
+    }
+}
+
+fn run(seed: u64, removed: Removed) {
+    let program = Program::generate(seed);
+    println!(
+        "maprace-test: seed {seed}: {} threads, {} phases, {removed:?} removed",
+        program.threads, program.phases
+    );
+    let n = program.threads;
+    let maps = |count: usize| (0..count).map(|_| Plain::new()).collect::<Vec<_>>();
+    let world = World {
+        mutex: Mutex::new(Map::new()),
+        rwlock: RwLock::new(Tree::new()),
+        #[cfg(feature = "dashmap")]
+        dash: maprace::DashMap::new(),
+        #[cfg(feature = "parking_lot")]
+        parking_lot: maprace::parking_lot::Mutex::new(Map::new()),
+        once: OnceLock::new(),
+        owned: maps(n),
+        mine: maps(n),
+        published: Plain::new(),
+        mailbox: maps(n),
+        condvar_box: maps(n),
+        flag: AtomicU64::new(0),
+        arrived: Mutex::new(0),
+        all_arrived: Condvar::new(),
+        barrier: Barrier::new(n),
+        std_barrier: std::sync::Barrier::new(n),
+    };
+    let mut inboxes = Vec::new();
+    let mut outboxes = Vec::new();
+    for _ in 0..n {
+        let (mpsc_send, mpsc_recv) = maprace::sync::mpsc::channel();
+        #[cfg(feature = "crossbeam-channel")]
+        let (cb_send, cb_recv) = maprace::crossbeam_channel::unbounded();
+        inboxes.push(Inbox {
+            mpsc: mpsc_recv,
+            #[cfg(feature = "crossbeam-channel")]
+            crossbeam: cb_recv,
+        });
+        outboxes.push(Outbox {
+            mpsc: mpsc_send,
+            #[cfg(feature = "crossbeam-channel")]
+            crossbeam: cb_send,
+        });
+    }
+    for map in &world.owned {
+        map.get().insert(0, 0); // before the spawns: each write of (A) and (B) is key 0's only
+    }
+    let (program, outboxes, w) = (&program, &outboxes, &world);
+    macro_rules! spawn_all {
+        ($scope:ident, $builder:ty) => {
+            for (t, inbox) in inboxes.into_iter().enumerate() {
+                <$builder>::new()
+                    .name(format!("t{t}"))
+                    .spawn_scoped($scope, move || {
+                        thread_body(program, removed, w, t, inbox, outboxes)
+                    })
+                    .unwrap();
+            }
+        };
+    }
+    if removed == Removed::Scope {
+        std::thread::scope(|s| spawn_all!(s, std::thread::Builder));
+    } else {
+        maprace::thread::scope(|s| spawn_all!(s, maprace::thread::Builder));
+    }
+    // Everything the threads did happens before this (the scope joined them).
+    for map in &world.owned {
+        once_at!(["after the scope"], std::hint::black_box(map.get().get(&0)));
+    }
+    for map in world
+        .mine
+        .iter()
+        .chain(&world.mailbox)
+        .chain(&world.condvar_box)
+    {
+        std::hint::black_box(map.get().iter().count());
+    }
+    std::hint::black_box(world.published.get().len());
+    let mutex = world.mutex.lock().unwrap().iter().count();
+    let tree = world.rwlock.read().unwrap().iter().count();
+    std::hint::black_box((mutex, tree));
+    #[cfg(feature = "dashmap")]
+    std::hint::black_box(world.dash.len());
+}
+
+fn env_number(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+scenario!(
+    correct_random_programs_run_clean_with_every_check_on,
+    {
+        for seed in 0..env_number("MAPRACE_STRESS_SEEDS", 12) {
+            run(seed, Removed::None);
+        }
+    },
+    |out| out.assert_clean()
+);
+
+/// One race reported, exit 66, the current access at the site marked `current` and the
+/// previous one at the site marked `previous`, each by one of the program's threads (`t0`...)
+/// or, for `this_thread`, the test's own.
+fn assert_race_at(out: &common::Outcome, current: &str, previous: &str, this_thread: bool) {
+    if !maprace::COMPILED_IN {
+        return out.assert_clean();
+    }
+    out.assert_report_shape(66, "stopping at the first race (exit code 66)");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let headline = lines
+        .iter()
+        .position(|l| *l == "WARNING: MAP RACE")
+        .unwrap();
+    let site = |label: &str| format!(" at {}:", out.site(label));
+    assert!(
+        lines[headline + 1].contains(&site(current)),
+        "current access at {current:?}\n{out}"
+    );
+    let by_current = if this_thread {
+        format!("  by thread '{}' (T", out.test)
+    } else {
+        "  by thread 't".to_owned()
+    };
+    assert!(
+        lines[headline + 2].starts_with(&by_current),
+        "current thread\n{out}"
+    );
+    let previous_at = lines
+        .iter()
+        .position(|l| l.starts_with("Previous "))
+        .unwrap_or_else(|| panic!("no previous access\n{out}"));
+    assert!(
+        lines[previous_at].contains(&site(previous)),
+        "previous access at {previous:?}\n{out}"
+    );
+    assert!(
+        lines[previous_at + 1].starts_with("  by thread 't"),
+        "previous thread\n{out}"
+    );
+}
+
+scenario!(
+    the_program_with_a_relaxed_flag_is_reported,
+    {
+        run(
+            env_number("MAPRACE_STRESS_SEED", 1),
+            Removed::ReleaseAcquire,
+        )
+    },
+    |out| assert_race_at(&out, "read published", "published", false)
+);
+
+scenario!(
+    the_program_with_its_first_barrier_invisible_is_reported,
+    { run(env_number("MAPRACE_STRESS_SEED", 1), Removed::FirstBarrier) },
+    |out| assert_race_at(&out, "owned A", "owned B", false)
+);
+
+scenario!(
+    the_program_in_a_std_scope_is_reported,
+    { run(env_number("MAPRACE_STRESS_SEED", 1), Removed::Scope) },
+    |out| assert_race_at(&out, "after the scope", "owned B", true)
+);
+
+#[test]
+fn programs_are_made_from_their_seed() {
+    let (a, b) = (Program::generate(7), Program::generate(7));
+    assert_eq!(format!("{:?}", a.steps), format!("{:?}", b.steps));
+    assert_ne!(
+        format!("{:?}", a.steps),
+        format!("{:?}", Program::generate(8).steps)
+    );
+}
