@@ -4,7 +4,8 @@
 //! `maprace::parking_lot` and `maprace::crossbeam_channel`, with no check-then-act shape (every
 //! write through a lock is an entry that looks and writes under one guard), must run with no
 //! report at all, every check on. The mirror: the same program with one synchronization
-//! removed (a Release/Acquire pair made Relaxed, one barrier made std's, the scope made std's)
+//! removed (a Release/Acquire pair made Relaxed, a releasing count-down made Relaxed, one
+//! barrier made std's, the scope made std's)
 //! must be reported, at the sites that synchronization ordered.
 //!
 //! Seeds: `MAPRACE_STRESS_SEEDS` (default 12) programs for the clean run;
@@ -14,7 +15,9 @@
 //! Each phase of a program, on each of its threads: (A) writes key 0 of the plain map it owns
 //! this phase (ownership rotates each phase; the barrier between phases orders it), (P) threads
 //! 0 and 1 publish a write through an atomic flag, (L) random steps on the locked maps,
-//! (H) hand-offs through a channel and through a Condvar, (B) writes key 0 of its own map again,
+//! (H) hand-offs through a channel and through a Condvar, (C) a count-down latch whose
+//! read-modify-writes continue each other's release sequences (some Relaxed, some after a
+//! Release fence; the waiter loads Acquire, or Relaxed then an Acquire fence), (B) writes key 0 of its own map again,
 //! then the barrier. After the last phase the scope joins the threads and this thread reads
 //! every map.
 
@@ -25,6 +28,10 @@ use std::cell::UnsafeCell;
 
 type Map = maprace::HashMap<u64, u64>;
 type Tree = maprace::BTreeMap<u64, u64>;
+
+/// Made by the first thread that reads it, in whichever program that is.
+static LAZY: maprace::sync::LazyLock<Map> =
+    maprace::sync::LazyLock::new(|| (1..=6).map(|k| (k, 2 * k)).collect());
 
 /// Prints the marks of this line once, one per label, then evaluates the expression.
 macro_rules! once_at {
@@ -47,6 +54,8 @@ enum Removed {
     FirstBarrier,
     /// The threads are spawned in a `std::thread::scope`, whose end orders nothing.
     Scope,
+    /// In phase 0, thread 1 writes its latch map and counts down Relaxed (no fence).
+    LatchRelease,
 }
 
 struct Rng(u64);
@@ -77,10 +86,20 @@ enum Step {
     Dash(Op, u64),
     /// `maprace::parking_lot::Mutex<HashMap>`.
     ParkingLot(Op, u64),
-    /// A `OnceLock<HashMap>` initialized by whichever thread comes first, read by all.
+    /// A `OnceLock<HashMap>` initialized by whichever thread comes first, read by all (or a
+    /// `LazyLock`'s, for odd keys).
     Once(u64),
     /// A plain map of this thread's own: an entry update or a get (no lock needed).
     Own(Op, u64),
+    /// `maprace::parking_lot::RwLock<BTreeMap>`: reads under a read guard; writes under an
+    /// upgradable read that looks first, then upgrades (one guard throughout).
+    ParkingLotRwLock(Op, u64),
+    /// `Mutex::try_lock` until it succeeds, then the step as `Mutex`.
+    TryLock(Op, u64),
+    /// A child thread spawned (std's spawn: maprace sees it below) that makes the steps on
+    /// the locked maps and writes this thread's child map, joined right away; this thread then
+    /// reads the child map.
+    Child(Op, u64),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -98,6 +117,21 @@ struct Program {
     steps: Vec<Vec<Vec<Step>>>,
     /// Per phase: the hand-off of (H) goes through crossbeam-channel (else mpsc).
     crossbeam: Vec<bool>,
+    /// `latch[phase][thread]`: how the thread counts down the latch of (C).
+    latch: Vec<Vec<Count>>,
+}
+
+/// How a thread counts down (C)'s latch, a counter every thread adds 1 to after writing its
+/// latch map (or not writing it), which one thread waits on and then reads every latch map:
+/// the read-modify-writes continue each other's release sequences.
+#[derive(Clone, Copy, Debug)]
+enum Count {
+    /// Writes, then `fetch_add` with this ordering (Release, AcqRel or SeqCst).
+    Releasing(Ordering),
+    /// Writes, then a Release fence and a Relaxed `fetch_add`.
+    Fenced,
+    /// Writes nothing, and adds Relaxed (it continues the others' release sequences).
+    Relaxed,
 }
 
 impl Program {
@@ -119,12 +153,15 @@ impl Program {
                                     _ => Op::Iterate,
                                 };
                                 let k = 1 + rng.below(keys);
-                                match rng.below(6) {
+                                match rng.below(10) {
                                     0 => Step::Mutex(op, k),
                                     1 => Step::RwLock(op, k),
                                     2 => Step::Dash(op, k),
                                     3 => Step::ParkingLot(op, k),
                                     4 => Step::Once(k),
+                                    5 => Step::ParkingLotRwLock(op, k),
+                                    6 => Step::TryLock(op, k),
+                                    7 if rng.below(4) == 0 => Step::Child(op, k),
                                     _ => Step::Own(op, k),
                                 }
                             })
@@ -134,11 +171,25 @@ impl Program {
             })
             .collect();
         let crossbeam = (0..phases).map(|_| rng.below(2) == 0).collect();
+        let latch = (0..phases)
+            .map(|_| {
+                (0..threads)
+                    .map(|_| match rng.below(5) {
+                        0 => Count::Releasing(Ordering::Release),
+                        1 => Count::Releasing(Ordering::AcqRel),
+                        2 => Count::Releasing(Ordering::SeqCst),
+                        3 => Count::Fenced,
+                        _ => Count::Relaxed,
+                    })
+                    .collect()
+            })
+            .collect();
         Program {
             threads,
             phases,
             steps,
             crossbeam,
+            latch,
         }
     }
 }
@@ -171,7 +222,10 @@ struct World {
     dash: maprace::DashMap<u64, u64>,
     #[cfg(feature = "parking_lot")]
     parking_lot: maprace::parking_lot::Mutex<Map>,
+    #[cfg(feature = "parking_lot")]
+    parking_lot_rwlock: maprace::parking_lot::RwLock<Tree>,
     once: OnceLock<Map>,
+    latch: AtomicU64,
     /// Plain maps, shared by pointer: `owned[s]` is written by its owner of the phase, and
     /// `mine[t]` by thread t only; `published` through the flag; `mailbox[t]` and
     /// `condvar_box[t]` by thread t, then read by another after the hand-off.
@@ -180,6 +234,8 @@ struct World {
     published: Plain,
     mailbox: Vec<Plain>,
     condvar_box: Vec<Plain>,
+    latch_box: Vec<Plain>,
+    child_box: Vec<Plain>,
     flag: AtomicU64,
     arrived: Mutex<u64>,
     all_arrived: Condvar,
@@ -197,7 +253,8 @@ fn remove(map: &mut Map, k: u64) {
     }
 }
 
-fn step(world: &World, mine: &mut Map, step: Step) {
+fn step(world: &World, t: usize, step: Step) {
+    let mine = world.mine[t].get();
     match step {
         Step::Mutex(op, k) | Step::ParkingLot(op, k) => {
             let locked = |map: &mut Map| match op {
@@ -236,10 +293,46 @@ fn step(world: &World, mine: &mut Map, step: Step) {
             )),
         },
         #[cfg(not(feature = "dashmap"))]
-        Step::Dash(op, k) => self::step(world, mine, Step::Mutex(op, k)),
+        Step::Dash(op, k) => self::step(world, t, Step::Mutex(op, k)),
         Step::Once(k) => {
-            let map = world.once.get_or_init(|| (1..=6).map(|k| (k, k)).collect());
+            let map = if k % 2 == 0 {
+                world.once.get_or_init(|| (1..=6).map(|k| (k, k)).collect())
+            } else {
+                &*LAZY
+            };
             std::hint::black_box(map.get(&k));
+        }
+        Step::ParkingLotRwLock(op, k) => parking_lot_rwlock(world, op, k),
+        Step::TryLock(op, k) => {
+            let mut map = loop {
+                match world.mutex.try_lock() {
+                    Ok(map) => break map,
+                    Err(_) => std::thread::yield_now(),
+                }
+            };
+            match op {
+                Op::Get | Op::Iterate => drop(std::hint::black_box(map.get(&k))),
+                Op::Update => update(&mut map, k),
+                Op::Remove => remove(&mut map, k),
+            }
+        }
+        Step::Child(op, k) => {
+            let child = world.child_box[t].get();
+            let body = move || {
+                self::step(world, t, Step::Mutex(op, k));
+                self::step(world, t, Step::RwLock(op, k));
+                update(child, k);
+            };
+            if k % 2 == 0 {
+                std::thread::scope(|s| {
+                    // The join is seen below std; the end of a std scope is not.
+                    s.spawn(body).join().unwrap();
+                });
+            } else {
+                // The end of maprace's scope joins it.
+                maprace::thread::scope(|s| drop(s.spawn(body)));
+            }
+            std::hint::black_box(world.child_box[t].get().get(&k));
         }
         Step::Own(op, k) => match op {
             Op::Get | Op::Iterate => drop(std::hint::black_box(mine.get(&k))),
@@ -247,6 +340,30 @@ fn step(world: &World, mine: &mut Map, step: Step) {
             Op::Remove => remove(mine, k),
         },
     }
+}
+
+#[cfg(feature = "parking_lot")]
+fn parking_lot_rwlock(world: &World, op: Op, k: u64) {
+    use maprace::parking_lot::RwLockUpgradableReadGuard;
+    match op {
+        Op::Get | Op::Iterate => {
+            std::hint::black_box(world.parking_lot_rwlock.read().get(&k));
+        }
+        Op::Update | Op::Remove => {
+            let tree = world.parking_lot_rwlock.upgradable_read();
+            let present = tree.contains_key(&k);
+            let mut tree = RwLockUpgradableReadGuard::upgrade(tree);
+            match (op, present) {
+                (Op::Remove, true) => drop(tree.remove(&k)),
+                _ => *tree.entry(k).or_insert(0) += 1,
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "parking_lot"))]
+fn parking_lot_rwlock(world: &World, op: Op, k: u64) {
+    step(world, 0, Step::RwLock(op, k)); // (the mine map of thread 0 is not touched by RwLock)
 }
 
 /// Thread `t`'s run of the program.
@@ -280,12 +397,16 @@ fn thread_body(
         }
         // (L) the locked maps, and this thread's own.
         for &s in &program.steps[p][t] {
-            step(w, w.mine[t].get(), s);
+            step(w, t, s);
         }
-        // (H) a hand-off to the next thread through a channel, and through a Condvar.
+        // (H) a hand-off to the next thread through a channel (a map of the sender's, moved
+        // through it, and a plain map it wrote), and through a Condvar.
         w.mailbox[t].get().insert(p as u64, 1);
-        outboxes[(t + 1) % n].send(program.crossbeam[p]);
-        inbox.recv(program.crossbeam[p]);
+        let sent: Map = (0..=p as u64).map(|k| (k, t as u64)).collect();
+        outboxes[(t + 1) % n].send(sent, program.crossbeam[p]);
+        let received = inbox.recv(program.crossbeam[p]);
+        std::hint::black_box(received.get(&(p as u64)));
+        drop(received); // made by another thread, dropped here
         std::hint::black_box(w.mailbox[(t + n - 1) % n].get().get(&(p as u64)));
         w.condvar_box[t].get().insert(p as u64, 1);
         {
@@ -300,6 +421,48 @@ fn thread_body(
             drop(arrived);
         }
         std::hint::black_box(w.condvar_box[(t + 1) % n].get().get(&(p as u64)));
+        // (C) the latch: every thread counts down, the phase's waiter reads every latch map.
+        let count = if removed == Removed::LatchRelease && p == 0 && t == 1 {
+            None
+        } else {
+            Some(program.latch[p][t])
+        };
+        match count {
+            None => {
+                once_at!(["latch write"], w.latch_box[t].get().insert(p as u64, 1));
+                w.latch.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(Count::Releasing(order)) => {
+                w.latch_box[t].get().insert(p as u64, 1);
+                w.latch.fetch_add(1, order);
+            }
+            Some(Count::Fenced) => {
+                w.latch_box[t].get().insert(p as u64, 1);
+                maprace::sync::atomic::fence(Ordering::Release);
+                w.latch.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(Count::Relaxed) => drop(w.latch.fetch_add(1, Ordering::Relaxed)),
+        }
+        if t == p % n {
+            let target = (p as u64 + 1) * n as u64;
+            if p % 2 == 0 {
+                while w.latch.load(Ordering::Acquire) < target {
+                    std::thread::yield_now();
+                }
+            } else {
+                while w.latch.load(Ordering::Relaxed) < target {
+                    std::thread::yield_now();
+                }
+                maprace::sync::atomic::fence(Ordering::Acquire);
+            }
+            for (u, latch_box) in w.latch_box.iter().enumerate() {
+                let wrote = !matches!(program.latch[p][u], Count::Relaxed);
+                if wrote || (removed == Removed::LatchRelease && p == 0 && u == 1) {
+                    let (latch_box, key) = (latch_box.get(), p as u64);
+                    std::hint::black_box(once_at!(["latch read"], latch_box.get(&key)));
+                }
+            }
+        }
         // (B) the owned map again: the last access before the barrier.
         once_at!(["owned B"], w.owned[owned].get().insert(0, p as u64));
         if p == 0 && removed == Removed::FirstBarrier {
@@ -312,36 +475,36 @@ fn thread_body(
 
 /// A thread's receiving end: an mpsc and a crossbeam receiver (the phase says which).
 struct Inbox {
-    mpsc: maprace::sync::mpsc::Receiver<()>,
+    mpsc: maprace::sync::mpsc::Receiver<Map>,
     #[cfg(feature = "crossbeam-channel")]
-    crossbeam: maprace::crossbeam_channel::Receiver<()>,
+    crossbeam: maprace::crossbeam_channel::Receiver<Map>,
 }
 
 struct Outbox {
-    mpsc: maprace::sync::mpsc::Sender<()>,
+    mpsc: maprace::sync::mpsc::Sender<Map>,
     #[cfg(feature = "crossbeam-channel")]
-    crossbeam: maprace::crossbeam_channel::Sender<()>,
+    crossbeam: maprace::crossbeam_channel::Sender<Map>,
 }
 
 impl Inbox {
-    fn recv(&self, crossbeam: bool) {
+    fn recv(&self, crossbeam: bool) -> Map {
         #[cfg(feature = "crossbeam-channel")]
         if crossbeam {
             return self.crossbeam.recv().unwrap();
         }
         let _ = crossbeam;
-        self.mpsc.recv().unwrap();
+        self.mpsc.recv().unwrap()
     }
 }
 
 impl Outbox {
-    fn send(&self, crossbeam: bool) {
+    fn send(&self, map: Map, crossbeam: bool) {
         #[cfg(feature = "crossbeam-channel")]
         if crossbeam {
-            return self.crossbeam.send(()).unwrap();
+            return self.crossbeam.send(map).unwrap();
         }
         let _ = crossbeam;
-        self.mpsc.send(()).unwrap();
+        self.mpsc.send(map).unwrap();
     }
 }
 
@@ -360,12 +523,17 @@ fn run(seed: u64, removed: Removed) {
         dash: maprace::DashMap::new(),
         #[cfg(feature = "parking_lot")]
         parking_lot: maprace::parking_lot::Mutex::new(Map::new()),
+        #[cfg(feature = "parking_lot")]
+        parking_lot_rwlock: maprace::parking_lot::RwLock::new(Tree::new()),
         once: OnceLock::new(),
+        latch: AtomicU64::new(0),
         owned: maps(n),
         mine: maps(n),
         published: Plain::new(),
         mailbox: maps(n),
         condvar_box: maps(n),
+        latch_box: maps(n),
+        child_box: maps(n),
         flag: AtomicU64::new(0),
         arrived: Mutex::new(0),
         all_arrived: Condvar::new(),
@@ -419,6 +587,8 @@ fn run(seed: u64, removed: Removed) {
         .iter()
         .chain(&world.mailbox)
         .chain(&world.condvar_box)
+        .chain(&world.latch_box)
+        .chain(&world.child_box)
     {
         std::hint::black_box(map.get().iter().count());
     }
@@ -503,6 +673,12 @@ scenario!(
     the_program_with_its_first_barrier_invisible_is_reported,
     { run(env_number("MAPRACE_STRESS_SEED", 1), Removed::FirstBarrier) },
     |out| assert_race_at(&out, "owned A", "owned B", false)
+);
+
+scenario!(
+    the_program_with_a_relaxed_count_down_after_a_write_is_reported,
+    { run(env_number("MAPRACE_STRESS_SEED", 1), Removed::LatchRelease) },
+    |out| assert_race_at(&out, "latch read", "latch write", false)
 );
 
 scenario!(
