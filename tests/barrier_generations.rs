@@ -162,32 +162,43 @@ scenario!(
     /// is std's. (Each thread waits once a round: with more waits, the threads left could be
     /// fewer than `n`, with std's barrier too.)
     more_threads_than_n_each_generation_has_one_leader,
-    {
-        const THREADS: usize = 8;
-        const ROUNDS: usize = 10;
-        let barrier = Arc::new(Barrier::new(2));
-        let leaders = Arc::new(AtomicUsize::new(0));
-        for _ in 0..ROUNDS {
-            let threads: Vec<_> = (0..THREADS)
-                .map(|_| {
-                    let (barrier, leaders) = (Arc::clone(&barrier), Arc::clone(&leaders));
-                    std::thread::spawn(move || {
-                        if barrier.wait().is_leader() {
-                            leaders.fetch_add(1, SeqCst);
-                        }
-                    })
-                })
-                .collect();
-            for thread in threads {
-                thread.join().unwrap();
-            }
-        }
-        assert_eq!(leaders.load(SeqCst), THREADS * ROUNDS / 2);
-        assert!(Barrier::new(0).wait().is_leader());
-        assert_eq!(
-            format!("{barrier:?}"),
-            format!("{:?}", std::sync::Barrier::new(2))
-        );
-    },
+    { more_threads_than_n() },
     |out| out.assert_clean()
 );
+
+scenario!(
+    /// The same with the detector off at run time (the waits are one std barrier's).
+    more_threads_than_n_each_generation_has_one_leader_with_enabled_0,
+    options = "enabled=0",
+    { more_threads_than_n() },
+    |out| out.assert_clean()
+);
+
+/// Eight threads at a barrier of two, each waiting once, ten rounds (see the scenarios).
+fn more_threads_than_n() {
+    const THREADS: usize = 8;
+    const ROUNDS: usize = 10;
+    let barrier = Arc::new(Barrier::new(2));
+    let leaders = Arc::new(AtomicUsize::new(0));
+    for _ in 0..ROUNDS {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (barrier, leaders) = (Arc::clone(&barrier), Arc::clone(&leaders));
+                std::thread::spawn(move || {
+                    if barrier.wait().is_leader() {
+                        leaders.fetch_add(1, SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    }
+    assert_eq!(leaders.load(SeqCst), THREADS * ROUNDS / 2);
+    assert!(Barrier::new(0).wait().is_leader());
+    assert_eq!(
+        format!("{barrier:?}"),
+        format!("{:?}", std::sync::Barrier::new(2))
+    );
+}

@@ -1,7 +1,7 @@
 //! `Barrier` with std's API: all that the `n` threads did before the barrier happens before what
 //! any of them does after it (the generations and their clocks are `rt::barrier`'s).
 
-use crate::rt::barrier::Generations;
+use crate::rt::barrier::{Arrival, Generations};
 use std::fmt;
 use std::sync::BarrierWaitResult;
 
@@ -42,9 +42,13 @@ impl Barrier {
 
     /// Blocks until all `n` threads have arrived. See [`std::sync::Barrier::wait`].
     pub fn wait(&self) -> BarrierWaitResult {
-        let generation = self.generations.arrive();
-        crate::__private::barrier_counted();
-        generation.wait()
+        match self.generations.arrive() {
+            Arrival::Untracked(plain) => plain.wait(),
+            Arrival::Tracked(generation) => {
+                crate::__private::barrier_counted();
+                generation.wait()
+            }
+        }
     }
 }
 
