@@ -132,9 +132,15 @@ impl Cell {
     /// [READ SAME EPOCH], the first test of a read, made before the thread's epoch is taken:
     /// `stamp` is `Ctx::stamp`, which matches no word while a tick is owed. `true`: the read
     /// is checked and recorded already (nothing to store); else `track_read` checks it.
+    ///
+    /// The read word is loaded once, for both cases of a read that stores nothing: the word is
+    /// the thread's read in this epoch, or a read set whose entry for the thread holds this
+    /// epoch (`SetRef::has_stamp`: threads that share keys they only read, in steady state).
     #[inline(always)]
     pub(crate) fn read_is_repeated(&self, stamp: u64) -> bool {
-        same_epoch(self.read.load(Acquire), stamp)
+        let read = self.read.load(Acquire);
+        same_epoch(read, stamp)
+            || (read & Epoch::FLAG != 0 && SetRef::of_word(read).has_stamp(stamp))
     }
 
     /// [WRITE SAME EPOCH], the first test of a write, made before the thread's epoch is taken

@@ -24,7 +24,9 @@ const CLASSES: usize = 13;
 const _: () = assert!(4 << (CLASSES - 1) > Epoch::MAX_TID as usize);
 /// Index bits of a `SetRef`; chunk `j` of class `k` holds `first_chunk(k) << j` sets.
 const INDEX_BITS: u32 = 26;
-const CHUNKS: usize = INDEX_BITS as usize + 1;
+/// Chunks per class: `INDEX_BITS + 1` needed, rounded up to a power of two so that a masked
+/// chunk number indexes the table with no bounds check.
+const CHUNKS: usize = (INDEX_BITS as usize + 1).next_power_of_two();
 
 /// The first chunk of a class: 64 KiB of entries (a single set from class 10 on), so that
 /// the first set of a large class does not make megabytes at once.
@@ -107,27 +109,50 @@ impl SetRef {
     }
 
     /// The entry of slot `tid`, if the set has one.
-    #[inline]
-    fn entry(self, tid: Tid) -> Option<&'static ReadEntry> {
-        let capacity = self.capacity();
-        if tid as usize >= capacity {
+    ///
+    /// Every step a shift, a mask or a load (it is on the path of every read a thread repeats in
+    /// its own entry): the capacity `4 << class` by a shift, the chunk by `chunk_of`'s shifts,
+    /// the chunk's table indexed by a masked `j` (no bounds check), the set's place in its chunk
+    /// scaled by a shift, not a multiplication by the capacity.
+    #[inline(always)]
+    fn entry(self, tid: usize) -> Option<&'static ReadEntry> {
+        let class = self.class();
+        let capacity_shift = class as u32 + 2;
+        if tid >> capacity_shift != 0 {
             return None;
         }
-        let (j, offset) = chunk_of(self.class(), self.index());
-        let chunk = STORAGE[self.class()].chunks.get(j)?.load(Acquire);
+        let (j, offset) = chunk_of(class, self.index());
+        // (`j` is at most `INDEX_BITS`, below `CHUNKS`: the mask only spares a bounds check.)
+        let chunk = STORAGE[class].chunks[j & (CHUNKS - 1)].load(Acquire);
         if chunk.is_null() {
             return None; // never happens: an index is handed out after its chunk is made
         }
         // SAFETY: a non-null chunk pointer was stored once, by `Class::chunk_for`, from a leaked
-        // (never freed) slice of `(first_chunk(class) << j) * capacity` entries; `chunk_of`
-        // gives an `offset` below `first_chunk(class) << j`, and `tid` is below `capacity`.
-        Some(unsafe { &*chunk.add(offset * capacity + tid as usize) })
+        // (never freed) slice of `(first_chunk(class) << j) * capacity` entries, with
+        // `capacity` `1 << capacity_shift`; `chunk_of` gives an `offset` below
+        // `first_chunk(class) << j`, and `tid` is below `capacity` (tested above).
+        Some(unsafe { &*chunk.add((offset << capacity_shift) + tid) })
+    }
+
+    /// Does the thread whose cached epoch's bits are `stamp` (`Ctx::stamp`) hold its read in
+    /// this generation's entry at that epoch? The same as `has(epoch)` when `stamp` is an
+    /// epoch's bits; a stamp marked with an owed tick (`Epoch::with_flag`) never is: its slot
+    /// with the flag bits above it is past every set's capacity. So the hot path's first test
+    /// of a read (`Cell::read_is_repeated`) settles a read repeated in a set, before the
+    /// epoch is taken and with the read word loaded once.
+    #[inline(always)]
+    pub(crate) fn has_stamp(self, stamp: u64) -> bool {
+        let epoch = Epoch::from_bits(stamp);
+        let Some(entry) = self.entry(epoch.tid_and_flag() as usize) else {
+            return false;
+        };
+        entry.word.load(Relaxed) == self.entry_word(epoch)
     }
 
     /// The read slot `tid` recorded in this generation of the set, if any.
     #[inline]
     pub(crate) fn read_of(self, tid: Tid) -> Option<SetRead> {
-        let entry = self.entry(tid)?;
+        let entry = self.entry(tid as usize)?;
         let word = entry.word.load(Acquire);
         if (word >> 32) as u32 != self.generation() || word as u32 == 0 {
             return None;
@@ -147,7 +172,7 @@ impl SetRef {
     /// Does slot `tid`'s entry hold this generation's read at `epoch`?
     #[inline(always)]
     pub(crate) fn has(self, epoch: Epoch) -> bool {
-        let Some(entry) = self.entry(epoch.tid()) else {
+        let Some(entry) = self.entry(epoch.tid() as usize) else {
             return false;
         };
         entry.word.load(Relaxed) == self.entry_word(epoch)
@@ -163,7 +188,7 @@ impl SetRef {
     /// thread that makes it.
     #[inline(always)]
     pub(crate) fn record(self, epoch: Epoch, site: SiteId) {
-        if let Some(entry) = self.entry(epoch.tid()) {
+        if let Some(entry) = self.entry(epoch.tid() as usize) {
             entry.site.store(
                 ((self.generation() & 0xffff) << 16) | site.bits() as u32,
                 Relaxed,
