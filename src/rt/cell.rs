@@ -686,6 +686,57 @@ mod tests {
         assert_eq!(before, cell.read.load(Relaxed));
     }
 
+    /// Two threads share a key they only read (the two-thread reads row's steady state): once
+    /// the read set holds both threads' reads, each repeated read is settled by the hot path's
+    /// first test (`read_is_repeated`) and stores nothing, neither the read word nor an entry.
+    /// Not for a thread with no entry in the set, one in a slot past the set's capacity, or
+    /// one whose tick is owed after a release (its read is recorded again, in the new epoch).
+    #[test]
+    fn reads_repeated_in_their_own_entries_of_a_read_set_store_nothing() {
+        use super::super::thread::LockedClock;
+        let cell = Cell::default();
+        let a = ctx(0, &[(0, 3)]);
+        let b = ctx(1, &[(1, 5)]);
+        assert!(read(&cell, &a, Op::Get).is_none());
+        assert!(read(&cell, &b, Op::Get).is_none());
+        let word = cell.read.load(Relaxed);
+        assert!(word & Epoch::FLAG != 0, "reads are shared");
+        let set = SetRef::of_word(word);
+        let entries = || {
+            set.reads()
+                .map(|r| (r.epoch, r.site.bits()))
+                .collect::<Vec<_>>()
+        };
+        let before = entries();
+        assert_eq!(before.len(), 2);
+        for _ in 0..3 {
+            assert!(cell.read_is_repeated(a.stamp()), "a's own entry");
+            assert!(cell.read_is_repeated(b.stamp()), "b's own entry");
+        }
+        assert_eq!(cell.read.load(Relaxed), word, "the read word is unchanged");
+        assert_eq!(entries(), before, "no entry is stored again");
+        assert_eq!(cell.write.load(Relaxed), 0);
+
+        // No entry in the set, or a slot past its capacity: not repeated.
+        let c = ctx(2, &[(2, 1)]);
+        assert!(!cell.read_is_repeated(c.stamp()));
+        let far = ctx(set.capacity() as Tid, &[(set.capacity() as Tid, 1)]);
+        assert!(!cell.read_is_repeated(far.stamp()));
+
+        // After a release, a's epoch moves: its entry is not this epoch's.
+        let lock = LockedClock::new();
+        // SAFETY: one test thread, so the lock's clock is never touched by two at once.
+        unsafe { lock.release_for_test(&a) };
+        assert!(!cell.read_is_repeated(a.stamp()), "the tick is owed");
+        assert!(read(&cell, &a, Op::Get).is_none());
+        assert_eq!(set.read_of(0).map(|r| r.epoch), Some(Epoch::new(0, 4)));
+        assert!(
+            cell.read_is_repeated(a.stamp()),
+            "recorded in the new epoch"
+        );
+        assert!(cell.read_is_repeated(b.stamp()));
+    }
+
     /// The same-epoch tests of the hot path take the thread's cached epoch as it is, owed tick
     /// and all (`Ctx::stamp`): after a release, nothing recorded before it may count as this
     /// epoch's, whatever bits the cell holds, or a read after the release would store nothing
