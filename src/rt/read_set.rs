@@ -22,11 +22,19 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 /// Size classes: class `k` holds `4 << k` entries, up to one per possible thread slot.
 const CLASSES: usize = 13;
 const _: () = assert!(4 << (CLASSES - 1) > Epoch::MAX_TID as usize);
-/// Index bits of a `SetRef`; chunk `j` of class `k` holds `first_chunk(k) << j` sets.
+/// At most `1 << INDEX_BITS` sets per class; chunk `j` of class `k` holds `first_chunk(k) << j`
+/// sets, so a set's place in its chunk has `INDEX_BITS` bits too.
 const INDEX_BITS: u32 = 26;
-/// Chunks per class: `INDEX_BITS + 1` needed, rounded up to a power of two so that a masked
-/// chunk number indexes the table with no bounds check.
-const CHUNKS: usize = (INDEX_BITS as usize + 1).next_power_of_two();
+/// Chunk numbers of a `SetRef`: `INDEX_BITS + 1` chunks needed, 32 numbers.
+const CHUNK_BITS: u32 = 5;
+const CHUNKS: usize = 1 << CHUNK_BITS;
+const _: () = assert!((INDEX_BITS as usize) < CHUNKS);
+/// Generation bits of a `SetRef`.
+const GENERATION_BITS: u32 = 27;
+const OFFSET_SHIFT: u32 = GENERATION_BITS;
+const CHUNK_SHIFT: u32 = OFFSET_SHIFT + INDEX_BITS;
+const CLASS_SHIFT: u32 = CHUNK_SHIFT + CHUNK_BITS;
+const _: () = assert!(CLASS_SHIFT + 4 == 62 && 1 << 4 >= CLASSES);
 
 /// The first chunk of a class: 64 KiB of entries (a single set from class 10 on), so that
 /// the first set of a large class does not make megabytes at once.
@@ -56,11 +64,16 @@ fn chunk_of(class: usize, index: usize) -> (usize, usize) {
 }
 
 /// A reference to a read set, as a flagged read word holds it:
-/// `[FLAG:1][0:1][class:4][index:26][generation:32]`.
+/// `[FLAG:1][0:1][class:4][chunk:5][offset:26][generation:27]`: the set's place as the chunk
+/// that holds it and its place there, not as an index to place (`chunk_of`), so that finding an
+/// entry is a shift and a load: class and chunk together index `CHUNK_TABLE`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct SetRef(u64);
 
-/// One thread slot's read: `[generation:32][clock:32]` (the slot is the entry's index), and
+// `SetRef::entry_word` moves an epoch's clock to an entry word's high half with one shift.
+const _: () = assert!(Epoch::SITE_BITS == 16 && Epoch::MAX_CLOCK == u32::MAX as u64);
+
+/// One thread slot's read: `[clock:32][generation:32]` (the slot is the entry's index), and
 /// its site, `[generation's low 16 bits:16][site:16]`.
 #[derive(Default)]
 pub(crate) struct ReadEntry {
@@ -88,18 +101,41 @@ impl SetRef {
     }
 
     #[inline]
+    fn new(class: usize, index: usize, generation: u32) -> SetRef {
+        debug_assert!(index < 1 << INDEX_BITS && generation < 1 << GENERATION_BITS);
+        let (j, offset) = chunk_of(class, index);
+        SetRef(
+            Epoch::FLAG
+                | ((class as u64) << CLASS_SHIFT)
+                | ((j as u64) << CHUNK_SHIFT)
+                | ((offset as u64) << OFFSET_SHIFT)
+                | u64::from(generation),
+        )
+    }
+
+    #[inline(always)]
     fn class(self) -> usize {
-        ((self.0 >> (32 + INDEX_BITS)) & 0xf) as usize
+        ((self.0 >> CLASS_SHIFT) & 0xf) as usize
     }
 
-    #[inline]
+    /// The set's chunk and its place there (see `chunk_of`).
+    #[inline(always)]
+    fn chunk_and_offset(self) -> (usize, usize) {
+        (
+            ((self.0 >> CHUNK_SHIFT) & (CHUNKS as u64 - 1)) as usize,
+            ((self.0 >> OFFSET_SHIFT) & ((1 << INDEX_BITS) - 1)) as usize,
+        )
+    }
+
+    /// The set's number in its class (the inverse of `chunk_of`).
     fn index(self) -> usize {
-        ((self.0 >> 32) & ((1 << INDEX_BITS) - 1)) as usize
+        let (j, offset) = self.chunk_and_offset();
+        (((1 << j) - 1) << first_chunk_shift(self.class())) + offset
     }
 
-    #[inline]
+    #[inline(always)]
     fn generation(self) -> u32 {
-        self.0 as u32
+        (self.0 & ((1 << GENERATION_BITS) - 1)) as u32
     }
 
     /// How many thread slots the set has an entry for.
@@ -111,9 +147,9 @@ impl SetRef {
     /// The entry of slot `tid`, if the set has one.
     ///
     /// Every step a shift, a mask or a load (it is on the path of every read a thread repeats in
-    /// its own entry): the capacity `4 << class` by a shift, the chunk by `chunk_of`'s shifts,
-    /// the chunk's table indexed by a masked `j` (no bounds check), the set's place in its chunk
-    /// scaled by a shift, not a multiplication by the capacity.
+    /// its own entry): the capacity `4 << class` by a shift, the chunk's pointer loaded from
+    /// `CHUNK_TABLE` at the word's class and chunk bits (one shift, one mask: no bounds check),
+    /// the set's place in its chunk scaled by a shift, not a multiplication by the capacity.
     #[inline(always)]
     fn entry(self, tid: usize) -> Option<&'static ReadEntry> {
         let class = self.class();
@@ -121,16 +157,18 @@ impl SetRef {
         if tid >> capacity_shift != 0 {
             return None;
         }
-        let (j, offset) = chunk_of(class, self.index());
-        // (`j` is at most `INDEX_BITS`, below `CHUNKS`: the mask only spares a bounds check.)
-        let chunk = STORAGE[class].chunks[j & (CHUNKS - 1)].load(Acquire);
+        let table = ((self.0 >> CHUNK_SHIFT) & (CHUNK_TABLE.len() as u64 - 1)) as usize;
+        let chunk = CHUNK_TABLE[table].load(Acquire);
         if chunk.is_null() {
-            return None; // never happens: an index is handed out after its chunk is made
+            return None; // never happens: a set is handed out after its chunk is made
         }
-        // SAFETY: a non-null chunk pointer was stored once, by `Class::chunk_for`, from a leaked
-        // (never freed) slice of `(first_chunk(class) << j) * capacity` entries, with
-        // `capacity` `1 << capacity_shift`; `chunk_of` gives an `offset` below
-        // `first_chunk(class) << j`, and `tid` is below `capacity` (tested above).
+        let (_, offset) = self.chunk_and_offset();
+        // SAFETY: a non-null pointer in `CHUNK_TABLE` at class `class` and chunk `j` was stored
+        // once, by `chunk_for`, from a leaked (never freed) slice of
+        // `(first_chunk(class) << j) * capacity` entries, `capacity` being `1 << capacity_shift`;
+        // a `SetRef` of that class and chunk is made only by `SetRef::new` from `chunk_of`,
+        // whose `offset` is below `first_chunk(class) << j`, and `tid` is below `capacity`
+        // (tested above).
         Some(unsafe { &*chunk.add((offset << capacity_shift) + tid) })
     }
 
@@ -154,7 +192,7 @@ impl SetRef {
     pub(crate) fn read_of(self, tid: Tid) -> Option<SetRead> {
         let entry = self.entry(tid as usize)?;
         let word = entry.word.load(Acquire);
-        if (word >> 32) as u32 != self.generation() || word as u32 == 0 {
+        if word as u32 != self.generation() || word >> 32 == 0 {
             return None;
         }
         let site = entry.site.load(Relaxed);
@@ -164,7 +202,7 @@ impl SetRef {
             SiteId::UNKNOWN
         };
         Some(SetRead {
-            epoch: Epoch::new(tid, u64::from(word as u32)),
+            epoch: Epoch::new(tid, word >> 32),
             site,
         })
     }
@@ -180,7 +218,10 @@ impl SetRef {
 
     #[inline(always)]
     fn entry_word(self, epoch: Epoch) -> u64 {
-        (u64::from(self.generation()) << 32) | epoch.clock()
+        // An epoch's bits have no site, and the slot and flags above the clock shift out: the
+        // clock lands in the high half with one shift (`has_stamp` computes this per read).
+        debug_assert_eq!(epoch.bits() & ((1 << Epoch::SITE_BITS) - 1), 0);
+        (epoch.bits() << (32 - Epoch::SITE_BITS)) | u64::from(self.generation())
     }
 
     /// Records the read at `epoch` in its slot's entry (the set has one: see `capacity`).
@@ -203,9 +244,14 @@ impl SetRef {
     }
 }
 
-/// The storage of one size class: chunks that are never freed, and the sets free for reuse.
+/// The chunks of every size class, never freed: class `k`'s chunk `j` at `k * CHUNKS + j`
+/// (the class and chunk bits of a `SetRef`, read as one number). 16 classes' room, so that a
+/// word's 4 class bits index it with no bounds check (classes from `CLASSES` on stay null).
+static CHUNK_TABLE: [AtomicPtr<ReadEntry>; 16 * CHUNKS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; 16 * CHUNKS];
+
+/// The sets of one size class free for reuse.
 struct Class {
-    chunks: [AtomicPtr<ReadEntry>; CHUNKS],
     pool: Mutex<Pool>,
 }
 
@@ -218,7 +264,6 @@ struct Pool {
 
 static STORAGE: [Class; CLASSES] = [const {
     Class {
-        chunks: [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS],
         pool: Mutex::new(Pool {
             free: Vec::new(),
             made: 0,
@@ -248,18 +293,13 @@ pub(crate) fn alloc(tid: Tid) -> SetRef {
                 super::fatal("more than 67 million read sets alive in one size class");
             }
             pool.made += 1;
-            STORAGE[class].chunk_for(class, index, capacity);
+            chunk_for(class, index, capacity);
             (index as u32, 1)
         }
     };
     drop(pool);
     LIVE.fetch_add(1, Relaxed);
-    SetRef(
-        Epoch::FLAG
-            | ((class as u64) << (32 + INDEX_BITS))
-            | (u64::from(index) << 32)
-            | u64::from(generation),
-    )
+    SetRef::new(class, index as usize, generation)
 }
 
 /// The set is no longer in any cell: it may be handed out again, in its next generation. A
@@ -268,8 +308,9 @@ pub(crate) fn alloc(tid: Tid) -> SetRef {
 /// set out of its cell (by compare-and-swap, or holding the cell exclusively).
 pub(crate) fn retire(set: SetRef) {
     LIVE.fetch_sub(1, Relaxed);
-    // A set whose generations are used up is not reused (one per 4 billion reuses).
-    if let Some(next) = set.generation().checked_add(1) {
+    // A set whose generations are used up is not reused (one per 134 million reuses).
+    let next = set.generation() + 1;
+    if next < 1 << GENERATION_BITS {
         lock(&STORAGE[set.class()].pool)
             .free
             .push((set.index() as u32, next));
@@ -284,18 +325,18 @@ pub(crate) fn hold_for_fork() -> impl Sized {
         .collect::<Vec<_>>()
 }
 
-impl Class {
-    /// Makes the chunk that holds set `index`, if it does not exist yet (under the pool's lock).
-    fn chunk_for(&self, class: usize, index: usize, capacity: usize) {
-        let (j, _) = chunk_of(class, index);
-        if self.chunks[j].load(Relaxed).is_null() {
-            let entries: Box<[ReadEntry]> = (0..(first_chunk(class) << j) * capacity)
-                .map(|_| ReadEntry::default())
-                .collect();
-            // Never freed: a set's memory must stay a set for any thread that still holds it.
-            let chunk = Box::leak(entries).as_mut_ptr();
-            self.chunks[j].store(chunk, Release);
-        }
+/// Makes the chunk that holds set `index` of `class`, if it does not exist yet (under the
+/// class pool's lock).
+fn chunk_for(class: usize, index: usize, capacity: usize) {
+    let (j, _) = chunk_of(class, index);
+    let slot = &CHUNK_TABLE[class * CHUNKS + j];
+    if slot.load(Relaxed).is_null() {
+        let entries: Box<[ReadEntry]> = (0..(first_chunk(class) << j) * capacity)
+            .map(|_| ReadEntry::default())
+            .collect();
+        // Never freed: a set's memory must stay a set for any thread that still holds it.
+        let chunk = Box::leak(entries).as_mut_ptr();
+        slot.store(chunk, Release);
     }
 }
 
@@ -397,6 +438,29 @@ mod tests {
                     (j, index - start),
                     "class {class}, set {index}"
                 );
+            }
+        }
+    }
+
+    /// A `SetRef` keeps its class, its number in the class and its generation, at every
+    /// class and at the limits of its bit fields, and stays a flagged read word (`FLAG`, not
+    /// `FLAG2`: a covered read set is not a word a cell holds).
+    #[test]
+    fn a_set_ref_keeps_its_class_number_and_generation_at_the_limits() {
+        for class in 0..CLASSES {
+            let first = first_chunk(class);
+            for index in [0, 1, first - 1, first, 3 * first, (1 << INDEX_BITS) - 1] {
+                for generation in [1, 2, (1 << GENERATION_BITS) - 1] {
+                    let set = SetRef::new(class, index, generation);
+                    assert_eq!(
+                        (set.class(), set.index(), set.generation()),
+                        (class, index, generation),
+                        "{set:?}"
+                    );
+                    assert_eq!(set.chunk_and_offset(), chunk_of(class, index));
+                    assert_eq!(set.word() & (Epoch::FLAG | Epoch::FLAG2), Epoch::FLAG);
+                    assert_eq!(SetRef::of_word(set.word()), set);
+                }
             }
         }
     }
