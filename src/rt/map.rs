@@ -795,7 +795,7 @@ impl<'a> Checks<'a, '_> {
 
     #[inline(always)]
     fn read(&self, cell: &Cell, key: impl ShowKey, track: Track) {
-        if !cell.read_is_repeated(self.me.stamp()) {
+        if !cell.read_is_repeated(|| self.me.stamp()) {
             self.access
                 .check_on(self.me, cell, Kind::Read, Some(key), false, track);
         }
