@@ -55,7 +55,9 @@ pub struct Mutex<T: ?Sized> {
 pub struct MutexGuard<'a, T: ?Sized> {
     clock: &'a LockedClock,
     id: &'a LockId,
-    /// The lock was taken with the detector on: its unlock releases the clock.
+    /// The lock was taken with the detector on: its unlock releases the clock (if the thread's
+    /// context is still alive) and ends the hold. Off, the hold is none (`lock_list` makes
+    /// holds only with the detector on), so the drop skips both at one test.
     tracked: bool,
     /// The hold in the thread's list; ended in `Drop` before the real unlock.
     hold: ManuallyDrop<LockHold>,
@@ -98,6 +100,13 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let site = Location::caller();
         let mode = crate::rt::mode();
+        if mode & crate::rt::ENABLED == 0 {
+            // The detector is off: no edge and no hold (both need it on), so the guard is made
+            // with nothing to undo, and its drop tests `tracked` alone.
+            return wrap(self.inner.lock(), |inner| {
+                MutexGuard::untracked(&self.clock, &self.id, inner, site)
+            });
+        }
         let list = deadlock::lock_list(mode);
         let result = deadlock::acquire_in(
             list,
@@ -166,6 +175,32 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         MutexGuard::locked(clock, id, inner, site, mode, deadlock::lock_list(mode))
     }
 
+    /// A guard of a lock taken with the detector off: its drop releases nothing and ends no
+    /// hold.
+    #[inline(always)]
+    fn untracked(
+        clock: &'a LockedClock,
+        id: &'a LockId,
+        inner: std::sync::MutexGuard<'a, T>,
+        site: &'static Location<'static>,
+    ) -> Self {
+        MutexGuard {
+            clock,
+            id,
+            tracked: false,
+            // No list: no hold.
+            hold: ManuallyDrop::new(LockHold::taken_in(
+                None,
+                || id.resource(),
+                Mode::Exclusive,
+                Site::UNKNOWN,
+                &deadlock::MUTEX,
+            )),
+            site,
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
     /// `from_std`, with the run-time `mode` and the thread's `list` (`deadlock::lock_list`)
     /// fetched by the caller.
     #[inline(always)]
@@ -177,14 +212,12 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         mode: u8,
         list: Option<&'static Held>,
     ) -> Self {
-        let me = if mode & crate::rt::ENABLED != 0 {
-            CtxRef::get()
-        } else {
-            None
-        };
-        if let Some(me) = &me {
+        if mode & crate::rt::ENABLED == 0 {
+            return MutexGuard::untracked(clock, id, inner, site);
+        }
+        if let Some(me) = CtxRef::get() {
             // SAFETY: `inner` is the real lock, held.
-            unsafe { clock.acquire_by(me) };
+            unsafe { clock.acquire_by(&me) };
         }
         let hold = LockHold::taken_in(
             list,
@@ -196,7 +229,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         MutexGuard {
             clock,
             id,
-            tracked: me.is_some(),
+            tracked: true,
             hold: ManuallyDrop::new(hold),
             site,
             inner: ManuallyDrop::new(inner),
@@ -232,20 +265,32 @@ pub(super) struct Relock<'a> {
     pub(super) site: &'static Location<'static>,
 }
 
-impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // Release before the real unlock.
-        if self.tracked
-            && let Some(me) = CtxRef::get()
-        {
+impl<T: ?Sized> MutexGuard<'_, T> {
+    /// The tracked half of the drop: the release and the end of the hold, before the real
+    /// unlock. Out of line, so that the guard's drop glue (which the compiler keeps out of line
+    /// when it is large) is small enough to inline: an untracked unlock is then one test and
+    /// std's unlock.
+    #[inline(never)]
+    fn unlocking(&mut self) {
+        if let Some(me) = CtxRef::get() {
             // SAFETY: the lock is still held (`inner` is alive).
             unsafe { self.clock.release_by(&me) };
         }
-        // SAFETY: `hold` and `inner` are dropped only here, once; `into_std` forgets the guard
-        // instead. The hold ends before the real unlock.
+        // SAFETY: `hold` is dropped only here, once (the drop calls this once, for a tracked
+        // guard; `into_std` forgets the guard instead). An untracked guard's hold is none: a
+        // `LockHold` with nothing to drop.
         unsafe { ManuallyDrop::drop(&mut self.hold) };
-        // SAFETY: as above.
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.tracked {
+            self.unlocking();
+        }
+        // SAFETY: `inner` is dropped only here, once, after the release and the hold's end;
+        // `into_std` forgets the guard instead.
         unsafe { ManuallyDrop::drop(&mut self.inner) };
     }
 }
