@@ -184,10 +184,26 @@ impl RawMutex {
 
     /// The lock is about to be given up (an unlock of lock_api's): the hold ends, then the
     /// release.
+    ///
+    /// With the detector off there is neither: a hold is recorded only with it on
+    /// (`deadlock::lock_list`), and the mode is set once, at start-up. (A lock held across
+    /// that moment by a constructor that ran first, and unlocked with the detector off, leaves
+    /// its hold in a list that no check reads again: deadlock checks are off with it.) The
+    /// rest is out of line, so that lock_api's guard drop is small enough to inline: an unlock
+    /// with the detector off is then one test and parking_lot's unlock.
     #[inline(always)]
     fn unlock_edge(&self) {
+        let mode = crate::rt::mode();
+        if mode & crate::rt::ENABLED != 0 {
+            self.unlock_edge_tracked(mode);
+        }
+    }
+
+    /// `unlock_edge` with the detector on.
+    #[inline(never)]
+    fn unlock_edge_tracked(&self, mode: u8) {
         self.hold_ends();
-        self.unlocking(crate::rt::mode());
+        self.unlocking(mode);
     }
 }
 
