@@ -3,7 +3,7 @@
 //! exclusive guards dropped (or downgraded) on a thread other than the one that wrote through
 //! them (sent there, or kept in a thread-local and dropped as the thread ends). In each, the
 //! next holder of the shard is ordered after the writes made under the guard by the lock alone;
-//! a report would be a false one.
+//! a report would be a false one. The last section keeps two known missed races, ignored.
 
 #![cfg(feature = "dashmap")]
 
@@ -11,6 +11,7 @@ mod common;
 use maprace::DashMap;
 use maprace::dashmap::mapref::one::RefMut;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc;
 
 type Inner = maprace::HashMap<u64, u64>;
@@ -751,4 +752,118 @@ scenario!(
         });
     },
     |out| out.assert_clean()
+);
+
+// ---------------------------------------------------------------------------------------------
+// Known missed races (ignored until fixed). A guard handed over by a channel maprace does not
+// see: the receiver's release (or first write) through it learns the sender's epoch as a whole,
+// so what the sender did after the send, in that same epoch, counts as ordered before the
+// receiver's later accesses. maprace sees no point between the send and the sender's next access
+// to split the epoch at; ordering only the guard's own key instead would report the data the
+// sender wrote inside the value before the send, which the hand-over does order (a false report,
+// the worse bug). Each scenario below is a real race, kept here with the report it should give.
+
+scenario!(
+    #[ignore = "not fixed: an owning use of a moved guard learns the sender's whole epoch, what it did after the send too (see the README's limitations)"]
+    a_write_the_sender_made_after_sending_a_ref_mut_is_not_ordered_before_the_receivers_read_after_the_drop,
+    {
+                let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        // Leaked: the std scope's end is not a join maprace sees.
+        let side: &'static mut Inner = Box::leak(Box::new(maprace::HashMap::new()));
+        side.insert(2, 0);
+        let side = common::Shared(side as *mut Inner);
+        // std's channel: maprace does not see the guard's trip.
+        let (send_guard, guard_sent) = mpsc::channel::<RefMut<'static, u64, u64>>();
+        // A Relaxed flag: the receiver's read comes after the sender's write in time, with no
+        // happens-before between them (a real race, whatever maprace sees).
+        let told: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let heard = told;
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    let side = side;
+                    let mut one = map.get_mut(&1).unwrap();
+                    *one += 1;
+                    send_guard.send(one).unwrap();
+                    // After the hand-over: nothing orders it before the receiver's read.
+                    at!("previous", side.get().insert(2, 1));
+                    told.store(true, Relaxed);
+                })
+                .unwrap();
+            named("receiver")
+                .spawn_scoped(s, move || {
+                    let side = side;
+                    let one = guard_sent.recv().unwrap();
+                    drop(one);
+                    while !heard.load(Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                    let _ = at!("current", side.get().get(&2));
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_race(
+        common::Side {
+            access: "Read (get) of key 2 in map#1",
+            thread: "receiver",
+        },
+        common::Side {
+            access: "write (insert) of key 2",
+            thread: "writer",
+        },
+    )
+);
+
+// The same with a shared guard (`get`): its drop on the receiver learns the sender's read.
+scenario!(
+    #[ignore = "not fixed: an owning use of a moved guard learns the sender's whole epoch, what it did after the send too (see the README's limitations)"]
+    a_write_the_sender_made_after_sending_a_ref_is_not_ordered_before_the_receivers_read_after_the_drop,
+    {
+        use maprace::dashmap::mapref::one::Ref;
+        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+        map.insert(1, 1);
+        // Leaked: the std scope's end is not a join maprace sees.
+        let side: &'static mut Inner = Box::leak(Box::new(maprace::HashMap::new()));
+        side.insert(2, 0);
+        let side = common::Shared(side as *mut Inner);
+        let (send_guard, guard_sent) = mpsc::channel::<Ref<'static, u64, u64>>();
+        // A Relaxed flag: the receiver's read comes after the sender's write in time, with no
+        // happens-before between them (a real race, whatever maprace sees).
+        let told: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let heard = told;
+        std::thread::scope(|s| {
+            named("writer")
+                .spawn_scoped(s, move || {
+                    let side = side;
+                    let one = map.get(&1).unwrap();
+                    send_guard.send(one).unwrap();
+                    at!("previous", side.get().insert(2, 1));
+                    told.store(true, Relaxed);
+                })
+                .unwrap();
+            named("receiver")
+                .spawn_scoped(s, move || {
+                    let side = side;
+                    let one = guard_sent.recv().unwrap();
+                    drop(one);
+                    while !heard.load(Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                    let _ = at!("current", side.get().get(&2));
+                })
+                .unwrap();
+        });
+    },
+    |out| out.assert_race(
+        common::Side {
+            access: "Read (get) of key 2 in map#1",
+            thread: "receiver",
+        },
+        common::Side {
+            access: "write (insert) of key 2",
+            thread: "writer",
+        },
+    )
 );
