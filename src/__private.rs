@@ -143,3 +143,28 @@ pub(crate) fn barrier_counted() {
         hook();
     }
 }
+
+#[cfg(maprace_detect)]
+std::thread_local! {
+    static READ_SET_COPIED: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets a function this thread calls when it grows a key's read set, after it copied the old
+/// set's reads into the larger one and before it swaps the larger one in (`None` removes it):
+/// maprace's tests use it to land another thread's read in between, in a known schedule. Does
+/// nothing with the detector compiled out.
+#[doc(hidden)]
+pub fn after_read_set_copy(hook: Option<fn()>) {
+    #[cfg(maprace_detect)]
+    READ_SET_COPIED.set(hook);
+    #[cfg(not(maprace_detect))]
+    let _ = hook;
+}
+
+/// Runs this thread's `after_read_set_copy` function, if it set one (the grow path, cold).
+#[cfg(maprace_detect)]
+pub(crate) fn read_set_copied() {
+    if let Some(hook) = READ_SET_COPIED.get() {
+        hook();
+    }
+}

@@ -28,7 +28,7 @@ use super::clock::{Epoch, Tid};
 use super::read_set::{self, SetRef};
 use super::site::{Site, SiteId};
 use super::thread::Ctx;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::sync::atomic::{AtomicU64, fence};
 
 /// Is the access a read or a write of the cell?
@@ -240,6 +240,10 @@ impl Cell {
                 // [READ SHARED]: each thread writes only its own entry.
                 set.record(epoch, site.id());
                 fence(SeqCst);
+                if self.read.load(Relaxed) != read {
+                    // The set left the cell meanwhile (see `record_read`): recorded again.
+                    return self.read_slow(me, epoch, site, tag());
+                }
                 return self.then_check_write(me, epoch, site, tag());
             }
         }
@@ -262,10 +266,20 @@ impl Cell {
 
     #[inline(never)]
     fn read_slow(&self, me: &Ctx, epoch: Epoch, site: Site, tag: u64) -> Option<Previous> {
-        if epoch.tid() != Epoch::UNRECORDED {
-            self.record_read(me, epoch, site.id());
+        loop {
+            let in_set = if epoch.tid() != Epoch::UNRECORDED {
+                self.record_read(me, epoch, site.id())
+            } else {
+                None
+            };
+            fence(SeqCst);
+            // A read stored in a set's entry that then left the cell: recorded again (see
+            // `record_read`).
+            match in_set {
+                Some(word) if self.read.load(Relaxed) != word => {}
+                _ => break,
+            }
         }
-        fence(SeqCst);
         let write = self.write.load(SeqCst);
         if tag != 0 {
             me.cta.record(tag, write, site.id());
@@ -488,27 +502,40 @@ impl Cell {
     /// Records a read that the inline rules did not: the read word is another thread's
     /// unordered read (the two share a set from now on), a set without an entry for this
     /// thread's slot (a grown copy replaces it), or the inline case that a race left to here.
-    fn record_read(&self, me: &Ctx, epoch: Epoch, site: SiteId) {
+    /// Returns the read word when the read was stored in an entry of the set it holds: the
+    /// caller fences, loads the word again and, if it changed, records the read again.
+    ///
+    /// Why both sides of a grow take a step after it. A reader that stores its entry in set
+    /// `S` while another thread copies `S` into a larger set and swaps that in may land between
+    /// the copy and the swap, in neither set, and a write unordered with it would miss it. So
+    /// the grower fences after its swap and merges `S`'s reads into its copy again, and the
+    /// reader fences after its store and loads the read word again: in the order of the two
+    /// fences, the later one's side sees the earlier one's store (the reader's entry, or the
+    /// swap), and the read is in the grown set either way. A reader that finds the word changed
+    /// records again in whatever the cell holds now (a grown set, or none after a write: the
+    /// read is then recorded after that write, and its check of the write word sees it).
+    fn record_read(&self, me: &Ctx, epoch: Epoch, site: SiteId) -> Option<u64> {
         let stamp = epoch.bits();
         loop {
             let read = self.read.load(Acquire);
             let (set, replaced) = if read & Epoch::FLAG != 0 {
                 let set = SetRef::of_word(read);
                 if set.has(epoch) {
-                    return;
+                    return None;
                 }
                 if (epoch.tid() as usize) < set.capacity() {
                     set.record(epoch, site);
-                    return;
+                    return Some(read);
                 }
                 // A reader in a higher slot than the set has: a grown copy replaces it.
                 let grown = read_set::alloc(epoch.tid());
                 for r in set.reads() {
                     grown.record(r.epoch, r.site);
                 }
+                crate::__private::read_set_copied();
                 (grown, Some(set))
             } else if same_epoch(read, stamp) {
-                return;
+                return None;
             } else if no_live_read(read)
                 || me.sync_assume
                 || me.happens_before(Epoch::of_word(read))
@@ -521,7 +548,7 @@ impl Cell {
                     .compare_exchange(read, new, SeqCst, Relaxed)
                     .is_ok()
                 {
-                    return;
+                    return None;
                 }
                 continue;
             } else {
@@ -536,13 +563,19 @@ impl Cell {
             // before, and readers load the word with `Acquire`).
             match self
                 .read
-                .compare_exchange(read, set.word(), Release, Relaxed)
+                .compare_exchange(read, set.word(), SeqCst, Relaxed)
             {
                 Ok(_) => {
                     if let Some(replaced) = replaced {
+                        // A read stored in the old set after the copy: merged now (see the
+                        // function's docs), before the old set may be handed out again.
+                        fence(SeqCst);
+                        for r in replaced.reads() {
+                            set.merge(&r);
+                        }
                         read_set::retire(replaced);
                     }
-                    return;
+                    return None;
                 }
                 // Another thread changed the word first: the new set was never seen by anyone.
                 Err(_) => read_set::retire(set),
@@ -943,6 +976,36 @@ mod tests {
         let w = ctx(41, &[(0, 1), (1, 1), (41, 1)]);
         let prev = write(&cell, &w, Op::Remove, false).expect("late read");
         assert_eq!((prev.epoch.tid(), prev.site.op()), (40, Op::Get));
+    }
+
+    /// A reader that loaded the read word while it held set `S`, and stores its entry there
+    /// only after another thread grew `S` into a larger set (swapped in, merged again, `S`
+    /// retired): it loads the word again after its fence, finds it changed, and records its
+    /// read in the grown set, so that a write unordered with it reports it. (Before, the read
+    /// was only in the retired set and the write found nothing.) The reader's half of the grow's
+    /// two-sided step; the grower's half is `tests/read_set_growth.rs`'s.
+    #[test]
+    fn a_read_stored_in_a_set_after_it_was_grown_is_recorded_again_in_the_grown_set() {
+        // (Slots of size classes no other test uses: the retired set is not handed out again
+        // while this test runs, so the late entry lands in no other test's set.)
+        let (a, b, c, g) = (300, 301, 302, 600);
+        let cell = Cell::default();
+        assert!(read(&cell, &ctx(a, &[(a, 1)]), Op::Get).is_none());
+        assert!(read(&cell, &ctx(b, &[(b, 1)]), Op::Get).is_none());
+        let old = cell.read.load(Relaxed);
+        assert_eq!(old & Epoch::FLAG, Epoch::FLAG, "a read set");
+        assert_eq!(SetRef::of_word(old).capacity(), 512);
+        assert!(read(&cell, &ctx(g, &[(g, 1)]), Op::Get).is_none());
+        assert_ne!(cell.read.load(Relaxed), old, "grown");
+        // C loaded the word before the grow; it stores its read now.
+        let late = ctx(c, &[(c, 1)]);
+        assert!(
+            cell.read_new_epoch(&late, late.epoch(), old, site(Op::Get), || 0)
+                .is_none()
+        );
+        let w = ctx(7, &[(a, 1), (b, 1), (g, 1), (7, 1)]);
+        let prev = write(&cell, &w, Op::Insert, false).expect("C's read is unordered");
+        assert_eq!((prev.kind, prev.epoch), (Kind::Read, Epoch::new(c, 1)));
     }
 
     /// An access below its slot's floor counts as ordered on every path, though the inline

@@ -238,6 +238,39 @@ impl SetRef {
         }
     }
 
+    /// Puts `read` (a read of another set, which this one replaces) in its slot's entry,
+    /// unless the entry holds a read of this generation at the same or a later clock (its
+    /// thread recorded it there itself, and a slot's clocks only grow), or of a later
+    /// generation: this set left its cell meanwhile and was handed out again, and the entry is
+    /// its new owner's (an entry of an earlier generation is none to any owner, and may be
+    /// written). By compare-and-swap, since the slot's thread may write its entry at the same
+    /// time (the grow path's repair, cold: see `Cell::record_read`). The site is stored after
+    /// the verdict, as evidence: if the slot's thread records a later read in between, the
+    /// entry may show this read's site.
+    pub(crate) fn merge(self, read: &SetRead) {
+        let Some(entry) = self.entry(read.epoch.tid() as usize) else {
+            return;
+        };
+        let new = self.entry_word(read.epoch);
+        let mut current = entry.word.load(Acquire);
+        loop {
+            let generation = current as u32;
+            if generation > self.generation()
+                || (generation == self.generation() && current >> 32 >= new >> 32)
+            {
+                return;
+            }
+            match entry.word.compare_exchange(current, new, Release, Acquire) {
+                Ok(_) => break,
+                Err(now) => current = now,
+            }
+        }
+        entry.site.store(
+            ((self.generation() & 0xffff) << 16) | read.site.bits() as u32,
+            Relaxed,
+        );
+    }
+
     /// The reads recorded in this generation, in slot order.
     pub(crate) fn reads(self) -> impl Iterator<Item = SetRead> {
         (0..self.capacity() as Tid).filter_map(move |tid| self.read_of(tid))
@@ -419,6 +452,37 @@ mod tests {
         assert!(again.read_of(1).is_none());
         again.record(Epoch::new(1, 11), site);
         assert_eq!(again.read_of(1).map(|r| r.epoch), Some(Epoch::new(1, 11)));
+    }
+
+    /// A merge puts a read in an entry that has none of this generation, keeps a later read
+    /// of the entry's own thread, and leaves alone the entries of a later generation (the set
+    /// handed out again: its new owner's).
+    #[test]
+    fn a_merge_fills_missing_entries_and_leaves_later_reads_and_generations_alone() {
+        // (A size class no other test uses, so that the retired set is the next one out.)
+        let set = alloc(3000);
+        let site = SiteId::of_word(7);
+        let read = |tid, clock| SetRead {
+            epoch: Epoch::new(tid, clock),
+            site,
+        };
+        set.merge(&read(1, 5));
+        assert_eq!(set.read_of(1).map(|r| r.epoch), Some(Epoch::new(1, 5)));
+        set.record(Epoch::new(2, 9), site);
+        set.merge(&read(2, 8));
+        assert_eq!(set.read_of(2).map(|r| r.epoch), Some(Epoch::new(2, 9)));
+        retire(set);
+        let again = alloc(3000);
+        assert_eq!(again.index(), set.index(), "recycled at once");
+        again.record(Epoch::new(3, 4), site);
+        set.merge(&read(3, 6));
+        set.merge(&read(1, 7));
+        assert_eq!(again.read_of(3).map(|r| r.epoch), Some(Epoch::new(3, 4)));
+        assert!(
+            again.read_of(1).is_none(),
+            "an old generation's write is ignored"
+        );
+        retire(again);
     }
 
     /// `chunk_of` places every set as the division by `first_chunk` did: chunk `j` from
