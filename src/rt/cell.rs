@@ -242,7 +242,7 @@ impl Cell {
                 fence(SeqCst);
                 if self.read.load(Relaxed) != read {
                     // The set left the cell meanwhile (see `record_read`): recorded again.
-                    return self.read_slow(me, epoch, site, tag());
+                    return self.read_again(me, epoch, site, tag());
                 }
                 return self.then_check_write(me, epoch, site, tag());
             }
@@ -262,6 +262,14 @@ impl Cell {
             return None;
         }
         self.check_write(write, me, epoch)
+    }
+
+    /// A read stored in a set's entry after the set left the cell: recorded again, in what the
+    /// cell holds now (see `record_read`). Cold, so that the inline path keeps its layout.
+    #[cold]
+    #[inline(never)]
+    fn read_again(&self, me: &Ctx, epoch: Epoch, site: Site, tag: u64) -> Option<Previous> {
+        self.read_slow(me, epoch, site, tag)
     }
 
     #[inline(never)]
