@@ -11,6 +11,13 @@
 //! word, evidence only, tagged with the low bits of the generation (a site written under another
 //! generation is shown as unknown). Retired sets are recycled at once, so memory is bounded by
 //! the read sets alive at one time, not by how many were ever made.
+//!
+//! What the tags do not make harmless (known, not fixed): such a late write replaces the word
+//! of the same slot's entry in the new owner's set, so if the new owner held a read of that
+//! slot's thread there (the thread read the other key too, unordered with another reader),
+//! that read is lost, and a write of the other key unordered with it is missed. The late
+//! writer itself records its read again in its own cell (`Cell::record_read`); a grower's
+//! merge (`SetRef::merge`) never writes over a later generation's entry.
 
 use super::clock::{Epoch, Tid};
 use super::lock;
