@@ -119,9 +119,22 @@ pub fn held_lists() -> usize {
     0
 }
 
+/// A test hook: a function one thread sets, run by that thread at one point of a cold path.
+#[cfg(maprace_detect)]
+type Hook = std::thread::LocalKey<std::cell::Cell<Option<fn()>>>;
+
 #[cfg(maprace_detect)]
 std::thread_local! {
     static AFTER_BARRIER_COUNT: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
+    static AFTER_READ_SET_COPY: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs this thread's function at `hook`, if it set one.
+#[cfg(maprace_detect)]
+fn run(hook: &'static Hook) {
+    if let Some(f) = hook.get() {
+        f();
+    }
 }
 
 /// Sets a function this thread calls at each `maprace::sync::Barrier::wait` after maprace has
@@ -139,14 +152,7 @@ pub fn after_barrier_count(hook: Option<fn()>) {
 /// Runs this thread's `after_barrier_count` function, if it set one.
 #[cfg(maprace_detect)]
 pub(crate) fn barrier_counted() {
-    if let Some(hook) = AFTER_BARRIER_COUNT.get() {
-        hook();
-    }
-}
-
-#[cfg(maprace_detect)]
-std::thread_local! {
-    static READ_SET_COPIED: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
+    run(&AFTER_BARRIER_COUNT);
 }
 
 /// Sets a function this thread calls when it grows a key's read set, after it copied the old
@@ -156,7 +162,7 @@ std::thread_local! {
 #[doc(hidden)]
 pub fn after_read_set_copy(hook: Option<fn()>) {
     #[cfg(maprace_detect)]
-    READ_SET_COPIED.set(hook);
+    AFTER_READ_SET_COPY.set(hook);
     #[cfg(not(maprace_detect))]
     let _ = hook;
 }
@@ -164,7 +170,5 @@ pub fn after_read_set_copy(hook: Option<fn()>) {
 /// Runs this thread's `after_read_set_copy` function, if it set one (the grow path, cold).
 #[cfg(maprace_detect)]
 pub(crate) fn read_set_copied() {
-    if let Some(hook) = READ_SET_COPIED.get() {
-        hook();
-    }
+    run(&AFTER_READ_SET_COPY);
 }
