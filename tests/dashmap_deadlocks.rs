@@ -838,6 +838,47 @@ scenario!(
     |out| assert_cycle(&out, "Get (shared) of key 1")
 );
 
+// A guard made on one thread, moved to another by a use there, and held by that thread while
+// it blocks: the cycle goes through the receiver, whose list now holds the guard.
+scenario!(
+    a_guard_moved_to_a_thread_that_then_blocks_closes_a_cycle,
+    hangs_after = hangs_after(),
+    {
+        let map = filled();
+        let lock = maprace::sync::Mutex::new(0);
+        let both = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            let r = at!("first guard", map.get_mut(&1)).unwrap();
+            let _held = at!("second guard", lock.lock()).unwrap();
+            s.spawn(|| {
+                let mut r = r;
+                *r += 1; // a use here: the guard is this thread's now
+                both.wait();
+                drop(lock.lock()); // blocks: the main thread holds it
+                drop(r);
+            });
+            both.wait();
+            std::thread::sleep(Duration::from_millis(200)); // the other thread blocks first
+            at!("call", map.get(&1));
+        });
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_hangs();
+        }
+        out.assert_deadlock(
+            "certain",
+            "Get (shared) of key 1",
+            &["first guard", "second guard"],
+        );
+        assert!(
+            out.stderr
+                .contains(", which waits for maprace::sync::Mutex 0x"),
+            "the other thread's wait\n{out}"
+        );
+    }
+);
+
 scenario!(
     two_maps_guarded_in_the_same_order_run_clean,
     {

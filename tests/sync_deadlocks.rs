@@ -211,6 +211,53 @@ scenario!(
     }
 );
 
+// A thread that blocked once (on a lock a third party held) and then took another lock: a
+// cycle through that later lock is still found. A held list published only when its thread
+// blocks must be published again, whole, at every block: this pins it for such a design.
+scenario!(
+    a_lock_taken_after_the_thread_blocked_once_closes_a_cycle_found_later,
+    hangs_after = hangs_after(),
+    {
+        let (gate, early, late, theirs) =
+            (Mutex::new(0), Mutex::new(0), Mutex::new(0), Mutex::new(0));
+        let ready = std::sync::Barrier::new(2);
+        let both = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            let gate_held = gate.lock().unwrap();
+            s.spawn(|| {
+                let _early = early.lock().unwrap();
+                ready.wait();
+                drop(gate.lock()); // blocks (holding `early`) until the main thread opens it
+                let _late = at!("first guard", late.lock()).unwrap();
+                both.wait();
+                drop(theirs.lock()); // blocks: the main thread holds it
+            });
+            ready.wait();
+            std::thread::sleep(Duration::from_millis(100)); // the other thread blocks on `gate`
+            drop(gate_held);
+            let _theirs = at!("second guard", theirs.lock()).unwrap();
+            both.wait();
+            std::thread::sleep(Duration::from_millis(200)); // the other thread blocks first
+            drop(at!("call", late.lock()));
+        });
+    },
+    |out| {
+        if !maprace::COMPILED_IN {
+            return out.assert_hangs();
+        }
+        out.assert_deadlock(
+            "certain",
+            "Lock (exclusive) on maprace::sync::Mutex 0x",
+            &["first guard", "second guard"],
+        );
+        assert!(
+            out.stderr
+                .contains(", which waits for maprace::sync::Mutex 0x"),
+            "{out}"
+        );
+    }
+);
+
 scenario!(
     two_mutexes_locked_in_the_same_order_by_two_threads_run_clean,
     {
