@@ -431,7 +431,8 @@ pub(crate) struct Held {
     used: AtomicU64,
     /// Owner only: the entries in chunks in use.
     chunk_live: AtomicUsize,
-    /// Entries from here on have never been used since the list was last cleared.
+    /// Entries from here on have never been used since the list was last cleared; never below
+    /// `INLINE` (the entries in place are always scanned, so taking one stores no length).
     len: AtomicUsize,
     /// Owner only: the first free entry in chunks below `len` (then linked through
     /// `Entry::object`).
@@ -453,7 +454,7 @@ impl Held {
         Held {
             used: AtomicU64::new(0),
             chunk_live: AtomicUsize::new(0),
-            len: AtomicUsize::new(0),
+            len: AtomicUsize::new(INLINE),
             free: AtomicUsize::new(NO_ENTRY),
             tokens: AtomicU64::new(0),
             claimed: AtomicUsize::new(0),
@@ -528,9 +529,6 @@ impl Held {
         }
         let index = free.trailing_zeros() as usize;
         self.used.store(used | 1 << index, Relaxed);
-        if index >= self.len.load(Relaxed) {
-            self.len.store(index + 1, Release);
-        }
         Some(index)
     }
 
@@ -562,7 +560,7 @@ impl Held {
 
     /// Owner only: a new entry in chunks, past `len` (all before it are in use).
     fn grow(&self) -> usize {
-        let index = self.len.load(Relaxed).max(INLINE);
+        let index = self.len.load(Relaxed);
         if (index - INLINE).is_multiple_of(CHUNK) {
             // The chunk for `index` may exist already (a list reused after a clear).
             let mut link = &self.chunks;
@@ -688,7 +686,7 @@ impl Held {
         for index in 0..self.len.load(Relaxed) {
             self.entry(index).token.store(0, Release);
         }
-        self.len.store(0, Release);
+        self.len.store(INLINE, Release);
         self.used.store(0, Relaxed);
         self.chunk_live.store(0, Relaxed);
         self.free.store(NO_ENTRY, Relaxed);
@@ -1736,8 +1734,8 @@ mod tests {
         assert_eq!(objects(list), [2, 3]);
         let d = push(list, 4); // reuses a's entry
         assert_eq!(
-            list.len.load(Relaxed),
-            3,
+            list.used.load(Relaxed),
+            0b111,
             "no entry is added while one is free"
         );
         c.release(Some(list));
@@ -1749,11 +1747,12 @@ mod tests {
         let mut previous = push(list, 10);
         for object in 11..100 {
             let next = push(list, object);
+            assert_eq!(list.used.load(Relaxed) & !0b11, 0, "in two entries");
             previous.release(Some(list));
             previous = next;
         }
         previous.release(Some(list));
-        assert_eq!(list.len.load(Relaxed), 3);
+        assert_eq!(list.len.load(Relaxed), INLINE, "none in chunks");
     }
 
     #[test]
