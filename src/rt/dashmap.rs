@@ -903,8 +903,13 @@ impl<'a> Call<'a> {
             && self.checking()
             && let Some(list) = Held::mine()
         {
-            hold.token =
-                GuardToken::new(list.push(self.map.resource(shard), mode, self.site, self.map.tag));
+            hold.token = GuardToken::record(
+                list,
+                self.map.resource(shard),
+                mode,
+                self.site,
+                self.map.tag,
+            );
         }
         hold
     }

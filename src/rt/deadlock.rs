@@ -639,11 +639,45 @@ impl Held {
         site: Site,
         tag: &'static Tag,
     ) -> Token {
-        let mode = mode.into();
         let index = match self.take_inline() {
             Some(index) => index,
             None => self.free_entry_slow(),
         };
+        Token {
+            list: self,
+            index: index as u32,
+            token: self.write_new(index, resource, mode.into(), site, tag),
+        }
+    }
+
+    /// `push` past the entries in place (all in use).
+    #[cold]
+    #[inline(never)]
+    fn push_slow(
+        &'static self,
+        resource: Resource,
+        mode: LockMode,
+        site: Site,
+        tag: &'static Tag,
+    ) -> Token {
+        let index = self.free_entry_slow();
+        Token {
+            list: self,
+            index: index as u32,
+            token: self.write_new(index, resource, mode, site, tag),
+        }
+    }
+
+    /// Owner only: writes a new hold into `index`, just taken; its token.
+    #[inline(always)]
+    fn write_new(
+        &self,
+        index: usize,
+        resource: Resource,
+        mode: LockMode,
+        site: Site,
+        tag: &'static Tag,
+    ) -> u64 {
         let token = self.tokens.load(Relaxed) + 1;
         self.tokens.store(token, Relaxed);
         self.entry(index).write(&Hold {
@@ -653,11 +687,7 @@ impl Held {
             tag,
             token,
         });
-        Token {
-            list: self,
-            index: index as u32,
-            token,
-        }
+        token
     }
 
     /// Every live hold of this list, as read now.
@@ -811,7 +841,31 @@ impl GuardToken {
     /// Records `hold` in this thread's list (`mine`) for a guard being made.
     #[inline(always)]
     pub(crate) fn push(mine: &'static Held, hold: &Hold) -> GuardToken {
-        GuardToken::new(mine.push(hold.resource, hold.mode, hold.site, hold.tag))
+        GuardToken::record(mine, hold.resource, hold.mode, hold.site, hold.tag)
+    }
+
+    /// Records a hold of `resource` in this thread's list (`mine`) for a guard being made. In
+    /// place (the common case), the entry's index always fits, so only holds past them are
+    /// tested against `MAX_INDEX`.
+    #[inline(always)]
+    pub(crate) fn record(
+        mine: &'static Held,
+        resource: Resource,
+        mode: impl Into<LockMode>,
+        site: Site,
+        tag: &'static Tag,
+    ) -> GuardToken {
+        let mode = mode.into();
+        match mine.take_inline() {
+            Some(index) => {
+                let token = mine.write_new(index, resource, mode, site, tag);
+                GuardToken {
+                    list: AtomicPtr::new(mine as *const Held as *mut Held),
+                    packed: AtomicU64::new(token << 16 | index as u64),
+                }
+            }
+            None => GuardToken::new(mine.push_slow(resource, mode, site, tag)),
+        }
     }
 
     fn unpack(packed: u64) -> (usize, u64) {
