@@ -768,6 +768,23 @@ impl Token {
     }
 }
 
+impl Token {
+    /// A lock guard's hold ends, on the thread that drops the guard: inline when the hold is
+    /// in this thread's list, in place (the thread's list is read straight from the
+    /// thread-local, never made: a thread whose list is gone or not made yet is not the
+    /// hold's). Else (a guard dropped by a thread-local destructor after its thread's list went
+    /// back to the pool) as `release`.
+    #[inline(always)]
+    fn end(self) {
+        let index = self.index as usize;
+        if index < INLINE && std::ptr::eq(self.list, MINE.get()) {
+            self.list.pop_inline(index, self.token);
+        } else {
+            GuardToken::release_slow(self.list, index, self.token);
+        }
+    }
+}
+
 impl Held {
     /// Owner only: the hold `token` at `index` (in place) ends.
     #[inline(always)]
@@ -1721,7 +1738,7 @@ impl Drop for LockHold {
     #[inline]
     fn drop(&mut self) {
         if let Some(token) = self.0.take() {
-            token.release(Held::mine());
+            token.end();
         }
     }
 }
