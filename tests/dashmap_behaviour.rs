@@ -6,7 +6,10 @@
 // Every form of the API is called on purpose, also where a shorter one exists.
 #![allow(clippy::iter_count)]
 
+mod common;
+
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use std::hash::{BuildHasherDefault, DefaultHasher};
 
 /// One hasher for both maps, so that their shards and tables grow the same way.
@@ -264,32 +267,67 @@ fn contents(pairs: impl Iterator<Item = (u8, u16)>) -> Vec<(u8, u16)> {
     sorted(pairs.collect())
 }
 
+/// The sequence `ops` on both maps, checked after every operation.
+fn same_results(shards: usize, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut theirs = Theirs::with_hasher_and_shard_amount(Fixed::default(), shards);
+    let mut ours = Ours::with_hasher_and_shard_amount(Fixed::default(), shards);
+    for op in ops {
+        let (expected, got) = apply(op, &mut theirs, &mut ours);
+        prop_assert_eq!(&expected, &got, "after {:?}", op);
+        prop_assert_eq!(theirs.len(), ours.len(), "len after {:?}", op);
+        prop_assert_eq!(theirs.is_empty(), ours.is_empty());
+        prop_assert_eq!(
+            theirs.capacity(),
+            ours.capacity(),
+            "capacity after {:?}",
+            op
+        );
+        prop_assert_eq!(
+            contents(theirs.iter().map(|r| (*r.key(), *r.value()))),
+            contents(ours.iter().map(|r| (*r.key(), *r.value()))),
+            "contents after {:?}",
+            op
+        );
+    }
+    let expected = contents(theirs.into_iter());
+    prop_assert_eq!(contents(ours.into_iter()), expected);
+    Ok(())
+}
+
+fn sequences() -> impl Strategy<Value = (usize, Vec<Op>)> {
+    (
+        prop::sample::select(vec![2usize, 4, 16]),
+        prop::collection::vec(op(), 1..60),
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_operation_sequences_give_dashmaps_results(
-        shards in prop::sample::select(vec![2usize, 4, 16]),
-        ops in prop::collection::vec(op(), 1..60),
-    ) {
-        let mut theirs = Theirs::with_hasher_and_shard_amount(Fixed::default(), shards);
-        let mut ours = Ours::with_hasher_and_shard_amount(Fixed::default(), shards);
-        for op in &ops {
-            let (expected, got) = apply(op, &mut theirs, &mut ours);
-            prop_assert_eq!(&expected, &got, "after {:?}", op);
-            prop_assert_eq!(theirs.len(), ours.len(), "len after {:?}", op);
-            prop_assert_eq!(theirs.is_empty(), ours.is_empty());
-            prop_assert_eq!(theirs.capacity(), ours.capacity(), "capacity after {:?}", op);
-            prop_assert_eq!(
-                contents(theirs.iter().map(|r| (*r.key(), *r.value()))),
-                contents(ours.iter().map(|r| (*r.key(), *r.value()))),
-                "contents after {:?}", op
-            );
-        }
-        let expected = contents(theirs.into_iter());
-        prop_assert_eq!(contents(ours.into_iter()), expected);
+    fn random_operation_sequences_give_dashmaps_results((shards, ops) in sequences()) {
+        same_results(shards, &ops)?;
     }
 }
+
+// The same with the detector off at run time (`enabled=0`), where `get_mut`, `entry` and
+// `contains_key` take a path of their own: dashmap's call, and a guard that keeps nothing.
+scenario!(
+    random_operation_sequences_give_dashmaps_results_with_the_detector_off,
+    options = "enabled=0",
+    {
+        let config = ProptestConfig {
+            cases: 128,
+            ..ProptestConfig::default()
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let result = runner.run(&sequences(), |(shards, ops)| same_results(shards, &ops));
+        if let Err(failure) = result {
+            panic!("{failure}");
+        }
+    },
+    |out| out.assert_clean()
+);
 
 #[test]
 fn the_rest_of_the_api_matches_dashmaps() {

@@ -914,6 +914,14 @@ impl<'a> Call<'a> {
         hold
     }
 
+    /// The guard of a call made with the detector off at run time (`enabled=0`): it keeps no
+    /// clocks and records no hold.
+    #[inline(always)]
+    pub(crate) fn off(&self) -> Hold<'a> {
+        debug_assert!(!self.active());
+        self.hold_with(0, Mode::Shared, false, None)
+    }
+
     /// `hold_with` for a guard the user holds: recorded, and checking the key's cell (`track`:
     /// a lookup's read is a check-then-act's check, a `get_mut`'s write an act).
     #[inline(always)]

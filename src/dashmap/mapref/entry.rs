@@ -27,6 +27,7 @@ pub enum Entry<'a, K, V> {
 }
 
 impl<'a, K: Eq + Hash, V> Entry<'a, K, V> {
+    #[inline(always)]
     pub(crate) fn new(hold: Hold<'a>, base: BaseEntry<'a, K, V>) -> Self {
         match base {
             BaseEntry::Occupied(base) => Entry::Occupied(OccupiedEntry { hold, base }),
@@ -35,6 +36,7 @@ impl<'a, K: Eq + Hash, V> Entry<'a, K, V> {
     }
 
     /// Calls `f` on the value if the entry is occupied.
+    #[inline(always)]
     pub fn and_modify(self, f: impl FnOnce(&mut V)) -> Self {
         match self {
             Entry::Occupied(mut entry) => {
@@ -73,6 +75,7 @@ impl<'a, K: Eq + Hash, V> Entry<'a, K, V> {
     }
 
     /// A guard on the value, inserting `value` if the entry is vacant.
+    #[inline(always)]
     pub fn or_insert(self, value: V) -> RefMut<'a, K, V> {
         match self {
             Entry::Occupied(entry) => entry.into_ref(),
@@ -185,6 +188,7 @@ impl<'a, K: Eq + Hash, V> OccupiedEntry<'a, K, V> {
     }
 
     /// The value, mutably.
+    #[inline(always)]
     pub fn get_mut(&mut self) -> &mut V {
         self.hold.touch();
         self.hold.write(&self.base.get().cell, self.base.key());
@@ -197,6 +201,7 @@ impl<'a, K: Eq + Hash, V> OccupiedEntry<'a, K, V> {
     }
 
     /// A guard on the value, holding the same shard.
+    #[inline(always)]
     pub fn into_ref(self) -> RefMut<'a, K, V> {
         let OccupiedEntry { hold, base } = self;
         hold.touch();
