@@ -127,6 +127,7 @@ type Hook = std::thread::LocalKey<std::cell::Cell<Option<fn()>>>;
 std::thread_local! {
     static AFTER_BARRIER_COUNT: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
     static AFTER_READ_SET_COPY: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
+    static BEFORE_READ_SET_ENTRY: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
 }
 
 /// Runs this thread's function at `hook`, if it set one.
@@ -171,4 +172,23 @@ pub fn after_read_set_copy(hook: Option<fn()>) {
 #[cfg(maprace_detect)]
 pub(crate) fn read_set_copied() {
     run(&AFTER_READ_SET_COPY);
+}
+
+/// Sets a function this thread calls on a read's slow path when it has loaded a read set from
+/// the key's cell and is about to store its read in its own entry there (`None` removes it):
+/// maprace's tests use it to hold a reader with a set another thread then takes out of the
+/// cell, in a known schedule. Does nothing with the detector compiled out.
+#[doc(hidden)]
+pub fn before_read_set_entry(hook: Option<fn()>) {
+    #[cfg(maprace_detect)]
+    BEFORE_READ_SET_ENTRY.set(hook);
+    #[cfg(not(maprace_detect))]
+    let _ = hook;
+}
+
+/// Runs this thread's `before_read_set_entry` function, if it set one (the slow path's store
+/// in a set's entry, reached only when the cell changed under the read: cold).
+#[cfg(maprace_detect)]
+pub(crate) fn read_set_entry_next() {
+    run(&BEFORE_READ_SET_ENTRY);
 }

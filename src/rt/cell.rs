@@ -532,6 +532,7 @@ impl Cell {
                     return None;
                 }
                 if (epoch.tid() as usize) < set.capacity() {
+                    crate::__private::read_set_entry_next();
                     set.record(epoch, site);
                     return Some(read);
                 }
