@@ -25,7 +25,7 @@
 //! stores its own entry (no other thread writes it) and then fences.
 
 use super::clock::{Epoch, Tid};
-use super::read_set::{self, SetRef};
+use super::read_set::{self, SetRead, SetRef};
 use super::site::{Site, SiteId};
 use super::thread::Ctx;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
@@ -539,7 +539,7 @@ impl Cell {
                 // A reader in a higher slot than the set has: a grown copy replaces it.
                 let grown = read_set::alloc(epoch.tid());
                 for r in set.reads() {
-                    grown.record(r.epoch, r.site);
+                    grown.carry(&r);
                 }
                 crate::__private::read_set_copied();
                 (grown, Some(set))
@@ -564,7 +564,10 @@ impl Cell {
                 // [READ SHARE]: two unordered readers; remember both.
                 let other = Epoch::of_word(read);
                 let set = read_set::alloc(other.tid().max(epoch.tid()));
-                set.record(other, SiteId::of_word(read));
+                set.carry(&SetRead {
+                    epoch: other,
+                    site: SiteId::of_word(read),
+                });
                 (set, None)
             };
             set.record(epoch, site);

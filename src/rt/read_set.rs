@@ -12,12 +12,26 @@
 //! generation is shown as unknown). Retired sets are recycled at once, so memory is bounded by
 //! the read sets alive at one time, not by how many were ever made.
 //!
-//! What the tags do not make harmless (known, not fixed): such a late write replaces the word
-//! of the same slot's entry in the new owner's set, so if the new owner held a read of that
-//! slot's thread there (the thread read the other key too, unordered with another reader),
-//! that read is lost, and a write of the other key unordered with it is missed. The late
-//! writer itself records its read again in its own cell (`Cell::record_read`); a grower's
-//! merge (`SetRef::merge`) never writes over a later generation's entry.
+//! What the tags alone do not make harmless: such a late write replaces the word of its slot's
+//! entry in the new owner's set. So each set has two entries per slot: its *own* entry, which
+//! its slot's thread stores its reads in (`record`), and a *carried* one, which holds the reads
+//! of other threads that the thread making the set put in it before publishing it (the cell's
+//! read at a share, the old set's reads at a grow: `carry`), and that a grower's merge adds
+//! (`merge`, by compare-and-swap, never over a later generation). A checker takes the later of
+//! the two (a slot's clocks only grow). No late store replaces a read the new owner holds:
+//!
+//! - a late store lands only in an own entry (the storing thread's own slot);
+//! - the thread made it right after loading the old generation's word from a cell, with no
+//!   other cell's word loaded in between; every generation handed out later was handed out
+//!   after that word left the cell (the retire follows the compare-and-swap that took it out),
+//!   so the thread loads a later generation, and stores its own reads there, only after its
+//!   late store: the own entry it replaces holds none of the new owner's reads of its own;
+//! - what the new owner's maker copied in for that thread is carried, where no thread's read
+//!   path stores (the maker stores it in the own entry too, for the thread's repeats to stay
+//!   on the fast path: a late store may replace that copy, and the thread's next read then
+//!   records it again).
+//!
+//! The late writer itself records its read again in its own cell (`Cell::record_read`).
 
 use super::clock::{Epoch, Tid};
 use super::lock;
@@ -43,7 +57,8 @@ const CHUNK_SHIFT: u32 = OFFSET_SHIFT + INDEX_BITS;
 const CLASS_SHIFT: u32 = CHUNK_SHIFT + CHUNK_BITS;
 const _: () = assert!(CLASS_SHIFT + 4 == 62 && 1 << 4 >= CLASSES);
 
-/// The first chunk of a class: 64 KiB of entries (a single set from class 10 on), so that
+/// The first chunk of a class: 64 KiB of own entries and as many carried ones (a single set
+/// from class 10 on), so that
 /// the first set of a large class does not make megabytes at once.
 #[inline]
 const fn first_chunk(class: usize) -> usize {
@@ -159,19 +174,36 @@ impl SetRef {
     /// the set's place in its chunk scaled by a shift, not a multiplication by the capacity.
     #[inline(always)]
     fn entry(self, tid: usize) -> Option<&'static ReadEntry> {
+        self.entry_in(&CHUNK_TABLE, tid)
+    }
+
+    /// The carried entry of slot `tid` (see `carry`), if the set has one.
+    #[inline]
+    fn carried(self, tid: usize) -> Option<&'static ReadEntry> {
+        self.entry_in(&CARRIED_TABLE, tid)
+    }
+
+    /// The entry of slot `tid` in the chunks of `table` (`CHUNK_TABLE` or `CARRIED_TABLE`,
+    /// which `chunk_for` fills alike).
+    #[inline(always)]
+    fn entry_in(
+        self,
+        table: &'static [AtomicPtr<ReadEntry>; 16 * CHUNKS],
+        tid: usize,
+    ) -> Option<&'static ReadEntry> {
         let class = self.class();
         let capacity_shift = class as u32 + 2;
         if tid >> capacity_shift != 0 {
             return None;
         }
-        let table = ((self.0 >> CHUNK_SHIFT) & (CHUNK_TABLE.len() as u64 - 1)) as usize;
-        let chunk = CHUNK_TABLE[table].load(Acquire);
+        let at = ((self.0 >> CHUNK_SHIFT) & (table.len() as u64 - 1)) as usize;
+        let chunk = table[at].load(Acquire);
         if chunk.is_null() {
             return None; // never happens: a set is handed out after its chunk is made
         }
         let (_, offset) = self.chunk_and_offset();
-        // SAFETY: a non-null pointer in `CHUNK_TABLE` at class `class` and chunk `j` was stored
-        // once, by `chunk_for`, from a leaked (never freed) slice of
+        // SAFETY: a non-null pointer in `table` (`CHUNK_TABLE` or `CARRIED_TABLE`) at class
+        // `class` and chunk `j` was stored once, by `chunk_for`, from a leaked (never freed) slice of
         // `(first_chunk(class) << j) * capacity` entries, `capacity` being `1 << capacity_shift`;
         // a `SetRef` of that class and chunk is made only by `SetRef::new` from `chunk_of`,
         // whose `offset` is below `first_chunk(class) << j`, and `tid` is below `capacity`
@@ -194,10 +226,27 @@ impl SetRef {
         entry.word.load(Relaxed) == self.entry_word(epoch)
     }
 
-    /// The read slot `tid` recorded in this generation of the set, if any.
+    /// The read of slot `tid` in this generation of the set, if any: the later of the one its
+    /// thread recorded and the one another thread carried in (see `carry`; a slot's clocks only
+    /// grow, so the later one is the one that orders).
     #[inline]
     pub(crate) fn read_of(self, tid: Tid) -> Option<SetRead> {
-        let entry = self.entry(tid as usize)?;
+        let own = self.entry(tid as usize)?;
+        let carried = self.carried(tid as usize)?;
+        let own = self.read_in(own, tid);
+        let carried = self.read_in(carried, tid);
+        match (own, carried) {
+            (Some(own), Some(carried)) if carried.epoch.clock() > own.epoch.clock() => {
+                Some(carried)
+            }
+            (Some(own), _) => Some(own),
+            (None, carried) => carried,
+        }
+    }
+
+    /// The read `entry` (slot `tid`'s own or carried entry) holds in this generation, if any.
+    #[inline]
+    fn read_in(self, entry: &ReadEntry, tid: Tid) -> Option<SetRead> {
         let word = entry.word.load(Acquire);
         if word as u32 != self.generation() || word >> 32 == 0 {
             return None;
@@ -214,7 +263,7 @@ impl SetRef {
         })
     }
 
-    /// Does slot `tid`'s entry hold this generation's read at `epoch`?
+    /// Does slot `tid`'s own entry hold this generation's read at `epoch`?
     #[inline(always)]
     pub(crate) fn has(self, epoch: Epoch) -> bool {
         let Some(entry) = self.entry(epoch.tid() as usize) else {
@@ -231,9 +280,9 @@ impl SetRef {
         (epoch.bits() << (32 - Epoch::SITE_BITS)) | u64::from(self.generation())
     }
 
-    /// Records the read at `epoch` in its slot's entry (the set has one: see `capacity`).
-    /// Entries are written by their slot's thread, or, before the set is published, by the
-    /// thread that makes it.
+    /// Records the read at `epoch` in its slot's own entry (the set has one: see `capacity`).
+    /// Called by the slot's thread, with its own read, or through `carry` (see the module's
+    /// docs: what a late store here can and cannot replace).
     #[inline(always)]
     pub(crate) fn record(self, epoch: Epoch, site: SiteId) {
         if let Some(entry) = self.entry(epoch.tid() as usize) {
@@ -245,17 +294,33 @@ impl SetRef {
         }
     }
 
-    /// Puts `read` (a read of another set, which this one replaces) in its slot's entry,
-    /// unless the entry holds a read of this generation at the same or a later clock (its
-    /// thread recorded it there itself, and a slot's clocks only grow), or of a later
-    /// generation: this set left its cell meanwhile and was handed out again, and the entry is
-    /// its new owner's (an entry of an earlier generation is none to any owner, and may be
-    /// written). By compare-and-swap, since the slot's thread may write its entry at the same
-    /// time (the grow path's repair, cold: see `Cell::record_read`). The site is stored after
-    /// the verdict, as evidence: if the slot's thread records a later read in between, the
-    /// entry may show this read's site.
+    /// Puts another thread's read, `read`, in its slot's carried entry, and in its own entry
+    /// too (so that its thread's repeats are settled by `has_stamp`, which looks there only):
+    /// called by the thread that made this set, before it publishes it (a read of the cell's
+    /// word or of the set this one replaces). No slot's thread stores in its carried entries,
+    /// so no late store of a stale reader replaces what is carried (see the module's docs).
+    pub(crate) fn carry(self, read: &SetRead) {
+        self.record(read.epoch, read.site);
+        if let Some(entry) = self.carried(read.epoch.tid() as usize) {
+            entry.site.store(
+                ((self.generation() & 0xffff) << 16) | read.site.bits() as u32,
+                Relaxed,
+            );
+            entry.word.store(self.entry_word(read.epoch), Release);
+        }
+    }
+
+    /// Puts `read` (a read of another set, which this one replaces) in its slot's carried entry,
+    /// unless that entry holds a read of this generation at the same or a later clock, or of a
+    /// later generation: this set left its cell meanwhile and was handed out again, and the
+    /// entry is its new owner's (an entry of an earlier generation is none to any owner, and
+    /// may be written). By compare-and-swap, since a thread merging into an earlier generation
+    /// of this set may still be at it (the grow path's repair, cold: see `Cell::record_read`).
+    /// The slot's own entry is left alone: it is its thread's, and a checker takes the later
+    /// of the two. The site is stored after the verdict, as evidence: a site written under
+    /// another generation is shown as unknown.
     pub(crate) fn merge(self, read: &SetRead) {
-        let Some(entry) = self.entry(read.epoch.tid() as usize) else {
+        let Some(entry) = self.carried(read.epoch.tid() as usize) else {
             return;
         };
         let new = self.entry_word(read.epoch);
@@ -290,6 +355,11 @@ impl SetRef {
 static CHUNK_TABLE: [AtomicPtr<ReadEntry>; 16 * CHUNKS] =
     [const { AtomicPtr::new(std::ptr::null_mut()) }; 16 * CHUNKS];
 
+/// The carried entries of every set (see `SetRef::carry`), placed as `CHUNK_TABLE` places the
+/// slots' own entries.
+static CARRIED_TABLE: [AtomicPtr<ReadEntry>; 16 * CHUNKS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; 16 * CHUNKS];
+
 /// The sets of one size class free for reuse.
 struct Class {
     pool: Mutex<Pool>,
@@ -314,7 +384,8 @@ static STORAGE: [Class; CLASSES] = [const {
 /// Read sets handed out and not retired.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// Read sets alive now (a test's measure of memory: each holds `16 * capacity` bytes).
+/// Read sets alive now (a test's measure of memory: each holds `32 * capacity` bytes, its own
+/// entries and its carried ones).
 pub(crate) fn live() -> usize {
     LIVE.load(Relaxed)
 }
@@ -369,14 +440,17 @@ pub(crate) fn hold_for_fork() -> impl Sized {
 /// class pool's lock).
 fn chunk_for(class: usize, index: usize, capacity: usize) {
     let (j, _) = chunk_of(class, index);
-    let slot = &CHUNK_TABLE[class * CHUNKS + j];
-    if slot.load(Relaxed).is_null() {
-        let entries: Box<[ReadEntry]> = (0..(first_chunk(class) << j) * capacity)
-            .map(|_| ReadEntry::default())
-            .collect();
-        // Never freed: a set's memory must stay a set for any thread that still holds it.
-        let chunk = Box::leak(entries).as_mut_ptr();
-        slot.store(chunk, Release);
+    // (The carried chunk first: a set is handed out once its own chunk is there, by then both.)
+    for table in [&CARRIED_TABLE, &CHUNK_TABLE] {
+        let slot = &table[class * CHUNKS + j];
+        if slot.load(Relaxed).is_null() {
+            let entries: Box<[ReadEntry]> = (0..(first_chunk(class) << j) * capacity)
+                .map(|_| ReadEntry::default())
+                .collect();
+            // Never freed: a set's memory must stay a set for any thread that still holds it.
+            let chunk = Box::leak(entries).as_mut_ptr();
+            slot.store(chunk, Release);
+        }
     }
 }
 
@@ -481,7 +555,7 @@ mod tests {
         retire(set);
         let again = alloc(3000);
         assert_eq!(again.index(), set.index(), "recycled at once");
-        again.record(Epoch::new(3, 4), site);
+        again.carry(&read(3, 4));
         set.merge(&read(3, 6));
         set.merge(&read(1, 7));
         assert_eq!(again.read_of(3).map(|r| r.epoch), Some(Epoch::new(3, 4)));
@@ -489,6 +563,36 @@ mod tests {
             again.read_of(1).is_none(),
             "an old generation's write is ignored"
         );
+        retire(again);
+    }
+
+    /// A thread that loaded a set's word before the set was retired and handed out again
+    /// stores its read late, under the old generation, in its own entry: a read of the same
+    /// thread that the new owner's maker carried into the set is still there (before, the late
+    /// store replaced it, and a write unordered with that read found none).
+    #[test]
+    fn a_late_store_under_an_old_generation_loses_no_carried_read() {
+        // (A size class no other test uses, so that the retired set is the next one out.)
+        let set = alloc(1500);
+        let site = SiteId::of_word(7);
+        set.record(Epoch::new(5, 1), site);
+        retire(set);
+        let again = alloc(1500);
+        assert_eq!(again.index(), set.index(), "recycled at once");
+        again.carry(&SetRead {
+            epoch: Epoch::new(5, 3),
+            site,
+        });
+        assert!(
+            again.has(Epoch::new(5, 3)),
+            "its thread's repeats are settled"
+        );
+        set.record(Epoch::new(5, 2), site); // the late store
+        assert_eq!(again.read_of(5).map(|r| r.epoch), Some(Epoch::new(5, 3)));
+        assert!(!again.has(Epoch::new(5, 3)), "(its own entry was replaced)");
+        // The thread's next read records it again in its own entry; the later clock counts.
+        again.record(Epoch::new(5, 4), site);
+        assert_eq!(again.read_of(5).map(|r| r.epoch), Some(Epoch::new(5, 4)));
         retire(again);
     }
 
