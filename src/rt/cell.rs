@@ -145,7 +145,9 @@ impl Cell {
             return true;
         }
         let read = self.read.load(Acquire);
-        read & Epoch::FLAG != 0 && SetRef::of_word(read).has_stamp(stamp())
+        // SAFETY: a flagged read word of a cell is a set's word (`record_read` stores the only
+        // ones, from `read_set::alloc`).
+        read & Epoch::FLAG != 0 && unsafe { SetRef::of_word(read) }.has_stamp(stamp())
     }
 
     /// [WRITE SAME EPOCH], the first test of a write, made before the thread's epoch is taken
@@ -232,7 +234,8 @@ impl Cell {
                 return self.read_slow(me, epoch, site, tag());
             }
         } else {
-            let set = SetRef::of_word(read);
+            // SAFETY: as in `read_is_repeated`.
+            let set = unsafe { SetRef::of_word(read) };
             if set.has(epoch) {
                 return None; // [READ SAME EPOCH], in the thread's entry of the set
             }
@@ -430,7 +433,8 @@ impl Cell {
                 .is_ok()
             {
                 if read & Epoch::FLAG != 0 {
-                    read_set::retire(SetRef::of_word(read));
+                    // SAFETY: as in `read_is_repeated`.
+                    read_set::retire(unsafe { SetRef::of_word(read) });
                 }
                 return conflict.or(read_conflict);
             }
@@ -467,7 +471,8 @@ impl Cell {
         self.write.store(0, Relaxed);
         let read = self.read.swap(0, Relaxed);
         if read & Epoch::FLAG != 0 {
-            read_set::retire(SetRef::of_word(read));
+            // SAFETY: as in `read_is_repeated`.
+            read_set::retire(unsafe { SetRef::of_word(read) });
         }
     }
 
@@ -502,7 +507,8 @@ impl Cell {
         if read & Epoch::FLAG == 0 {
             return unordered(Epoch::of_word(read), SiteId::of_word(read));
         }
-        SetRef::of_word(read)
+        // SAFETY: as in `read_is_repeated` (`read` has the flag: tested above).
+        unsafe { SetRef::of_word(read) }
             .reads()
             .find_map(|r| unordered(r.epoch, r.site))
     }
@@ -527,7 +533,8 @@ impl Cell {
         loop {
             let read = self.read.load(Acquire);
             let (set, replaced) = if read & Epoch::FLAG != 0 {
-                let set = SetRef::of_word(read);
+                // SAFETY: as in `read_is_repeated`.
+                let set = unsafe { SetRef::of_word(read) };
                 if set.has(epoch) {
                     return None;
                 }
@@ -643,7 +650,8 @@ impl Drop for Cell {
     fn drop(&mut self) {
         let read = *self.read.get_mut();
         if read & Epoch::FLAG != 0 {
-            read_set::retire(SetRef::of_word(read));
+            // SAFETY: as in `read_is_repeated`.
+            read_set::retire(unsafe { SetRef::of_word(read) });
         }
     }
 }
@@ -751,7 +759,8 @@ mod tests {
         assert!(read(&cell, &b, Op::Get).is_none());
         let word = cell.read.load(Relaxed);
         assert!(word & Epoch::FLAG != 0, "reads are shared");
-        let set = SetRef::of_word(word);
+        // SAFETY: the cell's flagged read word, stored by `record_read`.
+        let set = unsafe { SetRef::of_word(word) };
         let entries = || {
             set.reads()
                 .map(|r| (r.epoch, r.site.bits()))
@@ -813,6 +822,8 @@ mod tests {
                     read: AtomicU64::new(word),
                     write: AtomicU64::new(word),
                 };
+                // (A flagged word here is no set's: `has_stamp`'s bound test turns the owed
+                // stamp away before any entry is looked at, as for any set.)
                 assert!(!cell.read_is_repeated(|| owed), "{word:#x}");
                 assert_eq!(cell.write_if_repeated(owed, site, false), None, "{word:#x}");
                 // Not a real read set: its drop must not retire it.
@@ -1006,7 +1017,8 @@ mod tests {
         assert!(read(&cell, &ctx(b, &[(b, 1)]), Op::Get).is_none());
         let old = cell.read.load(Relaxed);
         assert_eq!(old & Epoch::FLAG, Epoch::FLAG, "a read set");
-        assert_eq!(SetRef::of_word(old).capacity(), 512);
+        // SAFETY: the cell's flagged read word, stored by `record_read`.
+        assert_eq!(unsafe { SetRef::of_word(old) }.capacity(), 512);
         assert!(read(&cell, &ctx(g, &[(g, 1)]), Op::Get).is_none());
         assert_ne!(cell.read.load(Relaxed), old, "grown");
         // C loaded the word before the grow; it stores its read now.

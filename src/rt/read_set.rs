@@ -1,7 +1,8 @@
 //! Read sets: the reads of one cell since its last write, one entry per thread slot, once reads
 //! from different threads are unordered with each other (FastTrack's read vector clock, with
-//! each read's site). A flagged read word holds a `SetRef`: an index into storage that is never
-//! returned to the allocator, and the generation the set was handed out with.
+//! each read's site). A flagged read word holds a `SetRef`: the address of the set's memory, in
+//! storage that is never returned to the allocator, and the generation the set was handed out
+//! with.
 //!
 //! Why this is sound in a racy program, where a reader may load a cell's read word, be
 //! preempted, and write its entry after the set was retired and handed to another cell: the
@@ -10,7 +11,9 @@
 //! The verdict (generation and clock) is one word, written whole; the entry's site is a second
 //! word, evidence only, tagged with the low bits of the generation (a site written under another
 //! generation is shown as unknown). Retired sets are recycled at once, so memory is bounded by
-//! the read sets alive at one time, not by how many were ever made.
+//! the read sets alive at one time, not by how many were ever made, but for the sets whose
+//! generations are used up (2^18 - 1 of them: one set's memory, `32 * capacity` bytes, per
+//! 262,143 reuses of it), which are dropped rather than reused.
 //!
 //! What the tags alone do not make harmless: such a late write replaces the word of its slot's
 //! entry in the new owner's set. So each set has two entries per slot: its *own* entry, which
@@ -38,28 +41,31 @@ use super::lock;
 use super::site::SiteId;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
 
 /// Size classes: class `k` holds `4 << k` entries, up to one per possible thread slot.
 const CLASSES: usize = 13;
 const _: () = assert!(4 << (CLASSES - 1) > Epoch::MAX_TID as usize);
 /// At most `1 << INDEX_BITS` sets per class; chunk `j` of class `k` holds `first_chunk(k) << j`
-/// sets, so a set's place in its chunk has `INDEX_BITS` bits too.
+/// sets.
 const INDEX_BITS: u32 = 26;
-/// Chunk numbers of a `SetRef`: `INDEX_BITS + 1` chunks needed, 32 numbers.
-const CHUNK_BITS: u32 = 5;
-const CHUNKS: usize = 1 << CHUNK_BITS;
+/// Chunks per class: `INDEX_BITS + 1` needed.
+const CHUNKS: usize = 32;
 const _: () = assert!((INDEX_BITS as usize) < CHUNKS);
-/// Generation bits of a `SetRef`.
-const GENERATION_BITS: u32 = 27;
-const OFFSET_SHIFT: u32 = GENERATION_BITS;
-const CHUNK_SHIFT: u32 = OFFSET_SHIFT + INDEX_BITS;
-const CLASS_SHIFT: u32 = CHUNK_SHIFT + CHUNK_BITS;
-const _: () = assert!(CLASS_SHIFT + 4 == 62 && 1 << 4 >= CLASSES);
+/// Generation bits of a `SetRef`: a set is dropped (not reused) after `2^18` reuses.
+const GENERATION_BITS: u32 = 18;
+/// A set's memory is aligned to `1 << ALIGN_BITS` bytes (its `2 * capacity` entries of 16
+/// bytes take a multiple of that), and lies below `2^47`, where user-space addresses do: the
+/// word keeps its address's `BASE_BITS` bits in between.
+const ALIGN_BITS: u32 = 7;
+const BASE_BITS: u32 = 40;
+const BASE_SHIFT: u32 = GENERATION_BITS;
+const SHIFT_SHIFT: u32 = BASE_SHIFT + BASE_BITS;
+const _: () = assert!(SHIFT_SHIFT + 4 == 62 && ALIGN_BITS + BASE_BITS == 47);
+const _: () = assert!(32 * 4 == 1 << ALIGN_BITS && std::mem::size_of::<ReadEntry>() == 16);
 
 /// The first chunk of a class: 64 KiB of own entries and as many carried ones (a single set
-/// from class 10 on), so that
-/// the first set of a large class does not make megabytes at once.
+/// from class 10 on), so that the first set of a large class does not make megabytes at once.
 #[inline]
 const fn first_chunk(class: usize) -> usize {
     let sets = 1024 >> class;
@@ -73,10 +79,6 @@ const fn first_chunk_shift(class: usize) -> u32 {
 }
 
 /// The chunk that holds set `index` of `class`, and the set's place in it.
-///
-/// With shifts, not a division by `first_chunk(class)`: the compiler cannot see that the
-/// divisor is a power of two, and every check of a read set (a read by a thread in its own
-/// entry, the steady state of threads sharing keys they only read) paid a 64-bit `div`.
 #[inline]
 fn chunk_of(class: usize, index: usize) -> (usize, usize) {
     let shift = first_chunk_shift(class);
@@ -86,9 +88,11 @@ fn chunk_of(class: usize, index: usize) -> (usize, usize) {
 }
 
 /// A reference to a read set, as a flagged read word holds it:
-/// `[FLAG:1][0:1][class:4][chunk:5][offset:26][generation:27]`: the set's place as the chunk
-/// that holds it and its place there, not as an index to place (`chunk_of`), so that finding an
-/// entry is a shift and a load: class and chunk together index `CHUNK_TABLE`.
+/// `[FLAG:1][0:1][capacity shift:4][address / 128:40][generation:18]`: the address of the
+/// set's memory (its `capacity` own entries, then as many carried ones), so that finding a
+/// slot's entry is a shift, a mask and an add, with no table to load (every read a thread
+/// repeats in its own entry, the steady state of threads that share keys they only read,
+/// finds its entry so).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct SetRef(u64);
 
@@ -96,7 +100,7 @@ pub(crate) struct SetRef(u64);
 const _: () = assert!(Epoch::SITE_BITS == 16 && Epoch::MAX_CLOCK == u32::MAX as u64);
 
 /// One thread slot's read: `[clock:32][generation:32]` (the slot is the entry's index), and
-/// its site, `[generation's low 16 bits:16][site:16]`.
+/// its site, `[generation's low 16 bits:16][site:16]`. All zeros is an entry with no read.
 #[derive(Default)]
 pub(crate) struct ReadEntry {
     word: AtomicU64,
@@ -111,8 +115,13 @@ pub(crate) struct SetRead {
 
 impl SetRef {
     /// The set a flagged read word holds.
+    ///
+    /// # Safety
+    ///
+    /// `word` is a word `SetRef::word` returned (a cell's read word with `Epoch::FLAG` is one:
+    /// `Cell::record_read` stores the only flagged read words, sets' words from `alloc`).
     #[inline]
-    pub(crate) fn of_word(word: u64) -> SetRef {
+    pub(crate) unsafe fn of_word(word: u64) -> SetRef {
         debug_assert!(word & Epoch::FLAG != 0);
         SetRef(word)
     }
@@ -122,37 +131,37 @@ impl SetRef {
         self.0
     }
 
+    /// The set whose memory starts at `base` (a set of `alloc`'s, `1 << shift` entries of
+    /// each kind), in `generation`.
     #[inline]
-    fn new(class: usize, index: usize, generation: u32) -> SetRef {
-        debug_assert!(index < 1 << INDEX_BITS && generation < 1 << GENERATION_BITS);
-        let (j, offset) = chunk_of(class, index);
+    fn new(shift: u32, base: usize, generation: u32) -> SetRef {
+        debug_assert!(
+            base.is_multiple_of(1 << ALIGN_BITS) && base >> (ALIGN_BITS + BASE_BITS) == 0
+        );
+        debug_assert!((2..16).contains(&shift) && generation < 1 << GENERATION_BITS);
         SetRef(
             Epoch::FLAG
-                | ((class as u64) << CLASS_SHIFT)
-                | ((j as u64) << CHUNK_SHIFT)
-                | ((offset as u64) << OFFSET_SHIFT)
+                | (u64::from(shift) << SHIFT_SHIFT)
+                | ((base as u64 >> ALIGN_BITS) << BASE_SHIFT)
                 | u64::from(generation),
         )
     }
 
+    /// The capacity's shift: the set has `1 << shift` entries of each kind.
+    #[inline(always)]
+    fn shift(self) -> u32 {
+        ((self.0 >> SHIFT_SHIFT) & 0xf) as u32
+    }
+
     #[inline(always)]
     fn class(self) -> usize {
-        ((self.0 >> CLASS_SHIFT) & 0xf) as usize
+        self.shift() as usize - 2
     }
 
-    /// The set's chunk and its place there (see `chunk_of`).
+    /// The address of the set's memory.
     #[inline(always)]
-    fn chunk_and_offset(self) -> (usize, usize) {
-        (
-            ((self.0 >> CHUNK_SHIFT) & (CHUNKS as u64 - 1)) as usize,
-            ((self.0 >> OFFSET_SHIFT) & ((1 << INDEX_BITS) - 1)) as usize,
-        )
-    }
-
-    /// The set's number in its class (the inverse of `chunk_of`).
-    fn index(self) -> usize {
-        let (j, offset) = self.chunk_and_offset();
-        (((1 << j) - 1) << first_chunk_shift(self.class())) + offset
+    fn base(self) -> usize {
+        ((self.0 >> (BASE_SHIFT - ALIGN_BITS)) & (((1 << BASE_BITS) - 1) << ALIGN_BITS)) as usize
     }
 
     #[inline(always)]
@@ -163,52 +172,39 @@ impl SetRef {
     /// How many thread slots the set has an entry for.
     #[inline]
     pub(crate) fn capacity(self) -> usize {
-        4 << self.class()
+        1 << self.shift()
     }
 
-    /// The entry of slot `tid`, if the set has one.
+    /// The own entry of slot `tid`, if the set has one.
     ///
-    /// Every step a shift, a mask or a load (it is on the path of every read a thread repeats in
-    /// its own entry): the capacity `4 << class` by a shift, the chunk's pointer loaded from
-    /// `CHUNK_TABLE` at the word's class and chunk bits (one shift, one mask: no bounds check),
-    /// the set's place in its chunk scaled by a shift, not a multiplication by the capacity.
+    /// Every step a shift, a mask, an add or a load (it is on the path of every read a thread
+    /// repeats in its own entry): the bound by a shift of `tid` by the capacity's shift, the
+    /// set's address from the word, the entry by `tid`.
     #[inline(always)]
     fn entry(self, tid: usize) -> Option<&'static ReadEntry> {
-        self.entry_in(&CHUNK_TABLE, tid)
+        self.entry_at(tid, tid)
     }
 
     /// The carried entry of slot `tid` (see `carry`), if the set has one.
     #[inline]
     fn carried(self, tid: usize) -> Option<&'static ReadEntry> {
-        self.entry_in(&CARRIED_TABLE, tid)
+        self.entry_at(tid, self.capacity() + tid)
     }
 
-    /// The entry of slot `tid` in the chunks of `table` (`CHUNK_TABLE` or `CARRIED_TABLE`,
-    /// which `chunk_for` fills alike).
+    /// The set's entry `at` (below `2 * capacity`), if `tid` is below the capacity.
     #[inline(always)]
-    fn entry_in(
-        self,
-        table: &'static [AtomicPtr<ReadEntry>; 16 * CHUNKS],
-        tid: usize,
-    ) -> Option<&'static ReadEntry> {
-        let class = self.class();
-        let capacity_shift = class as u32 + 2;
-        if tid >> capacity_shift != 0 {
+    fn entry_at(self, tid: usize, at: usize) -> Option<&'static ReadEntry> {
+        if tid >> self.shift() != 0 {
             return None;
         }
-        let at = ((self.0 >> CHUNK_SHIFT) & (table.len() as u64 - 1)) as usize;
-        let chunk = table[at].load(Acquire);
-        if chunk.is_null() {
-            return None; // never happens: a set is handed out after its chunk is made
-        }
-        let (_, offset) = self.chunk_and_offset();
-        // SAFETY: a non-null pointer in `table` (`CHUNK_TABLE` or `CARRIED_TABLE`) at class
-        // `class` and chunk `j` was stored once, by `chunk_for`, from a leaked (never freed) slice of
-        // `(first_chunk(class) << j) * capacity` entries, `capacity` being `1 << capacity_shift`;
-        // a `SetRef` of that class and chunk is made only by `SetRef::new` from `chunk_of`,
-        // whose `offset` is below `first_chunk(class) << j`, and `tid` is below `capacity`
-        // (tested above).
-        Some(unsafe { &*chunk.add((offset << capacity_shift) + tid) })
+        debug_assert!(at < 2 * self.capacity());
+        let base = std::ptr::with_exposed_provenance::<ReadEntry>(self.base());
+        // SAFETY: a `SetRef` is made only by `alloc` (`SetRef::new`, or `of_word` of a word it
+        // returned: see its contract) and `retire` keeps its address: `base` is a set's
+        // memory in a chunk `chunk_for` made, exposed there and never freed, that holds
+        // `2 * capacity` entries from `base` on (zeroed memory is an entry with no read), and
+        // `at` is below that (`tid` below the capacity, tested above).
+        Some(unsafe { &*base.add(at) })
     }
 
     /// Does the thread whose cached epoch's bits are `stamp` (`Ctx::stamp`) hold its read in
@@ -349,27 +345,18 @@ impl SetRef {
     }
 }
 
-/// The chunks of every size class, never freed: class `k`'s chunk `j` at `k * CHUNKS + j`
-/// (the class and chunk bits of a `SetRef`, read as one number). 16 classes' room, so that a
-/// word's 4 class bits index it with no bounds check (classes from `CLASSES` on stay null).
-static CHUNK_TABLE: [AtomicPtr<ReadEntry>; 16 * CHUNKS] =
-    [const { AtomicPtr::new(std::ptr::null_mut()) }; 16 * CHUNKS];
-
-/// The carried entries of every set (see `SetRef::carry`), placed as `CHUNK_TABLE` places the
-/// slots' own entries.
-static CARRIED_TABLE: [AtomicPtr<ReadEntry>; 16 * CHUNKS] =
-    [const { AtomicPtr::new(std::ptr::null_mut()) }; 16 * CHUNKS];
-
 /// The sets of one size class free for reuse.
 struct Class {
     pool: Mutex<Pool>,
 }
 
 struct Pool {
-    /// Retired sets: index, and the generation to hand it out with next.
-    free: Vec<(u32, u32)>,
+    /// Retired sets: address, and the generation to hand it out with next.
+    free: Vec<(usize, u32)>,
     /// Sets ever made in this class.
     made: usize,
+    /// The addresses of the class's chunks (0: not made yet). Never freed.
+    chunks: [usize; CHUNKS],
 }
 
 static STORAGE: [Class; CLASSES] = [const {
@@ -377,6 +364,7 @@ static STORAGE: [Class; CLASSES] = [const {
         pool: Mutex::new(Pool {
             free: Vec::new(),
             made: 0,
+            chunks: [0; CHUNKS],
         }),
     }
 }; CLASSES];
@@ -393,9 +381,10 @@ pub(crate) fn live() -> usize {
 /// A set with an entry for every slot up to `tid`, in a generation none of its entries has.
 pub(crate) fn alloc(tid: Tid) -> SetRef {
     let capacity = (tid as usize + 1).next_power_of_two().max(4);
-    let class = capacity.trailing_zeros() as usize - 2;
+    let shift = capacity.trailing_zeros();
+    let class = shift as usize - 2;
     let mut pool = lock(&STORAGE[class].pool);
-    let (index, generation) = match pool.free.pop() {
+    let (base, generation) = match pool.free.pop() {
         Some(reused) => reused,
         None => {
             let index = pool.made;
@@ -404,13 +393,17 @@ pub(crate) fn alloc(tid: Tid) -> SetRef {
                 super::fatal("more than 67 million read sets alive in one size class");
             }
             pool.made += 1;
-            chunk_for(class, index, capacity);
-            (index as u32, 1)
+            let (j, offset) = chunk_of(class, index);
+            let chunk = chunk_for(&mut pool, class, j, capacity);
+            (
+                chunk + offset * 2 * capacity * std::mem::size_of::<ReadEntry>(),
+                1,
+            )
         }
     };
     drop(pool);
     LIVE.fetch_add(1, Relaxed);
-    SetRef::new(class, index as usize, generation)
+    SetRef::new(shift, base, generation)
 }
 
 /// The set is no longer in any cell: it may be handed out again, in its next generation. A
@@ -419,12 +412,12 @@ pub(crate) fn alloc(tid: Tid) -> SetRef {
 /// set out of its cell (by compare-and-swap, or holding the cell exclusively).
 pub(crate) fn retire(set: SetRef) {
     LIVE.fetch_sub(1, Relaxed);
-    // A set whose generations are used up is not reused (one per 134 million reuses).
+    // A set whose generations are used up is not reused (one per 262,143 reuses).
     let next = set.generation() + 1;
     if next < 1 << GENERATION_BITS {
         lock(&STORAGE[set.class()].pool)
             .free
-            .push((set.index() as u32, next));
+            .push((set.base(), next));
     }
 }
 
@@ -436,22 +429,29 @@ pub(crate) fn hold_for_fork() -> impl Sized {
         .collect::<Vec<_>>()
 }
 
-/// Makes the chunk that holds set `index` of `class`, if it does not exist yet (under the
-/// class pool's lock).
-fn chunk_for(class: usize, index: usize, capacity: usize) {
-    let (j, _) = chunk_of(class, index);
-    // (The carried chunk first: a set is handed out once its own chunk is there, by then both.)
-    for table in [&CARRIED_TABLE, &CHUNK_TABLE] {
-        let slot = &table[class * CHUNKS + j];
-        if slot.load(Relaxed).is_null() {
-            let entries: Box<[ReadEntry]> = (0..(first_chunk(class) << j) * capacity)
-                .map(|_| ReadEntry::default())
-                .collect();
-            // Never freed: a set's memory must stay a set for any thread that still holds it.
-            let chunk = Box::leak(entries).as_mut_ptr();
-            slot.store(chunk, Release);
+/// The address of chunk `j` of `class` (sets of `capacity` entries of each kind), made (zeroed,
+/// aligned to `1 << ALIGN_BITS`, never freed) if it does not exist yet: under the class pool's
+/// lock, `pool`.
+fn chunk_for(pool: &mut Pool, class: usize, j: usize, capacity: usize) -> usize {
+    if pool.chunks[j] == 0 {
+        let bytes = (first_chunk(class) << j) * 2 * capacity * std::mem::size_of::<ReadEntry>();
+        let Ok(layout) = std::alloc::Layout::from_size_align(bytes, 1 << ALIGN_BITS) else {
+            super::fatal("a read-set chunk too large to allocate");
+        };
+        // SAFETY: `layout` has a non-zero size (at least one set of 4 entries of each kind).
+        let chunk = unsafe { std::alloc::alloc_zeroed(layout) };
+        if chunk.is_null() {
+            std::alloc::handle_alloc_error(layout);
         }
+        // Never freed: a set's memory must stay a set for any thread that still holds it. Its
+        // address goes into words (see `SetRef`), so its provenance is exposed.
+        let address = chunk.expose_provenance();
+        if (address + bytes) >> (ALIGN_BITS + BASE_BITS) != 0 {
+            super::fatal("a read-set chunk above the 47-bit address space");
+        }
+        pool.chunks[j] = address;
     }
+    pool.chunks[j]
 }
 
 #[cfg(test)]
@@ -521,7 +521,7 @@ mod tests {
         // Retired and handed out again: the same memory, in the next generation.
         retire(set);
         let again = alloc(200);
-        assert_eq!(again.index(), set.index(), "recycled at once");
+        assert_eq!(again.base(), set.base(), "recycled at once");
         assert_eq!(again.generation(), set.generation() + 1);
         assert_eq!(
             again.reads().count(),
@@ -554,7 +554,7 @@ mod tests {
         assert_eq!(set.read_of(2).map(|r| r.epoch), Some(Epoch::new(2, 9)));
         retire(set);
         let again = alloc(3000);
-        assert_eq!(again.index(), set.index(), "recycled at once");
+        assert_eq!(again.base(), set.base(), "recycled at once");
         again.carry(&read(3, 4));
         set.merge(&read(3, 6));
         set.merge(&read(1, 7));
@@ -578,7 +578,7 @@ mod tests {
         set.record(Epoch::new(5, 1), site);
         retire(set);
         let again = alloc(1500);
-        assert_eq!(again.index(), set.index(), "recycled at once");
+        assert_eq!(again.base(), set.base(), "recycled at once");
         again.carry(&SetRead {
             epoch: Epoch::new(5, 3),
             site,
@@ -617,26 +617,51 @@ mod tests {
         }
     }
 
-    /// A `SetRef` keeps its class, its number in the class and its generation, at every
-    /// class and at the limits of its bit fields, and stays a flagged read word (`FLAG`, not
-    /// `FLAG2`: a covered read set is not a word a cell holds).
+    /// A `SetRef` keeps its capacity, its address and its generation, at every class and at
+    /// the limits of its bit fields, and stays a flagged read word (`FLAG`, not `FLAG2`: a
+    /// covered read set is not a word a cell holds).
     #[test]
-    fn a_set_ref_keeps_its_class_number_and_generation_at_the_limits() {
+    fn a_set_ref_keeps_its_capacity_address_and_generation_at_the_limits() {
+        let top = (1usize << (ALIGN_BITS + BASE_BITS)) - (1 << ALIGN_BITS);
         for class in 0..CLASSES {
-            let first = first_chunk(class);
-            for index in [0, 1, first - 1, first, 3 * first, (1 << INDEX_BITS) - 1] {
+            let shift = class as u32 + 2;
+            for base in [0, 1 << ALIGN_BITS, 0x5555_5555_5580, 0x7fff_f000_0000, top] {
                 for generation in [1, 2, (1 << GENERATION_BITS) - 1] {
-                    let set = SetRef::new(class, index, generation);
+                    let set = SetRef::new(shift, base, generation);
                     assert_eq!(
-                        (set.class(), set.index(), set.generation()),
-                        (class, index, generation),
+                        (set.capacity(), set.class(), set.base(), set.generation()),
+                        (4 << class, class, base, generation),
                         "{set:?}"
                     );
-                    assert_eq!(set.chunk_and_offset(), chunk_of(class, index));
                     assert_eq!(set.word() & (Epoch::FLAG | Epoch::FLAG2), Epoch::FLAG);
-                    assert_eq!(SetRef::of_word(set.word()), set);
+                    // SAFETY: `set.word()` is a word `SetRef::word` returned.
+                    assert_eq!(unsafe { SetRef::of_word(set.word()) }, set);
                 }
             }
+        }
+    }
+
+    /// Sets of one class lie in their chunks one after the other, `2 * capacity` entries each,
+    /// and a set's own and carried entries are its own: no two sets' entries overlap.
+    #[test]
+    fn sets_of_a_class_do_not_overlap() {
+        // (A size class no other test uses.)
+        let sets: Vec<SetRef> = (0..3).map(|_| alloc(5000)).collect();
+        let bytes = 2 * sets[0].capacity() * std::mem::size_of::<ReadEntry>();
+        for (n, a) in sets.iter().enumerate() {
+            assert!(a.base().is_multiple_of(1 << ALIGN_BITS));
+            for b in &sets[n + 1..] {
+                assert!(a.base().abs_diff(b.base()) >= bytes, "{a:?} {b:?}");
+            }
+            let last = a.capacity() - 1;
+            let own = a.entry(last).unwrap() as *const ReadEntry as usize;
+            let carried = a.carried(last).unwrap() as *const ReadEntry as usize;
+            assert_eq!(own, a.base() + 16 * last);
+            assert_eq!(carried, a.base() + bytes - 16);
+            assert!(a.entry(last + 1).is_none() && a.carried(last + 1).is_none());
+        }
+        for set in sets {
+            retire(set);
         }
     }
 
