@@ -12,8 +12,8 @@
 //! word, evidence only, tagged with the low bits of the generation (a site written under another
 //! generation is shown as unknown). Retired sets are recycled at once, so memory is bounded by
 //! the read sets alive at one time, not by how many were ever made, but for the sets whose
-//! generations are used up (2^18 - 1 of them: one set's memory, `32 * capacity` bytes, per
-//! 262,143 reuses of it), which are dropped rather than reused.
+//! generations are used up (2^17 - 1 of them: one set's memory, `32 * capacity` bytes, per
+//! 131,071 reuses of it), which are dropped rather than reused.
 //!
 //! What the tags alone do not make harmless: such a late write replaces the word of its slot's
 //! entry in the new owner's set. So each set has two entries per slot: its *own* entry, which
@@ -52,16 +52,18 @@ const INDEX_BITS: u32 = 26;
 /// Chunks per class: `INDEX_BITS + 1` needed.
 const CHUNKS: usize = 32;
 const _: () = assert!((INDEX_BITS as usize) < CHUNKS);
-/// Generation bits of a `SetRef`: a set is dropped (not reused) after `2^18` reuses.
-const GENERATION_BITS: u32 = 18;
+/// Generation bits of a `SetRef`: a set is dropped (not reused) after `2^17` reuses.
+const GENERATION_BITS: u32 = 17;
 /// A set's memory is aligned to `1 << ALIGN_BITS` bytes (its `2 * capacity` entries of 16
-/// bytes take a multiple of that), and lies below `2^47`, where user-space addresses do: the
-/// word keeps its address's `BASE_BITS` bits in between.
+/// bytes take a multiple of that), and lies below `2^48`, where user-space addresses do on
+/// x86-64 and on aarch64 with 48-bit virtual addresses (Linux puts an aarch64 program's heap and
+/// mappings above `2^47`, so 47 bits would not do): the word keeps its address's `BASE_BITS`
+/// bits in between.
 const ALIGN_BITS: u32 = 7;
-const BASE_BITS: u32 = 40;
+const BASE_BITS: u32 = 41;
 const BASE_SHIFT: u32 = GENERATION_BITS;
 const SHIFT_SHIFT: u32 = BASE_SHIFT + BASE_BITS;
-const _: () = assert!(SHIFT_SHIFT + 4 == 62 && ALIGN_BITS + BASE_BITS == 47);
+const _: () = assert!(SHIFT_SHIFT + 4 == 62 && ALIGN_BITS + BASE_BITS == 48);
 const _: () = assert!(32 * 4 == 1 << ALIGN_BITS && std::mem::size_of::<ReadEntry>() == 16);
 
 /// The first chunk of a class: 64 KiB of own entries and as many carried ones (a single set
@@ -88,7 +90,7 @@ fn chunk_of(class: usize, index: usize) -> (usize, usize) {
 }
 
 /// A reference to a read set, as a flagged read word holds it:
-/// `[FLAG:1][0:1][capacity shift:4][address / 128:40][generation:18]`: the address of the
+/// `[FLAG:1][0:1][capacity shift:4][address / 128:41][generation:17]`: the address of the
 /// set's memory (its `capacity` own entries, then as many carried ones), so that finding a
 /// slot's entry is a shift, a mask and an add, with no table to load (every read a thread
 /// repeats in its own entry, the steady state of threads that share keys they only read,
@@ -412,7 +414,7 @@ pub(crate) fn alloc(tid: Tid) -> SetRef {
 /// set out of its cell (by compare-and-swap, or holding the cell exclusively).
 pub(crate) fn retire(set: SetRef) {
     LIVE.fetch_sub(1, Relaxed);
-    // A set whose generations are used up is not reused (one per 262,143 reuses).
+    // A set whose generations are used up is not reused (one per 131,071 reuses).
     let next = set.generation() + 1;
     if next < 1 << GENERATION_BITS {
         lock(&STORAGE[set.class()].pool)
@@ -447,7 +449,7 @@ fn chunk_for(pool: &mut Pool, class: usize, j: usize, capacity: usize) -> usize 
         // address goes into words (see `SetRef`), so its provenance is exposed.
         let address = chunk.expose_provenance();
         if (address + bytes) >> (ALIGN_BITS + BASE_BITS) != 0 {
-            super::fatal("a read-set chunk above the 47-bit address space");
+            super::fatal("a read-set chunk above the 48-bit address space");
         }
         pool.chunks[j] = address;
     }
@@ -625,7 +627,14 @@ mod tests {
         let top = (1usize << (ALIGN_BITS + BASE_BITS)) - (1 << ALIGN_BITS);
         for class in 0..CLASSES {
             let shift = class as u32 + 2;
-            for base in [0, 1 << ALIGN_BITS, 0x5555_5555_5580, 0x7fff_f000_0000, top] {
+            for base in [
+                0,
+                1 << ALIGN_BITS,
+                0x5555_5555_5580,
+                0x7fff_f000_0000,
+                0xaaaa_aaab_0000,
+                top,
+            ] {
                 for generation in [1, 2, (1 << GENERATION_BITS) - 1] {
                     let set = SetRef::new(shift, base, generation);
                     assert_eq!(
