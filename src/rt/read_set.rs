@@ -694,4 +694,26 @@ mod tests {
             }
         }
     }
+
+    /// A set handed out in its last generation is not handed out again: its retire drops it,
+    /// and the next set of its class is another one, in generation 1 (a generation past the
+    /// word's bits would spill into its address bits).
+    #[test]
+    fn a_set_whose_generations_are_used_up_is_dropped_not_reused() {
+        // (A size class no other test uses: tid 40, 64 entries.)
+        let mut set = alloc(40);
+        let first = set.base();
+        while set.generation() < (1 << GENERATION_BITS) - 1 {
+            retire(set);
+            set = alloc(40);
+            assert_eq!(set.base(), first, "reused while generations are left");
+        }
+        set.record(Epoch::new(3, 9), SiteId::UNKNOWN);
+        retire(set);
+        let next = alloc(40);
+        assert_ne!(next.base(), first, "the used-up set is dropped");
+        assert_eq!(next.generation(), 1);
+        assert_eq!(next.read_of(3).map(|r| r.epoch), None);
+        retire(next);
+    }
 }
