@@ -1276,10 +1276,15 @@ impl Waiting {
             if visited.contains(&(list as *const Held)) {
                 continue;
             }
-            let Some(hold) = list.holds().find(holds) else {
+            // The wait first: its `SeqCst` load, if it finds the wait, is ordered after that
+            // thread's holds (recorded before it published the wait), so the holds read next
+            // are complete. Of two threads that wait for each other, at least one finds the
+            // other's wait (both are `SeqCst` stores made before each side's loads), and with it
+            // the other's holds. Read the other way round, both could miss a hold.
+            let Some(waits) = list.waiting_for() else {
                 continue;
             };
-            let Some(waits) = list.waiting_for() else {
+            let Some(hold) = list.holds().find(holds) else {
                 continue;
             };
             visited.push(list);
