@@ -518,161 +518,86 @@ scenario!(
 // entry's making (another thread's insert of the key, another thread's read of it) is ordered
 // before every use of the entry, on any thread, and before the next holder of the shard.
 
+/// The schedule of this section: "inserter" inserts key 1, "reader" reads it, "maker" makes an
+/// occupied entry of it and sends it by a channel maprace does not see to a thread named
+/// `holder`, which runs `hold` on it (ending with the entry dropped); then "next" writes key 1
+/// through the map.
+fn an_entry_sent_untouched_to(
+    holder: &str,
+    hold: fn(maprace::dashmap::mapref::entry::OccupiedEntry<'static, u64, u64>),
+) {
+    use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
+    let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
+    // std's channels: maprace sees none of these trips.
+    let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
+    let (inserted, heard_insert) = mpsc::channel();
+    let (read, heard_read) = mpsc::channel();
+    let (dropped, heard_drop) = mpsc::channel();
+    std::thread::scope(|s| {
+        named("inserter")
+            .spawn_scoped(s, move || {
+                map.insert(1, 1);
+                inserted.send(()).unwrap();
+            })
+            .unwrap();
+        named("reader")
+            .spawn_scoped(s, move || {
+                heard_insert.recv().unwrap();
+                assert_eq!(*map.get(&1).unwrap(), 1);
+                read.send(()).unwrap();
+            })
+            .unwrap();
+        named("maker")
+            .spawn_scoped(s, move || {
+                heard_read.recv().unwrap();
+                let Entry::Occupied(one) = map.entry(1) else {
+                    unreachable!("inserted before")
+                };
+                send_entry.send(one).unwrap();
+            })
+            .unwrap();
+        named(holder)
+            .spawn_scoped(s, move || {
+                hold(entry_sent.recv().unwrap());
+                dropped.send(()).unwrap();
+            })
+            .unwrap();
+        named("next")
+            .spawn_scoped(s, move || {
+                heard_drop.recv().unwrap();
+                // After the holder's unlock: ordered after everything before.
+                *map.get_mut(&1).unwrap() += 1;
+            })
+            .unwrap();
+    });
+}
+
 scenario!(
     an_entry_sent_untouched_then_read_and_dropped_on_another_thread_runs_clean,
     {
-        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
-        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
-        // std's channels: maprace sees none of these trips.
-        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
-        let (inserted, heard_insert) = mpsc::channel();
-        let (read, heard_read) = mpsc::channel();
-        let (dropped, heard_drop) = mpsc::channel();
-        std::thread::scope(|s| {
-            named("inserter")
-                .spawn_scoped(s, move || {
-                    map.insert(1, 1);
-                    inserted.send(()).unwrap();
-                })
-                .unwrap();
-            named("reader")
-                .spawn_scoped(s, move || {
-                    heard_insert.recv().unwrap();
-                    assert_eq!(*map.get(&1).unwrap(), 1);
-                    read.send(()).unwrap();
-                })
-                .unwrap();
-            named("maker")
-                .spawn_scoped(s, move || {
-                    heard_read.recv().unwrap();
-                    let Entry::Occupied(one) = map.entry(1) else {
-                        unreachable!("inserted before")
-                    };
-                    send_entry.send(one).unwrap();
-                })
-                .unwrap();
-            named("receiver")
-                .spawn_scoped(s, move || {
-                    let one = entry_sent.recv().unwrap();
-                    assert_eq!(*one.get(), 1);
-                    drop(one);
-                    dropped.send(()).unwrap();
-                })
-                .unwrap();
-            named("next")
-                .spawn_scoped(s, move || {
-                    heard_drop.recv().unwrap();
-                    // After the receiver's unlock: ordered after the insert and the read.
-                    *map.get_mut(&1).unwrap() += 1;
-                })
-                .unwrap();
-        });
+        an_entry_sent_untouched_to("receiver", |one| {
+            assert_eq!(*one.get(), 1);
+            drop(one);
+        })
     },
     |out| out.assert_clean()
 );
 
 scenario!(
     an_entry_sent_untouched_and_dropped_on_another_thread_orders_the_shards_past_for_the_next,
-    {
-        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
-        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
-        // std's channels: maprace sees none of these trips.
-        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
-        let (inserted, heard_insert) = mpsc::channel();
-        let (read, heard_read) = mpsc::channel();
-        let (dropped, heard_drop) = mpsc::channel();
-        std::thread::scope(|s| {
-            named("inserter")
-                .spawn_scoped(s, move || {
-                    map.insert(1, 1);
-                    inserted.send(()).unwrap();
-                })
-                .unwrap();
-            named("reader")
-                .spawn_scoped(s, move || {
-                    heard_insert.recv().unwrap();
-                    assert_eq!(*map.get(&1).unwrap(), 1);
-                    read.send(()).unwrap();
-                })
-                .unwrap();
-            named("maker")
-                .spawn_scoped(s, move || {
-                    heard_read.recv().unwrap();
-                    let Entry::Occupied(one) = map.entry(1) else {
-                        unreachable!("inserted before")
-                    };
-                    send_entry.send(one).unwrap();
-                })
-                .unwrap();
-            named("dropper")
-                .spawn_scoped(s, move || {
-                    drop(entry_sent.recv().unwrap());
-                    dropped.send(()).unwrap();
-                })
-                .unwrap();
-            named("next")
-                .spawn_scoped(s, move || {
-                    heard_drop.recv().unwrap();
-                    // After the dropper's unlock: ordered after the insert and the read.
-                    *map.get_mut(&1).unwrap() += 1;
-                })
-                .unwrap();
-        });
-    },
+    { an_entry_sent_untouched_to("dropper", drop) },
     |out| out.assert_clean()
 );
 
 scenario!(
     an_entry_sent_untouched_and_written_through_on_another_thread_runs_clean,
     {
-        use maprace::dashmap::mapref::entry::{Entry, OccupiedEntry};
-        let map: &'static DashMap<u64, u64> = leaked(DashMap::new());
-        // std's channels: maprace sees none of these trips.
-        let (send_entry, entry_sent) = mpsc::channel::<OccupiedEntry<'static, u64, u64>>();
-        let (inserted, heard_insert) = mpsc::channel();
-        let (read, heard_read) = mpsc::channel();
-        let (dropped, heard_drop) = mpsc::channel();
-        std::thread::scope(|s| {
-            named("inserter")
-                .spawn_scoped(s, move || {
-                    map.insert(1, 1);
-                    inserted.send(()).unwrap();
-                })
-                .unwrap();
-            named("reader")
-                .spawn_scoped(s, move || {
-                    heard_insert.recv().unwrap();
-                    assert_eq!(*map.get(&1).unwrap(), 1);
-                    read.send(()).unwrap();
-                })
-                .unwrap();
-            named("maker")
-                .spawn_scoped(s, move || {
-                    heard_read.recv().unwrap();
-                    let Entry::Occupied(one) = map.entry(1) else {
-                        unreachable!("inserted before")
-                    };
-                    send_entry.send(one).unwrap();
-                })
-                .unwrap();
-            named("dropper")
-                .spawn_scoped(s, move || {
-                    let mut one = entry_sent.recv().unwrap();
-                    // Its first write: after the insert and the read the lock ordered before
-                    // the entry's making.
-                    *one.get_mut() += 1;
-                    drop(one);
-                    dropped.send(()).unwrap();
-                })
-                .unwrap();
-            named("next")
-                .spawn_scoped(s, move || {
-                    heard_drop.recv().unwrap();
-                    // After the dropper's unlock: ordered after everything before.
-                    *map.get_mut(&1).unwrap() += 1;
-                })
-                .unwrap();
-        });
+        an_entry_sent_untouched_to("dropper", |mut one| {
+            // Its first write: after the insert and the read the lock ordered before the
+            // entry's making.
+            *one.get_mut() += 1;
+            drop(one);
+        })
     },
     |out| out.assert_clean()
 );
