@@ -10,16 +10,6 @@ use maprace::DashMap;
 use std::hash::{BuildHasher, Hash};
 use std::time::Duration;
 
-/// How long a scenario that should hang in the off build is given: with the detector, it
-/// reports long before; without it, it hangs.
-fn hangs_after() -> Duration {
-    if maprace::COMPILED_IN {
-        Duration::from_secs(100)
-    } else {
-        Duration::from_secs(2)
-    }
-}
-
 /// A map of the keys 0 to 99 (every shard has some).
 fn filled() -> DashMap<u64, u64> {
     let map = DashMap::new();
@@ -34,7 +24,7 @@ fn filled() -> DashMap<u64, u64> {
 
 scenario!(
     a_get_while_holding_a_ref_mut_to_the_same_key_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let mut r = at!("guard", map.get_mut(&7)).unwrap();
@@ -58,7 +48,7 @@ scenario!(
 
 scenario!(
     an_insert_while_holding_the_keys_entry_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let entry = at!("guard", map.entry(7));
@@ -84,7 +74,7 @@ scenario!(
 
 scenario!(
     an_insert_while_holding_a_ref_to_the_same_key_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let value = at!("guard", map.get(&7)).unwrap();
@@ -106,7 +96,7 @@ scenario!(
 
 scenario!(
     a_remove_while_iterating_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         for item in at!("guard", map.iter()) {
@@ -130,7 +120,7 @@ scenario!(
 
 scenario!(
     an_entry_while_holding_a_ref_to_the_same_key_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let value = at!("guard", map.get(&7)).unwrap();
@@ -167,7 +157,7 @@ scenario!(
 
 scenario!(
     len_while_holding_a_ref_mut_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let _r = at!("guard", map.get_mut(&7)).unwrap();
@@ -190,7 +180,7 @@ scenario!(
 
 scenario!(
     iterating_while_holding_a_ref_mut_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let _r = at!("guard", map.get_mut(&7)).unwrap();
@@ -201,7 +191,7 @@ scenario!(
 
 scenario!(
     debug_formatting_while_holding_an_entry_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let _entry = at!("guard", map.entry(7));
@@ -212,7 +202,7 @@ scenario!(
 
 scenario!(
     clone_while_holding_a_ref_mut_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let _r = at!("guard", map.get_mut(&7)).unwrap();
@@ -240,7 +230,7 @@ scenario!(
 
 scenario!(
     clear_while_holding_a_ref_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let _r = at!("guard", map.get(&7)).unwrap();
@@ -263,7 +253,7 @@ scenario!(
 
 scenario!(
     retain_while_iterating_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         for item in at!("guard", map.iter()) {
@@ -277,7 +267,7 @@ scenario!(
 
 scenario!(
     iter_mut_while_holding_a_ref_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let _r = at!("guard", map.get(&7)).unwrap();
@@ -290,7 +280,7 @@ scenario!(
 
 scenario!(
     alter_all_while_holding_a_ref_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let _r = at!("guard", map.get(&7)).unwrap();
@@ -301,7 +291,7 @@ scenario!(
 
 scenario!(
     shrink_to_fit_while_holding_a_ref_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let _r = at!("guard", map.get(&7)).unwrap();
@@ -376,28 +366,28 @@ fn assert_latent(out: &common::Outcome) {
 
 scenario!(
     an_insert_of_another_key_while_holding_a_ref_is_a_latent_deadlock_with_2_shards,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     { latent(DashMap::with_shard_amount(2), 2) },
     |out| assert_latent(&out)
 );
 
 scenario!(
     an_insert_of_another_key_while_holding_a_ref_is_a_latent_deadlock_with_8_shards,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     { latent(DashMap::with_shard_amount(8), 8) },
     |out| assert_latent(&out)
 );
 
 scenario!(
     an_insert_of_another_key_while_holding_a_ref_is_a_latent_deadlock_with_64_shards,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     { latent(DashMap::with_shard_amount(64), 64) },
     |out| assert_latent(&out)
 );
 
 scenario!(
     an_insert_of_another_key_while_holding_a_ref_is_a_latent_deadlock_with_the_default_shards,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     { latent(DashMap::new(), default_shards()) },
     |out| assert_latent(&out)
 );
@@ -530,7 +520,7 @@ scenario!(
 
 scenario!(
     a_downgraded_guard_holds_its_shard_shared,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let r = at!("guard", map.get_mut(&7)).unwrap().downgrade();
@@ -547,7 +537,7 @@ scenario!(
 
 scenario!(
     an_entry_turned_into_a_ref_mut_keeps_its_exclusive_hold,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let mut r = at!("guard", map.entry(1000)).or_insert(0);
@@ -564,7 +554,7 @@ scenario!(
 
 scenario!(
     a_mapped_ref_keeps_its_hold,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = DashMap::new();
         map.insert(1, (1u8, 2u8));
@@ -580,7 +570,7 @@ scenario!(
 
 scenario!(
     a_collected_vec_of_items_holds_every_shard_it_touched,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let items: Vec<_> = at!("guard", map.iter()).collect();
@@ -605,7 +595,7 @@ scenario!(
 
 scenario!(
     an_ended_iterator_still_holds_the_last_shard,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = DashMap::with_shard_amount(8);
         let last = (0..1000u64)
@@ -697,7 +687,7 @@ fn each_inserts_the_others_key() {
 
 scenario!(
     issue_369_two_threads_inserting_each_others_key_while_holding_a_ref_are_reported_not_hung,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     { each_inserts_the_others_key() },
     |out| {
         if !maprace::COMPILED_IN {
@@ -726,7 +716,7 @@ scenario!(
 scenario!(
     issue_369_with_halt_on_error_0_the_cycle_is_reported_when_the_second_thread_would_block,
     options = "halt_on_error=0",
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     { each_inserts_the_others_key() },
     |out| {
         if !maprace::COMPILED_IN {
@@ -789,7 +779,7 @@ fn assert_cycle(out: &common::Outcome, call: &str) {
 
 scenario!(
     two_maps_guarded_in_opposite_orders_by_two_threads_are_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let (users, orders) = (filled(), filled());
         let both = std::sync::Barrier::new(2);
@@ -818,7 +808,7 @@ scenario!(
 
 scenario!(
     a_dashmap_guard_and_a_mutex_taken_in_opposite_orders_are_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let lock = maprace::sync::Mutex::new(0);
@@ -842,7 +832,7 @@ scenario!(
 // it blocks: the cycle goes through the receiver, whose list now holds the guard.
 scenario!(
     a_guard_moved_to_a_thread_that_then_blocks_closes_a_cycle,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let lock = maprace::sync::Mutex::new(0);
@@ -918,7 +908,7 @@ scenario!(
 scenario!(
     a_certain_deadlock_with_action_panic_unwinds_the_thread_that_would_block,
     options = "action=panic",
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -943,7 +933,7 @@ scenario!(
 scenario!(
     a_certain_deadlock_stops_even_with_halt_on_error_0,
     options = "halt_on_error=0",
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let map = filled();
         let value = at!("guard", map.get(&7)).unwrap();

@@ -26,14 +26,6 @@ fn contended(hold: impl FnOnce(&dyn Fn()) + Send, call: impl FnOnce()) {
     });
 }
 
-fn hangs_after() -> Duration {
-    if maprace::COMPILED_IN {
-        Duration::from_secs(100)
-    } else {
-        Duration::from_secs(2)
-    }
-}
-
 /// The lock in `slot` dropped and `new` put in its memory (a vector's buffer, kept).
 fn reused<L>(slot: &mut Vec<L>, new: L) -> &L {
     let old = slot.as_ptr() as usize;
@@ -67,7 +59,7 @@ scenario!(
 
 scenario!(
     locking_a_sync_mutex_whose_guard_was_forgotten_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = maprace::sync::Mutex::new(0u64);
         std::mem::forget(at!("guard", lock.lock()));
@@ -97,7 +89,7 @@ scenario!(
 
 scenario!(
     writing_a_sync_rwlock_whose_read_guard_was_forgotten_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = maprace::sync::RwLock::new(0u64);
         std::mem::forget(at!("guard", lock.read()));
@@ -166,7 +158,7 @@ scenario!(
 scenario!(
     #[cfg(feature = "parking_lot")]
     locking_a_parking_lot_mutex_whose_guard_was_forgotten_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = maprace::parking_lot::Mutex::new(0u64);
         std::mem::forget(at!("guard", lock.lock()));
@@ -227,7 +219,7 @@ scenario!(
 scenario!(
     #[cfg(feature = "parking_lot")]
     a_write_after_the_newer_of_two_reads_ends_names_the_older_read_still_held,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = maprace::parking_lot::RwLock::new(0u64);
         let older = at!("guard", lock.read());

@@ -5,19 +5,11 @@ mod common;
 use maprace::sync::Mutex;
 use std::time::Duration;
 
-fn hangs_after() -> Duration {
-    if maprace::COMPILED_IN {
-        Duration::from_secs(60)
-    } else {
-        Duration::from_secs(2)
-    }
-}
-
 // A lock-order cycle whose hold on the other thread's side is in a chunk entry (its 10th
 // hold, past the 8 in place), taken after the list's entries were used, freed and reused.
 scenario!(
     a_cycle_through_a_hold_in_a_chunk_is_found,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let many: Vec<Mutex<u32>> = (0..12).map(Mutex::new).collect();
         let mine = Mutex::new(0);

@@ -13,14 +13,6 @@ use maprace::parking_lot::{
 };
 use std::time::Duration;
 
-fn hangs_after() -> Duration {
-    if maprace::COMPILED_IN {
-        Duration::from_secs(100)
-    } else {
-        Duration::from_secs(2)
-    }
-}
-
 const MUTEX: &str = "on maprace::parking_lot::Mutex 0x";
 const RWLOCK: &str = "on maprace::parking_lot::RwLock 0x";
 
@@ -33,7 +25,7 @@ fn call(op_and_mode: &str, on: &str) -> String {
 
 scenario!(
     locking_a_parking_lot_mutex_this_thread_holds_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = Mutex::new(0);
         let mut held = at!("guard", lock.lock());
@@ -83,7 +75,7 @@ scenario!(
 
 scenario!(
     reading_a_parking_lot_rwlock_this_thread_writes_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let mut write = at!("guard", lock.write());
@@ -95,7 +87,7 @@ scenario!(
 
 scenario!(
     writing_a_parking_lot_rwlock_this_thread_writes_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let _write = at!("guard", lock.write());
@@ -106,7 +98,7 @@ scenario!(
 
 scenario!(
     an_upgradable_read_of_a_parking_lot_rwlock_this_thread_writes_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let _write = at!("guard", lock.write());
@@ -117,7 +109,7 @@ scenario!(
 
 scenario!(
     a_recursive_read_of_a_parking_lot_rwlock_this_thread_writes_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let _write = at!("guard", lock.write());
@@ -146,7 +138,7 @@ scenario!(
 
 scenario!(
     writing_a_parking_lot_rwlock_this_thread_reads_upgradably_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let read = at!("guard", lock.upgradable_read());
@@ -159,7 +151,7 @@ scenario!(
 
 scenario!(
     a_second_upgradable_read_of_a_parking_lot_rwlock_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let _first = at!("guard", lock.upgradable_read());
@@ -170,7 +162,7 @@ scenario!(
 
 scenario!(
     upgrading_a_parking_lot_rwlock_while_this_thread_reads_it_too_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let upgradable = lock.upgradable_read();
@@ -210,7 +202,7 @@ scenario!(
 
 scenario!(
     writing_a_parking_lot_rwlock_this_thread_reads_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let read = at!("guard", lock.read());
@@ -223,7 +215,7 @@ scenario!(
 
 scenario!(
     writing_a_parking_lot_rwlock_after_downgrading_its_write_guard_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let read = RwLockWriteGuard::downgrade(at!("guard", lock.write()));
@@ -268,7 +260,7 @@ scenario!(
 
 scenario!(
     a_recursive_read_when_a_writer_waits_really_hangs_in_the_off_build,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         // What the latent verdict is about, made to happen: a writer waits between the reads.
         let lock = RwLock::new(0);
@@ -312,7 +304,7 @@ scenario!(
 
 scenario!(
     a_parking_lot_condvar_wait_gives_the_mutex_back_and_takes_it_again,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let (ready, woken) = (Mutex::new(false), Condvar::new());
         std::thread::scope(|s| {
@@ -332,7 +324,7 @@ scenario!(
 
 scenario!(
     a_parking_lot_condvar_wait_that_times_out_gives_the_mutex_back_and_takes_it_again,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let (ready, woken) = (Mutex::new(false), Condvar::new());
         let mut guard = at!("guard", ready.lock());
@@ -354,7 +346,7 @@ scenario!(
 #[cfg(feature = "dashmap")]
 scenario!(
     a_parking_lot_mutex_and_a_dashmap_guard_taken_in_opposite_orders_are_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let (audit, cache) = (Mutex::new(0), maprace::DashMap::<u32, u32>::new());
         cache.insert(7, 0);
@@ -407,7 +399,7 @@ scenario!(
 
 scenario!(
     two_parking_lot_rwlocks_taken_in_opposite_orders_are_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let (accounts, audit) = (RwLock::new(0), Mutex::new(0));
         let both = std::sync::Barrier::new(2);
@@ -437,7 +429,7 @@ scenario!(
 
 scenario!(
     a_parking_lot_rwlock_and_a_maprace_sync_mutex_taken_in_opposite_orders_are_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let (config, audit) = (RwLock::new(0), maprace::sync::Mutex::new(0));
         let both = std::sync::Barrier::new(2);

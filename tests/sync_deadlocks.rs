@@ -6,17 +6,9 @@ mod common;
 use maprace::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::Duration;
 
-fn hangs_after() -> Duration {
-    if maprace::COMPILED_IN {
-        Duration::from_secs(100)
-    } else {
-        Duration::from_secs(2)
-    }
-}
-
 scenario!(
     locking_a_mutex_this_thread_holds_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = Mutex::new(0);
         let mut held = at!("guard", lock.lock()).unwrap();
@@ -45,7 +37,7 @@ scenario!(
 
 scenario!(
     writing_a_rwlock_this_thread_reads_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let read = at!("guard", lock.read()).unwrap();
@@ -58,7 +50,7 @@ scenario!(
 
 scenario!(
     reading_a_rwlock_this_thread_writes_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let mut write = at!("guard", lock.write()).unwrap();
@@ -70,7 +62,7 @@ scenario!(
 
 scenario!(
     writing_a_rwlock_this_thread_writes_is_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         let _write = at!("guard", lock.write()).unwrap();
@@ -99,7 +91,7 @@ scenario!(
 
 scenario!(
     reading_a_rwlock_this_thread_reads_while_a_writer_waits_is_a_latent_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let lock = RwLock::new(0);
         std::thread::scope(|s| {
@@ -178,7 +170,7 @@ scenario!(
 
 scenario!(
     two_mutexes_locked_in_opposite_orders_by_two_threads_are_a_certain_deadlock,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let (accounts, audit) = (Mutex::new(0), Mutex::new(0));
         let both = std::sync::Barrier::new(2);
@@ -216,7 +208,7 @@ scenario!(
 // blocks must be published again, whole, at every block: this pins it for such a design.
 scenario!(
     a_lock_taken_after_the_thread_blocked_once_closes_a_cycle_found_later,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let (gate, early, late, theirs) =
             (Mutex::new(0), Mutex::new(0), Mutex::new(0), Mutex::new(0));
@@ -285,7 +277,7 @@ scenario!(
 
 scenario!(
     a_condvar_wait_gives_the_mutex_back_and_takes_it_again,
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         let pair = Arc::new((Mutex::new(false), Condvar::new()));
         std::thread::scope(|s| {
@@ -348,7 +340,7 @@ thread_local! {
 scenario!(
     a_deadlock_in_a_thread_local_destructor_with_action_panic_is_reported_and_exits,
     options = "action=panic",
-    hangs_after = hangs_after(),
+    hangs_after = common::hangs_after(),
     {
         std::thread::spawn(|| LOCKS_TWICE.with(|_| ()))
             .join()

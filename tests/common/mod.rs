@@ -77,6 +77,17 @@ macro_rules! at {
 /// Defines a `#[test]` that runs `$body` in a child process with `MAPRACE_OPTIONS=$options`,
 /// then runs `$check` on the child's `Outcome` in the parent.
 ///
+/// The deadline for a scenario that may hang (`hangs_after = common::hangs_after()`): long
+/// enough for a deadlock check under a loaded machine when the detector is compiled in (where
+/// the program must be reported, not hang), short in the off build (where it must hang).
+pub fn hangs_after() -> Duration {
+    if maprace::COMPILED_IN {
+        Duration::from_secs(100)
+    } else {
+        Duration::from_secs(2)
+    }
+}
+
 /// With `hangs_after = $deadline`, a child still running at the deadline is killed and its
 /// outcome says `timed_out` (a program that hangs: the off build of a deadlock scenario).
 #[macro_export]
