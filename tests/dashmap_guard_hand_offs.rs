@@ -94,10 +94,9 @@ scenario!(
     |out| out.assert_clean()
 );
 
-// Found by `stress_correct_programs` (seed 2, before its std channel stopped carrying entries
-// made and sent untouched): false reports, ignored until fixed.
+// Found by `stress_correct_programs` (seed 2): false reports before `Hold::taken_over` ordered a
+// guard's making (its maker's epoch) before the receiver's first owning use.
 scenario!(
-    #[ignore = "not fixed: a guard moved before any access through it (an entry just made) gives its receiver only what the maker acquired with the lock, not the maker's epoch (Hold::taken_over skips moved_here while `used` has MADE)"]
     an_occupied_entry_handed_over_by_std_mpsc_orders_the_senders_earlier_write,
     {
         hand_over(|map| match map.entry(1) {
@@ -109,7 +108,6 @@ scenario!(
 );
 
 scenario!(
-    #[ignore = "not fixed: a guard moved before any access through it (an entry just made) gives its receiver only what the maker acquired with the lock, not the maker's epoch (Hold::taken_over skips moved_here while `used` has MADE)"]
     a_vacant_entry_handed_over_by_std_mpsc_orders_the_senders_earlier_write,
     {
         hand_over(|map| match map.entry(7) {

@@ -252,10 +252,6 @@ impl Program {
                         let via = match rng.below(6) {
                             0 => Via::Kept,
                             1 | 2 => Via::Channel,
-                            // A vacant entry sent untouched through a channel maprace does not
-                            // see is falsely reported (`tests/dashmap_guard_hand_offs.rs`, ignored
-                            // until fixed): it goes through a maprace channel instead.
-                            3 if kind == GuardKind::Vacant => Via::Channel,
                             3 => Via::StdChannel,
                             4 => Via::Scope,
                             _ => Via::StdScope,

@@ -1168,7 +1168,12 @@ impl<'a> Hold<'a> {
         if !self.active() {
             return Cell::default();
         }
-        match super::thread::with(|me| me.map_epoch()) {
+        // An owning use (the entry is consumed): a guard made on another thread and moved
+        // here orders its making before this write, as `arrived` does for other owning uses.
+        match super::thread::with(|me| {
+            self.arrived(me);
+            me.map_epoch()
+        }) {
             Some(epoch) => {
                 self.used.store(epoch.bits(), Relaxed);
                 Cell::written(self.word(epoch))
@@ -1356,7 +1361,7 @@ impl<'a> Hold<'a> {
     }
 
     /// The guard, made or last used on another thread, is used here by a use that owns it
-    /// (see `arrived`): this thread learns the last access made through it (none if `MADE`),
+    /// (see `arrived`): this thread learns the last access made through it (the making, if `MADE`),
     /// and, for an exclusive guard, what its maker acquired with the lock, which happens before
     /// the making (`DashShadow::acquire_taken_over`): without it, this thread's release would
     /// replace the shard's clock with one that lacks it, and the shard's next holder would
@@ -1364,9 +1369,11 @@ impl<'a> Hold<'a> {
     #[cold]
     #[inline(never)]
     fn taken_over(&self, me: &Ctx, used: u64) {
-        if used & MADE == 0 {
-            moved_here(me, Epoch::from_bits(used));
-        }
+        // A guard made and sent before any access through it orders its maker's epoch at the
+        // making before this use, as a used guard orders its last user's: the making happens
+        // before the hand-over. (Without it, the maker's writes before it sent the guard were
+        // met here as unordered: a false report.)
+        moved_here(me, Epoch::from_bits(used & !MADE));
         if self.flags & (EXCLUSIVE | SHARED_LOCK) == EXCLUSIVE {
             self.map.acquire_taken_over(me, self.shard as usize);
         }
