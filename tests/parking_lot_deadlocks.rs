@@ -415,16 +415,7 @@ scenario!(
             drop(at!("call", accounts.write()));
         });
     },
-    |out| {
-        if !maprace::COMPILED_IN {
-            return out.assert_hangs();
-        }
-        out.assert_deadlock(
-            "certain",
-            &call("Write (exclusive)", RWLOCK),
-            &["first guard", "second guard"],
-        );
-    }
+    |out| out.assert_lock_cycle(&call("Write (exclusive)", RWLOCK), None)
 );
 
 scenario!(
@@ -445,19 +436,8 @@ scenario!(
             drop(at!("call", audit.lock()));
         });
     },
-    |out| {
-        if !maprace::COMPILED_IN {
-            return out.assert_hangs();
-        }
-        out.assert_deadlock(
-            "certain",
-            "Lock (exclusive) on maprace::sync::Mutex 0x",
-            &["first guard", "second guard"],
-        );
-        assert!(
-            out.stderr
-                .contains(", which waits for maprace::parking_lot::RwLock 0x"),
-            "{out}"
-        );
-    }
+    |out| out.assert_lock_cycle(
+        "Lock (exclusive) on maprace::sync::Mutex 0x",
+        Some("maprace::parking_lot::RwLock")
+    )
 );

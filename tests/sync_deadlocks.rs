@@ -186,21 +186,10 @@ scenario!(
             drop(at!("call", accounts.lock()));
         });
     },
-    |out| {
-        if !maprace::COMPILED_IN {
-            return out.assert_hangs();
-        }
-        out.assert_deadlock(
-            "certain",
-            "Lock (exclusive) on maprace::sync::Mutex 0x",
-            &["first guard", "second guard"],
-        );
-        assert!(
-            out.stderr
-                .contains(", which waits for maprace::sync::Mutex 0x"),
-            "{out}"
-        );
-    }
+    |out| out.assert_lock_cycle(
+        "Lock (exclusive) on maprace::sync::Mutex 0x",
+        Some("maprace::sync::Mutex")
+    )
 );
 
 // A thread that blocked once (on a lock a third party held) and then took another lock: a
@@ -233,21 +222,10 @@ scenario!(
             drop(at!("call", late.lock()));
         });
     },
-    |out| {
-        if !maprace::COMPILED_IN {
-            return out.assert_hangs();
-        }
-        out.assert_deadlock(
-            "certain",
-            "Lock (exclusive) on maprace::sync::Mutex 0x",
-            &["first guard", "second guard"],
-        );
-        assert!(
-            out.stderr
-                .contains(", which waits for maprace::sync::Mutex 0x"),
-            "{out}"
-        );
-    }
+    |out| out.assert_lock_cycle(
+        "Lock (exclusive) on maprace::sync::Mutex 0x",
+        Some("maprace::sync::Mutex")
+    )
 );
 
 scenario!(

@@ -468,6 +468,25 @@ impl Outcome {
         }
     }
 
+    /// A lock-order cycle of two threads, each holding the guard marked "first guard" or
+    /// "second guard" and blocking on the other's lock: one certain deadlock, as
+    /// `assert_deadlock` says, whose blocking call starts with `call`; with `waits_for` (a lock
+    /// type's name), the report says the other thread waits for a lock of that type. In the off
+    /// build, the same program hangs.
+    pub fn assert_lock_cycle(&self, call: &str, waits_for: Option<&str>) {
+        if !maprace::COMPILED_IN {
+            return self.assert_hangs();
+        }
+        self.assert_deadlock("certain", call, &["first guard", "second guard"]);
+        if let Some(lock_type) = waits_for {
+            let wait = format!(", which waits for {lock_type} 0x");
+            assert!(
+                self.stderr.contains(&wait),
+                "the other thread's wait: expected {wait:?}\n{self}"
+            );
+        }
+    }
+
     /// One deadlock report, closed by its rule, then `stopping` and the exit `code`.
     pub fn assert_deadlock_shape(&self, code: i32, stopping: &str) {
         assert_eq!(self.code, Some(code), "exit code\n{self}");
