@@ -480,3 +480,109 @@ scenario!(
     { two_misses_then_an_insert::<0>() },
     |out| assert_stale_miss_of_key_1(&out)
 );
+
+// ---------------------------------------------------------------------------------------------
+// The check, then this thread's own removal and insert of the key (a new cell), then the other
+// thread's write, then this thread's blind write: write, remote write, write (serializable).
+
+/// A locked map holding key 7, written by a thread this one joined (so this thread's check is
+/// a read in a new epoch, which its records keep).
+fn counts_from_another_thread() -> Arc<Mutex<Counts>> {
+    let map = Arc::new(Mutex::new(Counts::new()));
+    let filler = Arc::clone(&map);
+    std::thread::spawn(move || _ = filler.lock().unwrap().insert(7, 0))
+        .join()
+        .unwrap();
+    map
+}
+
+/// `renew` removes and inserts key 7 again on this thread, after its check and in the same
+/// critical section; the writer then writes key 7, and this thread overwrites it blind.
+fn check_renew_then_blind_write(renew: fn(&mut Counts)) {
+    let map = counts_from_another_thread();
+    let other = Arc::clone(&map);
+    between(
+        || {
+            let mut map = map.lock().unwrap();
+            let n = map.get(&7).copied().unwrap();
+            renew(&mut map);
+            n
+        },
+        move || _ = other.lock().unwrap().insert(7, 100),
+        |_| map.lock().unwrap().insert(7, 0), // a reset
+    );
+}
+
+scenario!(
+    a_blind_write_after_a_check_and_this_threads_remove_and_insert_runs_clean,
+    {
+        check_renew_then_blind_write(|map| {
+            map.remove(&7);
+            map.insert(7, 1);
+        })
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_blind_write_after_a_check_and_this_threads_clear_and_insert_runs_clean,
+    {
+        check_renew_then_blind_write(|map| {
+            map.clear();
+            map.insert(7, 1);
+        })
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    a_blind_write_after_a_check_and_this_threads_retain_and_entry_insert_runs_clean,
+    {
+        check_renew_then_blind_write(|map| {
+            map.retain(|_, _| false);
+            map.entry(7).or_insert(1);
+        })
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    /// The mirror: no renewal, so the act is based on the check: reported.
+    a_check_then_a_write_with_no_renewal_between_is_reported,
+    {
+        let map = counts_from_another_thread();
+        let other = Arc::clone(&map);
+        between(
+            || at!("check", map.lock().unwrap().get(&7).copied()).unwrap(),
+            move || _ = at!("write", other.lock().unwrap().insert(7, 100)),
+            |n| at!("act", map.lock().unwrap().insert(7, n + 1)),
+        );
+    },
+    |out| out.assert_check_then_act(
+        act("Act (insert) of key 7 in map#1"),
+        writer("write (insert) of key 7"),
+        "Check (get) of key 7, found present",
+    )
+);
+
+scenario!(
+    /// The same on a DashMap: its calls on the key's shard with no other thread's turn between
+    /// them are one stretch.
+    #[cfg(feature = "dashmap")]
+    a_blind_dashmap_write_after_a_check_and_this_threads_remove_and_insert_runs_clean,
+    {
+        let map = dash(&[A]);
+        let other = Arc::clone(&map);
+        between(
+            || {
+                let n = map.get(&A).map(|v| *v);
+                map.remove(&A);
+                map.insert(A, 1);
+                n
+            },
+            move || _ = other.insert(A, 100),
+            |_| map.insert(A, 0),
+        );
+    },
+    |out| out.assert_clean()
+);
