@@ -70,7 +70,6 @@ fn locked(keys: &[Key]) -> Arc<Mutex<Map>> {
 
 scenario!(
     /// The thread checks B (present), the writer writes A, the thread overwrites A blind.
-    #[ignore = "false report: a check of B is taken for a check of A when they share their hash (cta.rs records by map and hash only)"]
     a_blind_write_after_reading_another_key_with_the_same_hash_runs_clean,
     {
         let map = locked(&[A, B]);
@@ -86,7 +85,6 @@ scenario!(
 
 scenario!(
     /// The thread finds B absent, the writer writes A, the thread overwrites A blind.
-    #[ignore = "false report: a miss of B is taken for a miss of A when they share their hash (cta.rs records by map and hash only)"]
     a_blind_write_after_a_miss_of_another_key_with_the_same_hash_runs_clean,
     {
         let map = locked(&[A]);
@@ -144,6 +142,150 @@ scenario!(
     )
 );
 
+// ---------------------------------------------------------------------------------------------
+// A cell made after the check. A record names its key by the map and the hash, so a check of a
+// present key counts only for the cell it saw, and not for one made since at its address (by
+// an insert after a remove: the cell carries the mark of its making until the next read in
+// another epoch); a miss counts only for a cell made after it.
+
+scenario!(
+    /// B checked; the writer removes B and inserts A (one hash: A takes the place B left),
+    /// then overwrites A in a later critical section; this thread overwrites A blind.
+    a_blind_write_over_a_key_inserted_where_the_checked_one_was_removed_runs_clean,
+    {
+        let map = locked(&[B]);
+        let other = Arc::clone(&map);
+        between(
+            || map.lock().unwrap().get(&B).copied(),
+            move || {
+                let mut guard = other.lock().unwrap();
+                guard.remove(&B);
+                guard.insert(A, 100);
+                drop(guard);
+                // A later epoch of the writer's: another thread took the lock in between.
+                let third = Arc::clone(&other);
+                std::thread::spawn(move || _ = third.lock().unwrap().len())
+                    .join()
+                    .unwrap();
+                other.lock().unwrap().insert(A, 200);
+            },
+            |_| map.lock().unwrap().insert(A, 1),
+        );
+    },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    /// The price of the rule above: A checked, the writer removes A and inserts it again, this
+    /// thread acts on what it saw. The new cell is not the one the check saw, and the records
+    /// cannot tell A's old cell from that of another key of the same hash at that place.
+    #[ignore = "missed check-then-act (by design, README Limitations): a key removed and inserted again between the check and the act is a new cell, which a record of the old one does not name"]
+    a_check_then_act_over_a_remove_and_insert_again_is_reported,
+    {
+        let map = counts();
+        let other = Arc::clone(&map);
+        between(
+            || at!("check", map.lock().unwrap().get(&7).copied()).unwrap(),
+            move || {
+                let mut guard = other.lock().unwrap();
+                guard.remove(&7);
+                at!("write", guard.insert(7, 100));
+            },
+            |n| at!("act", map.lock().unwrap().insert(7, n + 1)),
+        );
+    },
+    |out| out.assert_check_then_act(
+        act("Act (insert) of key 7 in map#1"),
+        writer("write (insert) of key 7"),
+        "Check (get) of key 7, found present",
+    )
+);
+
+scenario!(
+    /// The miss side's price: 8 missed, inserted by the writer, read by a third thread (the
+    /// cell's mark of its making goes), then inserted by this thread.
+    #[ignore = "missed check-then-act (by design, README Limitations): after a read in another epoch the cell no longer says it was made after the miss"]
+    a_miss_then_insert_over_a_key_read_since_its_insert_is_reported,
+    {
+        let map = counts();
+        let other = Arc::clone(&map);
+        between(
+            || at!("check", map.lock().unwrap().contains_key(&8)),
+            move || {
+                at!("write", other.lock().unwrap().insert(8, 100));
+                let third = Arc::clone(&other);
+                std::thread::spawn(move || _ = third.lock().unwrap().get(&8).copied())
+                    .join()
+                    .unwrap();
+            },
+            |present| {
+                if !present {
+                    at!("act", map.lock().unwrap().insert(8, 1));
+                }
+            },
+        );
+    },
+    |out| out.assert_check_then_act(
+        act("Act (insert) of key 8 in map#1"),
+        writer("write (insert) of key 8"),
+        "Check (contains_key) of key 8, found absent",
+    )
+);
+
+scenario!(
+    /// The same with no read between: reported (the cell still says it was made after the
+    /// miss), whatever writes came after the insert.
+    a_miss_then_insert_over_a_key_written_again_since_its_insert_is_reported,
+    {
+        let map = counts();
+        let other = Arc::clone(&map);
+        between(
+            || at!("check", map.lock().unwrap().contains_key(&8)),
+            move || {
+                other.lock().unwrap().insert(8, 100);
+                let third = Arc::clone(&other);
+                std::thread::Builder::new()
+                    .name("third".into())
+                    .spawn(move || _ = at!("write", third.lock().unwrap().insert(8, 200)))
+                    .unwrap()
+                    .join()
+                    .unwrap();
+            },
+            |present| {
+                if !present {
+                    at!("act", map.lock().unwrap().insert(8, 1));
+                }
+            },
+        );
+    },
+    |out| out.assert_check_then_act(
+        act("Act (insert) of key 8 in map#1"),
+        Side {
+            access: "write (insert) of key 8",
+            thread: "third",
+        },
+        "Check (contains_key) of key 8, found absent",
+    )
+);
+
+scenario!(
+    /// What stays: B missed, the writer inserts A (one hash, absent too), this thread writes A
+    /// blind. The cell of A was made after the miss, and the miss could have been A's.
+    #[ignore = "false report (README Limitations): a miss of B and a blind write of A inserted since, when A and B share their hash and both were absent"]
+    a_blind_insert_after_a_miss_of_another_absent_key_with_the_same_hash_runs_clean,
+    {
+        // (Another key in the map: a lookup in an empty one hashes nothing.)
+        let map = locked(&[Key { id: 2, part: 0 }]);
+        let other = Arc::clone(&map);
+        between(
+            || map.lock().unwrap().contains_key(&B),
+            move || _ = other.lock().unwrap().insert(A, 100),
+            |_| map.lock().unwrap().insert(A, 1),
+        );
+    },
+    |out| out.assert_clean()
+);
+
 scenario!(
     /// A `BTreeMap` keeps checks in the key's cell only: keys that share a `Hash` (which it
     /// never calls) stay apart.
@@ -182,7 +324,6 @@ scenario!(
     /// On a DashMap (one shard for both keys: one hash): B looked at, A written by the writer,
     /// A overwritten blind.
     #[cfg(feature = "dashmap")]
-    #[ignore = "false report: a DashMap check of B is taken for a check of A when they share their hash (records by map and hash only)"]
     a_blind_dashmap_write_after_reading_another_key_with_the_same_hash_runs_clean,
     {
         let map = dash(&[A, B]);
@@ -198,7 +339,6 @@ scenario!(
 
 scenario!(
     #[cfg(feature = "dashmap")]
-    #[ignore = "false report: a DashMap miss of B is taken for a miss of A when they share their hash (records by map and hash only)"]
     a_blind_dashmap_write_after_a_miss_of_another_key_with_the_same_hash_runs_clean,
     {
         let map = dash(&[A]);
@@ -475,10 +615,50 @@ scenario!(
 );
 
 scenario!(
-    #[ignore = "missed check-then-act: hashes that differ only in their low 32 bits put every key of the map in one slot of the records (cta.rs: (tag >> 32) % SLOTS), so the miss of key 2 evicts that of key 1"]
     a_stale_miss_among_two_is_reported_with_hashes_that_differ_in_their_low_bits,
     { two_misses_then_an_insert::<0>() },
     |out| assert_stale_miss_of_key_1(&out)
+);
+
+/// A miss of key 2, the writer inserts key 3, this thread inserts key 3 blind: hashes that
+/// differ in their lowest bit alone are two keys (the records' tags once dropped that bit).
+fn a_miss_of_2_then_a_blind_insert_of_3<const SHIFT: u32>() {
+    let map = Arc::new(Mutex::new(IdentityMap::<SHIFT>::default()));
+    map.lock().unwrap().insert(100, 0);
+    let other = Arc::clone(&map);
+    between(
+        || map.lock().unwrap().contains_key(&2),
+        move || _ = other.lock().unwrap().insert(3, 30),
+        |_| map.lock().unwrap().insert(3, 1),
+    );
+}
+
+scenario!(
+    a_blind_insert_after_a_miss_of_a_key_whose_hash_differs_in_its_lowest_bit_runs_clean,
+    { a_miss_of_2_then_a_blind_insert_of_3::<0>() },
+    |out| out.assert_clean()
+);
+
+scenario!(
+    /// The same with a present key: 2 read, 3 overwritten by the writer, then blind.
+    a_blind_write_after_reading_a_key_whose_hash_differs_in_its_lowest_bit_runs_clean,
+    {
+        let map = Arc::new(Mutex::new(IdentityMap::<0>::default()));
+        let filler = Arc::clone(&map);
+        std::thread::spawn(move || {
+            filler.lock().unwrap().insert(2, 0);
+            filler.lock().unwrap().insert(3, 0);
+        })
+        .join()
+        .unwrap();
+        let other = Arc::clone(&map);
+        between(
+            || map.lock().unwrap().get(&2).copied(),
+            move || _ = other.lock().unwrap().insert(3, 30),
+            |_| map.lock().unwrap().insert(3, 1),
+        );
+    },
+    |out| out.assert_clean()
 );
 
 // ---------------------------------------------------------------------------------------------

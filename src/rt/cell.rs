@@ -56,6 +56,8 @@ pub(crate) struct Previous {
 pub(crate) struct Unseen {
     pub(crate) write: u64,
     pub(crate) read: u64,
+    /// The cell's address (what a record of a check of a present key saw: see `cta`).
+    pub(crate) cell: usize,
 }
 
 /// `repr(C)`, the read word first (a read in a new epoch stores it and only loads the other).
@@ -95,10 +97,15 @@ fn covered_by(read: u64, writer: Tid) -> u64 {
     }
 }
 
-/// `read` with its site replaced by `SiteId::SPENT`.
+/// `read` with its site replaced by `SiteId::SPENT`, unless it is the cell's making
+/// (`SiteId::CREATED`), which is spent already and stays the mark of the making.
 #[inline(always)]
 fn spent(read: u64) -> u64 {
-    read & !((1 << Epoch::SITE_BITS) - 1) | SiteId::SPENT.bits()
+    if SiteId::of_word(read) == SiteId::CREATED {
+        read
+    } else {
+        read & !((1 << Epoch::SITE_BITS) - 1) | SiteId::SPENT.bits()
+    }
 }
 
 /// A read word with no read that orders anything: none since the write, or a covered one.
@@ -118,13 +125,19 @@ impl Cell {
 
     /// The cell of a key that has just been inserted by the current access (its write word,
     /// `Access::word`: the epoch and the site). Its read word holds a spent read of the
-    /// inserting thread's, in the insert's epoch: a lookup that found the key absent is spent by
-    /// the insert (check-then-act, see `cta`), and the thread's own accesses in the same epoch
-    /// keep their fast paths (the read orders nothing its write does not).
+    /// inserting thread's, in the insert's epoch, with the site `SiteId::CREATED`: a lookup
+    /// that found the key absent is spent by the insert (check-then-act, see `cta`), the
+    /// thread's own accesses in the same epoch keep their fast paths (the read orders nothing
+    /// its write does not), and until the next read in another epoch (writes keep it, covered)
+    /// it says when the cell was made: check-then-act tells by it that the cell came after a
+    /// check (of another key with the same hash, or found absent). (The write word's spare bit
+    /// could say so until the next write instead, but then the hot paths' one-compare tests of
+    /// a repeated write would need a mask.)
     #[inline]
     pub(crate) fn written(word: u64) -> Cell {
+        let made = word & !(Epoch::FLAG | Epoch::FLAG2) & !((1 << Epoch::SITE_BITS) - 1);
         Cell {
-            read: AtomicU64::new(spent(word & !Epoch::FLAG)),
+            read: AtomicU64::new(made | SiteId::CREATED.bits()),
             write: AtomicU64::new(word),
         }
     }
@@ -259,7 +272,7 @@ impl Cell {
     fn then_check_write(&self, me: &Ctx, epoch: Epoch, site: Site, tag: u64) -> Option<Previous> {
         let write = self.write.load(SeqCst);
         if tag != 0 {
-            me.cta.record(tag, write, site.id());
+            me.cta.record(tag, self, write, site.id());
         }
         if write_is_ordered(write, epoch, me) {
             return None;
@@ -293,7 +306,7 @@ impl Cell {
         }
         let write = self.write.load(SeqCst);
         if tag != 0 {
-            me.cta.record(tag, write, site.id());
+            me.cta.record(tag, self, write, site.id());
         }
         self.check_write(write, me, epoch)
     }
@@ -332,7 +345,7 @@ impl Cell {
             if write != mark {
                 self.write.store(mark, Relaxed);
             }
-            if read != 0 && SiteId::of_word(read) != SiteId::SPENT {
+            if read != 0 && !SiteId::of_word(read).is_spent() {
                 self.read.store(spent(read), Relaxed);
             }
             return None;
@@ -382,7 +395,7 @@ impl Cell {
         }
         me.cta
             .unseen(replaced, epoch.tid())
-            .then(|| Previous::unseen(replaced, read))
+            .then(|| Previous::unseen(replaced, read, self))
     }
 
     /// An act that does not write the key's cell (a `remove`, which writes the map's structure):
@@ -392,7 +405,7 @@ impl Cell {
     pub(crate) fn act_unseen(&self, me: &Ctx, epoch: Epoch) -> Option<Previous> {
         let write = self.write.load(Relaxed);
         if me.cta.unseen(write, epoch.tid()) {
-            return Some(Previous::unseen(write, self.read.load(Acquire)));
+            return Some(Previous::unseen(write, self.read.load(Acquire), self));
         }
         None
     }
@@ -604,14 +617,18 @@ impl Cell {
 }
 
 impl Previous {
-    /// The write word `write`, unseen by an act that found the read word `read`.
-    fn unseen(write: u64, read: u64) -> Previous {
+    /// The write word `write`, unseen by an act that found the read word `read` in `cell`.
+    fn unseen(write: u64, read: u64, cell: &Cell) -> Previous {
         Previous {
             kind: Kind::Write,
             epoch: Epoch::of_word(write),
             site: SiteId::of_word(write).site(),
             in_progress: false,
-            unseen: Some(Unseen { write, read }),
+            unseen: Some(Unseen {
+                write,
+                read,
+                cell: cell as *const Cell as usize,
+            }),
         }
     }
 }
@@ -926,10 +943,23 @@ mod tests {
         // Read, then write in the same epoch ([WRITE SAME EPOCH]): spent, still one epoch.
         let a = ctx(1, &[(1, 1)]);
         let cell = written(&a, Op::Insert);
-        assert_eq!(
-            site_of(&cell),
-            SiteId::SPENT,
+        assert!(
+            site_of(&cell).is_spent(),
             "an insert spends its thread's lookups"
+        );
+        assert_eq!(site_of(&cell), SiteId::CREATED, "and marks the making");
+        // Its own write in the same epoch, then in a later one, keeps the mark (covered).
+        assert!(write(&cell, &a, Op::Insert, false).is_none());
+        assert_eq!(site_of(&cell), SiteId::CREATED);
+        assert!(write(&cell, &ctx(1, &[(1, 2)]), Op::Insert, false).is_none());
+        let word = cell.read.load(Relaxed);
+        assert_eq!(
+            (
+                word & Epoch::FLAG2 != 0,
+                SiteId::of_word(word),
+                Epoch::of_word(word)
+            ),
+            (true, SiteId::CREATED, Epoch::new(1, 1))
         );
         cell.reset();
         assert!(read(&cell, &a, Op::Get).is_none());

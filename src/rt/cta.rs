@@ -48,12 +48,21 @@ const SLOTS: usize = 64;
 /// write word's top bit is the in-progress flag, cleared in what a record keeps).
 const ABSENT: u64 = Epoch::FLAG;
 
+/// The slot of the records that keeps the checks of the key tagged `tag`: the tag's top bits
+/// once multiplied (a multiply-shift), so that tags that differ only in their low bits (a
+/// hasher that gives integers as themselves) spread over the slots as well as any.
+#[inline(always)]
+fn slot_of(tag: u64) -> usize {
+    (tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
+}
+
 /// A thread's check-then-act state, in its context: only its own thread touches it.
 pub(crate) struct Local {
     /// `check_then_act=1`. Off, no stretch ever begins, so no act is ever tested, and nothing
     /// is recorded.
     on: bool,
-    /// How many stretches this thread has begun.
+    /// How many stretches this thread has begun, plus one (a record made before the first
+    /// has stretch 1; an empty slot, 0).
     stretch: Cell<u64>,
     /// The thread's clock just before the lock that began the current stretch joined its own.
     before: UnsafeCell<ClockCopy>,
@@ -76,10 +85,17 @@ pub(crate) struct Local {
 }
 
 /// One recorded check: what key (`tag`), the key's write word it saw (`seen`, or `ABSENT`),
-/// and when and where (`at`: the stretch, above the site id).
+/// the address of the key's cell it saw (`cell`: 0 for `ABSENT`), and when and where (`at`:
+/// the stretch, above the site id; 0 for no record: stretches are counted from 1).
+///
+/// A tag names a key by its map and hash, and two unequal keys may share a hash (a `Hash` that
+/// reads part of the key): a check of a present key counts only for an act on the very cell it
+/// saw, and a check that found a key absent only for an act on a cell made after it (see
+/// `find_check`).
 struct Check {
     tag: Cell<u64>,
     seen: Cell<u64>,
+    cell: Cell<usize>,
     at: Cell<u64>,
 }
 
@@ -88,6 +104,7 @@ impl Check {
         Check {
             tag: Cell::new(0),
             seen: Cell::new(0),
+            cell: Cell::new(0),
             at: Cell::new(0),
         }
     }
@@ -101,12 +118,12 @@ pub(crate) struct Checked {
     pub(crate) absent: bool,
 }
 
-/// A key's tag in this thread's records: its map (the map's serial) and its hash in that map
-/// (a map's hash identifies its keys; a 64-bit collision is as unlikely as in the cells). Never
-/// 0, the tag of an empty slot.
+/// A key's tag in this thread's records: its map (the map's serial) and its hash in that map.
+/// Within one map, two hashes have two tags (the map's part is the same). Two unequal keys
+/// may share a hash: the record's cell tells them apart (see `Check`).
 #[inline(always)]
 pub(crate) fn tag(serial: u64, hash: u64) -> u64 {
-    (hash ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1
+    hash ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The tag of a key known by its fingerprint (see `key::fingerprint`), kept apart from hashes.
@@ -119,7 +136,7 @@ impl Local {
     pub(crate) fn new(on: bool, clock: u64) -> Local {
         Local {
             on,
-            stretch: Cell::new(0),
+            stretch: Cell::new(1),
             before: UnsafeCell::new(ClockCopy::new()),
             learned: Cell::new(true),
             previous_from: Cell::new(clock),
@@ -166,11 +183,18 @@ impl Local {
         }
     }
 
-    /// Records a check of the key tagged `tag`, which saw the key's write word `write`.
+    /// Records a check of the key tagged `tag`, whose cell is at `cell` and had the write word
+    /// `write`.
     #[inline(always)]
-    pub(crate) fn record(&self, tag: u64, write: u64, site: SiteId) {
+    pub(crate) fn record(
+        &self,
+        tag: u64,
+        cell: *const super::cell::Cell,
+        write: u64,
+        site: SiteId,
+    ) {
         if self.on {
-            self.store(tag, write & !Epoch::FLAG, site);
+            self.store(tag, write & !Epoch::FLAG, cell as usize, site);
         }
     }
 
@@ -178,9 +202,9 @@ impl Local {
     /// of it: the check is spent (the entry read and wrote the key as one step).
     #[inline(always)]
     pub(crate) fn spend(&self, tag: u64) {
-        let slot = &self.checks[(tag >> 32) as usize % SLOTS];
+        let slot = &self.checks[slot_of(tag)];
         if slot.tag.get() == tag {
-            slot.tag.set(0);
+            slot.at.set(0);
         }
     }
 
@@ -188,15 +212,16 @@ impl Local {
     #[inline(always)]
     pub(crate) fn record_absent(&self, tag: u64, site: SiteId) {
         if self.on {
-            self.store(tag, ABSENT, site);
+            self.store(tag, ABSENT, 0, site);
         }
     }
 
     #[inline(always)]
-    fn store(&self, tag: u64, seen: u64, site: SiteId) {
-        let slot = &self.checks[(tag >> 32) as usize % SLOTS];
+    fn store(&self, tag: u64, seen: u64, cell: usize, site: SiteId) {
+        let slot = &self.checks[slot_of(tag)];
         slot.tag.set(tag);
         slot.seen.set(seen);
+        slot.cell.set(cell);
         slot.at
             .set(self.stretch.get() << Epoch::SITE_BITS | site.bits());
     }
@@ -209,6 +234,7 @@ impl Local {
             let empty = &self.empty;
             empty.tag.set(fingerprint_tag(serial, fingerprint));
             empty.seen.set(ABSENT);
+            empty.cell.set(0);
             empty
                 .at
                 .set(self.stretch.get() << Epoch::SITE_BITS | site.bits());
@@ -225,56 +251,89 @@ impl Local {
     }
 
     /// The check of the key an act is based on, if the act is a check-then-act: `write` is the
-    /// key's last write, which `unseen` found, `read` the key's read word before the act, and
-    /// `me` the act's thread. `serial` and `hash` name the key in the records (a map without
-    /// hashes has none), `fingerprint` gives its fingerprint when maprace knows its type.
+    /// key's last write, which `unseen` found, `read` the key's read word before the act, `cell`
+    /// the address of the key's cell, and `me` the act's thread. `serial` and `hash` name the
+    /// key in the records (a map without hashes has none), `fingerprint` gives its fingerprint
+    /// when maprace knows its type.
+    ///
+    /// A record names a key by its map and hash, which two unequal keys may share, so:
+    ///
+    /// - a check that found its key present counts only if it saw this very cell (the record
+    ///   keeps its address), and the cell was not made after the check: a cell made at the
+    ///   address of a removed one (another key's, which may share the hash) carries the mark of
+    ///   its making in its read word (`SiteId::CREATED`, with the insert's epoch) until the
+    ///   next read in another epoch, and a making this thread did not know of when its
+    ///   stretch began came after the check;
+    /// - a check that found its key absent counts only if the cell was made after it (the same
+    ///   mark, so known only while it stands): a key whose cell is older than the check, or
+    ///   made before it, was present at the check, so the check was another key's.
     #[cold]
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn find_check(
         &self,
         write: u64,
         read: u64,
+        cell: usize,
         me: Tid,
         serial: u64,
         hash: Option<u64>,
         fingerprint: &dyn Fn() -> Option<u64>,
     ) -> Option<Checked> {
-        let previous = self.stretch.get().checked_sub(1)?;
+        // Stretches are counted from 1: the previous one is at least 1.
+        let previous = self.stretch.get().checked_sub(2)? + 1;
+        let reader = Epoch::of_word(read);
+        let read_site = SiteId::of_word(read);
+        let one_read = read & Epoch::FLAG == 0 && read != 0;
         // The cell's last read is this thread's, and no write covers it: this thread looked at
         // the key again after the write it acts over (an iteration, say, which the records do
         // not see), so the act is based on what it saw then. (Every write covers the read it
         // finds, so an uncovered read came after the last write.)
-        let own = read & Epoch::FLAG == 0 && read != 0 && Epoch::of_word(read).tid() == me;
+        let own = one_read && reader.tid() == me;
         if own && read & Epoch::FLAG2 == 0 {
             return None;
         }
+        // The cell was made by an insert this thread did not know of when its stretch began:
+        // after any check this thread made of a key in its previous stretch. Known while the
+        // making is still the cell's last read (`SiteId::CREATED`, covered by the writes
+        // since).
+        let made_after =
+            one_read && read_site == SiteId::CREATED && !self.before().happens_before(reader);
         // The cell's last read is this thread's and was spent by its own write since (see
-        // `cell`): this thread's last look at the key before the other thread's write was that
-        // write of its own, and write, remote write, write loses nothing a check saw. Unless a
-        // record says this thread checked the key again after that write (it saw a write of its
-        // own later than the read).
-        let spent = own && SiteId::of_word(read) == SiteId::SPENT;
-        let spent_at = Epoch::of_word(read).clock();
+        // `cell`), or is the making of the cell by this thread's own insert: this thread's last
+        // look at the key before the other thread's write was that write of its own, and
+        // write, remote write, write loses nothing a check saw. Unless a record says this
+        // thread checked the key again after that write (it saw a write of its own later than
+        // the read).
+        let spent = own && read_site.is_spent();
+        let spent_at = reader.clock();
         let seen_then = |check: &Check, tag: u64| {
             let at = check.at.get();
             let seen = check.seen.get();
-            let after_spending = seen != ABSENT
+            let absent = seen == ABSENT;
+            let after_spending = !absent
                 && Epoch::of_word(seen).tid() == me
                 && Epoch::of_word(seen).clock() > spent_at;
-            // The record is this key's, made in the previous stretch, and the key's write word
-            // is not the one the check saw: a write came after it.
+            // The record is of this key's cell (see above), made in the previous stretch, and
+            // the key's write word is not the one the check saw: a write came after it.
+            let this_key = if absent {
+                made_after
+            } else {
+                check.cell.get() == cell && !made_after
+            };
             (check.tag.get() == tag
                 && at >> Epoch::SITE_BITS == previous
+                && this_key
                 && seen != write & !Epoch::FLAG
                 && (!spent || after_spending))
                 .then(|| Checked {
                     site: SiteId::of_word(at).site(),
-                    absent: seen == ABSENT,
+                    absent,
                 })
         };
         if let Some(hash) = hash {
             let tag = tag(serial, hash);
-            if let Some(check) = seen_then(&self.checks[(tag >> 32) as usize % SLOTS], tag) {
+            if let Some(check) = seen_then(&self.checks[slot_of(tag)], tag) {
                 return Some(check);
             }
             if let Some(fingerprint) = fingerprint()
@@ -286,10 +345,9 @@ impl Local {
         // The cell: this thread's read, covered by a later write, between the openings of the
         // previous and the current stretch.
         let covered = read & (Epoch::FLAG | Epoch::FLAG2) == Epoch::FLAG2 && !spent;
-        let epoch = Epoch::of_word(read);
-        let between = (self.previous_from.get()..=self.opened.get()).contains(&epoch.clock());
-        (covered && epoch.tid() == me && between).then(|| Checked {
-            site: SiteId::of_word(read).site(),
+        let between = (self.previous_from.get()..=self.opened.get()).contains(&reader.clock());
+        (covered && reader.tid() == me && between).then(|| Checked {
+            site: read_site.site(),
             absent: false,
         })
     }
@@ -339,7 +397,12 @@ pub(crate) fn report(
     key: Option<&dyn ShowKey>,
     map: impl FnOnce() -> MapLabel,
 ) {
-    let Some(Unseen { write: word, read }) = write.unseen else {
+    let Some(Unseen {
+        write: word,
+        read,
+        cell,
+    }) = write.unseen
+    else {
         return;
     };
     let Some(me) = thread::CtxRef::get() else {
@@ -351,7 +414,7 @@ pub(crate) fn report(
     let hash = act.hash.or_else(|| key.and_then(|k| k.hash()));
     let Some(check) = me
         .cta
-        .find_check(word, read, tid, act.serial, hash, &fingerprint)
+        .find_check(word, read, cell, tid, act.serial, hash, &fingerprint)
     else {
         return;
     };
@@ -627,6 +690,15 @@ mod tests {
         vc
     }
 
+    /// A cell's address, as a record keeps it, and another cell's.
+    const CELL: *const super::super::cell::Cell = 0x1000 as *const _;
+    const OTHER: usize = 0x2000;
+
+    /// The read word of a cell made by an insert of `tid` at `clock` (see `Cell::written`).
+    fn made(tid: Tid, clock: u64) -> u64 {
+        Epoch::new(tid, clock).bits() | SiteId::CREATED.bits()
+    }
+
     fn write_of(tid: Tid, clock: u64) -> u64 {
         Epoch::new(tid, clock).bits()
     }
@@ -661,8 +733,8 @@ mod tests {
         let me = Local::new(false, 1);
         me.open_stretch(&clock(&[(1, 1)]), at(1, false));
         assert!(!me.unseen(write_of(2, 5), 1));
-        me.record(tag(1, 7), 0, SiteId::UNKNOWN);
-        assert_eq!(me.checks.iter().map(|c| c.tag.get()).max(), Some(0));
+        me.record(tag(1, 7), CELL, 0, SiteId::UNKNOWN);
+        assert_eq!(me.checks.iter().map(|c| c.at.get()).max(), Some(0));
     }
 
     #[test]
@@ -670,10 +742,19 @@ mod tests {
         let me = Local::new(true, 1);
         let key = tag(3, 0xfeed_beef_1234_5678);
         let before = write_of(1, 1);
-        me.record(key, before, SiteId::UNKNOWN);
+        me.record(key, CELL, before, SiteId::UNKNOWN);
         let none = |_: &()| None;
-        let find =
-            |write| me.find_check(write, 0, 1, 3, Some(0xfeed_beef_1234_5678), &|| none(&()));
+        let find = |write| {
+            me.find_check(
+                write,
+                0,
+                CELL as usize,
+                1,
+                3,
+                Some(0xfeed_beef_1234_5678),
+                &|| none(&()),
+            )
+        };
         assert!(find(write_of(2, 4)).is_none(), "same stretch");
         me.open_stretch(&clock(&[(1, 1)]), at(1, false));
         assert!(find(before).is_none(), "the write the check saw");
@@ -684,6 +765,7 @@ mod tests {
             me.find_check(
                 write_of(2, 4),
                 read_again,
+                CELL as usize,
                 1,
                 3,
                 Some(0xfeed_beef_1234_5678),
@@ -697,6 +779,7 @@ mod tests {
             me.find_check(
                 write_of(2, 4),
                 covered,
+                CELL as usize,
                 1,
                 3,
                 Some(0xfeed_beef_1234_5678),
@@ -715,11 +798,11 @@ mod tests {
         me.record_absent(tag(3, 99), SiteId::UNKNOWN);
         me.open_stretch(&clock(&[(1, 1)]), at(1, false));
         let found = me
-            .find_check(write_of(2, 1), 0, 1, 3, Some(99), &|| None)
+            .find_check(write_of(2, 1), made(2, 1), OTHER, 1, 3, Some(99), &|| None)
             .expect("inserted after the check");
         assert!(found.absent);
         assert!(
-            me.find_check(write_of(2, 1), 0, 1, 4, Some(99), &|| None)
+            me.find_check(write_of(2, 1), made(2, 1), OTHER, 1, 4, Some(99), &|| None)
                 .is_none(),
             "another map"
         );
@@ -731,7 +814,7 @@ mod tests {
         me.open_stretch(&clock(&[(1, 3)]), at(3, true)); // its reads from clock 4 on
         me.open_stretch(&clock(&[(1, 5)]), at(5, true));
         let read = |tid, clock| Epoch::new(tid, clock).bits() | Epoch::FLAG2;
-        let find = |read| me.find_check(write_of(2, 9), read, 1, 3, None, &|| None);
+        let find = |read| me.find_check(write_of(2, 9), read, OTHER, 1, 3, None, &|| None);
         assert!(find(read(1, 4)).is_some());
         assert!(find(read(1, 5)).is_some());
         assert!(find(read(1, 3)).is_none(), "before the previous stretch");

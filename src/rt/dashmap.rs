@@ -1034,7 +1034,7 @@ impl<'a> Call<'a> {
     pub(crate) fn check_entry(&self, cell: &Cell, hold: &mut Hold<'_>) {
         if self.active() {
             let tag = cta::tag(self.map.object, self.captured());
-            super::thread::with(|me| me.cta.record(tag, cell.write_word(), self.site.id()));
+            super::thread::with(|me| me.cta.record(tag, cell, cell.write_word(), self.site.id()));
             hold.spends = tag;
         }
     }

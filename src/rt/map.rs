@@ -406,7 +406,7 @@ impl<'a> Access<'a> {
     pub(crate) fn check_entry(&mut self, cell: &Cell, hash: u64) {
         if self.active() {
             let tag = self.tag(hash);
-            thread::with(|me| me.cta.record(tag, cell.write_word(), self.site.id()));
+            thread::with(|me| me.cta.record(tag, cell, cell.write_word(), self.site.id()));
             self.spends = tag;
         }
     }

@@ -168,6 +168,19 @@ impl SiteId {
     /// write spent (check-then-act, see `cell::Cell::track_write`). Shown as an unknown site.
     pub(crate) const SPENT: SiteId = SiteId(u16::MAX);
 
+    /// Never a site's: a read word with this site holds the making of the cell by the insert
+    /// of its key (`cell::Cell::written`), in the insert's epoch, until another thread reads
+    /// the key: check-then-act tells from it that the cell came after a check (see
+    /// `cta::Local::find_check`). Spent as `SPENT` is (the inserting thread's last look at the
+    /// key is its insert). Shown as an unknown site.
+    pub(crate) const CREATED: SiteId = SiteId(u16::MAX - 1);
+
+    /// `SPENT` or `CREATED`: the read is its own thread's write, not a look at the key.
+    #[inline]
+    pub(crate) fn is_spent(self) -> bool {
+        self.0 >= Self::CREATED.0
+    }
+
     #[inline]
     pub(crate) fn bits(self) -> u64 {
         u64::from(self.0)
@@ -229,7 +242,7 @@ impl Interner {
         let mask = self.slots.len() - 1;
         let mut slot = home(bits) as usize & mask;
         loop {
-            if slot != 0 && slot != SiteId::SPENT.0 as usize {
+            if slot != 0 && slot < SiteId::CREATED.0 as usize {
                 match self.slots[slot].load(Acquire) {
                     0 => {
                         if self.len.load(Relaxed) >= SITE_CAPACITY {
