@@ -61,7 +61,6 @@ scenario!(
 scenario!(
     /// The guard's new owner is a thread started after the maker ended, whose first tracked
     /// call is that use: it takes the maker's own list from the pool.
-    #[ignore = "missed deadlock (it hangs): the new owner's list is the maker's, cleared at the maker's end and handed to it by the pool, so its first use finds the guard's list its own and records no hold"]
     a_guard_used_first_by_a_thread_started_after_its_maker_ended_is_that_threads,
     hangs_after = common::hangs_after(),
     {

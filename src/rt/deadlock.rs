@@ -722,6 +722,11 @@ impl Held {
         Epoch::from_bits(self.owner.load(Relaxed))
     }
 
+    /// Owner only: an entry holds a hold (a guard or lock guard not yet released names it).
+    fn names_a_hold(&self) -> bool {
+        (0..self.len.load(Relaxed)).any(|index| self.entry(index).token.load(Relaxed) != 0)
+    }
+
     /// Empties the list for its next owner.
     fn clear(&self) {
         self.wait.seq.store(0, Release);
@@ -1006,12 +1011,20 @@ thread_local! {
 struct Lists {
     all: Vec<&'static Held>,
     free: Vec<&'static Held>,
+    /// Lists kept out of the pool because a live guard still names them (see `GiveBack`).
+    retired: usize,
 }
 
 static LISTS: Mutex<Lists> = Mutex::new(Lists {
     all: Vec::new(),
     free: Vec::new(),
+    retired: 0,
 });
+
+/// At most this many lists are kept out of the pool (see `GiveBack`): each is a few hundred
+/// bytes, and a program that ends more threads than this while their guards live on (returned
+/// by their joins, sent away unused) gets its later such guards checked as before the fix.
+const RETIRED_MAX: usize = 4096;
 
 fn lists() -> MutexGuard<'static, Lists> {
     lock(&LISTS)
@@ -1048,14 +1061,25 @@ struct GiveBack;
 
 impl Drop for GiveBack {
     /// The thread ends: what it still holds (a forgotten guard, or one sent away and not yet
-    /// used by its receiver) is forgotten, and the list serves another thread.
+    /// used by its receiver) is forgotten, and the list serves another thread, unless a guard
+    /// still names it. Such a guard's next user must find the list another thread's, so that
+    /// its first use records the hold in its own list (`GuardToken::touch`); had the pool given
+    /// this list to that very user, the guard's list would be its own, no hold would be
+    /// recorded, and its call on the guard's shard would hang unreported
+    /// (`tests/guards_of_ended_threads.rs`).
     fn drop(&mut self) {
         let list = MINE.replace(GONE as *const Held);
         if list as usize > GONE {
             // SAFETY: lists are leaked at creation and never freed.
             let list = unsafe { &*list };
+            let named = list.names_a_hold();
             list.clear();
-            lists().free.push(list);
+            let mut lists = lists();
+            if named && lists.retired < RETIRED_MAX {
+                lists.retired += 1;
+            } else {
+                lists.free.push(list);
+            }
         }
     }
 }
