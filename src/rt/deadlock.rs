@@ -7,8 +7,9 @@
 //! that other threads can read it: to look for a cycle of waits, and to take over a guard that
 //! was sent to them (a DashMap guard is `Send`: it belongs to the thread that last used it, see
 //! `Token::claim`). Lists are never freed: a thread's list goes back to a pool when the thread
-//! ends and is reused, so a token kept by a guard on another thread always points to live
-//! memory, and the tokens it hands out are never handed out again.
+//! ends and is reused (unless a live guard still names it: see `GiveBack`), so a token kept by
+//! a guard on another thread always points to live memory, and the tokens it hands out are
+//! never handed out again.
 //!
 //! Why the lists are written where other threads read them, rather than kept private to their
 //! thread and published only before it blocks: on x86-64 the `Relaxed` and `Release` stores
@@ -1030,8 +1031,9 @@ fn lists() -> MutexGuard<'static, Lists> {
     lock(&LISTS)
 }
 
-/// Held lists made so far: at most the threads alive at once that took a guard or a lock (a
-/// thread's list goes back to the pool at its end, with its wait, for the next thread).
+/// Held lists made so far: at most the threads alive at once that took a guard or a lock,
+/// plus those kept out of the pool (a thread's list goes back to the pool at its end, with its
+/// wait, for the next thread, unless a live guard still names it).
 pub(crate) fn lists_made() -> usize {
     lists().all.len()
 }
