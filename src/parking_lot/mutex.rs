@@ -125,7 +125,7 @@ impl RawMutex {
     pub(super) fn lock_at(&self, site: Site, tag: &'static Tag) {
         let mode = crate::rt::mode();
         let list = RawMutex::list(mode);
-        deadlock::lock_raw_in(
+        let empty = deadlock::lock_raw_in(
             list,
             &self.id,
             LockCall::Exclusive,
@@ -135,7 +135,7 @@ impl RawMutex {
             || self.raw().lock(),
         );
         self.locked(mode);
-        self.kept.taken(list, &self.id, site, tag);
+        self.kept.taken(list, empty, &self.id, site, tag);
     }
 
     /// `locked`, the result of a lock that does not block (`try_lock`, a timed lock)
@@ -145,7 +145,8 @@ impl RawMutex {
         if locked {
             let mode = crate::rt::mode();
             self.locked(mode);
-            self.kept.taken(RawMutex::list(mode), &self.id, site, tag);
+            self.kept
+                .taken(RawMutex::list(mode), false, &self.id, site, tag);
         }
         locked
     }
@@ -155,8 +156,13 @@ impl RawMutex {
     #[inline(always)]
     pub(super) fn hold_taken(&self, site: Option<Site>, tag: &'static Tag) {
         if let Some(site) = site {
-            self.kept
-                .taken(RawMutex::list(crate::rt::mode()), &self.id, site, tag);
+            self.kept.taken(
+                RawMutex::list(crate::rt::mode()),
+                false,
+                &self.id,
+                site,
+                tag,
+            );
         }
     }
 

@@ -663,6 +663,25 @@ impl Held {
         }
     }
 
+    /// `push` into a list the caller found holding nothing (`holding_in` said none, and only
+    /// the owner adds holds): the first entry in place, with no search for a free one.
+    #[inline(always)]
+    pub(crate) fn push_first(
+        &'static self,
+        resource: Resource,
+        mode: impl Into<LockMode>,
+        site: Site,
+        tag: &'static Tag,
+    ) -> Token {
+        debug_assert_eq!(self.used.load(Relaxed), 0, "a list found empty");
+        self.used.store(1, Relaxed);
+        Token {
+            list: self,
+            index: 0,
+            token: self.write_new(0, resource, mode.into(), site, tag),
+        }
+    }
+
     /// `push` past the entries in place (all in use).
     #[cold]
     #[inline(never)]
@@ -1633,6 +1652,7 @@ pub(crate) fn acquire<G>(
         try_lock,
         blocking,
     )
+    .0
 }
 
 /// The thread's list for one lock call, given the run-time `mode` the caller read: `None` when
@@ -1648,7 +1668,9 @@ pub(crate) fn lock_list(mode: u8) -> Option<&'static Held> {
     Held::mine()
 }
 
-/// `acquire` with the thread's list fetched by `lock_list`.
+/// `acquire` with the thread's list fetched by `lock_list`; and whether the list was found
+/// holding nothing (it still does: only its owner adds holds, and `blocking` adds none), for
+/// `LockHold::taken_in`.
 #[inline(always)]
 pub(crate) fn acquire_in<G>(
     list: Option<&'static Held>,
@@ -1658,12 +1680,12 @@ pub(crate) fn acquire_in<G>(
     tag: &'static Tag,
     try_lock: impl FnOnce() -> Option<G>,
     blocking: impl FnOnce() -> G,
-) -> G {
+) -> (G, bool) {
     match holding_in(list) {
-        None => blocking(),
+        None => (blocking(), true),
         Some(list) => match try_lock() {
-            Some(guard) => guard,
-            None => blocked(list, lock(), mode, site, tag, blocking),
+            Some(guard) => (guard, false),
+            None => (blocked(list, lock(), mode, site, tag, blocking), false),
         },
     }
 }
@@ -1764,16 +1786,24 @@ impl LockHold {
         LockHold(Held::mine().map(|list| list.push(lock(), mode, site, tag)))
     }
 
-    /// `taken`, with the thread's list fetched by `lock_list`.
+    /// `taken`, with the thread's list fetched by `lock_list`; `empty`: the caller found it
+    /// holding nothing since (`acquire_in`).
     #[inline(always)]
     pub(crate) fn taken_in(
         list: Option<&'static Held>,
+        empty: bool,
         lock: impl FnOnce() -> Resource,
         mode: Mode,
         site: Site,
         tag: &'static Tag,
     ) -> LockHold {
-        LockHold(list.map(|list| list.push(lock(), mode, site, tag)))
+        let Some(list) = list else {
+            return LockHold(None);
+        };
+        LockHold(Some(match empty {
+            true => list.push_first(lock(), mode, site, tag),
+            false => list.push(lock(), mode, site, tag),
+        }))
     }
 }
 

@@ -108,7 +108,7 @@ impl<T: ?Sized> Mutex<T> {
             });
         }
         let list = deadlock::lock_list(mode);
-        let result = deadlock::acquire_in(
+        let (result, empty) = deadlock::acquire_in(
             list,
             || self.id.resource(),
             Mode::Exclusive,
@@ -118,7 +118,7 @@ impl<T: ?Sized> Mutex<T> {
             || self.inner.lock(),
         );
         wrap(result, |inner| {
-            MutexGuard::locked(&self.clock, &self.id, inner, site, mode, list)
+            MutexGuard::locked(&self.clock, &self.id, inner, site, mode, list, empty)
         })
     }
 
@@ -172,7 +172,15 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         site: &'static Location<'static>,
     ) -> Self {
         let mode = crate::rt::mode();
-        MutexGuard::locked(clock, id, inner, site, mode, deadlock::lock_list(mode))
+        MutexGuard::locked(
+            clock,
+            id,
+            inner,
+            site,
+            mode,
+            deadlock::lock_list(mode),
+            false,
+        )
     }
 
     /// A guard of a lock taken with the detector off: its drop releases nothing and ends no
@@ -191,6 +199,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
             // No list: no hold.
             hold: ManuallyDrop::new(LockHold::taken_in(
                 None,
+                false,
                 || id.resource(),
                 Mode::Exclusive,
                 Site::UNKNOWN,
@@ -202,7 +211,8 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     }
 
     /// `from_std`, with the run-time `mode` and the thread's `list` (`deadlock::lock_list`)
-    /// fetched by the caller.
+    /// fetched by the caller, `empty` if it found the list holding nothing
+    /// (`deadlock::acquire_in`).
     #[inline(always)]
     fn locked(
         clock: &'a LockedClock,
@@ -211,6 +221,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         site: &'static Location<'static>,
         mode: u8,
         list: Option<&'static Held>,
+        empty: bool,
     ) -> Self {
         if mode & crate::rt::ENABLED == 0 {
             return MutexGuard::untracked(clock, id, inner, site);
@@ -221,6 +232,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         }
         let hold = LockHold::taken_in(
             list,
+            empty,
             || id.resource(),
             Mode::Exclusive,
             Site::new(Op::Lock, site),

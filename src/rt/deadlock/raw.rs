@@ -76,7 +76,9 @@ pub(crate) fn lock_raw(
     lock_raw_holding(list, lock, call, site, tag, try_lock, blocking);
 }
 
-/// `lock_raw` with the thread's list fetched by the caller (`deadlock::lock_list`).
+/// `lock_raw` with the thread's list fetched by the caller (`deadlock::lock_list`); whether the
+/// list was found holding nothing (it still does: only its owner adds holds, and `blocking`
+/// adds none), for `Kept::taken`.
 #[inline(always)]
 pub(crate) fn lock_raw_in(
     list: Option<&'static Held>,
@@ -86,10 +88,16 @@ pub(crate) fn lock_raw_in(
     tag: &'static Tag,
     try_lock: impl FnOnce() -> bool,
     blocking: impl FnOnce(),
-) {
+) -> bool {
     match super::holding_in(list) {
-        None => blocking(),
-        Some(list) => lock_raw_holding(list, lock, call, site, tag, try_lock, blocking),
+        None => {
+            blocking();
+            true
+        }
+        Some(list) => {
+            lock_raw_holding(list, lock, call, site, tag, try_lock, blocking);
+            false
+        }
     }
 }
 
@@ -197,10 +205,12 @@ impl Kept {
 
     /// The lock is now held exclusively, taken at `site`, by this thread, whose list (from
     /// `deadlock::lock_list`) is `list`: the hold goes in the list, and its place here.
+    /// `empty`: the caller found the list holding nothing since (`lock_raw_in`).
     #[inline(always)]
     pub(crate) fn taken(
         &self,
         list: Option<&'static Held>,
+        empty: bool,
         lock: &LockId,
         site: Site,
         tag: &'static Tag,
@@ -208,7 +218,10 @@ impl Kept {
         let Some(list) = list else {
             return;
         };
-        let token = list.push(lock.resource(), LockMode::Exclusive, site, tag);
+        let token = match empty {
+            true => list.push_first(lock.resource(), LockMode::Exclusive, site, tag),
+            false => list.push(lock.resource(), LockMode::Exclusive, site, tag),
+        };
         let index = (token.index as u64).min(KEPT_INDEX_UNKNOWN);
         self.0.store(token.token << 16 | index, Relaxed);
     }
@@ -392,15 +405,15 @@ mod tests {
         let (a, b) = (LockId::new(), LockId::new());
         let (kept_a, kept_b) = (Kept::new(), Kept::new());
         let site = Site::new(Op::Lock, Location::caller());
-        kept_a.taken(Some(list), &a, site, &PL_MUTEX);
-        kept_b.taken(Some(list), &b, site, &PL_MUTEX);
+        kept_a.taken(Some(list), false, &a, site, &PL_MUTEX);
+        kept_b.taken(Some(list), false, &b, site, &PL_MUTEX);
         assert_eq!(kept_a.released(&a), Some(site), "out of order");
         assert_eq!(kept_a.released(&a), None, "ended once");
         let left: Vec<Resource> = list.holds().map(|hold| hold.resource).collect();
         assert_eq!(left, [b.resource()]);
         assert_eq!(kept_b.released(&b), Some(site));
         assert!(list.is_empty());
-        kept_a.taken(None, &a, site, &PL_MUTEX); // not recorded
+        kept_a.taken(None, false, &a, site, &PL_MUTEX); // not recorded
         assert_eq!(kept_a.released(&a), None);
     }
 
