@@ -41,7 +41,7 @@ fn relocked<'a, T: ?Sized>(
     result: LockResult<std::sync::MutexGuard<'a, T>>,
 ) -> LockResult<MutexGuard<'a, T>> {
     wrap(result, |inner| {
-        MutexGuard::from_std(relock.clock, relock.id, inner, relock.site)
+        MutexGuard::from_std(relock.state, inner, relock.site)
     })
 }
 
@@ -52,7 +52,7 @@ fn relocked_timeout<'a, T: ?Sized>(
 ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
     wrap(result, |(inner, timeout)| {
         (
-            MutexGuard::from_std(relock.clock, relock.id, inner, relock.site),
+            MutexGuard::from_std(relock.state, inner, relock.site),
             timeout,
         )
     })
@@ -105,7 +105,7 @@ impl Condvar {
     pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         let (relock, inner) = guard.into_std();
         // SAFETY: the lock is held until std's wait unlocks it.
-        unsafe { relock.clock.release() };
+        unsafe { relock.state.clock.release() };
         relocked(relock, self.inner.wait(inner))
     }
 
@@ -121,7 +121,7 @@ impl Condvar {
         let (relock, inner) = guard.into_std();
         let result = self
             .inner
-            .wait_while(inner, with_edges(relock.clock, condition));
+            .wait_while(inner, with_edges(&relock.state.clock, condition));
         relocked(relock, result)
     }
 
@@ -133,7 +133,7 @@ impl Condvar {
     ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
         let (relock, inner) = guard.into_std();
         // SAFETY: the lock is held until std's wait unlocks it.
-        unsafe { relock.clock.release() };
+        unsafe { relock.state.clock.release() };
         relocked_timeout(relock, self.inner.wait_timeout(inner, dur))
     }
 
@@ -149,9 +149,9 @@ impl Condvar {
         F: FnMut(&mut T) -> bool,
     {
         let (relock, inner) = guard.into_std();
-        let result = self
-            .inner
-            .wait_timeout_while(inner, dur, with_edges(relock.clock, condition));
+        let result =
+            self.inner
+                .wait_timeout_while(inner, dur, with_edges(&relock.state.clock, condition));
         relocked_timeout(relock, result)
     }
 

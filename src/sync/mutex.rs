@@ -44,17 +44,24 @@ use std::sync::{LockResult, TryLockResult};
 // with its structure cell).
 #[repr(C, align(64))]
 pub struct Mutex<T: ?Sized> {
-    clock: LockedClock,
-    /// The mutex in deadlock checks' held lists.
-    id: LockId,
+    state: LockState,
     inner: std::sync::Mutex<T>,
+}
+
+/// What maprace keeps of a mutex: the guard reaches it through one pointer, whatever `T` is.
+#[derive(Default)]
+pub(super) struct LockState {
+    pub(super) clock: LockedClock,
+    /// The mutex in deadlock checks' held lists.
+    pub(super) id: LockId,
 }
 
 /// The lock held: dropping it unlocks the mutex. See [`std::sync::MutexGuard`].
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
-    clock: &'a LockedClock,
-    id: &'a LockId,
+    /// The mutex's clock and identity (one pointer: a guard is moved at least twice on its way
+    /// out of `lock`, and each word costs a store and a load).
+    state: &'a LockState,
     /// The lock was taken with the detector on: its unlock releases the clock (if the thread's
     /// context is still alive) and ends the hold. Off, the hold is none (`lock_list` makes
     /// holds only with the detector on), so the drop skips both at one test.
@@ -71,8 +78,10 @@ impl<T> Mutex<T> {
     /// Creates a new unlocked mutex. See [`std::sync::Mutex::new`].
     pub const fn new(t: T) -> Mutex<T> {
         Mutex {
-            clock: LockedClock::new(),
-            id: LockId::new(),
+            state: LockState {
+                clock: LockedClock::new(),
+                id: LockId::new(),
+            },
             inner: std::sync::Mutex::new(t),
         }
     }
@@ -104,13 +113,13 @@ impl<T: ?Sized> Mutex<T> {
             // The detector is off: no edge and no hold (both need it on), so the guard is made
             // with nothing to undo, and its drop tests `tracked` alone.
             return wrap(self.inner.lock(), |inner| {
-                MutexGuard::untracked(&self.clock, &self.id, inner, site)
+                MutexGuard::untracked(&self.state, inner, site)
             });
         }
         let list = deadlock::lock_list(mode);
         let (result, empty) = deadlock::acquire_in(
             list,
-            || self.id.resource(),
+            || self.state.id.resource(),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
             &deadlock::MUTEX,
@@ -118,7 +127,7 @@ impl<T: ?Sized> Mutex<T> {
             || self.inner.lock(),
         );
         wrap(result, |inner| {
-            MutexGuard::locked(&self.clock, &self.id, inner, site, mode, list, empty)
+            MutexGuard::locked(&self.state, inner, site, mode, list, empty)
         })
     }
 
@@ -128,7 +137,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let site = Location::caller();
         try_wrap(self.inner.try_lock(), |inner| {
-            MutexGuard::from_std(&self.clock, &self.id, inner, site)
+            MutexGuard::from_std(&self.state, inner, site)
         })
     }
 
@@ -166,41 +175,30 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// clock, and record the hold (the mutex named by its `LockId`, as in `Mutex::lock`).
     #[inline(always)]
     pub(super) fn from_std(
-        clock: &'a LockedClock,
-        id: &'a LockId,
+        state: &'a LockState,
         inner: std::sync::MutexGuard<'a, T>,
         site: &'static Location<'static>,
     ) -> Self {
         let mode = crate::rt::mode();
-        MutexGuard::locked(
-            clock,
-            id,
-            inner,
-            site,
-            mode,
-            deadlock::lock_list(mode),
-            false,
-        )
+        MutexGuard::locked(state, inner, site, mode, deadlock::lock_list(mode), false)
     }
 
     /// A guard of a lock taken with the detector off: its drop releases nothing and ends no
     /// hold.
     #[inline(always)]
     fn untracked(
-        clock: &'a LockedClock,
-        id: &'a LockId,
+        state: &'a LockState,
         inner: std::sync::MutexGuard<'a, T>,
         site: &'static Location<'static>,
     ) -> Self {
         MutexGuard {
-            clock,
-            id,
+            state,
             tracked: false,
             // No list: no hold.
             hold: ManuallyDrop::new(LockHold::taken_in(
                 None,
                 false,
-                || id.resource(),
+                || state.id.resource(),
                 Mode::Exclusive,
                 Site::UNKNOWN,
                 &deadlock::MUTEX,
@@ -215,8 +213,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// (`deadlock::acquire_in`).
     #[inline(always)]
     fn locked(
-        clock: &'a LockedClock,
-        id: &'a LockId,
+        state: &'a LockState,
         inner: std::sync::MutexGuard<'a, T>,
         site: &'static Location<'static>,
         mode: u8,
@@ -224,23 +221,22 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         empty: bool,
     ) -> Self {
         if mode & crate::rt::ENABLED == 0 {
-            return MutexGuard::untracked(clock, id, inner, site);
+            return MutexGuard::untracked(state, inner, site);
         }
         if let Some(me) = CtxRef::get() {
             // SAFETY: `inner` is the real lock, held.
-            unsafe { clock.acquire_by(&me) };
+            unsafe { state.clock.acquire_by(&me) };
         }
         let hold = LockHold::taken_in(
             list,
             empty,
-            || id.resource(),
+            || state.id.resource(),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
             &deadlock::MUTEX,
         );
         MutexGuard {
-            clock,
-            id,
+            state,
             tracked: true,
             hold: ManuallyDrop::new(hold),
             site,
@@ -259,8 +255,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
         (
             Relock {
-                clock: this.clock,
-                id: this.id,
+                state: this.state,
                 site: this.site,
             },
             inner,
@@ -272,8 +267,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 /// where it was locked.
 #[derive(Clone, Copy)]
 pub(super) struct Relock<'a> {
-    pub(super) clock: &'a LockedClock,
-    pub(super) id: &'a LockId,
+    pub(super) state: &'a LockState,
     pub(super) site: &'static Location<'static>,
 }
 
@@ -286,7 +280,7 @@ impl<T: ?Sized> MutexGuard<'_, T> {
     fn unlocking(&mut self) {
         if let Some(me) = CtxRef::get() {
             // SAFETY: the lock is still held (`inner` is alive).
-            unsafe { self.clock.release_by(&me) };
+            unsafe { self.state.clock.release_by(&me) };
         }
         // SAFETY: `hold` is dropped only here, once (the drop calls this once, for a tracked
         // guard; `into_std` forgets the guard instead). An untracked guard's hold is none: a
@@ -344,5 +338,13 @@ mod tests {
         let data = &*mutex.lock().unwrap() as *const u64 as usize;
         assert_eq!(start % 64, 0);
         assert_eq!(data - start, 64);
+    }
+
+    #[test]
+    fn a_guard_reaches_the_clock_and_the_id_through_one_pointer() {
+        // The state pointer, `tracked`, the hold (list, index, token), the site and std's guard
+        // (whose pointer to the mutex is a wide one for unsized data).
+        assert_eq!(size_of::<super::MutexGuard<'_, u64>>(), 64);
+        assert_eq!(size_of::<super::MutexGuard<'_, [u64]>>(), 72);
     }
 }
