@@ -203,17 +203,19 @@ impl RawMutex {
     /// with the detector off is then one test and parking_lot's unlock.
     #[inline(always)]
     fn unlock_edge(&self) {
-        let mode = crate::rt::mode();
-        if mode & crate::rt::ENABLED != 0 {
-            self.unlock_edge_tracked(mode);
+        if crate::rt::mode() & crate::rt::ENABLED != 0 {
+            self.unlock_edge_tracked();
         }
     }
 
     /// `unlock_edge` with the detector on.
     #[inline(never)]
-    fn unlock_edge_tracked(&self, mode: u8) {
-        self.hold_ends();
-        self.unlocking(mode);
+    fn unlock_edge_tracked(&self) {
+        self.kept.ended(&self.id);
+        if let Some(me) = CtxRef::get() {
+            // SAFETY: the real lock is still held (the caller unlocks it next).
+            unsafe { self.clock.release_by(&me) };
+        }
     }
 }
 

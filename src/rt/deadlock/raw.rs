@@ -6,8 +6,8 @@
 //! unless parking_lot's `send_guard` feature is on (the mirrors then record nothing).
 
 use super::{
-    Call, Entry, Evidence, GONE, Held, Hold, INLINE_BITS, LOCK_HINT, LockId, LockMode, MINE,
-    Resource, Tag, Verdict, Waiting, check_own, holding, publish, report,
+    Call, Entry, Evidence, GONE, Held, Hold, INLINE, INLINE_BITS, LOCK_HINT, LockId, LockMode,
+    MINE, Resource, Tag, Verdict, Waiting, check_own, holding, publish, report,
 };
 use crate::rt::{self, site::Site};
 use std::sync::atomic::AtomicU64;
@@ -224,6 +224,27 @@ impl Kept {
         };
         let index = (token.index as u64).min(KEPT_INDEX_UNKNOWN);
         self.0.store(token.token << 16 | index, Relaxed);
+    }
+
+    /// The lock is about to be unlocked on this thread (an unlock, not a wait that takes the
+    /// lock back): its hold ends. In place when its entry is one of the list's first
+    /// `INLINE`, as `Token::end` for a guard's hold: the list always has those (`len` is never
+    /// below), so only the token is tested; else as `released`.
+    #[inline(always)]
+    pub(crate) fn ended(&self, lock: &LockId) {
+        let packed = self.0.load(Relaxed);
+        if packed == 0 {
+            return;
+        }
+        let index = (packed & KEPT_INDEX_UNKNOWN) as usize;
+        let list = MINE.get();
+        if index < INLINE && (list as usize) > GONE {
+            self.0.store(0, Relaxed);
+            // SAFETY: lists are leaked at creation and never freed.
+            unsafe { &*list }.pop_inline(index, packed >> 16);
+        } else {
+            self.released(lock);
+        }
     }
 
     /// The lock is about to be unlocked on this thread: its hold ends. The site it was taken at,
