@@ -129,16 +129,37 @@ impl RawMutex {
             return self.raw().lock();
         }
         let list = RawMutex::list(mode);
-        let empty = deadlock::lock_raw_in(
-            list,
-            &self.id,
-            LockCall::Exclusive,
-            site,
-            tag,
-            || self.raw().try_lock(),
-            || self.raw().lock(),
-        );
-        self.locked(mode);
+        // Nothing held (or no deadlock checks): nothing to check before blocking, and the hold
+        // will be the list's first. A path of its own, so that what follows the lock tests
+        // nothing again.
+        match deadlock::holding_in(list) {
+            None => {
+                self.raw().lock();
+                self.taken(list, true, site, tag);
+            }
+            Some(held) => {
+                deadlock::lock_raw_holding(
+                    held,
+                    &self.id,
+                    LockCall::Exclusive,
+                    site,
+                    tag,
+                    || self.raw().try_lock(),
+                    || self.raw().lock(),
+                );
+                self.taken(list, false, site, tag);
+            }
+        }
+    }
+
+    /// The lock has just been taken with the detector on, at `site`: the edge, and the hold in
+    /// `list` (`empty`: see `Kept::taken`).
+    #[inline(always)]
+    fn taken(&self, list: Option<&'static Held>, empty: bool, site: Site, tag: &'static Tag) {
+        if let Some(me) = CtxRef::get() {
+            // SAFETY: the real lock is held (the caller just took it).
+            unsafe { self.clock.acquire_by(&me) };
+        }
         self.kept.taken(list, empty, &self.id, site, tag);
     }
 

@@ -73,8 +73,8 @@ use std::time::{Duration, Instant};
 mod raw;
 #[cfg(feature = "parking_lot")]
 pub(crate) use raw::{
-    Kept, LockCall, PL_MUTEX, PL_REENTRANT_MUTEX, PL_RWLOCK, lock_raw, lock_raw_in, raw_changed,
-    raw_released, raw_taken,
+    Kept, LockCall, PL_MUTEX, PL_REENTRANT_MUTEX, PL_RWLOCK, lock_raw, lock_raw_holding,
+    raw_changed, raw_released, raw_taken,
 };
 
 /// How a DashMap guard or a `maprace::sync` lock holds its resource, or a call wants it.
@@ -1652,7 +1652,6 @@ pub(crate) fn acquire<G>(
         try_lock,
         blocking,
     )
-    .0
 }
 
 /// The thread's list for one lock call, given the run-time `mode` the caller read: `None` when
@@ -1668,9 +1667,10 @@ pub(crate) fn lock_list(mode: u8) -> Option<&'static Held> {
     Held::mine()
 }
 
-/// `acquire` with the thread's list fetched by `lock_list`; and whether the list was found
-/// holding nothing (it still does: only its owner adds holds, and `blocking` adds none), for
-/// `LockHold::taken_in`.
+/// `acquire` with the thread's list fetched by `lock_list`. (A caller that tests
+/// `holding_in(list)` itself calls `acquire_holding` when it holds something; when it holds
+/// nothing, `blocking()` is the whole call, and the list still holds nothing after it: only its
+/// owner adds holds, and `blocking` adds none, so `LockHold::taken_in` may be told so.)
 #[inline(always)]
 pub(crate) fn acquire_in<G>(
     list: Option<&'static Held>,
@@ -1680,13 +1680,27 @@ pub(crate) fn acquire_in<G>(
     tag: &'static Tag,
     try_lock: impl FnOnce() -> Option<G>,
     blocking: impl FnOnce() -> G,
-) -> (G, bool) {
+) -> G {
     match holding_in(list) {
-        None => (blocking(), true),
-        Some(list) => match try_lock() {
-            Some(guard) => (guard, false),
-            None => (blocked(list, lock(), mode, site, tag, blocking), false),
-        },
+        None => blocking(),
+        Some(list) => acquire_holding(list, lock, mode, site, tag, try_lock, blocking),
+    }
+}
+
+/// `acquire_in` for a thread whose `list` holds something (`holding_in`).
+#[inline(always)]
+pub(crate) fn acquire_holding<G>(
+    list: &'static Held,
+    lock: impl FnOnce() -> Resource,
+    mode: Mode,
+    site: Site,
+    tag: &'static Tag,
+    try_lock: impl FnOnce() -> Option<G>,
+    blocking: impl FnOnce() -> G,
+) -> G {
+    match try_lock() {
+        Some(guard) => guard,
+        None => blocked(list, lock(), mode, site, tag, blocking),
     }
 }
 
@@ -1787,7 +1801,7 @@ impl LockHold {
     }
 
     /// `taken`, with the thread's list fetched by `lock_list`; `empty`: the caller found it
-    /// holding nothing since (`acquire_in`).
+    /// holding nothing (`holding_in`) before it took the lock (see `acquire_in`).
     #[inline(always)]
     pub(crate) fn taken_in(
         list: Option<&'static Held>,

@@ -117,8 +117,17 @@ impl<T: ?Sized> Mutex<T> {
             });
         }
         let list = deadlock::lock_list(mode);
-        let (result, empty) = deadlock::acquire_in(
-            list,
+        let Some(held) = deadlock::holding_in(list) else {
+            // Nothing held (or no deadlock checks): nothing to check before blocking, and the
+            // hold will be the list's first (see `deadlock::acquire_in`). A path of its own,
+            // so that what follows the lock is not shared with the other and tests nothing
+            // again.
+            return wrap(self.inner.lock(), |inner| {
+                MutexGuard::locked(&self.state, inner, site, mode, list, true)
+            });
+        };
+        let result = deadlock::acquire_holding(
+            held,
             || self.state.id.resource(),
             Mode::Exclusive,
             Site::new(Op::Lock, site),
@@ -127,7 +136,7 @@ impl<T: ?Sized> Mutex<T> {
             || self.inner.lock(),
         );
         wrap(result, |inner| {
-            MutexGuard::locked(&self.state, inner, site, mode, list, empty)
+            MutexGuard::locked(&self.state, inner, site, mode, list, false)
         })
     }
 

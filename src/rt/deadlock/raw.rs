@@ -76,34 +76,11 @@ pub(crate) fn lock_raw(
     lock_raw_holding(list, lock, call, site, tag, try_lock, blocking);
 }
 
-/// `lock_raw` with the thread's list fetched by the caller (`deadlock::lock_list`); whether the
-/// list was found holding nothing (it still does: only its owner adds holds, and `blocking`
-/// adds none), for `Kept::taken`.
+/// `lock_raw` for a thread whose `list` holds something (`deadlock::holding_in`). When it holds
+/// nothing, `blocking()` is the whole call, and the list still holds nothing after it (only its
+/// owner adds holds, and `blocking` adds none), so `Kept::taken` may be told so.
 #[inline(always)]
-pub(crate) fn lock_raw_in(
-    list: Option<&'static Held>,
-    lock: &LockId,
-    call: LockCall,
-    site: Site,
-    tag: &'static Tag,
-    try_lock: impl FnOnce() -> bool,
-    blocking: impl FnOnce(),
-) -> bool {
-    match super::holding_in(list) {
-        None => {
-            blocking();
-            true
-        }
-        Some(list) => {
-            lock_raw_holding(list, lock, call, site, tag, try_lock, blocking);
-            false
-        }
-    }
-}
-
-/// `lock_raw` for a thread that holds something.
-#[inline(always)]
-fn lock_raw_holding(
+pub(crate) fn lock_raw_holding(
     list: &'static Held,
     lock: &LockId,
     call: LockCall,
@@ -205,7 +182,8 @@ impl Kept {
 
     /// The lock is now held exclusively, taken at `site`, by this thread, whose list (from
     /// `deadlock::lock_list`) is `list`: the hold goes in the list, and its place here.
-    /// `empty`: the caller found the list holding nothing since (`lock_raw_in`).
+    /// `empty`: the caller found the list holding nothing (`holding_in`) before it took the
+    /// lock (see `lock_raw_holding`).
     #[inline(always)]
     pub(crate) fn taken(
         &self,
