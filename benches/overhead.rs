@@ -155,6 +155,72 @@ impl Workload for GetLarge {
     }
 }
 
+/// `get` on a `BTreeMap` of 1k keys (callgrind only: DESIGN §7 has no BTreeMap row), to count
+/// what the mirror adds to std's search, with every check on and with `enabled=0`.
+struct BTreeGet {
+    keys: Vec<u64>,
+    std: std::collections::BTreeMap<u64, u64>,
+    tracked: maprace::BTreeMap<u64, u64>,
+}
+
+impl BTreeGet {
+    fn new(n: u64) -> BTreeGet {
+        BTreeGet {
+            keys: keys(n),
+            std: (0..n).map(|k| (k, k)).collect(),
+            tracked: (0..n).map(|k| (k, k)).collect(),
+        }
+    }
+}
+
+impl Workload for BTreeGet {
+    const NAME: &'static str = "BTreeMap get, 1k keys";
+    const KEY: &'static str = "btree_get";
+    const OPS: u64 = 20 * 1_000;
+    const TARGET: f64 = f64::INFINITY;
+    fn std(&mut self) -> Duration {
+        get_loop!(self.std, &self.keys)
+    }
+    fn tracked(&mut self) -> Duration {
+        get_loop!(self.tracked, &self.keys)
+    }
+}
+
+/// Insert of a new key + remove on a `BTreeMap` of 1k keys (callgrind only, as `BTreeGet`).
+struct BTreeInsertRemove(BTreeGet);
+impl Workload for BTreeInsertRemove {
+    const NAME: &'static str = "BTreeMap insert new + remove, 1k keys";
+    const KEY: &'static str = "btree_insert_remove";
+    const OPS: u64 = 20 * 2_000;
+    const TARGET: f64 = f64::INFINITY;
+    fn std(&mut self) -> Duration {
+        let BTreeGet { keys, std, .. } = &mut self.0;
+        timed(|| {
+            for _ in 0..20 {
+                for &k in keys.iter() {
+                    std.insert(black_box(k + 1_000_000), k);
+                }
+                for &k in keys.iter() {
+                    black_box(std.remove(&black_box(k + 1_000_000)));
+                }
+            }
+        })
+    }
+    fn tracked(&mut self) -> Duration {
+        let BTreeGet { keys, tracked, .. } = &mut self.0;
+        timed(|| {
+            for _ in 0..20 {
+                for &k in keys.iter() {
+                    tracked.insert(black_box(k + 1_000_000), k);
+                }
+                for &k in keys.iter() {
+                    black_box(tracked.remove(&black_box(k + 1_000_000)));
+                }
+            }
+        })
+    }
+}
+
 struct Overwrite(Get);
 impl Workload for Overwrite {
     const NAME: &'static str = "insert over an existing key, 1k keys";
@@ -404,6 +470,8 @@ fn callgrind(args: &[String]) {
         "insert_remove" => callgrind_batch(InsertRemove(small()), side),
         "get_large" => callgrind_batch(GetLarge(Get::new(1_000_000)), side),
         "shared_reads" => shared_reads_rounds(side),
+        "btree_get" => callgrind_batch(BTreeGet::new(1_000), side),
+        "btree_insert_remove" => callgrind_batch(BTreeInsertRemove(BTreeGet::new(1_000)), side),
         "build_large" => callgrind_batch(
             Build {
                 keys: keys(1_000_000),
@@ -411,7 +479,7 @@ fn callgrind(args: &[String]) {
             side,
         ),
         _ => println!(
-            "--callgrind <get_small|get_disabled|overwrite|insert_remove|get_large|build_large|shared_reads> <std|tracked>\n\
+            "--callgrind <get_small|get_disabled|overwrite|insert_remove|get_large|build_large|shared_reads|btree_get|btree_insert_remove> <std|tracked>\n\
              (get_disabled: run it with MAPRACE_OPTIONS=enabled=0)"
         ),
     }
