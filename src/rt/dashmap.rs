@@ -1516,6 +1516,13 @@ mod tests {
         assert!(std::mem::size_of::<DashShadow>() <= 256);
     }
 
+    /// A guard's runtime side, added to each of dashmap's guards (see `tests/dashmap_sizes.rs`
+    /// for the guards themselves): every byte of it is copied wherever a guard moves.
+    #[test]
+    fn a_hold_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Hold<'static>>(), 56);
+    }
+
     /// A thread with no slot that takes a shard exclusively joins the readers' slots and
     /// forgets them (`read_since`): its release must not read as seen by everyone (its stamp,
     /// clock 0, does), or the next exclusive acquirer skips both the exclusive clock and the
