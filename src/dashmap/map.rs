@@ -293,9 +293,10 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
     #[track_caller]
     pub(super) fn insert_with(&self, op: Op, key: K, value: V) -> Option<V> {
         let call = self.shadow.call(op);
-        let _waiting = self.start(&call, &key, Mode::Exclusive);
+        let waiting = self.start(&call, &key, Mode::Exclusive);
         // dashmap's own `insert` is this: an entry, then an insert through it.
         let entry = self.base.entry(key);
+        drop(waiting); // the lock is held: the wait is over
         let shard = match &entry {
             ::dashmap::Entry::Occupied(entry) => self.shard_of(&call, entry.key()),
             ::dashmap::Entry::Vacant(entry) => self.shard_of(&call, entry.key()),
@@ -455,8 +456,11 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
     {
         let call = self.shadow.call(op);
-        let _waiting = self.start(&call, key, Mode::Shared);
+        let waiting = self.start(&call, key, Mode::Shared);
         let found = self.base.get(key);
+        // The lock is held: the wait is over. (Ended here, not at the scope's end, so that no
+        // call sits between the hold's making and the guard's: the hold is built in place.)
+        drop(waiting);
         let shard = self.shard_of(&call, key);
         match found {
             Some(base) => {
@@ -493,8 +497,9 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
                 .get_mut(key)
                 .map(|base| RefMut::new(call.off(), base));
         }
-        let _waiting = self.start(&call, key, Mode::Exclusive);
+        let waiting = self.start(&call, key, Mode::Exclusive);
         let found = self.base.get_mut(key);
+        drop(waiting); // the lock is held: the wait is over (see `get_with`)
         let shard = self.shard_of(&call, key);
         match found {
             Some(base) => {
@@ -776,8 +781,9 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         if !call.active() {
             return Entry::new(call.off(), self.base.entry(key));
         }
-        let _waiting = self.start(&call, &key, Mode::Exclusive);
+        let waiting = self.start(&call, &key, Mode::Exclusive);
         let base = self.base.entry(key);
+        drop(waiting); // the lock is held: the wait is over (see `get_with`)
         let shard = self.shard_of(&call, base.key());
         Entry::new(entry_hold(&call, shard, &base), base)
     }

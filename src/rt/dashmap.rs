@@ -875,43 +875,50 @@ impl<'a> Call<'a> {
         recorded: bool,
         cell: Option<(&Cell, Kind, &dyn ShowKey, Track)>,
     ) -> Hold<'a> {
-        let mut hold = Hold {
-            map: self.map,
-            site: self.site,
-            token: GuardToken::none(),
-            shard: shard as u32,
-            flags: 0,
-            spends: 0,
-            used: AtomicU64::new(0),
-        };
-        if !self.active() {
-            return hold;
-        }
-        hold.flags = ACTIVE
-            | match mode {
-                Mode::Shared => 0,
-                Mode::Exclusive => EXCLUSIVE,
-            };
-        if let Some(me) = CtxRef::get() {
-            self.map.acquire(&me, shard, mode);
-            match cell {
-                Some((cell, kind, key, track)) => hold.check(&me, cell, kind, key, track),
-                None => hold.used = AtomicU64::new(me.map_epoch().bits() | MADE),
+        // The hold is made last, from its parts: while the calls below run, no hold exists
+        // that an unwinding would have to drop, so its parts stay in registers and the hold
+        // is stored once, straight into its guard (a hold made first and filled in had to live
+        // in memory from the start, and was copied into the guard: see `tests/dashmap_sizes.rs`).
+        let mut flags = 0;
+        let mut used = AtomicU64::new(0);
+        let mut token = GuardToken::none();
+        if self.active() {
+            flags = ACTIVE
+                | match mode {
+                    Mode::Shared => 0,
+                    Mode::Exclusive => EXCLUSIVE,
+                };
+            if let Some(me) = CtxRef::get() {
+                self.map.acquire(&me, shard, mode);
+                match cell {
+                    Some((cell, kind, key, track)) => {
+                        check(self.map, self.site, &used, &me, cell, kind, key, track)
+                    }
+                    None => used = AtomicU64::new(me.map_epoch().bits() | MADE),
+                }
+            }
+            if recorded
+                && self.checking()
+                && let Some(list) = Held::mine()
+            {
+                token = GuardToken::record(
+                    list,
+                    self.map.resource(shard),
+                    mode,
+                    self.site,
+                    self.map.tag,
+                );
             }
         }
-        if recorded
-            && self.checking()
-            && let Some(list) = Held::mine()
-        {
-            hold.token = GuardToken::record(
-                list,
-                self.map.resource(shard),
-                mode,
-                self.site,
-                self.map.tag,
-            );
+        Hold {
+            map: self.map,
+            site: self.site,
+            token,
+            shard: shard as u32,
+            flags,
+            spends: 0,
+            used,
         }
-        hold
     }
 
     /// The guard of a call made with the detector off at run time (`enabled=0`): it keeps no
@@ -1243,43 +1250,7 @@ impl<'a> Hold<'a> {
 
     #[inline(always)]
     fn check(&self, me: &Ctx, cell: &Cell, kind: Kind, key: &dyn ShowKey, track: Track) {
-        let epoch = me.map_epoch();
-        let conflict = match kind {
-            Kind::Read => {
-                self.used.store(epoch.bits(), Relaxed);
-                let tag = || match track {
-                    Track::Check(hash) => cta::tag(self.map.object, hash),
-                    _ => 0,
-                };
-                cell.track_read(me, epoch, self.site, tag)
-            }
-            Kind::Write => {
-                self.used.store(epoch.bits(), Relaxed);
-                let act = matches!(track, Track::Act(_));
-                cell.track_write(me, epoch, self.word(epoch), false, act)
-            }
-        };
-        if let Some(previous) = conflict {
-            if previous.unseen.is_some() {
-                self.check_then_act(key, epoch, previous, track.act_hash());
-            } else {
-                self.report(kind, key, epoch, previous);
-            }
-        }
-    }
-
-    /// An act found its key's last write unseen: see `cta::report`.
-    #[cold]
-    #[inline(never)]
-    fn check_then_act(&self, key: &dyn ShowKey, epoch: Epoch, write: Previous, hash: Option<u64>) {
-        dash_check_then_act(self.map, self.site, key, epoch, write, hash);
-    }
-
-    /// Two accesses to a key through the map's own locks that maprace finds unordered: the
-    /// locks order them, so this is a fault of maprace's, or of unsafe code that reached the
-    /// value around its guard. Reported as a race, so it is seen.
-    fn report(&self, kind: Kind, key: &dyn ShowKey, epoch: Epoch, previous: Previous) {
-        report_race(self.map, self.site, kind, key, epoch, previous);
+        check(self.map, self.site, &self.used, me, cell, kind, key, track);
     }
 
     /// An exclusive guard becomes a shared one (`downgrade`): its writes are released to the
@@ -1408,6 +1379,51 @@ impl<'a> Hold<'a> {
     }
 }
 
+/// An access of a key's `cell` through a guard made at `site` on `map` (`used`: the guard's
+/// last access, see `Hold::used`), checked and recorded. A free function of the hold's parts,
+/// so that a hold being made is not needed in memory (see `Call::hold_with`); the reports
+/// take the map and the site, never the hold, for the same reason.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn check(
+    map: &DashShadow,
+    site: Site,
+    used: &AtomicU64,
+    me: &Ctx,
+    cell: &Cell,
+    kind: Kind,
+    key: &dyn ShowKey,
+    track: Track,
+) {
+    let epoch = me.map_epoch();
+    used.store(epoch.bits(), Relaxed);
+    let conflict = match kind {
+        Kind::Read => {
+            let object = map.object;
+            let tag = move || match track {
+                Track::Check(hash) => cta::tag(object, hash),
+                _ => 0,
+            };
+            cell.track_read(me, epoch, site, tag)
+        }
+        Kind::Write => {
+            let act = matches!(track, Track::Act(_));
+            let word = epoch.bits() | site.id().bits();
+            cell.track_write(me, epoch, word, false, act)
+        }
+    };
+    if let Some(previous) = conflict {
+        if previous.unseen.is_some() {
+            dash_check_then_act(map, site, key, epoch, previous, track.act_hash());
+        } else {
+            // The map's own locks order the two accesses, so this is a fault of maprace's, or
+            // of unsafe code that reached the value around its guard: reported as a race, so
+            // it is seen.
+            report_race(map, site, kind, key, epoch, previous);
+        }
+    }
+}
+
 /// An act found its key's last write unseen (on a DashMap, whose call at `site` is the act): see
 /// `cta::report`.
 #[cold]
@@ -1432,7 +1448,7 @@ fn dash_check_then_act(
 }
 
 /// Two accesses to a key through the map's own locks that maprace finds unordered (see
-/// `Hold::report`): the access at `site` on `map`.
+/// `Hold::check`): the access at `site` on `map`.
 #[cold]
 #[inline(never)]
 fn report_race(

@@ -1227,6 +1227,7 @@ pub(crate) fn publish(list: &'static Held, call: &Call<'_>) -> Waiting {
 }
 
 impl Drop for Waiting {
+    #[inline]
     fn drop(&mut self) {
         self.list.wait.seq.store(0, Release);
     }
