@@ -779,13 +779,14 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
         // nothing, with none of the checks' code between (the same in `get_mut` and
         // `contains_key`; `get` and `insert` measured no better this way).
         if !call.active() {
-            return Entry::new(call.off(), self.base.entry(key));
+            return Entry::new(call.off(), 0, self.base.entry(key));
         }
         let waiting = self.start(&call, &key, Mode::Exclusive);
         let base = self.base.entry(key);
         drop(waiting); // the lock is held: the wait is over (see `get_with`)
         let shard = self.shard_of(&call, base.key());
-        Entry::new(entry_hold(&call, shard, &base), base)
+        let (hold, spends) = entry_hold(&call, shard, &base);
+        Entry::new(hold, spends, base)
     }
 
     /// `entry` without blocking: `None` if the shard is locked. Never reported.
@@ -800,7 +801,8 @@ impl<'a, K: 'a + Eq + Hash, V: 'a, S: BuildHasher + Clone> DashMap<K, V, S> {
             return None;
         };
         let shard = self.shard_of(&call, base.key());
-        Some(Entry::new(entry_hold(&call, shard, &base), base))
+        let (hold, spends) = entry_hold(&call, shard, &base);
+        Some(Entry::new(hold, spends, base))
     }
 
     /// Reserves room for `additional` more entries in every shard.
@@ -1020,19 +1022,21 @@ impl<K, V, S> crate::__private::Nameable for DashMap<K, V, S> {
 }
 
 /// The exclusive hold of an entry just made on `shard`: the entry is a check-then-act's check of
-/// its key, found (as it is now) or absent.
+/// its key, found (as it is now) or absent; with the tag of the check a write through an
+/// occupied entry spends (0: none).
 #[inline(always)]
 fn entry_hold<'a, K: Eq + Hash, V>(
     call: &Call<'a>,
     shard: usize,
     base: &::dashmap::mapref::entry::Entry<'_, K, Stored<V>>,
-) -> crate::rt::dashmap::Hold<'a> {
-    let mut hold = call.hold(shard, Mode::Exclusive);
-    match base {
-        ::dashmap::mapref::entry::Entry::Occupied(entry) => {
-            call.check_entry(&entry.get().cell, &mut hold)
+) -> (crate::rt::dashmap::Hold<'a>, u64) {
+    let hold = call.hold(shard, Mode::Exclusive);
+    let spends = match base {
+        ::dashmap::mapref::entry::Entry::Occupied(entry) => call.check_entry(&entry.get().cell),
+        ::dashmap::mapref::entry::Entry::Vacant(_) => {
+            call.check_absent();
+            0
         }
-        ::dashmap::mapref::entry::Entry::Vacant(_) => call.check_absent(),
-    }
-    hold
+    };
+    (hold, spends)
 }

@@ -916,7 +916,6 @@ impl<'a> Call<'a> {
             token,
             shard: shard as u32,
             flags,
-            spends: 0,
             used,
         }
     }
@@ -1036,14 +1035,15 @@ impl<'a> Call<'a> {
 
     /// An entry made for a key the map has, whose cell is `cell` (after the guard's acquire): a
     /// check of the key as it is now (what is then written through the entry is not an act, and
-    /// spends the check). The check's tag goes to the entry's `hold`.
+    /// spends the check). The check's tag, which the entry keeps (0: none, the detector off).
     #[inline(always)]
-    pub(crate) fn check_entry(&self, cell: &Cell, hold: &mut Hold<'_>) {
-        if self.active() {
-            let tag = cta::tag(self.map.object, self.captured());
-            super::thread::with(|me| me.cta.record(tag, cell, cell.write_word(), self.site.id()));
-            hold.spends = tag;
+    pub(crate) fn check_entry(&self, cell: &Cell) -> u64 {
+        if !self.active() {
+            return 0;
         }
+        let tag = cta::tag(self.map.object, self.captured());
+        super::thread::with(|me| me.cta.record(tag, cell, cell.write_word(), self.site.id()));
+        tag
     }
 
     /// The call took `shard`'s lock in `mode` and let it go without giving a guard back (an
@@ -1112,9 +1112,6 @@ pub(crate) struct Hold<'a> {
     token: GuardToken,
     shard: u32,
     flags: u8,
-    /// The tag of the check an occupied entry's making recorded (0: none): a write through
-    /// the entry spends it (see `Call::check_entry`).
-    spends: u64,
     /// The epoch of the last access to a key's cell through this guard by the thread that
     /// owned it last (`MADE`, and the maker's epoch: none yet; `Epoch::NONE`: no clocks kept).
     /// A guard that moved to another thread by a way maprace does not see (a std channel) is
@@ -1227,13 +1224,20 @@ impl<'a> Hold<'a> {
     /// A write of the key's cell (the guard writes the value).
     #[inline(always)]
     pub(crate) fn write(&self, cell: &Cell, key: impl ShowKey) {
+        self.write_spending(cell, key, 0);
+    }
+
+    /// `write` through an occupied entry, which spends the check its making recorded (`spends`,
+    /// its tag; 0: none, see `Call::check_entry`).
+    #[inline(always)]
+    pub(crate) fn write_spending(&self, cell: &Cell, key: impl ShowKey, spends: u64) {
         if self.active()
             && let Some(me) = CtxRef::get()
         {
             self.arrived(&me);
             self.check(&me, cell, Kind::Write, &key, Track::Plain);
-            if self.spends != 0 {
-                me.cta.spend(self.spends);
+            if spends != 0 {
+                me.cta.spend(spends);
             }
         }
     }
@@ -1367,7 +1371,6 @@ impl<'a> Hold<'a> {
             token: GuardToken::none(),
             shard: self.shard,
             flags: self.flags,
-            spends: 0,
             used: AtomicU64::new(self.used.load(Relaxed)),
         };
         if self.token.is_some()
@@ -1535,8 +1538,8 @@ mod tests {
     /// A guard's runtime side, added to each of dashmap's guards (see `tests/dashmap_sizes.rs`
     /// for the guards themselves): every byte of it is copied wherever a guard moves.
     #[test]
-    fn a_hold_is_56_bytes() {
-        assert_eq!(std::mem::size_of::<Hold<'static>>(), 56);
+    fn a_hold_is_48_bytes() {
+        assert_eq!(std::mem::size_of::<Hold<'static>>(), 48);
     }
 
     /// A thread with no slot that takes a shard exclusively joins the readers' slots and

@@ -28,9 +28,9 @@ pub enum Entry<'a, K, V> {
 
 impl<'a, K: Eq + Hash, V> Entry<'a, K, V> {
     #[inline(always)]
-    pub(crate) fn new(hold: Hold<'a>, base: BaseEntry<'a, K, V>) -> Self {
+    pub(crate) fn new(hold: Hold<'a>, spends: u64, base: BaseEntry<'a, K, V>) -> Self {
         match base {
-            BaseEntry::Occupied(base) => Entry::Occupied(OccupiedEntry { hold, base }),
+            BaseEntry::Occupied(base) => Entry::Occupied(OccupiedEntry { hold, spends, base }),
             BaseEntry::Vacant(base) => Entry::Vacant(VacantEntry { hold, base }),
         }
     }
@@ -154,6 +154,7 @@ impl<'a, K: Eq + Hash, V> VacantEntry<'a, K, V> {
         let cell = hold.new_cell();
         OccupiedEntry {
             hold,
+            spends: 0,
             base: base.insert_entry(Stored { value, cell }),
         }
     }
@@ -175,6 +176,10 @@ impl<'a, K: Eq + Hash, V> VacantEntry<'a, K, V> {
 /// An entry whose key is in the map. See `dashmap::mapref::entry::OccupiedEntry`.
 pub struct OccupiedEntry<'a, K, V> {
     hold: Hold<'a>,
+    /// The tag of the check the entry's making recorded (0: none): a write through the entry
+    /// spends it (see `Call::check_entry`). Kept here, not in the hold, which every guard
+    /// carries.
+    spends: u64,
     base: BaseOccupied<'a, K, V>,
 }
 
@@ -191,7 +196,9 @@ impl<'a, K: Eq + Hash, V> OccupiedEntry<'a, K, V> {
     #[inline(always)]
     pub fn get_mut(&mut self) -> &mut V {
         self.hold.touch();
-        self.hold.write(&self.base.get().cell, self.base.key());
+        let key = self.base.key();
+        self.hold
+            .write_spending(&self.base.get().cell, key, self.spends);
         &mut self.base.get_mut().value
     }
 
@@ -203,15 +210,15 @@ impl<'a, K: Eq + Hash, V> OccupiedEntry<'a, K, V> {
     /// A guard on the value, holding the same shard.
     #[inline(always)]
     pub fn into_ref(self) -> RefMut<'a, K, V> {
-        let OccupiedEntry { hold, base } = self;
+        let OccupiedEntry { hold, spends, base } = self;
         hold.touch();
-        hold.write(&base.get().cell, base.key());
+        hold.write_spending(&base.get().cell, base.key(), spends);
         RefMut::new(hold, base.into_ref())
     }
 
     /// The key given to `entry` (not the one in the map); the guard ends.
     pub fn into_key(self) -> K {
-        let OccupiedEntry { hold, base } = self;
+        let OccupiedEntry { hold, base, .. } = self;
         drop(hold); // released before the real unlock
         base.into_key()
     }
@@ -229,9 +236,9 @@ impl<'a, K: Eq + Hash, V> OccupiedEntry<'a, K, V> {
 
     /// Removes the entry, returning its key and value; the guard ends.
     pub fn remove_entry(self) -> (K, V) {
-        let OccupiedEntry { hold, base } = self;
+        let OccupiedEntry { hold, spends, base } = self;
         hold.touch();
-        hold.write(&base.get().cell, base.key());
+        hold.write_spending(&base.get().cell, base.key(), spends);
         drop(hold); // released before the real unlock, which `remove_entry` makes
         let (key, slot) = base.remove_entry();
         (key, slot.value)
@@ -240,9 +247,9 @@ impl<'a, K: Eq + Hash, V> OccupiedEntry<'a, K, V> {
     /// Replaces the key and value with the key given to `entry` and `value`, returning the old
     /// ones; the guard ends.
     pub fn replace_entry(self, value: V) -> (K, V) {
-        let OccupiedEntry { hold, base } = self;
+        let OccupiedEntry { hold, spends, base } = self;
         hold.touch();
-        hold.write(&base.get().cell, base.key());
+        hold.write_spending(&base.get().cell, base.key(), spends);
         let cell = hold.new_cell();
         drop(hold);
         let (key, slot) = base.replace_entry(Stored { value, cell });
