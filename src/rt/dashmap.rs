@@ -382,6 +382,12 @@ impl DashShadow {
     pub(crate) fn new(type_name: fn() -> &'static str, shards: usize) -> DashShadow {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let created_at = Location::caller();
+        // A guard keeps its shard in 16 bits (see `Hold::token`).
+        assert!(
+            shards <= MAX_SHARDS,
+            "maprace::DashMap takes at most {MAX_SHARDS} shards (a guard keeps its shard in 16 \
+             bits), not {shards}"
+        );
         DashShadow {
             object: deadlock::MAP_OBJECT | NEXT.fetch_add(1, Relaxed),
             tag: deadlock::map_tag(None, type_name(), created_at),
@@ -881,7 +887,7 @@ impl<'a> Call<'a> {
         // in memory from the start, and was copied into the guard: see `tests/dashmap_sizes.rs`).
         let mut flags = 0;
         let mut used = AtomicU64::new(0);
-        let mut token = GuardToken::none();
+        let mut token = None;
         if self.active() {
             flags = ACTIVE
                 | match mode {
@@ -901,21 +907,20 @@ impl<'a> Call<'a> {
                 && self.checking()
                 && let Some(list) = Held::mine()
             {
-                token = GuardToken::record(
+                token = Some(GuardToken::record(
                     list,
                     self.map.resource(shard),
                     mode,
                     self.site,
                     self.map.tag,
-                );
+                    Hold::kept(shard, flags),
+                ));
             }
         }
         Hold {
             map: self.map,
             site: self.site,
-            token,
-            shard: shard as u32,
-            flags,
+            token: token.unwrap_or_else(|| GuardToken::none(Hold::kept(shard, flags))),
             used,
         }
     }
@@ -1090,12 +1095,18 @@ const WHOLE_EXCLUSIVE_HINT: &str = "The call locks every shard in turn exclusive
 // Guards.
 
 /// `Hold::flags`: clocks are kept (`enabled=1` when the guard was made).
-const ACTIVE: u8 = 1;
+const ACTIVE: u64 = 1;
 /// `Hold::flags`: the guard holds its shard exclusively.
-const EXCLUSIVE: u8 = 2;
+const EXCLUSIVE: u64 = 2;
 /// `Hold::flags`: an `iter_mut` item's (or iterator's): the exclusive lock is shared with other
 /// guards.
-const SHARED_LOCK: u8 = 4;
+const SHARED_LOCK: u64 = 4;
+/// `Hold::flags`, all of them: the low bits of the token's kept bits.
+const FLAGS: u64 = 7;
+/// The token's kept bits: the shard from here up (16 bits).
+const SHARD_SHIFT: u32 = 48;
+/// The most shards a map may have: a shard's index fits the kept bits.
+const MAX_SHARDS: usize = 1 << (64 - SHARD_SHIFT);
 /// `Hold::used`: no access through the guard yet; the epoch is its maker's at the making (the
 /// thread a use that owns the guard compares with its own, to tell that it moved: see
 /// `Hold::arrived`).
@@ -1108,10 +1119,10 @@ const MADE: u64 = 1;
 pub(crate) struct Hold<'a> {
     map: &'a DashShadow,
     site: Site,
-    /// The hold in a thread's list (`deadlock=1`).
+    /// The hold in a thread's list (`deadlock=1`), and the guard's shard and flags, in the
+    /// bits the token keeps for its guard (`[shard:16][..][flags:3]`, see `Hold::kept`): 40
+    /// bytes in all (a `u64 -> u64` `Ref`, 64).
     token: GuardToken,
-    shard: u32,
-    flags: u8,
     /// The epoch of the last access to a key's cell through this guard by the thread that
     /// owned it last (`MADE`, and the maker's epoch: none yet; `Epoch::NONE`: no clocks kept).
     /// A guard that moved to another thread by a way maprace does not see (a std channel) is
@@ -1122,16 +1133,36 @@ pub(crate) struct Hold<'a> {
 }
 
 impl<'a> Hold<'a> {
+    /// The bits a hold's token keeps for it: `shard` (below `MAX_SHARDS`, which
+    /// `DashShadow::new` checks) and `flags`.
+    #[inline(always)]
+    fn kept(shard: usize, flags: u64) -> u64 {
+        debug_assert!(shard < MAX_SHARDS && flags & !FLAGS == 0);
+        (shard as u64) << SHARD_SHIFT | flags
+    }
+
+    #[inline(always)]
+    fn flags(&self) -> u64 {
+        self.token.kept() & FLAGS
+    }
+
+    /// Sets the flags (`&mut`: see `GuardToken::set_kept`).
+    fn set_flags(&mut self, flags: u64) {
+        let kept = Hold::kept(self.shard(), flags);
+        self.token.set_kept(kept);
+    }
+
     fn mode(&self) -> Mode {
-        if self.flags & EXCLUSIVE != 0 {
+        if self.flags() & EXCLUSIVE != 0 {
             Mode::Exclusive
         } else {
             Mode::Shared
         }
     }
 
+    #[inline(always)]
     fn active(&self) -> bool {
-        self.flags & ACTIVE != 0
+        self.flags() & ACTIVE != 0
     }
 
     /// The guard is used on the current thread: if it was made on (or last used by) another
@@ -1143,15 +1174,16 @@ impl<'a> Hold<'a> {
 
     fn as_hold(&self) -> deadlock::Hold {
         deadlock::Hold::new(
-            self.map.resource(self.shard as usize),
+            self.map.resource(self.shard()),
             self.mode(),
             self.site,
             self.map.tag,
         )
     }
 
+    #[inline(always)]
     pub(crate) fn shard(&self) -> usize {
-        self.shard as usize
+        (self.token.kept() >> SHARD_SHIFT) as usize
     }
 
     /// Where the guard was taken.
@@ -1265,10 +1297,10 @@ impl<'a> Hold<'a> {
             return;
         }
         self.release_now();
-        self.flags &= !EXCLUSIVE;
+        self.set_flags(self.flags() & !EXCLUSIVE);
         if self.active() {
             // The exclusive acquire cleared the flag; no shared acquire will set it.
-            self.map.read_from_now(self.shard as usize);
+            self.map.read_from_now(self.shard());
         }
         let hold = self.as_hold();
         self.token.rewrite(hold);
@@ -1278,7 +1310,8 @@ impl<'a> Hold<'a> {
     /// real lock of the old one may already be gone: release it before the step, with
     /// `release_now`). Acquires the new shard's clocks.
     pub(crate) fn move_to(&mut self, shard: usize, acquire: bool) {
-        self.shard = shard as u32;
+        let kept = Hold::kept(shard, self.flags());
+        self.token.set_kept(kept);
         if self.active()
             && acquire
             && let Some(me) = CtxRef::get()
@@ -1308,13 +1341,21 @@ impl<'a> Hold<'a> {
     /// ordered after it as the real lock orders it.
     #[inline(always)]
     fn release_by(&self, me: &Ctx) {
+        self.release_kept(me, self.token.kept());
+    }
+
+    /// `release_by`, the token's kept bits being `kept` (read once: each read of the token's
+    /// word through `&` is an atomic load of its own).
+    #[inline(always)]
+    fn release_kept(&self, me: &Ctx, kept: u64) {
         self.arrived(me);
-        self.map.release(
-            me,
-            self.shard as usize,
-            self.mode(),
-            self.flags & SHARED_LOCK != 0,
-        );
+        let mode = if kept & EXCLUSIVE != 0 {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
+        };
+        let shard = (kept >> SHARD_SHIFT) as usize;
+        self.map.release(me, shard, mode, kept & SHARED_LOCK != 0);
     }
 
     /// The guard is used by `me`, the current thread, which owns it (a release, or a write,
@@ -1349,15 +1390,15 @@ impl<'a> Hold<'a> {
         // before the hand-over. (Without it, the maker's writes before it sent the guard were
         // met here as unordered: a false report.)
         moved_here(me, Epoch::from_bits(used & !MADE));
-        if self.flags & (EXCLUSIVE | SHARED_LOCK) == EXCLUSIVE {
-            self.map.acquire_taken_over(me, self.shard as usize);
+        if self.flags() & (EXCLUSIVE | SHARED_LOCK) == EXCLUSIVE {
+            self.map.acquire_taken_over(me, self.shard());
         }
     }
 
     /// An iterator's hold: the lock may be shared with the items it yields.
     pub(crate) fn shared_with_items(mut self) -> Self {
-        if self.flags & EXCLUSIVE != 0 {
-            self.flags |= SHARED_LOCK;
+        if self.flags() & EXCLUSIVE != 0 {
+            self.set_flags(self.flags() | SHARED_LOCK);
         }
         self
     }
@@ -1365,18 +1406,17 @@ impl<'a> Hold<'a> {
     /// A hold of the same shard in the same mode, for an item an iterator yields (the item
     /// holds the shard too, through dashmap's shared guard).
     pub(crate) fn for_item(&self, site: Site) -> Hold<'a> {
+        let kept = self.token.kept();
         let mut item = Hold {
             map: self.map,
             site,
-            token: GuardToken::none(),
-            shard: self.shard,
-            flags: self.flags,
+            token: GuardToken::none(kept),
             used: AtomicU64::new(self.used.load(Relaxed)),
         };
         if self.token.is_some()
             && let Some(list) = Held::mine()
         {
-            item.token = GuardToken::push(list, &item.as_hold());
+            item.token = GuardToken::push(list, &item.as_hold(), kept);
         }
         item
     }
@@ -1483,7 +1523,7 @@ impl Drop for Hold<'_> {
     /// no clocks and records no hold); the rest out of line, in one function.
     #[inline(always)]
     fn drop(&mut self) {
-        if self.active() {
+        if self.token.kept_mut() & ACTIVE != 0 {
             self.end();
         }
     }
@@ -1494,9 +1534,10 @@ impl Hold<'_> {
     #[inline(never)]
     fn end(&mut self) {
         if let Some(me) = CtxRef::get() {
-            self.release_by(&me);
+            let kept = self.token.kept_mut();
+            self.release_kept(&me, kept);
         }
-        self.token.release();
+        self.token.end();
     }
 }
 
@@ -1538,8 +1579,8 @@ mod tests {
     /// A guard's runtime side, added to each of dashmap's guards (see `tests/dashmap_sizes.rs`
     /// for the guards themselves): every byte of it is copied wherever a guard moves.
     #[test]
-    fn a_hold_is_48_bytes() {
-        assert_eq!(std::mem::size_of::<Hold<'static>>(), 48);
+    fn a_hold_is_40_bytes() {
+        assert_eq!(std::mem::size_of::<Hold<'static>>(), 40);
     }
 
     /// A thread with no slot that takes a shard exclusively joins the readers' slots and

@@ -850,10 +850,13 @@ impl Held {
 /// list first (`touch`). Until a receiver's first use, the hold stays in the sender's list:
 /// `check_own` waits `SENT_GUARD_GRACE` for a receiver to take it over before it calls a
 /// conflict a deadlock. No hold (checks off, or more than `MAX_INDEX` holds) is a null list.
+///
+/// The list's word also keeps 19 bits of the guard's own (`kept`: a guard's shard and flags),
+/// in the bits a list's address leaves free: so a guard carries its hold and those in 16 bytes.
 #[derive(Debug)]
 pub(crate) struct GuardToken {
-    /// The list holding the hold.
-    list: AtomicPtr<Held>,
+    /// `[kept:16][the list holding the hold: its address, bits 3..47][kept:3]` (see `LIST`).
+    list: AtomicU64,
     /// `token << 16 | CLAIMING? | index`.
     packed: AtomicU64,
 }
@@ -863,44 +866,82 @@ const CLAIMING: u64 = 1 << 15;
 /// The highest entry index a `GuardToken` can name; a thread's holds beyond it go unrecorded
 /// (unchecked, never a wrong verdict).
 const MAX_INDEX: u32 = (1 << 15) - 1;
+/// `GuardToken::list`: the list's address. Lists are 8-byte aligned (`Held` is, as its atomics
+/// are) and lie below `2^48` (`take_list` checks it), so the other bits are the guard's.
+const LIST: u64 = ((1 << 48) - 1) & !7;
+const _: () = assert!(std::mem::align_of::<Held>() >= 8);
 
 impl GuardToken {
-    /// No hold.
-    pub(crate) fn none() -> GuardToken {
+    /// No hold, and `kept` (bits outside `LIST`) for the guard.
+    #[inline(always)]
+    pub(crate) fn none(kept: u64) -> GuardToken {
+        debug_assert_eq!(kept & LIST, 0);
         GuardToken {
-            list: AtomicPtr::new(std::ptr::null_mut()),
+            list: AtomicU64::new(kept),
             packed: AtomicU64::new(0),
         }
     }
 
-    /// Is there a hold?
-    pub(crate) fn is_some(&self) -> bool {
-        !self.list.load(Relaxed).is_null()
+    /// The guard's bits (see `none`), as they were given or last `set_kept`.
+    #[inline(always)]
+    pub(crate) fn kept(&self) -> u64 {
+        self.list.load(Relaxed) & !LIST
     }
 
-    /// The guard's hold, just pushed.
+    /// `kept`, through `&mut` (a plain read, which the compiler may share with others).
+    #[inline(always)]
+    pub(crate) fn kept_mut(&mut self) -> u64 {
+        *self.list.get_mut() & !LIST
+    }
+
+    /// Replaces the guard's bits (`&mut`: nothing else reads them meanwhile).
+    #[inline(always)]
+    pub(crate) fn set_kept(&mut self, kept: u64) {
+        debug_assert_eq!(kept & LIST, 0);
+        let word = self.list.get_mut();
+        *word = *word & LIST | kept;
+    }
+
+    /// The list's address in a `list` word (0: none).
+    #[inline(always)]
+    fn list_of(word: u64) -> *const Held {
+        (word & LIST) as *const Held
+    }
+
+    /// A `list` word naming `list`, with `kept`.
+    #[inline(always)]
+    fn word(list: &'static Held, kept: u64) -> u64 {
+        list as *const Held as u64 | kept
+    }
+
+    /// Is there a hold?
+    pub(crate) fn is_some(&self) -> bool {
+        self.list.load(Relaxed) & LIST != 0
+    }
+
+    /// The guard's hold, just pushed; the guard keeps `kept`.
     #[inline]
-    pub(crate) fn new(token: Token) -> GuardToken {
+    pub(crate) fn new(token: Token, kept: u64) -> GuardToken {
         if token.index > MAX_INDEX {
             let list = token.list;
             token.release(Some(list));
-            return GuardToken::none();
+            return GuardToken::none(kept);
         }
         GuardToken {
-            list: AtomicPtr::new(token.list as *const Held as *mut Held),
+            list: AtomicU64::new(GuardToken::word(token.list, kept)),
             packed: AtomicU64::new(token.token << 16 | u64::from(token.index)),
         }
     }
 
-    /// Records `hold` in this thread's list (`mine`) for a guard being made.
+    /// Records `hold` in this thread's list (`mine`) for a guard being made, which keeps `kept`.
     #[inline(always)]
-    pub(crate) fn push(mine: &'static Held, hold: &Hold) -> GuardToken {
-        GuardToken::record(mine, hold.resource, hold.mode, hold.site, hold.tag)
+    pub(crate) fn push(mine: &'static Held, hold: &Hold, kept: u64) -> GuardToken {
+        GuardToken::record(mine, hold.resource, hold.mode, hold.site, hold.tag, kept)
     }
 
-    /// Records a hold of `resource` in this thread's list (`mine`) for a guard being made. In
-    /// place (the common case), the entry's index always fits, so only holds past them are
-    /// tested against `MAX_INDEX`.
+    /// Records a hold of `resource` in this thread's list (`mine`) for a guard being made, which
+    /// keeps `kept`. In place (the common case), the entry's index always fits, so only holds
+    /// past them are tested against `MAX_INDEX`.
     #[inline(always)]
     pub(crate) fn record(
         mine: &'static Held,
@@ -908,17 +949,18 @@ impl GuardToken {
         mode: impl Into<LockMode>,
         site: Site,
         tag: &'static Tag,
+        kept: u64,
     ) -> GuardToken {
         let mode = mode.into();
         match mine.take_inline() {
             Some(index) => {
                 let token = mine.write_new(index, resource, mode, site, tag);
                 GuardToken {
-                    list: AtomicPtr::new(mine as *const Held as *mut Held),
+                    list: AtomicU64::new(GuardToken::word(mine, kept)),
                     packed: AtomicU64::new(token << 16 | index as u64),
                 }
             }
-            None => GuardToken::new(mine.push_slow(resource, mode, site, tag)),
+            None => GuardToken::new(mine.push_slow(resource, mode, site, tag), kept),
         }
     }
 
@@ -930,7 +972,7 @@ impl GuardToken {
     /// moves here. `hold` says what it is (the other list may have been cleared since).
     #[inline(always)]
     pub(crate) fn touch(&self, hold: impl FnOnce() -> Hold) {
-        let list = self.list.load(Relaxed);
+        let list = GuardToken::list_of(self.list.load(Relaxed));
         // Inline, the common case: no hold, or one in this thread's list.
         if list.is_null() || std::ptr::eq(list, MINE.get()) {
             return;
@@ -954,8 +996,12 @@ impl GuardToken {
         {
             return; // another thread is moving it (a guard shared through `&` by two threads)
         }
-        // SAFETY: lists are leaked at creation and never freed.
-        let list = unsafe { &*self.list.load(Relaxed) };
+        // (The kept bits change only through `&mut`, so none changes while this runs.)
+        let word = self.list.load(Relaxed);
+        let kept = word & !LIST;
+        // SAFETY: lists are leaked at creation and never freed, and the word names one (it is
+        // not null: `touch` saw a list, and only `release`, through `&mut`, clears it).
+        let list = unsafe { &*GuardToken::list_of(word) };
         if std::ptr::eq(list, mine) {
             self.packed.store(packed, Release);
             return;
@@ -965,26 +1011,42 @@ impl GuardToken {
         let moved = mine.push(hold.resource, hold.mode, hold.site, hold.tag);
         if moved.index > MAX_INDEX {
             moved.release(Some(mine));
-            self.list.store(std::ptr::null_mut(), Relaxed);
+            self.list.store(kept, Relaxed);
             self.packed.store(0, Release);
             return;
         }
-        self.list.store(mine as *const Held as *mut Held, Relaxed);
+        self.list.store(GuardToken::word(mine, kept), Relaxed);
         self.packed
             .store(moved.token << 16 | u64::from(moved.index), Release);
     }
 
-    /// The guard is dropped (or consumed), on whatever thread: the hold ends.
+    /// The hold ends, on whatever thread, the guard staying (a downgrade, an iterator's step:
+    /// see `rewrite`); the kept bits stay.
     #[inline(always)]
     pub(crate) fn release(&mut self) {
-        let list = *self.list.get_mut();
+        let word = *self.list.get_mut();
+        *self.list.get_mut() = word & !LIST;
+        GuardToken::end_of(word, *self.packed.get_mut());
+    }
+
+    /// The guard is dropped, on whatever thread: the hold ends. (`release` without forgetting
+    /// the list, which the drop does not need; a second end would find the entry's token gone,
+    /// as tokens are unique in a list's life, and change nothing.)
+    #[inline(always)]
+    pub(crate) fn end(&mut self) {
+        GuardToken::end_of(*self.list.get_mut(), *self.packed.get_mut());
+    }
+
+    /// The end of the hold the words `word` and `packed` name, if any.
+    #[inline(always)]
+    fn end_of(word: u64, packed: u64) {
+        let list = GuardToken::list_of(word);
         if list.is_null() {
             return;
         }
-        *self.list.get_mut() = std::ptr::null_mut();
         // SAFETY: lists are leaked at creation and never freed.
         let list = unsafe { &*list };
-        let (index, token) = GuardToken::unpack(*self.packed.get_mut());
+        let (index, token) = GuardToken::unpack(packed);
         // Inline, the common case: the hold is in this thread's list, in place.
         if index < INLINE && std::ptr::eq(MINE.get(), list) {
             list.pop_inline(index, token);
@@ -1006,13 +1068,13 @@ impl GuardToken {
     /// The hold changes (a downgrade, an iterator's move to another shard). The guard is used
     /// here, so the hold is taken over first.
     pub(crate) fn rewrite(&mut self, hold: Hold) {
-        if self.list.get_mut().is_null() {
+        if !self.is_some() {
             return;
         }
         self.touch(|| hold);
         self.release();
         if let Some(mine) = Held::mine() {
-            *self = GuardToken::push(mine, &hold);
+            *self = GuardToken::push(mine, &hold, self.kept());
         }
     }
 }
@@ -1066,6 +1128,10 @@ fn take_list() -> &'static Held {
             Some(list) => list,
             None => {
                 let list: &'static Held = Box::leak(Box::new(Held::new()));
+                if list as *const Held as u64 & !LIST != 0 {
+                    // (As read sets' chunks: see README's Limitations.)
+                    super::fatal("a held-guard list above the 48-bit address space");
+                }
                 lists.all.push(list);
                 list
             }
@@ -1928,7 +1994,7 @@ mod tests {
     #[test]
     fn a_guard_used_on_another_thread_moves_its_hold_to_that_threads_list() {
         let (sender, receiver) = (list(), list());
-        let token = GuardToken::new(push(sender, 7));
+        let token = GuardToken::new(push(sender, 7), 0);
         assert_eq!(objects(sender), [7]);
         // What `touch` does on the receiver's thread.
         token.claim(receiver, hold(7, Mode::Exclusive));
