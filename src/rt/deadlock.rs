@@ -999,9 +999,16 @@ impl GuardToken {
         // (The kept bits change only through `&mut`, so none changes while this runs.)
         let word = self.list.load(Relaxed);
         let kept = word & !LIST;
-        // SAFETY: lists are leaked at creation and never freed, and the word names one (it is
-        // not null: `touch` saw a list, and only `release`, through `&mut`, clears it).
-        let list = unsafe { &*GuardToken::list_of(word) };
+        let list = GuardToken::list_of(word);
+        if list.is_null() {
+            // Another claimer, done since `touch` read the word, found no entry free in its
+            // list (past `MAX_INDEX`) and left the guard unrecorded.
+            self.packed.store(packed, Release);
+            return;
+        }
+        // SAFETY: not null (just tested), so the word names a list, and lists are leaked at
+        // creation and never freed.
+        let list = unsafe { &*list };
         if std::ptr::eq(list, mine) {
             self.packed.store(packed, Release);
             return;
@@ -2005,6 +2012,38 @@ mod tests {
         let (index, token_bits) = GuardToken::unpack(token.packed.load(Relaxed));
         receiver.pop(index, token_bits);
         assert!(receiver.is_empty());
+    }
+
+    /// What a claimer finds when another one, done since its `touch` read the token, had no
+    /// entry to give the hold (past `MAX_INDEX`) and left the guard unrecorded: no list.
+    #[test]
+    fn a_claim_after_another_claimer_left_the_guard_unrecorded_leaves_it_so() {
+        let kept = 5 << 48 | 3;
+        let token = GuardToken::none(kept);
+        token.claim(list(), hold(7, Mode::Exclusive));
+        assert!(!token.is_some());
+        assert_eq!((token.kept(), token.packed.load(Relaxed)), (kept, 0));
+    }
+
+    /// A guard's kept bits (its shard and flags) stay as they were through its hold's moves and
+    /// end, and none of them reads as a list.
+    #[test]
+    fn a_guards_kept_bits_stay_through_its_holds_moves_and_end() {
+        let (sender, receiver) = (list(), list());
+        let kept = 0xFFFF << 48 | 7;
+        let mut token = GuardToken::new(push(sender, 7), kept);
+        assert_eq!(token.kept(), kept);
+        token.claim(receiver, hold(7, Mode::Exclusive));
+        assert_eq!(token.kept(), kept);
+        assert!(objects(sender).is_empty());
+        assert_eq!(objects(receiver), [7]);
+        token.set_kept(1 << 48 | 1);
+        token.release();
+        assert!(!token.is_some() && objects(receiver).is_empty());
+        assert_eq!(token.kept(), 1 << 48 | 1);
+        let mut none = GuardToken::none(kept);
+        none.release(); // no list: nothing to end
+        assert!(!none.is_some());
     }
 
     #[test]
