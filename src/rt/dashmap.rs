@@ -897,9 +897,17 @@ impl<'a> Call<'a> {
             if let Some(me) = CtxRef::get() {
                 self.map.acquire(&me, shard, mode);
                 match cell {
-                    Some((cell, kind, key, track)) => {
-                        check(self.map, self.site, &used, &me, cell, kind, key, track)
-                    }
+                    Some((cell, kind, key, track)) => check(
+                        self.map,
+                        Some((shard, mode)),
+                        self.site,
+                        &used,
+                        &me,
+                        cell,
+                        kind,
+                        key,
+                        track,
+                    ),
                     None => used = AtomicU64::new(me.map_epoch().bits() | MADE),
                 }
             }
@@ -1286,7 +1294,9 @@ impl<'a> Hold<'a> {
 
     #[inline(always)]
     fn check(&self, me: &Ctx, cell: &Cell, kind: Kind, key: &dyn ShowKey, track: Track) {
-        check(self.map, self.site, &self.used, me, cell, kind, key, track);
+        check(
+            self.map, None, self.site, &self.used, me, cell, kind, key, track,
+        );
     }
 
     /// An exclusive guard becomes a shared one (`downgrade`): its writes are released to the
@@ -1430,6 +1440,7 @@ impl<'a> Hold<'a> {
 #[inline(always)]
 fn check(
     map: &DashShadow,
+    making: Option<(usize, Mode)>,
     site: Site,
     used: &AtomicU64,
     me: &Ctx,
@@ -1456,15 +1467,62 @@ fn check(
         }
     };
     if let Some(previous) = conflict {
-        if previous.unseen.is_some() {
-            dash_check_then_act(map, site, key, epoch, previous, track.act_hash());
-        } else {
-            // The map's own locks order the two accesses, so this is a fault of maprace's, or
-            // of unsafe code that reached the value around its guard: reported as a race, so
-            // it is seen.
-            report_race(map, site, kind, key, epoch, previous);
+        report_found(map, me, making, site, kind, key, epoch, previous, track);
+    }
+}
+
+/// Reports what `check` found. `making`: the shard and mode of a guard being made, for which
+/// no `Hold` exists yet (`hold_with` makes it last); if the report then does not return
+/// (`action=panic` unwinds), nothing else would release the shard's clocks acquired for the
+/// guard, while dashmap's guard, dropped in the same unwinding, unlocks the shard, and its next
+/// holder would meet this thread's accesses as unordered: the release made here on unwinding
+/// is the one the hold's drop makes. (With a `Hold`, its drop releases.)
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn report_found(
+    map: &DashShadow,
+    me: &Ctx,
+    making: Option<(usize, Mode)>,
+    site: Site,
+    kind: Kind,
+    key: &dyn ShowKey,
+    epoch: Epoch,
+    previous: Previous,
+    track: Track,
+) {
+    /// Releases the shard when dropped armed: only if the report unwinds.
+    struct ReleaseIfUnwound<'m> {
+        map: &'m DashShadow,
+        me: &'m Ctx,
+        shard: usize,
+        mode: Mode,
+        armed: bool,
+    }
+    impl Drop for ReleaseIfUnwound<'_> {
+        fn drop(&mut self) {
+            if self.armed {
+                self.map.release(self.me, self.shard, self.mode, false);
+            }
         }
     }
+    let (shard, mode) = making.unwrap_or((0, Mode::Shared));
+    let mut unwound = ReleaseIfUnwound {
+        map,
+        me,
+        shard,
+        mode,
+        armed: making.is_some(),
+    };
+    if previous.unseen.is_some() {
+        dash_check_then_act(map, site, key, epoch, previous, track.act_hash());
+    } else {
+        // The map's own locks order the two accesses, so this is a fault of maprace's, or of
+        // unsafe code that reached the value around its guard: reported as a race, so it is
+        // seen.
+        report_race(map, site, kind, key, epoch, previous);
+    }
+    unwound.armed = false;
 }
 
 /// An act found its key's last write unseen (on a DashMap, whose call at `site` is the act): see
