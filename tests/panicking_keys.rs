@@ -187,8 +187,9 @@ scenario!(
         exploding(&EQ, || _ = map.entry(other));
         exploding(&HASH, || _ = map.get_mut(&other));
         // Two threads: shared guards on both shards at once, then each key written with
-        // nothing held. A wait or a hold the panics left behind would make a false deadlock (or
-        // a false race).
+        // nothing held, by the entry API (a read in one call and a write in a later one would
+        // be a check-then-act, rightly reported). A wait or a hold the panics left behind would
+        // make a false deadlock (or a false race).
         std::thread::scope(|s| {
             for _ in 0..2 {
                 s.spawn(|| {
@@ -196,8 +197,9 @@ scenario!(
                         let first = map.get(&held).unwrap();
                         let second = map.get(&other).map(|v| *v);
                         drop(first);
-                        *map.get_mut(&held).unwrap() += 1;
-                        map.insert(other, second.unwrap_or(0) + i);
+                        assert!(second.is_some());
+                        *map.entry(held).or_insert(0) += 1;
+                        *map.entry(other).or_insert(0) += i;
                     }
                 });
             }
