@@ -11,26 +11,12 @@
 #![allow(clippy::map_entry)]
 
 mod common;
-use common::{Side, TEST_THREAD, between};
+use common::{act, between, writer};
 use maprace::collections::hash_map::Entry;
 use maprace::sync::{Arc, Mutex, RwLock};
 use std::sync::mpsc;
 
 type Map = maprace::HashMap<u64, u64>;
-
-fn act(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: TEST_THREAD,
-    }
-}
-
-fn writer(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: "writer",
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Read-then-write of a counter across two critical sections.

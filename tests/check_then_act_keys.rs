@@ -10,7 +10,7 @@
 #![allow(clippy::map_entry)]
 
 mod common;
-use common::{Side, TEST_THREAD, between};
+use common::{Side, act, between, writer};
 use maprace::sync::{Arc, Mutex};
 use std::hash::{Hash, Hasher};
 
@@ -33,20 +33,6 @@ const A: Key = Key { id: 1, part: 0 };
 const B: Key = Key { id: 1, part: 1 };
 
 type Map = maprace::HashMap<Key, u64>;
-
-fn act(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: TEST_THREAD,
-    }
-}
-
-fn writer(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: "writer",
-    }
-}
 
 /// A locked map holding `keys`, written by a thread this one joined: this thread's first look
 /// at each key is then a read in a new epoch, which its records keep (a look at a key of its

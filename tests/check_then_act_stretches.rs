@@ -6,24 +6,10 @@
 //! told through std channels (`common::between`), which maprace does not see.
 
 mod common;
-use common::{Side, TEST_THREAD};
+use common::{act, writer};
 use maprace::sync::Arc;
 
 type Map = maprace::HashMap<u64, u64>;
-
-fn act(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: TEST_THREAD,
-    }
-}
-
-fn writer(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: "writer",
-    }
-}
 
 fn assert_counter_reported(out: &common::Outcome) {
     out.assert_check_then_act(

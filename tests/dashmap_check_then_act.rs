@@ -7,23 +7,9 @@
 #![cfg(feature = "dashmap")]
 
 mod common;
-use common::{Side, TEST_THREAD, between};
+use common::{act, between, writer};
 use maprace::DashMap;
 use maprace::sync::Arc;
-
-fn act(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: TEST_THREAD,
-    }
-}
-
-fn writer(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: "writer",
-    }
-}
 
 fn fetch(url: &str) -> String {
     format!("<page {url}>")

@@ -11,25 +11,11 @@
 #![allow(clippy::map_entry)]
 
 mod common;
-use common::{Side, TEST_THREAD, between};
+use common::{act, between, writer};
 use maprace::parking_lot::{Mutex, RwLock, RwLockUpgradableReadGuard};
 use maprace::sync::Arc;
 
 type Map = maprace::HashMap<u64, u64>;
-
-fn act(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: TEST_THREAD,
-    }
-}
-
-fn writer(access: &'static str) -> Side<'static> {
-    Side {
-        access,
-        thread: "writer",
-    }
-}
 
 fn counter() -> Arc<Mutex<Map>> {
     let counts = Arc::new(Mutex::new(Map::new()));

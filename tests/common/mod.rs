@@ -568,6 +568,22 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// A check-then-act report's act side: this (the test's) thread, as `between` runs it.
+pub fn act(access: &'static str) -> Side<'static> {
+    Side {
+        access,
+        thread: TEST_THREAD,
+    }
+}
+
+/// A check-then-act report's other side: the thread `between` names "writer".
+pub fn writer(access: &'static str) -> Side<'static> {
+    Side {
+        access,
+        thread: "writer",
+    }
+}
+
 /// Runs `check` on this thread, then `write` on a thread named "writer", then `act` on this
 /// thread with what `check` returned. The writer waits for the check, and this thread for the
 /// write, through std channels (which maprace does not see), so the write lands between.
