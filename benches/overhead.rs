@@ -110,6 +110,23 @@ macro_rules! get_loop {
     };
 }
 
+/// The insert-new + remove loop, the same code for both sides of both map types (as
+/// `get_loop!`).
+macro_rules! insert_remove_loop {
+    ($map:expr, $keys:expr) => {
+        timed(|| {
+            for _ in 0..20 {
+                for &k in $keys.iter() {
+                    $map.insert(black_box(k + 1_000_000), k);
+                }
+                for &k in $keys.iter() {
+                    black_box($map.remove(&black_box(k + 1_000_000)));
+                }
+            }
+        })
+    };
+}
+
 struct GetSmall(Get);
 impl Workload for GetSmall {
     const NAME: &'static str = "get, 1k keys (cache-resident)";
@@ -195,29 +212,11 @@ impl Workload for BTreeInsertRemove {
     const TARGET: f64 = f64::INFINITY;
     fn std(&mut self) -> Duration {
         let BTreeGet { keys, std, .. } = &mut self.0;
-        timed(|| {
-            for _ in 0..20 {
-                for &k in keys.iter() {
-                    std.insert(black_box(k + 1_000_000), k);
-                }
-                for &k in keys.iter() {
-                    black_box(std.remove(&black_box(k + 1_000_000)));
-                }
-            }
-        })
+        insert_remove_loop!(std, keys)
     }
     fn tracked(&mut self) -> Duration {
         let BTreeGet { keys, tracked, .. } = &mut self.0;
-        timed(|| {
-            for _ in 0..20 {
-                for &k in keys.iter() {
-                    tracked.insert(black_box(k + 1_000_000), k);
-                }
-                for &k in keys.iter() {
-                    black_box(tracked.remove(&black_box(k + 1_000_000)));
-                }
-            }
-        })
+        insert_remove_loop!(tracked, keys)
     }
 }
 
@@ -257,29 +256,11 @@ impl Workload for InsertRemove {
     const TARGET: f64 = 1.30;
     fn std(&mut self) -> Duration {
         let Get { keys, std, .. } = &mut self.0;
-        timed(|| {
-            for _ in 0..20 {
-                for &k in keys.iter() {
-                    std.insert(black_box(k + 1_000_000), k);
-                }
-                for &k in keys.iter() {
-                    black_box(std.remove(&black_box(k + 1_000_000)));
-                }
-            }
-        })
+        insert_remove_loop!(std, keys)
     }
     fn tracked(&mut self) -> Duration {
         let Get { keys, tracked, .. } = &mut self.0;
-        timed(|| {
-            for _ in 0..20 {
-                for &k in keys.iter() {
-                    tracked.insert(black_box(k + 1_000_000), k);
-                }
-                for &k in keys.iter() {
-                    black_box(tracked.remove(&black_box(k + 1_000_000)));
-                }
-            }
-        })
+        insert_remove_loop!(tracked, keys)
     }
 }
 
